@@ -1,0 +1,144 @@
+"""One error hierarchy for Easel, shared by the engine, the providers, the cogs and the CLI.
+
+Every error carries a ``user_message``: one plain sentence a member (or a CLI user) can act on.
+The class says who is at fault and what the engine does about it:
+
+* ``InputError``: the member's input is wrong; nothing is spent upstream.
+* ``RefusalError``: a policy rule or the image service's safety system said no; never retried.
+* ``TransientUpstreamError``: the service hiccuped (429, 5xx, HTML error page, timeout); retried.
+* ``PermanentUpstreamError``: the service said no for good (bad key, no balance, bad request).
+* ``ConfigError``: a setting is missing or wrong; the process exits 2 with one line.
+* ``InternalError``: a bug; logged with the job id, the member gets a short reference.
+"""
+
+from __future__ import annotations
+
+
+class EaselError(Exception):
+    """Base class: an error with a message that is safe to show to a member."""
+
+    def __init__(self, user_message: str) -> None:
+        super().__init__(user_message)
+        self.user_message = user_message
+
+
+class ConfigError(EaselError):
+    """A setting is missing or invalid; names the setting so the admin can fix it."""
+
+    def __init__(self, setting: str, problem: str) -> None:
+        super().__init__(f"{setting}: {problem}")
+        self.setting = setting
+        self.problem = problem
+
+
+class InputError(EaselError):
+    """The member's input cannot be used as given; the message says what to change."""
+
+    def __init__(self, user_message: str, *, field: str | None = None) -> None:
+        super().__init__(user_message)
+        self.field = field
+
+
+class RefusalError(EaselError):
+    """A rule said no: server policy or the image service's safety system."""
+
+
+class PolicyRefusal(RefusalError):
+    """A server rule (channel, role, quota, blocked term) refused the job before any spend."""
+
+    def __init__(self, user_message: str, *, rule: str) -> None:
+        super().__init__(user_message)
+        self.rule = rule
+
+
+class SafetyRefusal(RefusalError):
+    """The image service's safety system refused the prompt or the result."""
+
+    def __init__(self, user_message: str, *, provider: str, detail: str = "") -> None:
+        super().__init__(user_message)
+        self.provider = provider
+        self.detail = detail
+
+
+class UpstreamError(EaselError):
+    """An error reported by (or while talking to) an image API."""
+
+    def __init__(
+        self,
+        user_message: str,
+        *,
+        provider: str,
+        status: int | None = None,
+        code: str | None = None,
+        detail: str = "",
+    ) -> None:
+        super().__init__(user_message)
+        self.provider = provider
+        self.status = status
+        self.code = code
+        self.detail = detail
+
+    def __str__(self) -> str:
+        parts = [self.user_message]
+        if self.status is not None:
+            parts.append(f"HTTP {self.status}")
+        if self.code:
+            parts.append(self.code)
+        return " | ".join(parts)
+
+
+class TransientUpstreamError(UpstreamError):
+    """Worth retrying later: rate limits, server errors, gateway HTML pages, timeouts."""
+
+    def __init__(
+        self,
+        user_message: str,
+        *,
+        provider: str,
+        status: int | None = None,
+        code: str | None = None,
+        detail: str = "",
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(user_message, provider=provider, status=status, code=code, detail=detail)
+        self.retry_after = retry_after
+
+
+class RateLimitedError(TransientUpstreamError):
+    """HTTP 429: slow down, honouring ``retry_after`` when the service sent one."""
+
+
+class PermanentUpstreamError(UpstreamError):
+    """Retrying the same request will not help."""
+
+
+class AuthenticationError(PermanentUpstreamError):
+    """HTTP 401/403: the API key is wrong or not allowed to use this model."""
+
+
+class InsufficientQuotaError(PermanentUpstreamError):
+    """HTTP 402: the account behind the API key has run out of balance."""
+
+
+class TaskNotFoundError(PermanentUpstreamError):
+    """HTTP 404: the service does not know the task (or the endpoint)."""
+
+
+class UpstreamRejectedError(PermanentUpstreamError):
+    """HTTP 400/413: the service refused the request's parameters."""
+
+
+class TaskFailedError(PermanentUpstreamError):
+    """The task ran and ended as ``failed`` for a reason other than safety."""
+
+
+class JobTimeoutError(PermanentUpstreamError):
+    """The task did not finish within the job's deadline."""
+
+
+class ResultUnavailableError(PermanentUpstreamError):
+    """The task finished but its result images could not be downloaded."""
+
+
+class InternalError(EaselError):
+    """A bug in Easel. The member sees a short reference; the log has the details."""

@@ -1,0 +1,128 @@
+"""Plain data for jobs: what a member asked for, and the events a running job reports."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from bot.options import OutputFormat, Quality, Ratio, Resolution
+
+
+class InputImage(BaseModel):
+    """An image the member supplied (downloaded at once: Discord attachment URLs expire)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    filename: str
+    data: bytes = Field(repr=False)
+    content_type: str | None = None
+
+
+class JobRequest(BaseModel):
+    """What a member asked for. Types are checked here; limits in ``bot.jobs.validation``."""
+
+    model_config = ConfigDict(frozen=True)
+
+    prompt: str
+    ratio: Ratio = Ratio.SQUARE
+    resolution: Resolution | None = None  # None: the smallest tier that offers the ratio
+    quality: Quality | None = None
+    n: int = 1
+    output_format: OutputFormat = OutputFormat.PNG
+    compression: int | None = None  # JPEG quality 0-100 (100 = best); only with jpeg
+    references: tuple[InputImage, ...] = ()
+
+
+class ResolvedRequest(BaseModel):
+    """A request that passed validation, with the exact pixel size it will produce."""
+
+    model_config = ConfigDict(frozen=True)
+
+    request: JobRequest
+    resolution: Resolution
+    width: int
+    height: int
+
+
+class ResultImage(BaseModel):
+    """One finished image, ready to post."""
+
+    model_config = ConfigDict(frozen=True)
+
+    filename: str
+    data: bytes = Field(repr=False)
+    width: int
+    height: int
+    output_format: OutputFormat
+    note: str | None = None  # set when the file was re-encoded or downscaled to fit a limit
+
+
+class JobQueued(BaseModel):
+    """Accepted and waiting for a slot."""
+
+    kind: Literal["queued"] = "queued"
+    position: int | None = None
+
+
+class JobUploading(BaseModel):
+    """Uploading the member's reference images to get public URLs."""
+
+    kind: Literal["uploading"] = "uploading"
+    done: int
+    total: int
+
+
+class JobSubmitted(BaseModel):
+    """The upstream task exists."""
+
+    kind: Literal["submitted"] = "submitted"
+    task_id: str
+
+
+class JobProgress(BaseModel):
+    """The upstream task reported progress."""
+
+    kind: Literal["progress"] = "progress"
+    percent: int
+    status: str
+
+
+class JobDownloading(BaseModel):
+    """The task finished; fetching and fitting the results."""
+
+    kind: Literal["downloading"] = "downloading"
+    count: int
+
+
+class JobCompleted(BaseModel):
+    """Finished: the images to post."""
+
+    kind: Literal["completed"] = "completed"
+    task_id: str
+    images: tuple[ResultImage, ...]
+    elapsed: float
+
+
+FailureKind = Literal["input", "refusal", "upstream", "timeout", "internal"]
+
+
+class JobFailed(BaseModel):
+    """Finished without images; ``reason`` is safe to show to the member."""
+
+    kind: Literal["failed"] = "failed"
+    reason: str
+    failure: FailureKind
+    task_id: str | None = None
+
+
+JobEvent = Annotated[
+    JobQueued
+    | JobUploading
+    | JobSubmitted
+    | JobProgress
+    | JobDownloading
+    | JobCompleted
+    | JobFailed,
+    Field(discriminator="kind"),
+]

@@ -1,0 +1,1 @@
+"""Pillow work (always run in threads): probing, converting and fitting images."""

@@ -1,0 +1,1 @@
+"""Upstream image APIs: one module per API family, all behind ``ImageProvider``."""

@@ -1,0 +1,83 @@
+"""The provider interface the engine talks to, and the plain data that crosses it."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Protocol
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from bot.options import OutputFormat, Quality, Ratio, Resolution
+from bot.providers.catalog import ModelSpec
+
+
+class TaskState(StrEnum):
+    """Where an upstream task is. Every status but completed and failed counts as running."""
+
+    RUNNING = "running"
+    COMPLETED = "completed"
+    FAILED = "failed"
+
+
+class TaskSpec(BaseModel):
+    """Everything a provider needs to submit one image task (already validated by the engine)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    prompt: str
+    ratio: Ratio
+    resolution: Resolution
+    width: int
+    height: int
+    n: int = 1
+    quality: Quality | None = None
+    output_format: OutputFormat | None = None  # None: the provider's default (png)
+    compression: int | None = None
+    reference_urls: tuple[str, ...] = ()
+    client_reference: str | None = None  # idempotency / lookup id where the API offers one
+
+
+class TaskSnapshot(BaseModel):
+    """One observation of an upstream task."""
+
+    model_config = ConfigDict(frozen=True)
+
+    task_id: str
+    state: TaskState
+    status: str = Field(description="The raw status string the API reported.")
+    progress: int = 0
+    result_urls: tuple[str, ...] = ()
+    error_code: str | None = None
+    error_message: str | None = None
+    safety_refusal: bool = False  # the failure came from the service's safety system
+
+
+class ImageProvider(Protocol):
+    """An async image-task API: upload inputs, submit, poll, download results."""
+
+    name: str
+    spec: ModelSpec
+
+    async def upload_image(self, data: bytes, filename: str, content_type: str) -> str:
+        """Upload an input image and return a public URL the API can fetch."""
+        ...
+
+    async def submit(self, task: TaskSpec) -> TaskSnapshot:
+        """Submit a task; returns its first snapshot (usually queued)."""
+        ...
+
+    async def poll(self, task_id: str) -> TaskSnapshot:
+        """Read the task's current state."""
+        ...
+
+    async def download(self, url: str) -> bytes:
+        """Download one result image at once (result URLs expire)."""
+        ...
+
+    async def check(self) -> str:
+        """Reach the API with the configured key; return a one-line description of the account."""
+        ...
+
+    async def close(self) -> None:
+        """Release connections."""
+        ...

@@ -1,0 +1,131 @@
+"""What each upstream model allows: ratios per tier with exact pixel sizes, counts and options.
+
+The ToAPIs size tables come from ``shared/reference/upstream-apis.md`` §1.3.1. Two versions of the
+docs disagree: the seed pages (the original API pages) offer 1K only for 1:1, 3:2 and 2:3 and 4K
+only for six wide ratios; the 2026-08 docs mirror offers every ratio at every tier. The seed table
+is the default; ``IMAGE_SIZE_TABLE=extended`` switches to the mirror's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Literal, TypeAlias
+
+from pydantic import BaseModel, ConfigDict
+
+from bot.options import Ratio, Resolution
+
+Size: TypeAlias = tuple[int, int]
+SizeTable: TypeAlias = Mapping[Resolution, Mapping[Ratio, Size]]
+SizeTableName: TypeAlias = Literal["seed", "extended"]
+
+_R = Ratio
+_1K, _2K, _4K = Resolution.R1K, Resolution.R2K, Resolution.R4K
+
+_TWO_K: dict[Ratio, Size] = {
+    _R.SQUARE: (2048, 2048),
+    _R.LANDSCAPE_3_2: (2048, 1360),
+    _R.PORTRAIT_2_3: (1360, 2048),
+    _R.LANDSCAPE_4_3: (2048, 1536),
+    _R.PORTRAIT_3_4: (1536, 2048),
+    _R.LANDSCAPE_5_4: (2560, 2048),
+    _R.PORTRAIT_4_5: (2048, 2560),
+    _R.WIDE_16_9: (2048, 1152),
+    _R.TALL_9_16: (1152, 2048),
+    _R.WIDE_2_1: (2688, 1344),
+    _R.TALL_1_2: (1344, 2688),
+    _R.ULTRAWIDE_21_9: (2688, 1152),
+    _R.ULTRATALL_9_21: (1152, 2688),
+}
+
+_FOUR_K_WIDE: dict[Ratio, Size] = {
+    _R.WIDE_16_9: (3840, 2160),
+    _R.TALL_9_16: (2160, 3840),
+    _R.WIDE_2_1: (3840, 1920),
+    _R.TALL_1_2: (1920, 3840),
+    _R.ULTRAWIDE_21_9: (3840, 1648),
+    _R.ULTRATALL_9_21: (1648, 3840),
+}
+
+SEED_SIZES: SizeTable = {
+    _1K: {
+        _R.SQUARE: (1024, 1024),
+        _R.LANDSCAPE_3_2: (1536, 1024),
+        _R.PORTRAIT_2_3: (1024, 1536),
+    },
+    _2K: _TWO_K,
+    _4K: _FOUR_K_WIDE,
+}
+
+EXTENDED_SIZES: SizeTable = {
+    _1K: {
+        _R.SQUARE: (1024, 1024),
+        _R.LANDSCAPE_3_2: (1536, 1024),
+        _R.PORTRAIT_2_3: (1024, 1536),
+        _R.LANDSCAPE_4_3: (1024, 768),
+        _R.PORTRAIT_3_4: (768, 1024),
+        _R.LANDSCAPE_5_4: (1280, 1024),
+        _R.PORTRAIT_4_5: (1024, 1280),
+        _R.WIDE_16_9: (1536, 864),
+        _R.TALL_9_16: (864, 1536),
+        _R.WIDE_2_1: (2048, 1024),
+        _R.TALL_1_2: (1024, 2048),
+        _R.ULTRAWIDE_21_9: (2016, 864),
+        _R.ULTRATALL_9_21: (864, 2016),
+    },
+    _2K: _TWO_K,
+    _4K: {
+        _R.SQUARE: (2880, 2880),
+        _R.LANDSCAPE_3_2: (3520, 2336),
+        _R.PORTRAIT_2_3: (2336, 3520),
+        _R.LANDSCAPE_4_3: (3312, 2480),
+        _R.PORTRAIT_3_4: (2480, 3312),
+        _R.LANDSCAPE_5_4: (3216, 2576),
+        _R.PORTRAIT_4_5: (2576, 3216),
+        **_FOUR_K_WIDE,
+    },
+}
+
+SIZE_TABLES: Mapping[SizeTableName, SizeTable] = {"seed": SEED_SIZES, "extended": EXTENDED_SIZES}
+
+
+class ModelSpec(BaseModel):
+    """The limits of one upstream model, used to validate a request before any spend."""
+
+    model_config = ConfigDict(frozen=True)
+
+    model_id: str
+    sizes: SizeTable
+    supports_quality: bool
+    supports_output_format: bool
+    max_n: int = 10
+    max_references: int = 16
+    max_prompt_chars: int = 32_000
+
+    def size_for(self, ratio: Ratio, resolution: Resolution) -> Size | None:
+        """Exact output pixels for a ratio at a tier, or None when the model does not offer it."""
+        return self.sizes.get(resolution, {}).get(ratio)
+
+    def tiers_for(self, ratio: Ratio) -> list[Resolution]:
+        """Tiers that offer this ratio, smallest first."""
+        return [tier for tier in Resolution if ratio in self.sizes.get(tier, {})]
+
+    def ratios_for(self, resolution: Resolution) -> list[Ratio]:
+        """Ratios offered at this tier, in the catalogue's order."""
+        return [ratio for ratio in Ratio if ratio in self.sizes.get(resolution, {})]
+
+
+# Models whose ToAPIs pages document `quality` and `output_format` (§1.3.2, §1.3.3). The plain
+# gpt-image-2 page documents neither, so Easel refuses `quality` there and converts formats itself.
+_TOAPIS_QUALITY_MODELS = ("gpt-image-2-vip", "gpt-image-2-official", "gpt-image-1.5-official")
+_TOAPIS_FORMAT_MODELS = ("gpt-image-2-official", "gpt-image-1.5-official")
+
+
+def toapis_model_spec(model_id: str, table: SizeTableName = "seed") -> ModelSpec:
+    """The spec of a ToAPIs model id; unknown ids get the plain gpt-image-2 rules."""
+    return ModelSpec(
+        model_id=model_id,
+        sizes=SIZE_TABLES[table],
+        supports_quality=model_id in _TOAPIS_QUALITY_MODELS,
+        supports_output_format=model_id in _TOAPIS_FORMAT_MODELS,
+    )
