@@ -1,0 +1,46 @@
+"""Entry point: ``python -m bot`` runs the bot; ``imagine`` and ``check`` run without Discord."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+
+from bot import cli
+from bot.errors import ConfigError
+from bot.log_setup import setup_logging
+from bot.settings import load_settings
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command line; no subcommand means: run the bot."""
+    parser = argparse.ArgumentParser(prog="python -m bot", description="Easel, a GPT-Image-2 bot")
+    subparsers = parser.add_subparsers(dest="command")
+    subparsers.add_parser("run", help="run the Discord bot (the default)")
+    cli.add_imagine_parser(subparsers)
+    cli.add_check_parser(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse arguments, load settings (exit 2 with one line on a bad setting), dispatch."""
+    args = build_parser().parse_args(argv)
+    try:
+        settings = load_settings()
+        setup_logging(settings.log_level)
+        if args.command == "imagine":
+            return asyncio.run(cli.imagine(settings, args))
+        if args.command == "check":
+            return asyncio.run(cli.check(settings))
+        from bot.client import run_bot  # imports discord only when the bot runs
+
+        return run_bot(settings)
+    except ConfigError as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)
+        return cli.EXIT_CONFIG
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

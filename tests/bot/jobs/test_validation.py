@@ -1,0 +1,89 @@
+"""Validation refuses, before any spend, everything the model cannot do, and says what to change."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.errors import InputError
+from bot.jobs.models import InputImage, JobRequest
+from bot.jobs.validation import validate_request
+from bot.options import OutputFormat, Quality, Ratio, Resolution
+from bot.providers.catalog import toapis_model_spec
+
+SPEC = toapis_model_spec("gpt-image-2")
+
+
+def refuse(request: JobRequest, field: str) -> str:
+    with pytest.raises(InputError) as caught:
+        validate_request(request, SPEC)
+    assert caught.value.field == field
+    return caught.value.user_message
+
+
+def test_resolves_exact_size_from_the_seed_table() -> None:
+    resolved = validate_request(
+        JobRequest(prompt="a lighthouse", ratio=Ratio.WIDE_16_9, resolution=Resolution.R2K), SPEC
+    )
+    assert (resolved.width, resolved.height) == (2048, 1152)
+
+
+def test_missing_resolution_picks_the_smallest_tier_offering_the_ratio() -> None:
+    assert validate_request(JobRequest(prompt="x"), SPEC).resolution is Resolution.R1K
+    wide = validate_request(JobRequest(prompt="x", ratio=Ratio.WIDE_16_9), SPEC)
+    assert (wide.resolution, wide.width, wide.height) == (Resolution.R2K, 2048, 1152)
+
+
+def test_prompt_is_trimmed() -> None:
+    assert validate_request(JobRequest(prompt="  cat  "), SPEC).request.prompt == "cat"
+
+
+def test_blank_prompt_is_refused() -> None:
+    assert "empty" in refuse(JobRequest(prompt="   "), "prompt")
+
+
+def test_overlong_prompt_names_the_limit() -> None:
+    message = refuse(JobRequest(prompt="a" * 32_001), "prompt")
+    assert "32,000" in message and "32,001" in message
+
+
+@pytest.mark.parametrize("n", [0, 11, -3])
+def test_image_count_outside_1_to_10_is_refused(n: int) -> None:
+    assert "between 1 and 10" in refuse(JobRequest(prompt="x", n=n), "n")
+
+
+def test_ratio_unavailable_at_tier_lists_what_is_offered() -> None:
+    message = refuse(
+        JobRequest(prompt="x", ratio=Ratio.SQUARE, resolution=Resolution.R4K), "resolution"
+    )
+    assert "1:1 is not available at 4K" in message
+    assert "1K, 2K" in message
+    assert "16:9" in message
+
+
+def test_extended_table_offers_square_at_4k() -> None:
+    spec = toapis_model_spec("gpt-image-2", "extended")
+    resolved = validate_request(JobRequest(prompt="x", resolution=Resolution.R4K), spec)
+    assert (resolved.width, resolved.height) == (2880, 2880)
+
+
+def test_quality_is_refused_where_the_model_does_not_document_it() -> None:
+    assert "quality" in refuse(JobRequest(prompt="x", quality=Quality.HIGH), "quality")
+
+
+def test_quality_is_accepted_by_the_vip_model() -> None:
+    spec = toapis_model_spec("gpt-image-2-vip")
+    assert validate_request(JobRequest(prompt="x", quality=Quality.HIGH), spec).request.quality
+
+
+def test_compression_needs_jpeg() -> None:
+    assert "JPEG" in refuse(JobRequest(prompt="x", compression=80), "compression")
+
+
+def test_compression_outside_0_to_100_is_refused() -> None:
+    request = JobRequest(prompt="x", output_format=OutputFormat.JPEG, compression=101)
+    assert "between 0 and 100" in refuse(request, "compression")
+
+
+def test_more_than_sixteen_references_are_refused() -> None:
+    images = tuple(InputImage(filename=f"{i}.png", data=b"") for i in range(17))
+    assert "at most 16" in refuse(JobRequest(prompt="x", references=images), "references")

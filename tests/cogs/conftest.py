@@ -1,0 +1,95 @@
+"""A real EaselBot with the real engine against the sandbox, driven through its CommandTree."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import aiohttp
+import discord.webhook.async_ as webhook_async
+import pytest
+from aiohttp import web
+from pydantic import SecretStr
+
+from bot.client import EaselBot
+from bot.jobs.engine import Engine, EngineConfig
+from bot.providers.catalog import toapis_model_spec
+from bot.providers.toapis import ToAPIsProvider
+from bot.sandbox.server import Sandbox
+from bot.settings import load_settings
+from tests.support.discord_harness import RecordingAdapter, prepare_bot
+
+
+@dataclass
+class Cdn:
+    """Serves files the way Discord's CDN serves a member's attachments."""
+
+    base_url: str
+    files: dict[str, bytes]
+
+    def add(self, name: str, data: bytes) -> str:
+        self.files[name] = data
+        return f"{self.base_url}/attachments/{name}"
+
+
+@dataclass
+class Harness:
+    bot: EaselBot
+    adapter: RecordingAdapter
+    sandbox: Sandbox
+    cdn: Cdn
+
+
+@pytest.fixture
+async def cdn() -> AsyncIterator[Cdn]:
+    files: dict[str, bytes] = {}
+
+    async def serve(request: web.Request) -> web.Response:
+        name = request.match_info["name"]
+        if name not in files:
+            return web.Response(status=404)
+        return web.Response(body=files[name], content_type="application/octet-stream")
+
+    app = web.Application()
+    app.router.add_get("/attachments/{name}", serve)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    yield Cdn(f"http://127.0.0.1:{port}", files)
+    await runner.cleanup()
+
+
+@pytest.fixture
+async def harness(tmp_path: Path, cdn: Cdn) -> AsyncIterator[Harness]:
+    async with Sandbox(task_duration=1.0) as sandbox, aiohttp.ClientSession() as session:
+        provider = ToAPIsProvider(
+            sandbox.base_url,
+            SecretStr("test-key"),
+            toapis_model_spec("gpt-image-2"),
+            session=session,
+        )
+        engine = Engine(
+            provider,
+            EngineConfig(poll_first_delay=0.05, poll_interval=0.1, poll_jitter=0),
+            label="Sandbox · test",
+        )
+        settings = load_settings(
+            _env_file=None,
+            database_url=f"sqlite:///{tmp_path}/easel.sqlite3",
+            progress_edit_interval=0.5,
+            sync_commands=False,
+        )
+        bot = EaselBot(settings, engine=engine)
+        await prepare_bot(bot)
+        bot.http._HTTPClient__session = session  # type: ignore[attr-defined]  # attachment downloads
+        await bot.load_extension("cogs.imagine")
+        adapter = RecordingAdapter()
+        token = webhook_async.async_context.set(adapter)
+        try:
+            yield Harness(bot, adapter, sandbox, cdn)
+        finally:
+            webhook_async.async_context.reset(token)
+            await bot.unload_extension("cogs.imagine")
