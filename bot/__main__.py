@@ -27,7 +27,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         settings = load_settings()
-        setup_logging(settings.log_level)
+        quiet = args.command in {"imagine", "check"} and settings.log_level != "DEBUG"
+        setup_logging("WARNING" if quiet else settings.log_level)  # the CLI prints its own progress
         if args.command == "imagine":
             return asyncio.run(cli.imagine(settings, args))
         if args.command == "check":

@@ -1,0 +1,179 @@
+"""The engine end to end against the sandbox over loopback: events, faults and failures."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+from collections.abc import AsyncIterator
+
+import aiohttp
+import pytest
+from PIL import Image
+from pydantic import SecretStr
+
+from bot.jobs.engine import Engine, EngineConfig
+from bot.jobs.models import (
+    InputImage,
+    JobCompleted,
+    JobEvent,
+    JobFailed,
+    JobProgress,
+    JobQueued,
+    JobRequest,
+    JobSubmitted,
+    JobUploading,
+)
+from bot.options import OutputFormat, Ratio, Resolution
+from bot.providers.catalog import toapis_model_spec
+from bot.providers.toapis import ToAPIsProvider
+from bot.sandbox.server import Sandbox
+
+FAST = EngineConfig(poll_first_delay=0.02, poll_interval=0.05, poll_jitter=0, transient_backoff=0.05)
+
+
+@pytest.fixture
+async def sandbox() -> AsyncIterator[Sandbox]:
+    async with Sandbox(task_duration=0.3) as sb:
+        yield sb
+
+
+@pytest.fixture
+async def engine(sandbox: Sandbox) -> AsyncIterator[Engine]:
+    async with aiohttp.ClientSession() as session:
+        provider = ToAPIsProvider(
+            sandbox.base_url,
+            SecretStr("k"),
+            toapis_model_spec("gpt-image-2"),
+            session=session,
+            sleep=_no_sleep,
+        )
+        yield Engine(provider, FAST)
+
+
+async def _no_sleep(_: float) -> None:
+    return None
+
+
+async def events_of(engine: Engine, request: JobRequest, **kw: object) -> list[JobEvent]:
+    return [event async for event in engine.run(request, **kw)]  # type: ignore[arg-type]
+
+
+def png(size: tuple[int, int] = (32, 32)) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", size, "teal").save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+async def test_a_job_reports_submitted_progress_and_completes_with_exact_sizes(engine: Engine) -> None:
+    request = JobRequest(prompt="dunes", ratio=Ratio.WIDE_16_9, resolution=Resolution.R2K, n=2)
+    events = await events_of(engine, request)
+    kinds = [event.kind for event in events]
+    assert kinds[0] == "submitted" and kinds[-1] == "completed"
+    assert "progress" in kinds and "downloading" in kinds
+    done = events[-1]
+    assert isinstance(done, JobCompleted)
+    assert [(image.width, image.height) for image in done.images] == [(2048, 1152)] * 2
+    assert all(Image.open(io.BytesIO(image.data)).size == (2048, 1152) for image in done.images)
+    percents = [event.percent for event in events if isinstance(event, JobProgress)]
+    assert percents == sorted(percents)
+
+
+async def test_the_submit_carries_a_client_reference_for_crash_recovery(engine: Engine, sandbox: Sandbox) -> None:
+    await events_of(engine, JobRequest(prompt="x"), job_id="abc123")
+    body = sandbox.requests_to("submit")[0].body
+    assert body["client_business_id"] == "easel-abc123"
+    assert body["size"] == "1:1" and body["resolution"] == "1K"
+    assert "quality" not in body and "output_format" not in body
+
+
+async def test_jpeg_is_delivered_even_when_the_model_only_makes_png(engine: Engine) -> None:
+    request = JobRequest(prompt="x", output_format=OutputFormat.JPEG, compression=80)
+    done = (await events_of(engine, request))[-1]
+    assert isinstance(done, JobCompleted)
+    assert done.images[0].filename.endswith(".jpg")
+    assert Image.open(io.BytesIO(done.images[0].data)).format == "JPEG"
+
+
+async def test_references_are_uploaded_before_the_submit(engine: Engine, sandbox: Sandbox) -> None:
+    images = tuple(InputImage(filename=f"r{i}.png", data=png()) for i in range(2))
+    events = await events_of(engine, JobRequest(prompt="blend", references=images))
+    uploading = [event for event in events if isinstance(event, JobUploading)]
+    assert (uploading[-1].done, uploading[-1].total) == (2, 2)
+    assert sandbox.count("upload") == 2
+    assert len(sandbox.requests_to("submit")[0].body["reference_images"]) == 2
+
+
+async def test_transient_poll_failures_are_ridden_out(engine: Engine, sandbox: Sandbox) -> None:
+    sandbox.add_fault("503", "poll", times=3)
+    sandbox.add_fault("html", "poll")
+    sandbox.add_fault("429", "poll", retry_after=0)
+    events = await events_of(engine, JobRequest(prompt="x"))
+    assert isinstance(events[-1], JobCompleted)
+
+
+async def test_a_failed_task_ends_with_its_reason(engine: Engine, sandbox: Sandbox) -> None:
+    sandbox.faults.fail_tasks = 1
+    failed = (await events_of(engine, JobRequest(prompt="x")))[-1]
+    assert isinstance(failed, JobFailed)
+    assert failed.failure == "upstream" and failed.task_id
+    assert "could not make this image" in failed.reason
+
+
+async def test_a_safety_refusal_is_a_refusal(engine: Engine, sandbox: Sandbox) -> None:
+    sandbox.faults.safety_fail_tasks = 1
+    failed = (await events_of(engine, JobRequest(prompt="x")))[-1]
+    assert isinstance(failed, JobFailed) and failed.failure == "refusal"
+    assert "safety system" in failed.reason
+    assert sandbox.count("submit") == 1
+
+
+async def test_expired_result_links_end_the_job_with_a_clear_reason(engine: Engine, sandbox: Sandbox) -> None:
+    sandbox.faults.dead_result_urls = True
+    failed = (await events_of(engine, JobRequest(prompt="x")))[-1]
+    assert isinstance(failed, JobFailed) and failed.failure == "upstream"
+
+
+async def test_a_task_slower_than_the_deadline_times_out(sandbox: Sandbox) -> None:
+    sandbox.faults.task_duration = 30
+    async with aiohttp.ClientSession() as session:
+        provider = ToAPIsProvider(sandbox.base_url, SecretStr("k"), toapis_model_spec("gpt-image-2"), session=session)
+        engine = Engine(provider, FAST.model_copy(update={"job_timeout": 0.3}))
+        failed = (await events_of(engine, JobRequest(prompt="x")))[-1]
+    assert isinstance(failed, JobFailed) and failed.failure == "timeout"
+    assert failed.task_id and failed.task_id in failed.reason
+
+
+async def test_an_input_error_costs_no_upstream_call(engine: Engine, sandbox: Sandbox) -> None:
+    failed = (await events_of(engine, JobRequest(prompt="x", n=11)))[-1]
+    assert isinstance(failed, JobFailed) and failed.failure == "input"
+    assert len(sandbox.requests) == 0
+
+
+async def test_a_corrupt_reference_is_an_input_error_before_any_upload(engine: Engine, sandbox: Sandbox) -> None:
+    bad = InputImage(filename="bad.png", data=b"\x89PNG\r\n\x1a\ngarbage")
+    failed = (await events_of(engine, JobRequest(prompt="x", references=(bad,))))[-1]
+    assert isinstance(failed, JobFailed) and failed.failure == "input"
+    assert "bad.png" in failed.reason
+    assert sandbox.count("upload") == 0
+
+
+async def test_a_bad_key_is_a_clear_upstream_failure() -> None:
+    async with Sandbox(api_key="right") as sandbox, aiohttp.ClientSession() as session:
+        provider = ToAPIsProvider(sandbox.base_url, SecretStr("wrong"), toapis_model_spec("gpt-image-2"), session=session)
+        failed = (await events_of(Engine(provider, FAST), JobRequest(prompt="x")))[-1]
+    assert isinstance(failed, JobFailed) and failed.failure == "upstream"
+    assert "IMAGE_API_KEY" in failed.reason
+
+
+async def test_jobs_beyond_the_concurrency_cap_report_their_queue_position(sandbox: Sandbox) -> None:
+    async with aiohttp.ClientSession() as session:
+        provider = ToAPIsProvider(sandbox.base_url, SecretStr("k"), toapis_model_spec("gpt-image-2"), session=session)
+        engine = Engine(provider, FAST.model_copy(update={"max_concurrent_jobs": 1}))
+        first = engine.run(JobRequest(prompt="first"))
+        assert isinstance(await anext(first), JobSubmitted)  # holds the only slot
+        second = asyncio.create_task(events_of(engine, JobRequest(prompt="second")))
+        rest = [event async for event in first]
+        second_events = await asyncio.wait_for(second, 10)
+    assert isinstance(rest[-1], JobCompleted)
+    assert isinstance(second_events[0], JobQueued) and second_events[0].position == 1
+    assert isinstance(second_events[-1], JobCompleted)
