@@ -1,0 +1,757 @@
+"""A local emulator of the ToAPIs image-task API (upstream-apis.md §1), with fault knobs.
+
+It serves the endpoints Easel uses, in their documented shapes, on 127.0.0.1 only: uploads,
+generation tasks that move queued → in_progress → completed over ``task_duration`` seconds and
+finish with exact-size placeholder images, balance and model listing. It is the no-key default of
+the bot and the upstream of the tests and benchmarks, so it also logs every request and can be
+told to misbehave (429s, 5xx, HTML gateway pages, hangs, failed tasks, dead result links) either
+from Python (``sandbox.faults``) or over HTTP (``POST /_sandbox/faults``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import secrets
+import time
+from collections import Counter, OrderedDict, defaultdict, deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Any, Literal, Self
+
+from aiohttp import web
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from bot.options import Ratio, Resolution
+from bot.providers.catalog import SIZE_TABLES, SizeTableName, toapis_model_spec
+from bot.providers.toapis_models import (
+    BalanceResponse,
+    GenerationRequest,
+    ModelEntry,
+    ModelList,
+    ResultImageRef,
+    TaskObject,
+    TaskResult,
+    ToAPIsErrorBody,
+    UploadedFile,
+    UploadResponse,
+)
+from bot.sandbox.placeholder import render_placeholder
+
+log = logging.getLogger(__name__)
+
+HOST = "127.0.0.1"  # never reachable from outside the machine
+IMAGE_MODELS = ("gpt-image-2", "gpt-image-2-vip", "gpt-image-2-official", "gpt-image-1.5-official")
+TEXT_MODELS = ("gpt-4o-mini", "claude-sonnet-4")
+MAX_PROMPT_CHARS = 32_000
+MAX_N = 10
+MAX_REFERENCES = 16
+MAX_UPLOAD_BYTES = 10 * 1024 * 1024
+RESULT_LIFETIME = 24 * 3600  # result URLs "expire" after 24 h (only reported, never enforced)
+_QUEUED_SHARE = 0.1  # the first tenth of a task's duration reports "queued"
+
+Endpoint = Literal[
+    "upload", "submit", "poll", "download", "file", "balance", "models", "control", "other"
+]
+FaultTarget = Literal["upload", "submit", "poll", "download", "balance", "models", "any"]
+FaultKind = Literal["429", "500", "502", "503", "html", "timeout"]
+
+_GATEWAY_PAGE = """<html>
+<head><title>504 Gateway Time-out</title></head>
+<body>
+<center><h1>504 Gateway Time-out</h1></center>
+<hr><center>tengine</center>
+</body>
+</html>
+"""
+
+
+class FaultRule(BaseModel):
+    """One scripted failure for the next ``times`` requests to ``endpoint``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    endpoint: FaultTarget = "any"
+    kind: FaultKind
+    times: int = Field(default=1, ge=1)
+    retry_after: float = Field(default=1.0, ge=0, description="Retry-After seconds (429 only)")
+    hang: float = Field(default=30.0, ge=0, description="seconds to hang (timeout only)")
+    after: bool = Field(
+        default=False,
+        description="run the real handler first, then fail: the request took effect but its "
+        "answer was lost (what makes a failed submit ambiguous)",
+    )
+
+    def matches(self, endpoint: Endpoint) -> bool:
+        """True when this rule applies to a request of this kind."""
+        if self.endpoint == "any":
+            return endpoint not in ("control", "other")
+        return self.endpoint == endpoint
+
+
+class Faults(BaseModel):
+    """Every knob that makes the sandbox slower or less reliable than a happy upstream."""
+
+    model_config = ConfigDict(validate_assignment=True, extra="forbid")
+
+    latency: float = Field(default=0.0, ge=0, description="seconds added to every API answer")
+    task_duration: float = Field(default=2.0, ge=0, description="seconds from submit to done")
+    rules: list[FaultRule] = Field(default_factory=list, description="one-shot faults, in order")
+    fail_tasks: int = Field(default=0, ge=0, description="next N tasks end generation_failed")
+    safety_fail_tasks: int = Field(default=0, ge=0, description="next N end as a policy refusal")
+    dead_result_urls: bool = Field(default=False, description="result files answer 404")
+    download_delay: float = Field(default=0.0, ge=0, description="seconds before a file answer")
+    balance: float = Field(default=100.0, description="-1 is unlimited; 0 makes submit 402")
+
+
+class FaultsUpdate(BaseModel):
+    """Body of ``POST /_sandbox/faults``: set the given knobs, append ``rules``, or reset."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reset: bool = False
+    latency: float | None = Field(default=None, ge=0)
+    task_duration: float | None = Field(default=None, ge=0)
+    rules: list[FaultRule] = Field(default_factory=list)
+    fail_tasks: int | None = Field(default=None, ge=0)
+    safety_fail_tasks: int | None = Field(default=None, ge=0)
+    dead_result_urls: bool | None = None
+    download_delay: float | None = Field(default=None, ge=0)
+    balance: float | None = None
+
+
+class SandboxStats(BaseModel):
+    """Body of ``GET /_sandbox/stats``, for a benchmark driving a sandbox in another process."""
+
+    uptime: float
+    tasks: int
+    counts: dict[str, int]
+    per_second: dict[str, dict[str, int]] = Field(
+        description="second since start → endpoint → requests in that second"
+    )
+
+
+@dataclass
+class LoggedRequest:
+    """One request as the sandbox saw it (``body`` is the parsed JSON, or an upload summary)."""
+
+    method: str
+    path: str
+    endpoint: Endpoint
+    at: float
+    body: Any = None
+    status: int | None = None
+    headers: dict[str, str] = field(default_factory=dict, repr=False)
+
+
+@dataclass
+class _Task:
+    """A generation task and how it will end."""
+
+    id: str
+    request: GenerationRequest
+    width: int
+    height: int
+    started: float  # monotonic
+    created_at: int  # unix seconds
+    duration: float
+    outcome: Literal["ok", "fail", "safety"]
+    render: asyncio.Task[list[str]] | None = None
+    completed_at: int | None = None
+
+
+class _FileStore:
+    """Served files, oldest dropped past a byte budget so long benchmarks cannot eat the RAM.
+
+    A dropped file answers 404, which is what an expired ToAPIs link does anyway.
+    """
+
+    def __init__(self, budget: int) -> None:
+        self._budget = budget
+        self._size = 0
+        self._files: OrderedDict[str, tuple[bytes, str]] = OrderedDict()
+
+    def put(self, name: str, data: bytes, content_type: str) -> None:
+        """Store a file, then drop the oldest ones until the budget holds."""
+        self._files[name] = (data, content_type)
+        self._size += len(data)
+        while self._size > self._budget and len(self._files) > 1:
+            _, (dropped, _) = self._files.popitem(last=False)
+            self._size -= len(dropped)
+
+    def get(self, name: str) -> tuple[bytes, str] | None:
+        """(bytes, content type), or None when never stored or already dropped."""
+        return self._files.get(name)
+
+
+_LOG_ENTRY = web.RequestKey("log_entry", LoggedRequest)
+_API_KEY = web.RequestKey("api_key", str)
+
+
+class _Invalid(Exception):
+    """A request the real API would answer with 400 invalid_request."""
+
+
+def _error(status: int, code: str | int, message: str, kind: str | None = None) -> web.Response:
+    """An error in the documented ``{"error": {code, message, type}}`` shape.
+
+    The docs' own examples mix numeric codes (401, 404) and string codes (rate limits); the
+    sandbox copies each example as written so clients are tested against both.
+    """
+    error: dict[str, Any] = {"code": code, "message": message}
+    if kind is not None:
+        error["type"] = kind
+    return web.json_response({"error": error}, status=status)
+
+
+def _sniff(data: bytes) -> tuple[str, str] | None:
+    """(mime type, extension) of an image the upload endpoint accepts, from its magic bytes."""
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png", "png"
+    if data.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg", "jpg"
+    if data[:6] in (b"GIF87a", b"GIF89a"):
+        return "image/gif", "gif"
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp", "webp"
+    return None
+
+
+def _classify(method: str, path: str) -> Endpoint:
+    """Which API operation a request is, for logs, counters and fault targeting."""
+    if path.startswith("/_sandbox/"):
+        return "control"
+    if path.startswith("/files/generated/"):
+        return "download"
+    if path.startswith("/files/uploads/"):
+        return "file"
+    if path == "/v1/uploads/images" and method == "POST":
+        return "upload"
+    if path == "/v1/images/generations" and method == "POST":
+        return "submit"
+    if path.startswith("/v1/images/generations/") and method == "GET":
+        return "poll"
+    if path in ("/v1/balance", "/v1/user/balance"):
+        return "balance"
+    if path == "/v1/models":
+        return "models"
+    return "other"
+
+
+class Sandbox:
+    """The ToAPIs emulator: ``async with Sandbox() as sb:``, then use ``sb.base_url``."""
+
+    def __init__(
+        self,
+        *,
+        api_key: str | None = None,
+        task_duration: float = 2.0,
+        size_table: SizeTableName = "seed",
+        latency: float = 0.0,
+        request_log_size: int = 100_000,
+        file_budget: int = 1024 * 1024 * 1024,
+    ) -> None:
+        self.faults = Faults(task_duration=task_duration, latency=latency)
+        self._default_faults = self.faults.model_copy(deep=True)
+        self.size_table: SizeTableName = size_table
+        self.requests: deque[LoggedRequest] = deque(maxlen=request_log_size)
+        self._api_key = api_key
+        self._counts: Counter[str] = Counter()
+        self._per_second: defaultdict[int, Counter[str]] = defaultdict(Counter)
+        self._tasks: dict[str, _Task] = {}
+        self._by_reference: dict[tuple[str, str], str] = {}
+        self._files = _FileStore(file_budget)
+        self._uploads = _FileStore(file_budget)
+        self._renders: set[asyncio.Task[list[str]]] = set()
+        self._runner: web.AppRunner | None = None
+        self._started = time.monotonic()
+        self._base_url: str | None = None
+
+    # ------------------------------------------------------------------ lifecycle
+
+    @property
+    def base_url(self) -> str:
+        """``http://127.0.0.1:<port>``; only valid after ``start``."""
+        if self._base_url is None:
+            raise RuntimeError("the sandbox is not running; await start() first")
+        return self._base_url
+
+    async def start(self, port: int = 0) -> str:
+        """Listen on 127.0.0.1 (port 0 picks a free one) and return the base URL."""
+        if self._runner is not None:
+            return self.base_url
+        app = web.Application(middlewares=[self._middleware], client_max_size=MAX_UPLOAD_BYTES * 4)
+        app.add_routes(
+            [
+                web.post("/v1/uploads/images", self._upload),
+                web.post("/v1/images/generations", self._submit),
+                web.get("/v1/images/generations/{task_id}", self._poll),
+                web.get("/v1/balance", self._balance),
+                web.get("/v1/user/balance", self._balance),
+                web.get("/v1/models", self._models),
+                web.get("/files/generated/{name}", self._generated_file),
+                web.get("/files/uploads/{name}", self._uploaded_file),
+                web.get("/_sandbox/faults", self._get_faults),
+                web.post("/_sandbox/faults", self._set_faults),
+                web.get("/_sandbox/stats", self._stats),
+            ]
+        )
+        # handler_cancellation: a client that gave up (timeout fault) frees its handler at once.
+        runner = web.AppRunner(
+            app, handler_cancellation=True, shutdown_timeout=0.5, access_log=None
+        )
+        await runner.setup()
+        site = web.TCPSite(runner, HOST, port)
+        await site.start()
+        self._runner = runner
+        self._started = time.monotonic()
+        bound_port = runner.addresses[0][1]
+        self._base_url = f"http://{HOST}:{bound_port}"
+        log.info("Sandbox listening at %s (size table %s)", self._base_url, self.size_table)
+        return self._base_url
+
+    async def stop(self) -> None:
+        """Stop listening and drop in-flight renders."""
+        for render in list(self._renders):
+            render.cancel()
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+        self._base_url = None
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.stop()
+
+    # ------------------------------------------------------------------ test helpers
+
+    def count(self, endpoint: Endpoint) -> int:
+        """How many requests of this kind arrived (faulted ones included)."""
+        return self._counts[endpoint]
+
+    def requests_to(self, endpoint: Endpoint) -> list[LoggedRequest]:
+        """The logged requests of one kind, oldest first."""
+        return [entry for entry in self.requests if entry.endpoint == endpoint]
+
+    def add_fault(self, kind: FaultKind, endpoint: FaultTarget = "any", **options: Any) -> None:
+        """Queue a one-shot fault, e.g. ``add_fault("429", "submit", retry_after=2)``."""
+        self.faults.rules.append(FaultRule(kind=kind, endpoint=endpoint, **options))
+
+    def stats(self) -> SandboxStats:
+        """Counters for the stats endpoint and for in-process benchmarks."""
+        return SandboxStats(
+            uptime=time.monotonic() - self._started,
+            tasks=len(self._tasks),
+            counts=dict(self._counts),
+            per_second={str(sec): dict(c) for sec, c in sorted(self._per_second.items())},
+        )
+
+    # ------------------------------------------------------------------ middleware
+
+    @web.middleware
+    async def _middleware(
+        self,
+        request: web.Request,
+        handler: Callable[[web.Request], Awaitable[web.StreamResponse]],
+    ) -> web.StreamResponse:
+        """Log, count, add latency, apply faults and check auth around every handler."""
+        endpoint = _classify(request.method, request.path)
+        now = time.monotonic()
+        entry = LoggedRequest(
+            request.method,
+            request.path,
+            endpoint,
+            now,
+            headers={
+                name: "<redacted>" if name.lower() == "authorization" else value
+                for name, value in request.headers.items()
+            },
+        )
+        self.requests.append(entry)
+        self._counts[endpoint] += 1
+        self._per_second[int(now - self._started)][endpoint] += 1
+        request[_LOG_ENTRY] = entry
+        if request.content_type == "application/json" and request.can_read_body:
+            with contextlib.suppress(ValueError, UnicodeDecodeError):
+                entry.body = json.loads(await request.read())
+
+        try:
+            response = await self._guarded(request, endpoint, handler)
+        except web.HTTPException as exc:  # the router's 404/405, aiohttp's 413
+            entry.status = exc.status
+            raise
+        entry.status = response.status
+        return response
+
+    async def _guarded(
+        self,
+        request: web.Request,
+        endpoint: Endpoint,
+        handler: Callable[[web.Request], Awaitable[web.StreamResponse]],
+    ) -> web.StreamResponse:
+        if endpoint == "control":
+            return await handler(request)
+        if endpoint not in ("download", "file") and self.faults.latency:
+            await asyncio.sleep(self.faults.latency)
+        rule = self._take_fault(endpoint)
+        if rule is not None and not rule.after:
+            return await self._fault_response(rule)
+        if endpoint in ("download", "file"):
+            response = await handler(request)  # public links, like files.toapis.com
+        else:
+            response = self._check_auth(request) or await handler(request)
+        if rule is not None:
+            log.info("Sandbox fault %s after %s took effect", rule.kind, endpoint)
+            return await self._fault_response(rule)
+        return response
+
+    def _take_fault(self, endpoint: Endpoint) -> FaultRule | None:
+        """Consume one use of the first queued rule that targets this endpoint."""
+        for index, rule in enumerate(self.faults.rules):
+            if rule.matches(endpoint):
+                if rule.times <= 1:
+                    del self.faults.rules[index]
+                else:
+                    self.faults.rules[index] = rule.model_copy(update={"times": rule.times - 1})
+                return rule
+        return None
+
+    async def _fault_response(self, rule: FaultRule) -> web.Response:
+        if rule.kind == "429":
+            response = _error(429, "rate_limit_exceeded", "Async task request rate exceeded")
+            response.headers["Retry-After"] = f"{rule.retry_after:g}"
+            response.headers["X-RateLimit-Category"] = "async_submit"
+            return response
+        if rule.kind == "500":
+            return _error(500, "internal_error", "Internal server error", "internal_error")
+        if rule.kind == "502":
+            return _error(502, "bad_gateway", "upstream returned an invalid response")
+        if rule.kind == "503":
+            return _error(503, "rate_limit_unavailable", "Rate limiter temporarily unavailable")
+        if rule.kind == "timeout":
+            await asyncio.sleep(rule.hang)
+        return web.Response(status=504, text=_GATEWAY_PAGE, content_type="text/html")
+
+    def _check_auth(self, request: web.Request) -> web.Response | None:
+        """None when the Bearer key is acceptable, else the documented 401."""
+        scheme, _, key = request.headers.get("Authorization", "").partition(" ")
+        key = key.strip()
+        ok = scheme.lower() == "bearer" and bool(key)
+        if ok and self._api_key is not None:
+            ok = secrets.compare_digest(key, self._api_key)
+        if not ok:
+            return _error(
+                401, 401, "Authentication failed, please check your API key", "authentication_error"
+            )
+        request[_API_KEY] = key
+        return None
+
+    # ------------------------------------------------------------------ uploads
+
+    async def _upload(self, request: web.Request) -> web.Response:
+        if not request.content_type.startswith("multipart/"):
+            return self._upload_error("Request must be multipart/form-data with a file field")
+        form = await request.post()
+        upload = form.get("file")
+        if not isinstance(upload, web.FileField):
+            return self._upload_error("No file uploaded")
+        data = upload.file.read()
+        request[_LOG_ENTRY].body = {
+            "purpose": form.get("purpose"),
+            "filename": upload.filename,
+            "content_type": upload.content_type,
+            "size": len(data),
+        }
+        if len(data) > MAX_UPLOAD_BYTES:
+            return self._upload_error("Image too large. Maximum size is 10MB")
+        kind = _sniff(data)
+        if kind is None:
+            return self._upload_error("Unsupported image type. Allowed: JPEG, PNG, WebP, GIF")
+        mime, ext = kind
+        upload_id = f"upload_{secrets.token_hex(4)}"
+        name = f"{upload_id}.{ext}"
+        self._uploads.put(name, data, mime)
+        body = UploadResponse(
+            success=True,
+            message="",
+            data=UploadedFile(
+                id=upload_id,
+                url=f"{self.base_url}/files/uploads/{name}",
+                mime_type=mime,
+                size=len(data),
+            ),
+        )
+        return web.json_response(body.model_dump())
+
+    @staticmethod
+    def _upload_error(message: str) -> web.Response:
+        return web.json_response({"success": False, "message": message}, status=400)
+
+    async def _uploaded_file(self, request: web.Request) -> web.Response:
+        stored = self._uploads.get(request.match_info["name"])
+        if stored is None:
+            return web.Response(status=404, text="Not Found")
+        return web.Response(body=stored[0], content_type=stored[1])
+
+    # ------------------------------------------------------------------ generation tasks
+
+    async def _submit(self, request: web.Request) -> web.Response:
+        balance = self.faults.balance
+        if balance != -1 and balance <= 0:
+            return _error(
+                402,
+                "insufficient_quota",
+                "Insufficient balance, please top up",
+                "insufficient_quota",
+            )
+        try:
+            payload = await request.json()
+        except ValueError:
+            return _error(400, "invalid_request", "Request body must be JSON", "invalid_request")
+        try:
+            if not isinstance(payload, dict):
+                raise _Invalid("Request body must be a JSON object")
+            try:
+                body = GenerationRequest.model_validate(payload)
+            except ValidationError as exc:
+                first = exc.errors()[0]
+                where = ".".join(str(part) for part in first["loc"])
+                raise _Invalid(f"{where}: {first['msg']}") from exc
+            key = request[_API_KEY]
+            if body.client_business_id:
+                existing = self._by_reference.get((key, body.client_business_id))
+                if existing is not None:
+                    log.info("Sandbox submit reused task %s", existing)
+                    return web.json_response(await self._view(self._tasks[existing]))
+            width, height = self._validate(body)
+        except _Invalid as exc:
+            return _error(400, "invalid_request", str(exc), "invalid_request")
+
+        outcome: Literal["ok", "fail", "safety"] = "ok"
+        if self.faults.safety_fail_tasks:
+            self.faults.safety_fail_tasks -= 1
+            outcome = "safety"
+        elif self.faults.fail_tasks:
+            self.faults.fail_tasks -= 1
+            outcome = "fail"
+        task = _Task(
+            id=f"tsk_img_{secrets.token_hex(12)}",
+            request=body,
+            width=width,
+            height=height,
+            started=time.monotonic(),
+            created_at=int(time.time()),
+            duration=self.faults.task_duration,
+            outcome=outcome,
+        )
+        self._tasks[task.id] = task
+        if body.client_business_id:
+            self._by_reference[(key, body.client_business_id)] = task.id
+        log.info("Sandbox task %s: %s %dx%d n=%d", task.id, body.model, width, height, body.n or 1)
+        return web.json_response(await self._view(task, fresh=True))
+
+    def _validate(self, body: GenerationRequest) -> tuple[int, int]:
+        """Check a request like the real API would; return the output size in pixels."""
+        if body.model not in IMAGE_MODELS:
+            raise _Invalid(f"model {body.model!r} is not available; use one of {IMAGE_MODELS}")
+        if not body.prompt.strip():
+            raise _Invalid("prompt is required")
+        if len(body.prompt) > MAX_PROMPT_CHARS:
+            raise _Invalid(f"prompt must be at most {MAX_PROMPT_CHARS} characters")
+        n = 1 if body.n is None else body.n
+        if not 1 <= n <= MAX_N:
+            raise _Invalid(f"n must be between 1 and {MAX_N}")
+        references = body.references()
+        if len(references) > MAX_REFERENCES:
+            raise _Invalid(f"at most {MAX_REFERENCES} reference images are allowed")
+        if any(not ref.startswith(("http://", "https://")) for ref in references):
+            raise _Invalid("reference images must be public http(s) URLs (base64 is not supported)")
+        # Stricter than the docs on purpose: reject options the model's page does not document,
+        # so a client that sends them is caught in tests rather than silently ignored upstream.
+        spec = toapis_model_spec(body.model, self.size_table)
+        if body.quality is not None:
+            if not spec.supports_quality:
+                raise _Invalid(f"quality is not supported by {body.model}")
+            if body.quality not in ("low", "medium", "high"):
+                raise _Invalid("quality must be one of low, medium, high")
+        if body.output_format is not None or body.output_compression is not None:
+            if not spec.supports_output_format:
+                raise _Invalid(f"output_format is not supported by {body.model}")
+            if body.output_format not in (None, "png", "jpeg"):
+                raise _Invalid("output_format must be png or jpeg")
+            if body.output_compression is not None and not 0 <= body.output_compression <= 100:
+                raise _Invalid("output_compression must be between 0 and 100")
+        size = body.size or "1:1"
+        if size == "auto" and body.model.endswith("-official"):
+            size = "1:1"
+        try:
+            ratio = Ratio(size)
+        except ValueError:
+            ratios = ", ".join(r.value for r in Ratio)
+            raise _Invalid(f"size must be one of {ratios}") from None
+        try:
+            tier = Resolution((body.resolution or "1K").upper())
+        except ValueError:
+            raise _Invalid("resolution must be one of 1K, 2K, 4K") from None
+        pixels = SIZE_TABLES[self.size_table].get(tier, {}).get(ratio)
+        if pixels is None:
+            offered = ", ".join(SIZE_TABLES[self.size_table].get(tier, {}))
+            raise _Invalid(f"size {ratio.value} is not supported at {tier.value}; use {offered}")
+        return pixels
+
+    async def _poll(self, request: web.Request) -> web.Response:
+        wanted = request.match_info["task_id"]
+        task = self._tasks.get(wanted)
+        if task is None:
+            found = self._by_reference.get((request[_API_KEY], wanted))
+            task = self._tasks.get(found) if found else None
+        if task is None:
+            return _error(404, 404, "Task not found", "not_found_error")
+        return web.json_response(await self._view(task))
+
+    async def _view(self, task: _Task, *, fresh: bool = False) -> dict[str, Any]:
+        """The task object as the status endpoint shows it right now."""
+        elapsed = time.monotonic() - task.started
+        obj = TaskObject(
+            id=task.id,
+            object="generation.task",
+            model=task.request.model,
+            status="queued",
+            progress=0,
+            created_at=task.created_at,
+            client_business_id=task.request.client_business_id,
+            metadata=task.request.metadata or {},
+        )
+        if fresh or elapsed < task.duration:
+            share = 0.0 if fresh else elapsed / task.duration
+            if share >= _QUEUED_SHARE:
+                obj.status = "in_progress"
+                obj.progress = max(1, min(99, int(share * 100)))
+        elif task.outcome != "ok":
+            obj.status = "failed"
+            obj.error = (
+                ToAPIsErrorBody(
+                    code="generation_failed",
+                    message="call upstream API failed: upstream returned status 422",
+                )
+                if task.outcome == "safety"
+                else ToAPIsErrorBody(
+                    code="generation_failed",
+                    message="call upstream API failed: upstream returned status 500",
+                )
+            )
+        else:
+            urls = await self._rendered(task)
+            task.completed_at = task.completed_at or int(time.time())
+            obj.status = "completed"
+            obj.progress = 100
+            obj.completed_at = task.completed_at
+            obj.expires_at = task.completed_at + RESULT_LIFETIME
+            obj.result = TaskResult(type="image", data=[ResultImageRef(url=url) for url in urls])
+            obj.url = urls[0] if urls else None
+        return obj.model_dump(by_alias=True, exclude_none=True)
+
+    async def _rendered(self, task: _Task) -> list[str]:
+        """Result URLs, drawing the images once (off the loop) on the first poll that needs them."""
+        if task.render is None:
+            task.render = asyncio.create_task(self._render(task))
+            self._renders.add(task.render)
+            task.render.add_done_callback(self._renders.discard)
+        return await asyncio.shield(task.render)
+
+    async def _render(self, task: _Task) -> list[str]:
+        request = task.request
+        jpeg = request.output_format == "jpeg"
+        count = request.n or 1
+        images = await asyncio.gather(
+            *(
+                asyncio.to_thread(
+                    render_placeholder,
+                    task.width,
+                    task.height,
+                    request.prompt,
+                    index=i + 1,
+                    count=count,
+                    output_format="jpeg" if jpeg else "png",
+                    jpeg_quality=request.output_compression or 90,
+                )
+                for i in range(count)
+            )
+        )
+        urls = []
+        for i, data in enumerate(images):
+            name = f"{task.id}_{i + 1}.{'jpg' if jpeg else 'png'}"
+            self._files.put(name, data, "image/jpeg" if jpeg else "image/png")
+            urls.append(f"{self.base_url}/files/generated/{name}")
+        return urls
+
+    async def _generated_file(self, request: web.Request) -> web.Response:
+        if self.faults.download_delay:
+            await asyncio.sleep(self.faults.download_delay)
+        stored = self._files.get(request.match_info["name"])
+        if stored is None or self.faults.dead_result_urls:
+            return web.Response(
+                status=404, text="<Error><Code>NoSuchKey</Code></Error>", content_type="text/xml"
+            )
+        return web.Response(body=stored[0], content_type=stored[1])
+
+    # ------------------------------------------------------------------ account
+
+    async def _balance(self, request: web.Request) -> web.Response:
+        balance = self.faults.balance
+        body = BalanceResponse(
+            success=True,
+            remain_balance=balance,
+            used_balance=round(0.02 * len(self._tasks), 2),
+            remain_credits=-1 if balance == -1 else balance * 1000,
+            used_credits=20 * len(self._tasks),
+            credits_per_usd=1000,
+            unlimited_quota=balance == -1,
+        )
+        return web.json_response(body.model_dump(exclude={"message"}))
+
+    async def _models(self, request: web.Request) -> web.Response:
+        wanted = request.query.get("type", "text")
+        ids: list[tuple[str, str]] = []
+        if wanted in ("image", "all"):
+            ids += [(model, "image") for model in IMAGE_MODELS]
+        if wanted in ("text", "all"):
+            ids += [(model, "text") for model in TEXT_MODELS]
+        body = ModelList(
+            object="list",
+            data=[ModelEntry(id=m, object="model", owned_by="toapis", type=t) for m, t in ids],
+        )
+        return web.json_response(body.model_dump())
+
+    # ------------------------------------------------------------------ control
+
+    async def _get_faults(self, request: web.Request) -> web.Response:
+        return web.json_response(self.faults.model_dump())
+
+    async def _set_faults(self, request: web.Request) -> web.Response:
+        try:
+            update = FaultsUpdate.model_validate(await request.json())
+        except (ValueError, ValidationError) as exc:
+            return web.json_response({"error": str(exc)}, status=400)
+        if update.reset:
+            self.faults = self._default_faults.model_copy(deep=True)
+        changes = update.model_dump(exclude={"reset", "rules"}, exclude_none=True)
+        for name, value in changes.items():
+            setattr(self.faults, name, value)
+        self.faults.rules.extend(update.rules)
+        log.info("Sandbox faults now %s", self.faults.model_dump_json())
+        return web.json_response(self.faults.model_dump())
+
+    async def _stats(self, request: web.Request) -> web.Response:
+        return web.json_response(self.stats().model_dump())
