@@ -76,7 +76,7 @@ async def imagine(settings: Settings, args: argparse.Namespace) -> int:
         compression=args.compression,
         references=tuple(references),
     )
-    async with open_engine(settings) as engine:
+    async with open_engine(settings, ephemeral=True) as engine:
         try:
             resolved = engine.validate(request)
         except EaselError as exc:
@@ -87,7 +87,7 @@ async def imagine(settings: Settings, args: argparse.Namespace) -> int:
             f"x{request.n}",
             file=sys.stderr,
         )
-        async for event in engine.run(resolved):
+        async for event in engine.run(resolved.request):
             if isinstance(event, JobCompleted):
                 paths = await asyncio.to_thread(_write_images, args.out, event)
                 for path in paths:
@@ -132,7 +132,7 @@ async def check(settings: Settings) -> int:
     print(
         "discord token: " + ("set" if settings.discord_token else "NOT SET (needed to run the bot)")
     )
-    async with open_engine(settings) as engine:
+    async with open_engine(settings, ephemeral=True) as engine:
         try:
             print(await engine.provider.check())
         except EaselError as exc:

@@ -21,8 +21,10 @@ from discord.ext import commands
 import cogs
 from bot.errors import ConfigError
 from bot.jobs.engine import Engine
+from bot.metrics import LoopLagMonitor
 from bot.runtime import open_engine
 from bot.settings import Settings
+from cogs._delivery import DiscordDelivery
 
 log = logging.getLogger(__name__)
 
@@ -101,14 +103,18 @@ class EaselBot(commands.Bot):
             self.engine = engine
 
     async def setup_hook(self) -> None:
-        """Open the engine, load every cog, and sync commands when they changed."""
+        """Open the engine, load every cog, sync commands if changed, resume unfinished jobs."""
         if not hasattr(self, "engine"):
             self.engine = await self._resources.enter_async_context(open_engine(self.settings))
+        self.engine.observe("discord", DiscordDelivery(self))
         for name in extension_names():
             await self.load_extension(name)
             log.info("loaded %s", name)
         if self.settings.sync_commands:
             await self.sync_commands_if_changed()
+        resumed = await self.engine.resume()
+        if resumed:
+            log.info("resumed %d unfinished job(s)", resumed)
 
     async def sync_commands_if_changed(self) -> None:
         """Bulk-overwrite the commands only when their definitions changed since the last sync.
@@ -179,7 +185,7 @@ async def _run(settings: Settings, token: str) -> int:
 
     stopper = asyncio.create_task(stop_on_signal())
     try:
-        async with bot:
+        async with LoopLagMonitor(settings.metrics_file), bot:
             await bot.start(token)
     except discord.LoginFailure:
         raise ConfigError(

@@ -13,6 +13,7 @@ from pydantic import Field, SecretStr, ValidationError, field_validator, model_v
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.errors import ConfigError
+from bot.jobs.queue import QueueLimits
 from bot.providers.catalog import SizeTableName
 
 DEFAULT_DATABASE_URL = "sqlite:///data/easel.sqlite3"
@@ -51,6 +52,12 @@ class Settings(BaseSettings):
     job_timeout: float = Field(default=900.0, gt=0)
     poll_first_delay: float = Field(default=5.0, ge=0)
     poll_interval: float = Field(default=6.0, gt=0)
+    upstream_queries_per_minute: float = Field(default=2400, gt=0)
+
+    # Fair queue: how many jobs run upstream at once
+    max_concurrent_jobs: int = Field(default=50, ge=1)
+    max_jobs_per_guild: int = Field(default=20, ge=1)
+    max_jobs_per_member: int = Field(default=3, ge=1)
 
     # Sandbox (the no-key default)
     sandbox_task_duration: float = Field(default=6.0, ge=0)
@@ -61,6 +68,7 @@ class Settings(BaseSettings):
     # Behaviour
     progress_edit_interval: float = Field(default=2.0, ge=0.5)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    metrics_file: Path | None = None  # benchmarks: loop lag and peak RSS as JSON (bot/metrics.py)
 
     @field_validator(
         "discord_token",
@@ -69,6 +77,7 @@ class Settings(BaseSettings):
         "dev_guild_id",
         "image_provider",
         "image_api_key",
+        "metrics_file",
         mode="before",
     )
     @classmethod
@@ -103,6 +112,14 @@ class Settings(BaseSettings):
         """The provider in force (resolved from IMAGE_PROVIDER and IMAGE_API_KEY)."""
         assert self.image_provider is not None  # set by _pick_provider
         return self.image_provider
+
+    def queue_limits(self) -> QueueLimits:
+        """The fair queue's caps."""
+        return QueueLimits(
+            global_jobs=self.max_concurrent_jobs,
+            per_guild=self.max_jobs_per_guild,
+            per_member=self.max_jobs_per_member,
+        )
 
     @property
     def database_path(self) -> Path:

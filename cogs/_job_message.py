@@ -1,8 +1,9 @@
 """The one Discord message a job keeps up to date, from "thinking…" to the finished images.
 
 Progress edits are throttled (at most one per interval, and only when the embed changed); the
-final edit goes out at once. While the interaction token is alive (15 minutes) edits go through
-the interaction webhook; after that, through the channel with the bot token.
+final edit goes out at once. While the interaction token lives (15 minutes) edits go through the
+interaction webhook; after that through the channel with the bot token. A deleted message is
+replaced by a new one in the channel, so the member is never left without an answer.
 """
 
 from __future__ import annotations
@@ -11,52 +12,60 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import discord
 
+from bot.store.jobs import Delivery
+
 log = logging.getLogger(__name__)
 
-TOKEN_SAFETY_MARGIN = timedelta(seconds=60)
+TOKEN_SAFETY_MARGIN = 60.0  # seconds: stop using the token a minute before Discord kills it
+INVALID_WEBHOOK_TOKEN = 50027
 NO_MENTIONS = discord.AllowedMentions.none()
 
 
 class JobMessage:
-    """Edits one interaction's original response with throttling and a channel fallback."""
+    """Edits one job's message with throttling, a channel fallback and a re-post fallback."""
 
     def __init__(
         self,
-        interaction: discord.Interaction[Any],
+        client: discord.Client,
         *,
+        channel_id: int | None,
+        user_id: int | None,
+        delivery: Delivery | None,
         interval: float = 2.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self._interaction = interaction
+        self._client = client
+        self.channel_id = channel_id
+        self.user_id = user_id
+        self.delivery = delivery
         self._interval = interval
         self._clock = clock
         self._last_edit_at = float("-inf")
         self._last_sent: dict[str, Any] | None = None
-        self._pending: discord.Embed | None = None
+        self._pending: tuple[discord.Embed, discord.ui.View | None] | None = None
         self._flusher: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()
-        self.message_id: int | None = None
         self.edits = 0
 
-    def remember_message(self, message_id: int | None) -> None:
-        """Keep the response message's id for edits after the token dies."""
-        self.message_id = message_id
+    @property
+    def message_id(self) -> int | None:
+        """The message being edited (changes if the original was deleted and re-posted)."""
+        return self.delivery.message_id if self.delivery else None
 
-    async def progress(self, embed: discord.Embed) -> None:
+    async def progress(self, embed: discord.Embed, *, view: discord.ui.View | None = None) -> None:
         """Show a progress embed: now if the interval has passed, else at the next slot."""
         if embed.to_dict() == self._last_sent:
             self._pending = None
             return
         wait = self._last_edit_at + self._interval - self._clock()
         if wait <= 0 and self._flusher is None:
-            await self._send(embed)
+            await self._send(embed, view=view)
             return
-        self._pending = embed
+        self._pending = (embed, view)
         if self._flusher is None:
             self._flusher = asyncio.create_task(self._flush_after(max(wait, 0.0)))
 
@@ -68,10 +77,11 @@ class JobMessage:
         view: discord.ui.View | None = None,
     ) -> None:
         """Replace the progress with the final embed (and files), without waiting for a slot."""
-        self._cancel_flush()
-        await self._send(embed, files=files, view=view)
+        self.close()
+        await self._send(embed, files=files, view=view, final=True)
 
-    def _cancel_flush(self) -> None:
+    def close(self) -> None:
+        """Drop any pending progress edit."""
         self._pending = None
         if self._flusher is not None:
             self._flusher.cancel()
@@ -80,15 +90,20 @@ class JobMessage:
     async def _flush_after(self, delay: float) -> None:
         await asyncio.sleep(delay)
         self._flusher = None
-        embed, self._pending = self._pending, None
-        if embed is not None and embed.to_dict() != self._last_sent:
+        pending, self._pending = self._pending, None
+        if pending is not None and pending[0].to_dict() != self._last_sent:
             try:
-                await self._send(embed)
+                await self._send(pending[0], view=pending[1])
             except discord.HTTPException:
-                log.warning("progress edit failed for interaction %s", self._interaction.id)
+                log.warning("progress edit failed for message %s", self.message_id)
 
-    def _token_alive(self) -> bool:
-        return datetime.now(UTC) + TOKEN_SAFETY_MARGIN < self._interaction.expires_at
+    def _token(self) -> str | None:
+        delivery = self.delivery
+        if delivery is None or delivery.interaction_token is None:
+            return None
+        if time.time() + TOKEN_SAFETY_MARGIN >= delivery.token_expires_at:
+            return None
+        return delivery.interaction_token.get_secret_value()
 
     async def _send(
         self,
@@ -96,32 +111,59 @@ class JobMessage:
         *,
         files: Sequence[discord.File] = (),
         view: discord.ui.View | None = None,
+        final: bool = False,
     ) -> None:
         async with self._lock:
             kwargs: dict[str, Any] = {"embed": embed, "allowed_mentions": NO_MENTIONS}
-            if files:
+            if files or final:
                 kwargs["attachments"] = list(files)
-            if view is not None:
-                kwargs["view"] = view
-            if self._token_alive():
-                await self._interaction.edit_original_response(**kwargs)
-            else:
-                await self._send_through_channel(kwargs)
+            kwargs["view"] = view
+            try:
+                if self.message_id is None:
+                    raise LookupError("no message yet")
+                await self._edit(self.message_id, kwargs)
+            except (discord.NotFound, LookupError):
+                # The message was deleted (10008) or the token is gone: post a new one.
+                log.info("message %s is gone; posting a new one", self.message_id)
+                for file in files:
+                    file.reset()
+                await self._post_new(kwargs)
             self._last_edit_at = self._clock()
             self._last_sent = embed.to_dict()  # type: ignore[assignment]
             self.edits += 1
 
-    async def _send_through_channel(self, kwargs: dict[str, Any]) -> None:
-        """After the token's 15 minutes: edit the message with the bot token, or post anew."""
-        channel_id = self._interaction.channel_id
-        if channel_id is None:
-            raise RuntimeError("interaction token expired and the interaction has no channel")
-        channel = self._interaction.client.get_partial_messageable(channel_id)
-        if self.message_id is not None:
-            await channel.get_partial_message(self.message_id).edit(**kwargs)
-            return
+    async def _edit(self, message_id: int, kwargs: dict[str, Any]) -> None:
+        token = self._token()
+        if token is not None and self.delivery is not None:
+            webhook = discord.Webhook.partial(
+                self.delivery.application_id, token, client=self._client
+            )
+            try:
+                await webhook.edit_message(message_id, **kwargs)
+                return
+            except discord.HTTPException as exc:
+                if exc.code != INVALID_WEBHOOK_TOKEN:
+                    raise
+                # Discord's clock says the token is dead even if ours did not: use the channel.
+                log.info("interaction token expired early; editing through the channel")
+                self.delivery = self.delivery.model_copy(update={"interaction_token": None})
+                for file in kwargs.get("attachments") or ():
+                    file.reset()
+        channel = self._channel()
+        await channel.get_partial_message(message_id).edit(**kwargs)
+
+    async def _post_new(self, kwargs: dict[str, Any]) -> None:
         files = kwargs.pop("attachments", None)
         if files:
             kwargs["files"] = files
-        message = await channel.send(**kwargs)
-        self.message_id = message.id
+        if kwargs.get("view") is None:
+            kwargs.pop("view", None)
+        mention = f"<@{self.user_id}> " if self.user_id else ""
+        message = await self._channel().send(content=f"{mention}your job:", **kwargs)
+        if self.delivery is not None:
+            self.delivery = self.delivery.model_copy(update={"message_id": message.id})
+
+    def _channel(self) -> discord.PartialMessageable:
+        if self.channel_id is None:
+            raise RuntimeError("the job has no channel to post in")
+        return self._client.get_partial_messageable(self.channel_id)

@@ -1,25 +1,23 @@
-"""Run an accepted job inside an interaction: read attachments, stream progress, post images.
+"""Accept a job from an interaction: defer, read attachments, hand it to the engine.
 
-Shared by every command that starts a job, so each one only parses its own options.
+Shared by every command that starts a job, so each one only parses its own options. From
+``engine.accept`` on, the job is persisted and ``DiscordDelivery`` renders it.
 """
 
 from __future__ import annotations
 
 import asyncio
-import io
 import logging
-import time
-import uuid
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import discord
 
 from bot.errors import InputError
-from bot.jobs.models import InputImage, JobCompleted, JobFailed, ResolvedRequest
+from bot.jobs.models import InputImage, ResolvedRequest
 from bot.media.limits import INPUT_MAX_BYTES
-from cogs._job_message import NO_MENTIONS, JobMessage
-from cogs._render import failure_embed, progress_embed, result_embed
+from bot.store.jobs import Delivery, JobAction, JobRecord
+from cogs._job_message import NO_MENTIONS
 
 if TYPE_CHECKING:
     from bot.client import EaselBot
@@ -68,97 +66,58 @@ async def read_attachments(attachments: Sequence[discord.Attachment]) -> tuple[I
     return tuple(await asyncio.gather(*(read(attachment) for attachment in attachments)))
 
 
-async def run_job(
+async def start_job(
     interaction: discord.Interaction[EaselBot],
     resolved: ResolvedRequest,
-    attachments: Sequence[discord.Attachment],
     *,
-    response_message_id: int | None,
-) -> None:
-    """Run a validated job whose interaction is already deferred, and deliver its outcome."""
+    attachments: Sequence[discord.Attachment] = (),
+    inputs: Sequence[InputImage] = (),
+    kind: str = "imagine",
+    parent_id: str | None = None,
+    action: JobAction | None = None,
+) -> JobRecord | None:
+    """Defer (if not yet), read the inputs, and accept the job; None if the inputs are bad."""
     bot = interaction.client
-    engine = bot.engine
-    job_id = uuid.uuid4().hex
-    started_at = int(time.time())
-    message = JobMessage(interaction, interval=bot.settings.progress_edit_interval)
-    message.remember_message(response_message_id)
-    label = engine.label
+    callback = None
+    if not interaction.response.is_done():
+        callback = await interaction.response.defer(thinking=True)
+    message_id = callback.message_id if callback is not None else None
+    if message_id is None:
+        message_id = await response_message_id(interaction)
     try:
-        if attachments:
-            references = await read_attachments(attachments)
-            resolved = resolved.model_copy(
-                update={"request": resolved.request.model_copy(update={"references": references})}
-            )
+        all_inputs = (*inputs, *await read_attachments(attachments))
+        await bot.engine.check_inputs(all_inputs)
     except InputError as exc:
         await tell_privately(interaction, exc.user_message)
-        return
-
-    log.info(
-        "job %s: user %s guild %s channel %s",
-        job_id,
-        interaction.user.id,
-        interaction.guild_id,
-        interaction.channel_id,
+        return None
+    delivery = Delivery(
+        application_id=interaction.application_id,
+        interaction_token=interaction.token,
+        token_expires_at=interaction.expires_at.timestamp(),
+        message_id=message_id,
     )
-    async for event in engine.run(resolved, size_limit=interaction.filesize_limit, job_id=job_id):
-        if isinstance(event, JobCompleted):
-            files = [
-                discord.File(io.BytesIO(image.data), filename=image.filename)
-                for image in event.images
-            ]
-            embed = result_embed(
-                resolved,
-                event.images,
-                requester=interaction.user.mention,
-                elapsed=event.elapsed,
-                label=label,
-            )
-            await deliver(interaction, message, embed, files, job_id)
-        elif isinstance(event, JobFailed):
-            if event.failure == "input":
-                await tell_privately(interaction, event.reason)
-            else:
-                await deliver(
-                    interaction, message, failure_embed(resolved, event, label=label), [], job_id
-                )
-        else:
-            try:
-                await message.progress(
-                    progress_embed(resolved, event, started_at=started_at, label=label)
-                )
-            except discord.HTTPException:
-                log.warning("job %s: progress edit failed", job_id, exc_info=True)
+    return await bot.engine.accept(
+        resolved,
+        origin="discord",
+        inputs=all_inputs,
+        guild_id=interaction.guild_id,
+        channel_id=interaction.channel_id,
+        user_id=interaction.user.id,
+        size_limit=interaction.filesize_limit,
+        delivery=delivery,
+        kind=kind,
+        parent_id=parent_id,
+        action=action,
+    )
 
 
-async def deliver(
-    interaction: discord.Interaction[EaselBot],
-    message: JobMessage,
-    embed: discord.Embed,
-    files: list[discord.File],
-    job_id: str,
-) -> None:
-    """Post the outcome; if the message is gone, post a new one so the member still gets it."""
+async def response_message_id(interaction: discord.Interaction[EaselBot]) -> int | None:
+    """The id of the response message (edits after the token dies need it): one GET."""
     try:
-        await message.finish(embed, files=files)
-        return
-    except discord.HTTPException as exc:
-        log.warning("job %s: final edit failed (%s); posting a new message", job_id, exc)
-    for file in files:
-        file.reset()
-    channel_id = interaction.channel_id
-    if channel_id is None:
-        log.error("job %s: could not deliver (no channel)", job_id)
-        return
-    try:
-        channel = interaction.client.get_partial_messageable(channel_id)
-        await channel.send(
-            content=f"{interaction.user.mention}, your job finished:",
-            embed=embed,
-            files=files,
-            allowed_mentions=NO_MENTIONS,
-        )
+        return (await interaction.original_response()).id
     except discord.HTTPException:
-        log.exception("job %s: could not deliver the result to channel %s", job_id, channel_id)
+        log.warning("could not read the response message of interaction %s", interaction.id)
+        return None
 
 
 async def tell_privately(interaction: discord.Interaction[EaselBot], text: str) -> None:

@@ -15,7 +15,7 @@ from bot.errors import InputError
 from bot.jobs.models import InputImage, JobRequest
 from bot.options import OutputFormat, Quality, Ratio, Resolution
 from cogs._job_message import NO_MENTIONS
-from cogs._run import check_attachments, run_job
+from cogs._run import check_attachments, start_job
 
 if TYPE_CHECKING:
     from bot.client import EaselBot
@@ -161,9 +161,7 @@ class Imagine(commands.Cog):
                 f"⚠️ {exc.user_message}", ephemeral=True, allowed_mentions=NO_MENTIONS
             )
             return
-        callback = await interaction.response.defer(thinking=True)
-        message_id = callback.message_id if callback is not None else None
-        await run_job(interaction, resolved, attachments, response_message_id=message_id)
+        await start_job(interaction, resolved, attachments=attachments)
 
 
 async def setup(bot: EaselBot) -> None:

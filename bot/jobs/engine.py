@@ -1,19 +1,25 @@
-"""The job pipeline: validate → upload references → submit → poll → download → fit for delivery.
+"""The engine: accepts jobs, persists them at every step, runs them fairly, resumes them.
 
-``Engine.run`` yields ``JobEvent``s; the Discord cog and the command line both render them. It
-never raises for a job's own failure: the last event is always ``JobCompleted`` or ``JobFailed``,
-so an accepted job always ends with a message the member can read.
+A job's life: ``queued`` → ``uploading`` → ``submitting`` → ``submitted`` → ``downloaded`` →
+``delivered`` (or ``failed``/``cancelled``). The row is saved before every irreversible step, so
+after a crash or restart ``resume()`` continues each job from where it stood: queued jobs run,
+submitted tasks are polled again, downloaded results are delivered, and a crash between sending a
+submit and storing its task id is resolved by looking the task up by its client reference instead
+of submitting twice.
+
+Observers (the Discord delivery, the command line) receive a ``JobEvent`` stream per job; the
+engine marks a job ``notified`` only after its observer has told the member the outcome.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-import random
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import TypeVar
+from collections.abc import AsyncIterator, Sequence
+from typing import Protocol
 
 from pydantic import BaseModel, Field
 
@@ -27,8 +33,10 @@ from bot.errors import (
     TaskFailedError,
     TransientUpstreamError,
 )
+from bot.jobs import pipeline
 from bot.jobs.models import (
     FailureKind,
+    InputImage,
     JobCompleted,
     JobDownloading,
     JobEvent,
@@ -41,215 +49,466 @@ from bot.jobs.models import (
     ResolvedRequest,
     ResultImage,
 )
+from bot.jobs.queue import FairQueue, QueueLimits
+from bot.jobs.scheduler import PollPolicy, PollScheduler
 from bot.jobs.validation import validate_request
-from bot.media.delivery import fit_for_delivery
-from bot.media.inputs import prepare_reference
-from bot.providers.base import ImageProvider, TaskSnapshot, TaskSpec, TaskState
+from bot.options import Quality, Resolution
+from bot.providers.base import ImageProvider, TaskSnapshot, TaskState
 from bot.providers.catalog import ModelSpec
+from bot.store.files import FileStore
+from bot.store.jobs import Delivery, JobAction, JobRecord, JobState, JobStore, Origin, StoredFile
 
 log = logging.getLogger(__name__)
 
-T = TypeVar("T")
-Sleep = Callable[[float], Awaitable[None]]
+FINAL_EVENTS = (JobCompleted, JobFailed)
 
 
 class EngineConfig(BaseModel):
-    """Timing and concurrency of the pipeline."""
+    """Timing, budget and concurrency."""
 
-    poll_first_delay: float = Field(default=5.0, ge=0)
-    poll_interval: float = Field(default=6.0, gt=0)
-    poll_jitter: float = Field(default=0.2, ge=0, le=1)  # ± fraction of the interval
-    job_timeout: float = Field(default=900.0, gt=0)  # 4K high-quality can take many minutes
-    max_concurrent_jobs: int = Field(default=50, ge=1)
-    transient_backoff: float = Field(default=2.0, gt=0)
-    transient_backoff_max: float = Field(default=60.0, gt=0)
+    poll: PollPolicy = Field(default_factory=PollPolicy)
+    queue: QueueLimits = Field(default_factory=QueueLimits)
+    job_timeout: float = Field(default=900.0, gt=0)  # 2K standard; 4K and high quality get more
+
+
+class JobObserver(Protocol):
+    """Tells the member about a job (renders events on Discord, prints them on a terminal)."""
+
+    async def on_event(self, job: JobRecord, event: JobEvent) -> None:
+        """Handle one event; raising on a final event leaves the job to be told again later."""
+        ...
 
 
 class Engine:
-    """Runs image jobs against one provider."""
+    """Runs image jobs against one provider, durably."""
 
     def __init__(
         self,
         provider: ImageProvider,
+        store: JobStore,
+        files: FileStore,
         config: EngineConfig | None = None,
         *,
         label: str | None = None,
-        clock: Callable[[], float] = time.monotonic,
-        sleep: Sleep = asyncio.sleep,
     ) -> None:
         self.provider = provider
-        self.label = label or f"{provider.name} · {provider.spec.model_id}"
+        self.store = store
+        self.files = files
         self.config = config or EngineConfig()
-        self._clock = clock
-        self._sleep = sleep
-        self._slots = asyncio.Semaphore(self.config.max_concurrent_jobs)
-        self._waiting = 0
+        self.label = label or f"{provider.name} · {provider.spec.model_id}"
+        self.scheduler = PollScheduler(self._poll_without_retry, self.config.poll)
+        self.queue = FairQueue(self.config.queue, on_position=self._position_changed)
+        self._observers: dict[Origin, JobObserver] = {}
+        self._listeners: dict[str, asyncio.Queue[JobEvent]] = {}
+        self._running: dict[str, asyncio.Task[None]] = {}
+        self._live: dict[str, JobRecord] = {}
+        self._cancelling: set[str] = set()
+        self._emit_locks: dict[str, asyncio.Lock] = {}
+        self._position_tasks: set[asyncio.Task[None]] = set()
+        self._started_at = time.time()
+
+    # ------------------------------------------------------------------ lifecycle
 
     @property
     def spec(self) -> ModelSpec:
         """What the provider's model allows."""
         return self.provider.spec
 
+    def observe(self, origin: Origin, observer: JobObserver) -> None:
+        """Send every event of jobs from ``origin`` to ``observer`` (register before resume)."""
+        self._observers[origin] = observer
+
+    async def start(self) -> None:
+        """Start the poll scheduler."""
+        await self.scheduler.start()
+
+    async def resume(self) -> int:
+        """Continue every unfinished job of the origins that have an observer."""
+        resumed = 0
+        for origin in self._observers:
+            for job in await self.store.unfinished(origin):
+                if job.id not in self._running:
+                    log.info("job %s: resuming from %s", job.id, job.state)
+                    self._launch(job)
+                    resumed += 1
+        return resumed
+
+    async def stop(self) -> None:
+        """Stop working; every unfinished job stays persisted for the next ``resume``."""
+        tasks = list(self._running.values())
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await self.scheduler.stop()
+
+    @property
+    def active_jobs(self) -> int:
+        """Jobs being worked on in this process."""
+        return len(self._running)
+
+    # ------------------------------------------------------------------ accepting
+
     def validate(self, request: JobRequest) -> ResolvedRequest:
         """Check a request without any I/O; raises InputError saying what to change."""
         return validate_request(request, self.spec)
 
-    async def run(
+    async def check_inputs(self, images: Sequence[InputImage]) -> None:
+        """Decode the member's images now, so a broken file is refused before acceptance."""
+        await pipeline.check_inputs(images)
+
+    async def accept(
         self,
-        request: JobRequest | ResolvedRequest,
+        resolved: ResolvedRequest,
         *,
+        origin: Origin,
+        inputs: Sequence[InputImage] = (),
+        guild_id: int | None = None,
+        channel_id: int | None = None,
+        user_id: int | None = None,
         size_limit: int | None = None,
+        delivery: Delivery | None = None,
         job_id: str | None = None,
-    ) -> AsyncIterator[JobEvent]:
-        """Run one job to the end, yielding its events; the last is JobCompleted or JobFailed."""
+        kind: str = "imagine",
+        parent_id: str | None = None,
+        action: JobAction | None = None,
+    ) -> JobRecord:
+        """Persist a validated job and start it. From here on it is never silently lost."""
         job_id = job_id or uuid.uuid4().hex
-        started = self._clock()
-        task_id: str | None = None
-        try:
-            resolved = request if isinstance(request, ResolvedRequest) else self.validate(request)
-            if self._slots.locked():
-                yield JobQueued(position=self._waiting + 1)
-            self._waiting += 1
-            try:
-                await self._slots.acquire()
-            finally:
-                self._waiting -= 1
-            try:
-                reference_urls: list[str] = []
-                references = resolved.request.references
-                for index, image in enumerate(references):
-                    yield JobUploading(done=index, total=len(references))
-                    prepared = await prepare_reference(image.data, image.filename)
-                    url = await self.provider.upload_image(
-                        prepared.data, prepared.filename, prepared.content_type
-                    )
-                    reference_urls.append(url)
-                if references:
-                    yield JobUploading(done=len(references), total=len(references))
-
-                snapshot = await self.provider.submit(
-                    self._task_spec(resolved, reference_urls, job_id)
+        stored = []
+        for index, image in enumerate(inputs):
+            path = await self.files.write(job_id, f"input_{index}_{image.filename}", image.data)
+            stored.append(
+                StoredFile(
+                    path=path,
+                    filename=image.filename,
+                    content_type=image.content_type or "application/octet-stream",
                 )
-                task_id = snapshot.task_id
-                log.info("job %s submitted as task %s", job_id, task_id)
-                yield JobSubmitted(task_id=task_id)
-
-                async for event in self._poll_until_done(snapshot, job_id, started):
-                    if isinstance(event, TaskSnapshot):
-                        snapshot = event
-                    else:
-                        yield event
-
-                yield JobDownloading(count=len(snapshot.result_urls))
-                images = await self._download_all(snapshot, resolved, job_id, size_limit)
-            finally:
-                self._slots.release()
-            log.info("job %s completed with %d image(s)", job_id, len(images))
-            yield JobCompleted(task_id=task_id, images=images, elapsed=self._clock() - started)
-        except EaselError as exc:
-            log.info("job %s failed: %s", job_id, exc)
-            yield JobFailed(reason=exc.user_message, failure=_failure_kind(exc), task_id=task_id)
-        except Exception:
-            log.exception("job %s crashed", job_id)
-            yield JobFailed(
-                reason=f"Something went wrong inside Easel (reference `{job_id[:8]}`). "
-                "The team can find it in the logs; please try again.",
-                failure="internal",
-                task_id=task_id,
             )
-
-    def _task_spec(self, resolved: ResolvedRequest, urls: list[str], job_id: str) -> TaskSpec:
-        request = resolved.request
-        return TaskSpec(
-            prompt=request.prompt,
-            ratio=request.ratio,
+        request = resolved.request.model_copy(
+            update={
+                "references": tuple(
+                    InputImage(filename=i.filename, data=b"", content_type=i.content_type)
+                    for i in inputs
+                )
+            }
+        )
+        job = JobRecord(
+            id=job_id,
+            origin=origin,
+            kind=kind,
+            guild_id=guild_id,
+            channel_id=channel_id,
+            user_id=user_id,
+            request=request,
             resolution=resolved.resolution,
             width=resolved.width,
             height=resolved.height,
-            n=request.n,
-            quality=request.quality,
-            output_format=request.output_format if self.spec.supports_output_format else None,
-            compression=request.compression if self.spec.supports_output_format else None,
-            reference_urls=tuple(urls),
+            inputs=stored,
             client_reference=f"easel-{job_id}",
+            size_limit=size_limit,
+            delivery=delivery,
+            parent_id=parent_id,
+            action=action,
         )
+        await self.store.add(job)
+        log.info("job %s: accepted (%s, user %s, guild %s)", job.id, kind, user_id, guild_id)
+        self._launch(job)
+        return job
 
-    async def _poll_until_done(
-        self, snapshot: TaskSnapshot, job_id: str, started: float
-    ) -> AsyncIterator[JobProgress | TaskSnapshot]:
-        """Poll on a jittered schedule until the task ends, yielding progress when it changes."""
-        deadline = started + self.config.job_timeout
-        delay = self.config.poll_first_delay
-        backoff = self.config.transient_backoff
-        last: tuple[int, str] | None = None
-        while snapshot.state is TaskState.RUNNING:
-            if self._clock() + delay > deadline:
-                raise JobTimeoutError(
-                    f"The image service did not finish within "
-                    f"{self.config.job_timeout / 60:.0f} minutes (task `{snapshot.task_id}`). "
-                    "Please try again later.",
-                    provider=self.provider.name,
+    async def run(
+        self, request: JobRequest, *, size_limit: int | None = None, job_id: str | None = None
+    ) -> AsyncIterator[JobEvent]:
+        """Run one job for a caller that watches it directly (the command line, tests)."""
+        try:
+            resolved = self.validate(request)
+            await self.check_inputs(request.references)
+        except InputError as exc:
+            yield JobFailed(reason=exc.user_message, failure="input")
+            return
+        job_id = job_id or uuid.uuid4().hex
+        events: asyncio.Queue[JobEvent] = asyncio.Queue()
+        self._listeners[job_id] = events
+        try:
+            await self.accept(
+                resolved,
+                origin="cli",
+                inputs=request.references,
+                size_limit=size_limit,
+                job_id=job_id,
+            )
+            while True:
+                event = await events.get()
+                yield event
+                if isinstance(event, FINAL_EVENTS):
+                    return
+        finally:
+            self._listeners.pop(job_id, None)
+
+    async def cancel(self, job_id: str) -> bool:
+        """Stop a job that has not finished; False when it is already done."""
+        task = self._running.get(job_id)
+        job = self._live.get(job_id)
+        if task is None or job is None or job.state in (JobState.DOWNLOADED, *_FINISHED):
+            return False
+        self._cancelling.add(job_id)
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        return True
+
+    async def load_results(self, job: JobRecord) -> tuple[ResultImage, ...]:
+        """A finished job's images, from the file store."""
+        images = []
+        for stored in job.results:
+            data = await self.files.read(stored.path)
+            images.append(
+                ResultImage(
+                    filename=stored.filename,
+                    data=data,
+                    width=stored.width,
+                    height=stored.height,
+                    output_format=stored.output_format or job.request.output_format,
+                    note=stored.note,
                 )
-            await self._sleep(delay)
-            try:
-                snapshot = await self.provider.poll(snapshot.task_id)
-            except TransientUpstreamError as exc:
-                delay = max(exc.retry_after or 0.0, backoff)
-                backoff = min(backoff * 2, self.config.transient_backoff_max)
-                log.warning("job %s poll failed (%s); retrying in %.1fs", job_id, exc, delay)
-                continue
-            backoff = self.config.transient_backoff
-            delay = self._next_delay()
-            current = (snapshot.progress, snapshot.status)
-            if snapshot.state is TaskState.RUNNING and current != last:
-                last = current
-                yield JobProgress(
-                    percent=max(0, min(99, snapshot.progress)), status=snapshot.status
+            )
+        return tuple(images)
+
+    async def save(self, job: JobRecord) -> None:
+        """Persist changes an observer made (a new message id after a deleted message)."""
+        await self.store.save(job)
+
+    # ------------------------------------------------------------------ driving a job
+
+    def _launch(self, job: JobRecord) -> None:
+        self._live[job.id] = job
+        task = asyncio.create_task(self._drive(job), name=f"job-{job.id[:8]}")
+        self._running[job.id] = task
+
+        def forget(_: asyncio.Task[None]) -> None:
+            self._running.pop(job.id, None)
+            self._live.pop(job.id, None)
+            self._emit_locks.pop(job.id, None)
+            self._cancelling.discard(job.id)
+
+        task.add_done_callback(forget)
+
+    async def _drive(self, job: JobRecord) -> None:
+        """Take the job from wherever it stands to a member who knows the outcome."""
+        try:
+            if job.state in _NEEDS_UPSTREAM:
+                entry = self.queue.enqueue(job.id, member=job.user_id, guild=job.guild_id)
+                try:
+                    if not entry.granted.done():
+                        await self._emit(job, JobQueued(position=self.queue.position(job.id)))
+                    await entry.granted
+                    await self._work(job)
+                finally:
+                    self.queue.release(job.id)
+            if job.state is JobState.DOWNLOADED:
+                images = await self.load_results(job)
+                elapsed = (job.finished_at or time.time()) - job.created_at
+                event = JobCompleted(task_id=job.task_id or "", images=images, elapsed=elapsed)
+                await self._tell(job, event, JobState.DELIVERED)
+            elif job.state in _FINISHED and not job.notified:
+                await self._tell(job, _failed_event(job), job.state)
+        except asyncio.CancelledError:
+            if job.id not in self._cancelling:
+                raise  # the engine is stopping: the job stays persisted for resume
+            await self._fail(job, "cancelled", "Cancelled by the requester.", JobState.CANCELLED)
+        except EaselError as exc:
+            log.info("job %s: failed: %s", job.id, exc)
+            await self._fail(job, _failure_kind(exc), exc.user_message, JobState.FAILED)
+        except Exception:
+            log.exception("job %s: crashed", job.id)
+            await self._fail(
+                job,
+                "internal",
+                f"Something went wrong inside Easel (reference `{job.id[:8]}`). "
+                "The team can find it in the logs; please try again.",
+                JobState.FAILED,
+            )
+
+    async def _work(self, job: JobRecord) -> None:
+        """Upload, submit, poll and download, saving the row before each irreversible step."""
+        resolved = ResolvedRequest(
+            request=job.request, resolution=job.resolution, width=job.width, height=job.height
+        )
+        if job.state is JobState.SUBMITTING:
+            found = await self.provider.find_task(job.client_reference)
+            if found is None:
+                log.info("job %s: the interrupted submit never arrived; sending it", job.id)
+                job.state = JobState.UPLOADING
+            else:
+                log.info("job %s: found task %s after a restart", job.id, found.task_id)
+                await self._submitted(job, found)
+        if job.state in (JobState.QUEUED, JobState.UPLOADING):
+            job.state = JobState.UPLOADING
+            await self.store.save(job)
+            inputs = [
+                InputImage(
+                    filename=f.filename,
+                    data=await self.files.read(f.path),
+                    content_type=f.content_type,
                 )
-            yield snapshot
-        if snapshot.state is TaskState.FAILED:
-            raise _failure_error(snapshot, self.provider.name)
+                for f in job.inputs
+            ]
+            if inputs:
+                await self._emit(job, JobUploading(done=0, total=len(inputs)))
+            urls = await pipeline.upload_inputs(self.provider, inputs)
+            if inputs:
+                await self._emit(job, JobUploading(done=len(inputs), total=len(inputs)))
+            job.state = JobState.SUBMITTING
+            await self.store.save(job)  # before the irreversible step
+            snapshot = await self.provider.submit(
+                pipeline.task_spec(self.provider, resolved, urls, job.client_reference)
+            )
+            await self._submitted(job, snapshot)
+        if job.state is JobState.SUBMITTED:
+            # A task submitted before this process started is polled at once.
+            resumed = (job.submitted_at or 0) < self._started_at
+            snapshot = await self._await_task(job, first_delay=0.0 if resumed else None)
+            await self._emit(job, JobDownloading(count=len(snapshot.result_urls)))
+            images = await pipeline.fetch_results(
+                self.provider,
+                snapshot,
+                resolved,
+                filename_stem=f"easel_{job.id[:8]}",
+                size_limit=job.size_limit,
+            )
+            stored = []
+            for image in images:
+                path = await self.files.write(job.id, image.filename, image.data)
+                stored.append(
+                    StoredFile(
+                        path=path,
+                        filename=image.filename,
+                        content_type=image.output_format.mime_type,
+                        width=image.width,
+                        height=image.height,
+                        output_format=image.output_format,
+                        note=image.note,
+                    )
+                )
+            job.results = stored
+            job.progress = 100
+            job.state = JobState.DOWNLOADED
+            job.finished_at = time.time()
+            await self.store.save(job)
+            log.info("job %s: %d image(s) ready", job.id, len(stored))
 
-    def _next_delay(self) -> float:
-        spread = self.config.poll_interval * self.config.poll_jitter
-        return max(0.0, self.config.poll_interval + random.uniform(-spread, spread))
+    async def _submitted(self, job: JobRecord, snapshot: TaskSnapshot) -> None:
+        job.task_id = snapshot.task_id
+        job.state = JobState.SUBMITTED
+        job.submitted_at = job.submitted_at or time.time()
+        await self.store.save(job)
+        log.info("job %s: submitted as task %s", job.id, snapshot.task_id)
+        await self._emit(job, JobSubmitted(task_id=snapshot.task_id))
 
-    async def _download_all(
-        self,
-        snapshot: TaskSnapshot,
-        resolved: ResolvedRequest,
-        job_id: str,
-        size_limit: int | None,
-    ) -> tuple[ResultImage, ...]:
-        if not snapshot.result_urls:
-            raise TaskFailedError(
-                "The image service reported success but sent no image. Please try again.",
+    async def _await_task(self, job: JobRecord, *, first_delay: float | None) -> TaskSnapshot:
+        """Watch the task through the shared scheduler until it ends or its deadline passes."""
+        assert job.task_id is not None
+        deadline = self.deadline(job)
+        remaining = (job.submitted_at or time.time()) + deadline - time.time()
+        last = job.progress
+        try:
+            async with asyncio.timeout(max(remaining, 0.0)):
+                async for snapshot in self.scheduler.watch(job.task_id, first_delay=first_delay):
+                    if snapshot.state is TaskState.RUNNING:
+                        percent = max(0, min(99, snapshot.progress))
+                        if percent != last:
+                            last = job.progress = percent
+                            await self._emit(
+                                job, JobProgress(percent=percent, status=snapshot.status)
+                            )
+                        continue
+                    if snapshot.state is TaskState.FAILED:
+                        raise _failure_error(snapshot, self.provider.name)
+                    return snapshot
+        except TimeoutError:
+            raise JobTimeoutError(
+                f"The image service did not finish within {deadline / 60:.0f} minutes "
+                f"(task `{job.task_id}`). Please try again later.",
                 provider=self.provider.name,
-            )
-        request = resolved.request
-        stem = f"easel_{job_id[:8]}"
-
-        async def fetch(index: int, url: str) -> ResultImage:
-            data = await self.provider.download(url)
-            fitted = await fit_for_delivery(
-                data,
-                filename_stem=f"{stem}_{index + 1}",
-                output_format=request.output_format,
-                compression=request.compression,
-                limit_bytes=size_limit,
-            )
-            return ResultImage(
-                filename=fitted.filename,
-                data=fitted.data,
-                width=fitted.width,
-                height=fitted.height,
-                output_format=fitted.output_format,
-                note=fitted.note,
-            )
-
-        return tuple(
-            await asyncio.gather(*(fetch(i, url) for i, url in enumerate(snapshot.result_urls)))
+            ) from None
+        raise TaskFailedError(  # pragma: no cover - watch() always ends with a final snapshot
+            "The image service stopped reporting on this task.", provider=self.provider.name
         )
+
+    def deadline(self, job: JobRecord) -> float:
+        """Seconds a task may take: 4K and high quality are allowed many more minutes."""
+        seconds = self.config.job_timeout
+        if job.resolution is Resolution.R4K:
+            seconds *= 2
+        if job.request.quality is Quality.HIGH:
+            seconds *= 1.5
+        return seconds
+
+    async def _poll_without_retry(self, task_id: str) -> TaskSnapshot:
+        """Polls go through the scheduler's budget, so the provider must not retry on its own."""
+        return await self.provider.poll(task_id, retry=False)
+
+    # ------------------------------------------------------------------ telling the member
+
+    async def _fail(self, job: JobRecord, kind: FailureKind, reason: str, state: JobState) -> None:
+        job.state = state
+        job.failure_kind = kind
+        job.failure_reason = reason
+        job.finished_at = time.time()
+        await self.store.save(job)
+        await self._tell(job, _failed_event(job), state)
+
+    async def _tell(self, job: JobRecord, event: JobEvent, final_state: JobState) -> None:
+        """Hand the final event to the observer; mark the job notified only if that worked."""
+        try:
+            await self._emit(job, event)
+        except Exception:
+            log.exception("job %s: could not tell the member; will retry at the next start", job.id)
+            return
+        job.state = final_state
+        job.notified = True
+        if job.delivery is not None and job.delivery.interaction_token is not None:
+            job.delivery = job.delivery.model_copy(update={"interaction_token": None})
+        await self.store.save(job)
+
+    async def _emit(self, job: JobRecord, event: JobEvent) -> None:
+        lock = self._emit_locks.setdefault(job.id, asyncio.Lock())
+        async with lock:
+            listener = self._listeners.get(job.id)
+            if listener is not None:
+                listener.put_nowait(event)
+            observer = self._observers.get(job.origin)
+            if observer is not None:
+                if isinstance(event, FINAL_EVENTS):
+                    await observer.on_event(job, event)
+                else:
+                    try:
+                        await observer.on_event(job, event)
+                    except Exception:
+                        log.warning("job %s: progress update failed", job.id, exc_info=True)
+
+    def _position_changed(self, job_id: str, position: int) -> None:
+        job = self._live.get(job_id)
+        if job is not None and job.state is JobState.QUEUED:
+            task = asyncio.get_running_loop().create_task(self._emit_position(job))
+            self._position_tasks.add(task)
+            task.add_done_callback(self._position_tasks.discard)
+
+    async def _emit_position(self, job: JobRecord) -> None:
+        position = self.queue.position(job.id)
+        if position is not None:
+            await self._emit(job, JobQueued(position=position))
+
+
+_FINISHED = (JobState.DELIVERED, JobState.FAILED, JobState.CANCELLED)
+_NEEDS_UPSTREAM = (JobState.QUEUED, JobState.UPLOADING, JobState.SUBMITTING, JobState.SUBMITTED)
+
+
+def _failed_event(job: JobRecord) -> JobFailed:
+    return JobFailed(
+        reason=job.failure_reason or "The job did not finish.",
+        failure=job.failure_kind or "internal",
+        task_id=job.task_id,
+    )
 
 
 def _failure_error(snapshot: TaskSnapshot, provider: str) -> EaselError:

@@ -104,7 +104,7 @@ class JobCompleted(BaseModel):
     elapsed: float
 
 
-FailureKind = Literal["input", "refusal", "upstream", "timeout", "internal"]
+FailureKind = Literal["input", "refusal", "upstream", "timeout", "cancelled", "internal"]
 
 
 class JobFailed(BaseModel):

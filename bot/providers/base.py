@@ -66,8 +66,12 @@ class ImageProvider(Protocol):
         """Submit a task; returns its first snapshot (usually queued)."""
         ...
 
-    async def poll(self, task_id: str) -> TaskSnapshot:
-        """Read the task's current state."""
+    async def poll(self, task_id: str, *, retry: bool = True) -> TaskSnapshot:
+        """Read the task's current state (``retry=False``: the caller schedules retries)."""
+        ...
+
+    async def find_task(self, client_reference: str) -> TaskSnapshot | None:
+        """The task submitted with this client reference, or None if it never arrived."""
         ...
 
     async def download(self, url: str) -> bytes:

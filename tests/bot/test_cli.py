@@ -18,7 +18,9 @@ FAST = {"POLL_FIRST_DELAY": "0.1", "POLL_INTERVAL": "0.2", "SANDBOX_TASK_DURATIO
 
 
 async def run_cli(*args: str, env: dict[str, str], tmp_path: Path) -> tuple[int, str, str]:
-    base = {k: v for k, v in os.environ.items() if not k.startswith(("DISCORD_", "IMAGE_", "DATABASE_"))}
+    base = {
+        k: v for k, v in os.environ.items() if not k.startswith(("DISCORD_", "IMAGE_", "DATABASE_"))
+    }
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -41,11 +43,23 @@ async def external_api() -> AsyncIterator[Sandbox]:
         yield sandbox
 
 
-async def test_imagine_without_a_key_writes_two_2k_pngs_and_prints_their_paths(tmp_path: Path) -> None:
+async def test_imagine_without_a_key_writes_two_2k_pngs_and_prints_their_paths(
+    tmp_path: Path,
+) -> None:
     out = tmp_path / "out"
     code, stdout, stderr = await run_cli(
-        "imagine", "a lighthouse at dusk", "--ratio", "16:9", "--resolution", "2K", "-n", "2",
-        "--out", str(out), env={}, tmp_path=tmp_path,
+        "imagine",
+        "a lighthouse at dusk",
+        "--ratio",
+        "16:9",
+        "--resolution",
+        "2K",
+        "-n",
+        "2",
+        "--out",
+        str(out),
+        env={},
+        tmp_path=tmp_path,
     )
     assert code == 0, stderr
     paths = [Path(line) for line in stdout.splitlines()]
@@ -56,9 +70,13 @@ async def test_imagine_without_a_key_writes_two_2k_pngs_and_prints_their_paths(t
     assert "Sandbox" in stderr and "%" in stderr
 
 
-async def test_imagine_against_any_toapis_compatible_server(external_api: Sandbox, tmp_path: Path) -> None:
+async def test_imagine_against_any_toapis_compatible_server(
+    external_api: Sandbox, tmp_path: Path
+) -> None:
     env = {"IMAGE_API_BASE_URL": external_api.base_url, "IMAGE_API_KEY": "sk-live-key"}
-    code, stdout, stderr = await run_cli("imagine", "a fox", "--out", str(tmp_path), env=env, tmp_path=tmp_path)
+    code, stdout, stderr = await run_cli(
+        "imagine", "a fox", "--out", str(tmp_path), env=env, tmp_path=tmp_path
+    )
     assert code == 0, stderr
     assert len(stdout.splitlines()) == 1
     assert external_api.count("submit") == 1
@@ -76,19 +94,26 @@ async def test_imagine_against_any_toapis_compatible_server(external_api: Sandbo
 async def test_documented_errors_give_one_clear_line(
     external_api: Sandbox, tmp_path: Path, setup: dict[str, object], expected: str
 ) -> None:
-    env = {"IMAGE_API_BASE_URL": external_api.base_url, "IMAGE_API_KEY": str(setup.get("IMAGE_API_KEY", "sk-live-key"))}
+    env = {
+        "IMAGE_API_BASE_URL": external_api.base_url,
+        "IMAGE_API_KEY": str(setup.get("IMAGE_API_KEY", "sk-live-key")),
+    }
     if "balance" in setup:
         external_api.faults.balance = 0
     if "fault" in setup:
         external_api.add_fault("500", "submit", times=20)
-    code, stdout, stderr = await run_cli("imagine", "x", "--out", str(tmp_path), env=env, tmp_path=tmp_path)
+    code, stdout, stderr = await run_cli(
+        "imagine", "x", "--out", str(tmp_path), env=env, tmp_path=tmp_path
+    )
     assert code == 1
     errors = [line for line in stderr.splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and expected.lower() in errors[0].lower(), stderr
     assert "Traceback" not in stderr and stdout == ""
 
 
-async def test_an_impossible_request_is_refused_before_any_upstream_call(external_api: Sandbox, tmp_path: Path) -> None:
+async def test_an_impossible_request_is_refused_before_any_upstream_call(
+    external_api: Sandbox, tmp_path: Path
+) -> None:
     env = {"IMAGE_API_BASE_URL": external_api.base_url, "IMAGE_API_KEY": "sk-live-key"}
     code, _, stderr = await run_cli(
         "imagine", "x", "--resolution", "4K", "--out", str(tmp_path), env=env, tmp_path=tmp_path

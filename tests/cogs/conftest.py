@@ -13,12 +13,12 @@ from aiohttp import web
 from pydantic import SecretStr
 
 from bot.client import EaselBot
-from bot.jobs.engine import Engine, EngineConfig
 from bot.providers.catalog import toapis_model_spec
 from bot.providers.toapis import ToAPIsProvider
 from bot.sandbox.server import Sandbox
 from bot.settings import load_settings
 from tests.support.discord_harness import RecordingAdapter, prepare_bot
+from tests.support.engines import running_engine
 
 
 @dataclass
@@ -71,25 +71,22 @@ async def harness(tmp_path: Path, cdn: Cdn) -> AsyncIterator[Harness]:
             toapis_model_spec("gpt-image-2"),
             session=session,
         )
-        engine = Engine(
-            provider,
-            EngineConfig(poll_first_delay=0.05, poll_interval=0.1, poll_jitter=0),
-            label="Sandbox · test",
-        )
         settings = load_settings(
             _env_file=None,
             database_url=f"sqlite:///{tmp_path}/easel.sqlite3",
             progress_edit_interval=0.5,
             sync_commands=False,
         )
-        bot = EaselBot(settings, engine=engine)
-        await prepare_bot(bot)
-        bot.http._HTTPClient__session = session  # type: ignore[attr-defined]  # attachment downloads
-        await bot.load_extension("cogs.imagine")
         adapter = RecordingAdapter()
-        token = webhook_async.async_context.set(adapter)
+        token = webhook_async.async_context.set(adapter)  # set before any task copies the context
         try:
-            yield Harness(bot, adapter, sandbox, cdn)
+            async with running_engine(
+                provider, tmp_path / "files", label="Sandbox · test"
+            ) as engine:
+                bot = EaselBot(settings, engine=engine)
+                await prepare_bot(bot)
+                bot.http._HTTPClient__session = session  # type: ignore[attr-defined]  # downloads
+                await bot.setup_hook()
+                yield Harness(bot, adapter, sandbox, cdn)
         finally:
             webhook_async.async_context.reset(token)
-            await bot.unload_extension("cogs.imagine")

@@ -49,7 +49,8 @@ class RecordedCall:
 
     @property
     def is_original_edit(self) -> bool:
-        return self.method == "PATCH" and self.url.endswith("/messages/@original")
+        """An edit of the job's message through the interaction webhook."""
+        return self.method == "PATCH" and "/webhooks/" in self.url and "/messages/" in self.url
 
     @property
     def flags(self) -> int:

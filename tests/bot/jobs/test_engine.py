@@ -5,13 +5,14 @@ from __future__ import annotations
 import asyncio
 import io
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import aiohttp
 import pytest
 from PIL import Image
 from pydantic import SecretStr
 
-from bot.jobs.engine import Engine, EngineConfig
+from bot.jobs.engine import Engine
 from bot.jobs.models import (
     InputImage,
     JobCompleted,
@@ -23,12 +24,12 @@ from bot.jobs.models import (
     JobSubmitted,
     JobUploading,
 )
+from bot.jobs.queue import QueueLimits
 from bot.options import OutputFormat, Ratio, Resolution
 from bot.providers.catalog import toapis_model_spec
 from bot.providers.toapis import ToAPIsProvider
 from bot.sandbox.server import Sandbox
-
-FAST = EngineConfig(poll_first_delay=0.02, poll_interval=0.05, poll_jitter=0, transient_backoff=0.05)
+from tests.support.engines import fast_config, running_engine
 
 
 @pytest.fixture
@@ -38,7 +39,7 @@ async def sandbox() -> AsyncIterator[Sandbox]:
 
 
 @pytest.fixture
-async def engine(sandbox: Sandbox) -> AsyncIterator[Engine]:
+async def engine(sandbox: Sandbox, tmp_path: Path) -> AsyncIterator[Engine]:
     async with aiohttp.ClientSession() as session:
         provider = ToAPIsProvider(
             sandbox.base_url,
@@ -47,7 +48,8 @@ async def engine(sandbox: Sandbox) -> AsyncIterator[Engine]:
             session=session,
             sleep=_no_sleep,
         )
-        yield Engine(provider, FAST)
+        async with running_engine(provider, tmp_path) as engine:
+            yield engine
 
 
 async def _no_sleep(_: float) -> None:
@@ -64,7 +66,9 @@ def png(size: tuple[int, int] = (32, 32)) -> bytes:
     return buffer.getvalue()
 
 
-async def test_a_job_reports_submitted_progress_and_completes_with_exact_sizes(engine: Engine) -> None:
+async def test_a_job_reports_submitted_progress_and_completes_with_exact_sizes(
+    engine: Engine,
+) -> None:
     request = JobRequest(prompt="dunes", ratio=Ratio.WIDE_16_9, resolution=Resolution.R2K, n=2)
     events = await events_of(engine, request)
     kinds = [event.kind for event in events]
@@ -78,7 +82,9 @@ async def test_a_job_reports_submitted_progress_and_completes_with_exact_sizes(e
     assert percents == sorted(percents)
 
 
-async def test_the_submit_carries_a_client_reference_for_crash_recovery(engine: Engine, sandbox: Sandbox) -> None:
+async def test_the_submit_carries_a_client_reference_for_crash_recovery(
+    engine: Engine, sandbox: Sandbox
+) -> None:
     await events_of(engine, JobRequest(prompt="x"), job_id="abc123")
     body = sandbox.requests_to("submit")[0].body
     assert body["client_business_id"] == "easel-abc123"
@@ -127,18 +133,22 @@ async def test_a_safety_refusal_is_a_refusal(engine: Engine, sandbox: Sandbox) -
     assert sandbox.count("submit") == 1
 
 
-async def test_expired_result_links_end_the_job_with_a_clear_reason(engine: Engine, sandbox: Sandbox) -> None:
+async def test_expired_result_links_end_the_job_with_a_clear_reason(
+    engine: Engine, sandbox: Sandbox
+) -> None:
     sandbox.faults.dead_result_urls = True
     failed = (await events_of(engine, JobRequest(prompt="x")))[-1]
     assert isinstance(failed, JobFailed) and failed.failure == "upstream"
 
 
-async def test_a_task_slower_than_the_deadline_times_out(sandbox: Sandbox) -> None:
+async def test_a_task_slower_than_the_deadline_times_out(sandbox: Sandbox, tmp_path: Path) -> None:
     sandbox.faults.task_duration = 30
     async with aiohttp.ClientSession() as session:
-        provider = ToAPIsProvider(sandbox.base_url, SecretStr("k"), toapis_model_spec("gpt-image-2"), session=session)
-        engine = Engine(provider, FAST.model_copy(update={"job_timeout": 0.3}))
-        failed = (await events_of(engine, JobRequest(prompt="x")))[-1]
+        provider = ToAPIsProvider(
+            sandbox.base_url, SecretStr("k"), toapis_model_spec("gpt-image-2"), session=session
+        )
+        async with running_engine(provider, tmp_path, fast_config(job_timeout=0.3)) as engine:
+            failed = (await events_of(engine, JobRequest(prompt="x")))[-1]
     assert isinstance(failed, JobFailed) and failed.failure == "timeout"
     assert failed.task_id and failed.task_id in failed.reason
 
@@ -149,7 +159,9 @@ async def test_an_input_error_costs_no_upstream_call(engine: Engine, sandbox: Sa
     assert len(sandbox.requests) == 0
 
 
-async def test_a_corrupt_reference_is_an_input_error_before_any_upload(engine: Engine, sandbox: Sandbox) -> None:
+async def test_a_corrupt_reference_is_an_input_error_before_any_upload(
+    engine: Engine, sandbox: Sandbox
+) -> None:
     bad = InputImage(filename="bad.png", data=b"\x89PNG\r\n\x1a\ngarbage")
     failed = (await events_of(engine, JobRequest(prompt="x", references=(bad,))))[-1]
     assert isinstance(failed, JobFailed) and failed.failure == "input"
@@ -157,23 +169,31 @@ async def test_a_corrupt_reference_is_an_input_error_before_any_upload(engine: E
     assert sandbox.count("upload") == 0
 
 
-async def test_a_bad_key_is_a_clear_upstream_failure() -> None:
+async def test_a_bad_key_is_a_clear_upstream_failure(tmp_path: Path) -> None:
     async with Sandbox(api_key="right") as sandbox, aiohttp.ClientSession() as session:
-        provider = ToAPIsProvider(sandbox.base_url, SecretStr("wrong"), toapis_model_spec("gpt-image-2"), session=session)
-        failed = (await events_of(Engine(provider, FAST), JobRequest(prompt="x")))[-1]
+        provider = ToAPIsProvider(
+            sandbox.base_url, SecretStr("wrong"), toapis_model_spec("gpt-image-2"), session=session
+        )
+        async with running_engine(provider, tmp_path) as engine:
+            failed = (await events_of(engine, JobRequest(prompt="x")))[-1]
     assert isinstance(failed, JobFailed) and failed.failure == "upstream"
     assert "IMAGE_API_KEY" in failed.reason
 
 
-async def test_jobs_beyond_the_concurrency_cap_report_their_queue_position(sandbox: Sandbox) -> None:
+async def test_jobs_beyond_the_concurrency_cap_report_their_queue_position(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
     async with aiohttp.ClientSession() as session:
-        provider = ToAPIsProvider(sandbox.base_url, SecretStr("k"), toapis_model_spec("gpt-image-2"), session=session)
-        engine = Engine(provider, FAST.model_copy(update={"max_concurrent_jobs": 1}))
-        first = engine.run(JobRequest(prompt="first"))
-        assert isinstance(await anext(first), JobSubmitted)  # holds the only slot
-        second = asyncio.create_task(events_of(engine, JobRequest(prompt="second")))
-        rest = [event async for event in first]
-        second_events = await asyncio.wait_for(second, 10)
+        provider = ToAPIsProvider(
+            sandbox.base_url, SecretStr("k"), toapis_model_spec("gpt-image-2"), session=session
+        )
+        config = fast_config(queue=QueueLimits(global_jobs=1))
+        async with running_engine(provider, tmp_path, config) as engine:
+            first = engine.run(JobRequest(prompt="first"))
+            assert isinstance(await anext(first), JobSubmitted)  # holds the only slot
+            second = asyncio.create_task(events_of(engine, JobRequest(prompt="second")))
+            rest = [event async for event in first]
+            second_events = await asyncio.wait_for(second, 10)
     assert isinstance(rest[-1], JobCompleted)
     assert isinstance(second_events[0], JobQueued) and second_events[0].position == 1
     assert isinstance(second_events[-1], JobCompleted)

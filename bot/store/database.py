@@ -1,0 +1,96 @@
+"""The SQLite connection and its schema migrations.
+
+One connection per process (aiosqlite runs it on its own thread, so queries never block the
+event loop). Migrations are numbered SQL files applied in order at start; the applied version is
+kept in ``schema_version``. A PostgreSQL implementation would satisfy the same repositories.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+log = logging.getLogger(__name__)
+
+MEMORY = ":memory:"
+
+
+def migrations() -> list[tuple[int, str, str]]:
+    """The bundled migrations as (version, name, sql), in order."""
+    folder = resources.files("bot.store") / "migrations"
+    found = []
+    for entry in folder.iterdir():
+        if entry.name.endswith(".sql"):
+            version = int(entry.name.split("_", 1)[0])
+            found.append((version, entry.name, entry.read_text(encoding="utf-8")))
+    return sorted(found)
+
+
+class Database:
+    """A migrated SQLite database with a few typed helpers."""
+
+    def __init__(self, connection: aiosqlite.Connection) -> None:
+        self.connection = connection
+
+    @classmethod
+    @asynccontextmanager
+    async def open(cls, path: Path | str) -> AsyncIterator[Database]:
+        """Open (creating folders and the file), migrate, and close on exit."""
+        if str(path) != MEMORY:
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        connection = await aiosqlite.connect(str(path))
+        connection.row_factory = aiosqlite.Row
+        try:
+            await connection.execute("PRAGMA journal_mode=WAL")
+            await connection.execute("PRAGMA synchronous=NORMAL")
+            await connection.execute("PRAGMA foreign_keys=ON")
+            await connection.execute("PRAGMA busy_timeout=5000")
+            database = cls(connection)
+            await database.migrate()
+            yield database
+        finally:
+            await connection.close()
+
+    async def version(self) -> int:
+        """The schema version applied so far."""
+        await self.connection.execute(
+            "CREATE TABLE IF NOT EXISTS schema_version"
+            " (version INTEGER NOT NULL, name TEXT NOT NULL)"
+        )
+        async with self.connection.execute("SELECT MAX(version) FROM schema_version") as cursor:
+            row = await cursor.fetchone()
+        return int(row[0]) if row and row[0] is not None else 0
+
+    async def migrate(self) -> None:
+        """Apply every migration newer than the database, each in its own transaction."""
+        current = await self.version()
+        for version, name, sql in migrations():
+            if version <= current:
+                continue
+            log.info("applying migration %s", name)
+            await self.connection.executescript(
+                f"BEGIN;\n{sql}\nINSERT INTO schema_version VALUES ({version}, '{name}');\nCOMMIT;"
+            )
+
+    async def execute(self, sql: str, params: Iterable[Any] = ()) -> int:
+        """Run one statement and commit; returns the number of rows changed."""
+        async with self.connection.execute(sql, tuple(params)) as cursor:
+            changed = cursor.rowcount
+        await self.connection.commit()
+        return changed
+
+    async def fetch_all(self, sql: str, params: Iterable[Any] = ()) -> list[aiosqlite.Row]:
+        """Rows of a query."""
+        async with self.connection.execute(sql, tuple(params)) as cursor:
+            return list(await cursor.fetchall())
+
+    async def fetch_one(self, sql: str, params: Iterable[Any] = ()) -> aiosqlite.Row | None:
+        """The first row of a query, or None."""
+        async with self.connection.execute(sql, tuple(params)) as cursor:
+            return await cursor.fetchone()

@@ -1,0 +1,116 @@
+"""Renders every Discord job's events into its message: the engine's observer for Discord.
+
+It works from the persisted job alone (channel, message id, interaction token while it lives),
+so jobs resumed after a restart are rendered exactly like fresh ones.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+from typing import TYPE_CHECKING
+
+import discord
+
+from bot.jobs.models import JobCompleted, JobEvent, JobFailed, ResolvedRequest
+from bot.store.jobs import JobRecord
+from cogs._job_message import NO_MENTIONS, JobMessage
+from cogs._render import failure_embed, progress_embed, result_embed
+
+if TYPE_CHECKING:
+    from bot.client import EaselBot
+
+log = logging.getLogger(__name__)
+
+
+def resolved_of(job: JobRecord) -> ResolvedRequest:
+    """The validated request a job was accepted with."""
+    return ResolvedRequest(
+        request=job.request, resolution=job.resolution, width=job.width, height=job.height
+    )
+
+
+class DiscordDelivery:
+    """Keeps each job's message current and posts its outcome; never drops a result silently."""
+
+    def __init__(self, bot: EaselBot) -> None:
+        self.bot = bot
+        self._messages: dict[str, JobMessage] = {}
+
+    def _message(self, job: JobRecord) -> JobMessage:
+        message = self._messages.get(job.id)
+        if message is None:
+            message = JobMessage(
+                self.bot,
+                channel_id=job.channel_id,
+                user_id=job.user_id,
+                delivery=job.delivery,
+                interval=self.bot.settings.progress_edit_interval,
+            )
+            self._messages[job.id] = message
+        return message
+
+    async def on_event(self, job: JobRecord, event: JobEvent) -> None:
+        """Render one event; final events raise if the member could not be told at all."""
+        message = self._message(job)
+        resolved = resolved_of(job)
+        label = self.bot.engine.label
+        if isinstance(event, JobCompleted):
+            embed = result_embed(
+                resolved,
+                event.images,
+                requester=f"<@{job.user_id}>",
+                elapsed=event.elapsed,
+                label=label,
+            )
+            await self._final(job, message, embed, event)
+        elif isinstance(event, JobFailed):
+            await self._final(job, message, failure_embed(resolved, event, label=label), None)
+        else:
+            await message.progress(
+                progress_embed(resolved, event, started_at=int(job.created_at), label=label)
+            )
+
+    async def _final(
+        self,
+        job: JobRecord,
+        message: JobMessage,
+        embed: discord.Embed,
+        completed: JobCompleted | None,
+    ) -> None:
+        def files() -> list[discord.File]:
+            if completed is None:
+                return []
+            return [
+                discord.File(io.BytesIO(image.data), filename=image.filename)
+                for image in completed.images
+            ]
+
+        try:
+            try:
+                await message.finish(embed, files=files())
+            except discord.Forbidden:
+                log.warning(
+                    "job %s: cannot post in channel %s; sending a DM", job.id, job.channel_id
+                )
+                await self._direct_message(job, embed, files())
+        finally:
+            self._messages.pop(job.id, None)
+        if message.delivery != job.delivery:
+            job.delivery = message.delivery
+            await self.bot.engine.save(job)
+
+    async def _direct_message(
+        self, job: JobRecord, embed: discord.Embed, files: list[discord.File]
+    ) -> None:
+        """Last resort when the channel refuses us (50013): tell the member privately."""
+        if job.user_id is None:
+            raise RuntimeError(f"job {job.id} has no member to tell")
+        user = self.bot.get_user(job.user_id) or await self.bot.fetch_user(job.user_id)
+        where = f" in <#{job.channel_id}>" if job.channel_id else ""
+        await user.send(
+            content=f"I could not post your job's result{where} (missing permissions); here it is.",
+            embed=embed,
+            files=files,
+            allowed_mentions=NO_MENTIONS,
+        )

@@ -1,0 +1,50 @@
+"""Build a real Engine for tests: in-memory SQLite, files in a temp folder, started and stopped."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from bot.jobs.engine import Engine, EngineConfig
+from bot.jobs.queue import QueueLimits
+from bot.jobs.scheduler import PollPolicy
+from bot.providers.base import ImageProvider
+from bot.store.database import MEMORY, Database
+from bot.store.files import FileStore
+from bot.store.jobs import SqliteJobStore
+
+FAST_POLLS = PollPolicy(
+    first_delay=0.02,
+    interval=0.05,
+    near_done_interval=0.05,
+    jitter=0,
+    backoff=0.05,
+    queries_per_minute=60_000,
+)
+
+
+def fast_config(**changes: object) -> EngineConfig:
+    """Quick polling for tests; ``changes`` override fields (``queue=QueueLimits(...)`` etc.)."""
+    return EngineConfig.model_validate({"poll": FAST_POLLS, "queue": QueueLimits(), **changes})
+
+
+@asynccontextmanager
+async def running_engine(
+    provider: ImageProvider,
+    files: Path,
+    config: EngineConfig | None = None,
+    *,
+    database: Path | str = MEMORY,
+    label: str | None = None,
+) -> AsyncIterator[Engine]:
+    """A started engine over ``provider``; stopped (jobs left persisted) on exit."""
+    async with Database.open(database) as db:
+        engine = Engine(
+            provider, SqliteJobStore(db), FileStore(files), config or fast_config(), label=label
+        )
+        await engine.start()
+        try:
+            yield engine
+        finally:
+            await engine.stop()
