@@ -18,7 +18,7 @@ import contextlib
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Protocol
 
 from pydantic import BaseModel, Field
@@ -71,6 +71,9 @@ class EngineConfig(BaseModel):
     job_timeout: float = Field(default=900.0, gt=0)  # 2K standard; 4K and high quality get more
 
 
+FinishHook = Callable[[JobRecord, JobCompleted | JobFailed], Awaitable[None]]
+
+
 class JobObserver(Protocol):
     """Tells the member about a job (renders events on Discord, prints them on a terminal)."""
 
@@ -99,6 +102,7 @@ class Engine:
         self.scheduler = PollScheduler(self._poll_without_retry, self.config.poll)
         self.queue = FairQueue(self.config.queue, on_position=self._position_changed)
         self._observers: dict[Origin, JobObserver] = {}
+        self._finish_hooks: list[FinishHook] = []
         self._listeners: dict[str, asyncio.Queue[JobEvent]] = {}
         self._running: dict[str, asyncio.Task[None]] = {}
         self._live: dict[str, JobRecord] = {}
@@ -117,6 +121,15 @@ class Engine:
     def observe(self, origin: Origin, observer: JobObserver) -> None:
         """Send every event of jobs from ``origin`` to ``observer`` (register before resume)."""
         self._observers[origin] = observer
+
+    def on_finished(self, hook: FinishHook) -> None:
+        """Call ``hook`` once per job when its outcome is known (usage counters, audit logs).
+
+        Runs before the member is told, for every origin; a failing hook is logged, not fatal.
+        A job whose member could not be told is told again after a restart, so a hook can run
+        twice for one job: hooks must be idempotent per job id.
+        """
+        self._finish_hooks.append(hook)
 
     async def start(self) -> None:
         """Start the poll scheduler."""
@@ -457,8 +470,15 @@ class Engine:
         await self.store.save(job)
         await self._tell(job, _failed_event(job), state)
 
-    async def _tell(self, job: JobRecord, event: JobEvent, final_state: JobState) -> None:
-        """Hand the final event to the observer; mark the job notified only if that worked."""
+    async def _tell(
+        self, job: JobRecord, event: JobCompleted | JobFailed, final_state: JobState
+    ) -> None:
+        """Run the finish hooks, tell the member; mark the job notified only if that worked."""
+        for hook in self._finish_hooks:
+            try:
+                await hook(job, event)
+            except Exception:
+                log.exception("job %s: a finish hook failed", job.id)
         try:
             await self._emit(job, event)
         except Exception:
