@@ -1,13 +1,15 @@
 """A fair queue: global, per-server and per-member caps, members served round-robin.
 
-A member who queues ten jobs does not starve the others: each free slot goes to the next member
-in turn (across servers), skipping members or servers already at their cap.
+A member who queues ten jobs does not starve the others: each free slot goes to the waiting member
+who was served least recently (members never served first, then by arrival), skipping members or
+servers already at their cap.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections import OrderedDict, deque
+import itertools
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -29,6 +31,7 @@ class QueuedJob:
     job_id: str
     member: int | None
     guild: int | None
+    seq: int = 0
     granted: asyncio.Future[None] = field(
         default_factory=lambda: asyncio.get_running_loop().create_future()
     )
@@ -45,7 +48,9 @@ class FairQueue:
     ) -> None:
         self.limits = limits or QueueLimits()
         self._on_position = on_position
-        self._waiting: OrderedDict[int | None, deque[QueuedJob]] = OrderedDict()
+        self._waiting: dict[int | None, deque[QueuedJob]] = {}
+        self._last_served: dict[int | None, int] = {}
+        self._serial = itertools.count()
         self._running: dict[str, QueuedJob] = {}
         self._per_member: dict[int | None, int] = {}
         self._per_guild: dict[int | None, int] = {}
@@ -67,7 +72,7 @@ class FairQueue:
 
     def enqueue(self, job_id: str, *, member: int | None, guild: int | None) -> QueuedJob:
         """Add a job; await ``entry.granted`` for its slot, then call ``release``."""
-        entry = QueuedJob(job_id, member, guild)
+        entry = QueuedJob(job_id, member, guild, seq=next(self._serial))
         self._waiting.setdefault(member, deque()).append(entry)
         self._dispatch()
         return entry
@@ -101,23 +106,26 @@ class FairQueue:
             and self._per_guild.get(entry.guild, 0) < self.limits.per_guild
         )
 
+    def _turn_order(self) -> list[int | None]:
+        """Waiting members, the one served least recently first (ties: who arrived first)."""
+        return sorted(
+            self._waiting,
+            key=lambda member: (self._last_served.get(member, -1), self._waiting[member][0].seq),
+        )
+
     def _dispatch(self) -> None:
-        """Grant slots round-robin over members, then recompute every waiting position."""
-        progressed = True
-        while progressed and len(self._running) < self.limits.global_jobs:
-            progressed = False
-            for member in list(self._waiting):
-                jobs = self._waiting[member]
-                if not self._allowed(jobs[0]):
-                    continue
-                entry = jobs.popleft()
-                # The member goes to the back of the rotation: the next slot is someone else's.
-                del self._waiting[member]
-                if jobs:
-                    self._waiting[member] = jobs
-                self._start(entry)
-                progressed = True
+        """Grant free slots member by member in turn order, then recompute waiting positions."""
+        while len(self._running) < self.limits.global_jobs:
+            ready = [m for m in self._turn_order() if self._allowed(self._waiting[m][0])]
+            if not ready:
                 break
+            member = ready[0]
+            jobs = self._waiting[member]
+            entry = jobs.popleft()
+            if not jobs:
+                del self._waiting[member]
+            self._last_served[member] = next(self._serial)
+            self._start(entry)
         self._update_positions()
 
     def _start(self, entry: QueuedJob) -> None:
@@ -129,15 +137,10 @@ class FairQueue:
             entry.granted.set_result(None)
 
     def _update_positions(self) -> None:
-        """Place in line = order the round-robin would serve them (rank 1 goes next)."""
-        lines = [list(jobs) for jobs in self._waiting.values()]
-        order = [
-            job
-            for depth in range(max(map(len, lines), default=0))
-            for line in lines
-            if depth < len(line)
-            for job in [line[depth]]
-        ]
+        """Place in line: rounds of one job per member, members in turn order (1 goes next)."""
+        lines = [list(self._waiting[member]) for member in self._turn_order()]
+        depth = max(map(len, lines), default=0)
+        order = [line[d] for d in range(depth) for line in lines if d < len(line)]
         for rank, entry in enumerate(order, start=1):
             if self._positions.get(entry.job_id) != rank:
                 self._positions[entry.job_id] = rank

@@ -135,13 +135,13 @@ _JSON_COLUMNS = {"request", "inputs", "delivery", "results"}
 
 
 def _to_row(job: JobRecord) -> tuple[Any, ...]:
-    data = job.model_dump(mode="json")
+    # Image bytes live in the file store; the row keeps only the references' names.
+    stripped = tuple(ref.model_copy(update={"data": b""}) for ref in job.request.references)
+    data = job.model_copy(
+        update={"request": job.request.model_copy(update={"references": stripped})}
+    ).model_dump(mode="json")
     if job.delivery is not None and job.delivery.interaction_token is not None:
         data["delivery"]["interaction_token"] = job.delivery.interaction_token.get_secret_value()
-    data["request"]["references"] = [
-        {"filename": ref.filename, "content_type": ref.content_type, "data": ""}
-        for ref in job.request.references
-    ]
     return tuple(
         json.dumps(data[column]) if column in _JSON_COLUMNS and data[column] is not None
         else data[column]

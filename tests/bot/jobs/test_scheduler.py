@@ -1,0 +1,153 @@
+"""The poll scheduler: one budget for every task, 429 pauses, backoff, faster polls near the end."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import time
+from collections import defaultdict
+
+import pytest
+
+from bot.errors import RateLimitedError, TaskNotFoundError, TransientUpstreamError
+from bot.jobs.scheduler import PollPolicy, PollScheduler
+from bot.providers.base import TaskSnapshot, TaskState
+
+
+class FakeUpstream:
+    """Tasks that finish after ``polls_to_finish`` polls; scripted errors per task."""
+
+    def __init__(self, polls_to_finish: int = 3) -> None:
+        self.polls_to_finish = polls_to_finish
+        self.calls: list[tuple[float, str]] = []
+        self.count: dict[str, int] = defaultdict(int)
+        self.errors: dict[str, list[Exception]] = defaultdict(list)
+
+    async def poll(self, task_id: str) -> TaskSnapshot:
+        self.calls.append((time.monotonic(), task_id))
+        if self.errors[task_id]:
+            raise self.errors[task_id].pop(0)
+        self.count[task_id] += 1
+        done = self.count[task_id] >= self.polls_to_finish
+        progress = min(100, 100 * self.count[task_id] // self.polls_to_finish)
+        return TaskSnapshot(
+            task_id=task_id,
+            state=TaskState.COMPLETED if done else TaskState.RUNNING,
+            status="completed" if done else "in_progress",
+            progress=progress,
+        )
+
+
+async def drain(scheduler: PollScheduler, task_id: str) -> list[TaskSnapshot]:
+    return [snapshot async for snapshot in scheduler.watch(task_id)]
+
+
+@pytest.fixture
+def upstream() -> FakeUpstream:
+    return FakeUpstream()
+
+
+async def run(scheduler: PollScheduler, task_ids: list[str]) -> list[list[TaskSnapshot]]:
+    await scheduler.start()
+    try:
+        return await asyncio.wait_for(asyncio.gather(*(drain(scheduler, t) for t in task_ids)), 20)
+    finally:
+        await scheduler.stop()
+
+
+async def test_every_task_is_followed_to_completion(upstream: FakeUpstream) -> None:
+    policy = PollPolicy(
+        first_delay=0, interval=0.01, near_done_interval=0.01, jitter=0, queries_per_minute=60_000
+    )
+    results = await run(PollScheduler(upstream.poll, policy), [f"t{i}" for i in range(5)])
+    assert all(snapshots[-1].state is TaskState.COMPLETED for snapshots in results)
+    assert all(upstream.count[f"t{i}"] == 3 for i in range(5))
+
+
+async def test_the_query_rate_never_exceeds_the_budget(upstream: FakeUpstream) -> None:
+    upstream.polls_to_finish = 4
+    policy = PollPolicy(
+        first_delay=0,
+        interval=0.001,
+        near_done_interval=0.001,
+        jitter=0,
+        queries_per_minute=1200,
+        burst=5,
+    )  # 20 queries a second
+    await run(PollScheduler(upstream.poll, policy), [f"t{i}" for i in range(20)])
+    times = [at for at, _ in upstream.calls]
+    assert len(times) == 80
+    span = times[-1] - times[0]
+    assert span >= (80 - 5) / 20 * 0.95  # the bucket allowed the burst, then 20 a second
+    for start in times:
+        in_window = sum(1 for t in times if start <= t < start + 1.0)
+        assert in_window <= 20 + 5
+
+
+async def test_a_429_pauses_every_poll_for_retry_after(upstream: FakeUpstream) -> None:
+    upstream.errors["t0"].append(RateLimitedError("slow down", provider="x", retry_after=0.4))
+    policy = PollPolicy(
+        first_delay=0,
+        interval=0.02,
+        near_done_interval=0.02,
+        jitter=0,
+        backoff=0.01,
+        queries_per_minute=60_000,
+    )
+    scheduler = PollScheduler(upstream.poll, policy)
+    await run(scheduler, ["t0", "t1"])
+    first_429 = next(at for at, task in upstream.calls if task == "t0")
+    # Polls already sent with the 429 may land; nothing new starts until Retry-After has passed.
+    later = [at for at, _ in upstream.calls if at > first_429 + 0.05]
+    assert later and min(later) - first_429 >= 0.38
+    assert upstream.count["t0"] == 3 and upstream.count["t1"] == 3
+
+
+async def test_server_errors_back_off_only_that_task(upstream: FakeUpstream) -> None:
+    upstream.errors["sick"].extend(
+        [TransientUpstreamError("502", provider="x"), TransientUpstreamError("503", provider="x")]
+    )
+    policy = PollPolicy(
+        first_delay=0,
+        interval=0.01,
+        near_done_interval=0.01,
+        jitter=0,
+        backoff=0.1,
+        queries_per_minute=60_000,
+    )
+    started = time.monotonic()
+    results = await run(PollScheduler(upstream.poll, policy), ["sick", "healthy"])
+    assert all(snapshots[-1].state is TaskState.COMPLETED for snapshots in results)
+    healthy_done = max(at for at, task in upstream.calls if task == "healthy")
+    sick_done = max(at for at, task in upstream.calls if task == "sick")
+    assert sick_done - started >= 0.25  # 0.1 s + 0.2 s of backoff (±20 % jitter)
+    assert healthy_done < sick_done - 0.15  # the healthy task did not wait for it
+
+
+async def test_tasks_near_completion_are_polled_more_often() -> None:
+    upstream = FakeUpstream(polls_to_finish=8)
+    policy = PollPolicy(
+        first_delay=0,
+        interval=0.2,
+        near_done_interval=0.02,
+        near_done_progress=50,
+        jitter=0,
+        queries_per_minute=60_000,
+    )
+    await run(PollScheduler(upstream.poll, policy), ["t"])
+    times = [at for at, _ in upstream.calls]
+    gaps = [b - a for a, b in itertools.pairwise(times)]
+    assert min(gaps[:3]) >= 0.18  # below 50 %: the normal interval
+    assert max(gaps[-3:]) < 0.1  # at or past 50 %: the near-done interval
+
+
+async def test_a_permanent_error_reaches_the_watcher(upstream: FakeUpstream) -> None:
+    upstream.errors["gone"].append(TaskNotFoundError("no such task", provider="x"))
+    scheduler = PollScheduler(upstream.poll, PollPolicy(first_delay=0, queries_per_minute=60_000))
+    await scheduler.start()
+    try:
+        with pytest.raises(TaskNotFoundError):
+            await asyncio.wait_for(drain(scheduler, "gone"), 5)
+        assert scheduler.watching == 0
+    finally:
+        await scheduler.stop()
