@@ -14,6 +14,7 @@ import discord
 
 from bot.jobs.models import JobCompleted, JobEvent, JobFailed, ResolvedRequest
 from bot.store.jobs import JobRecord
+from cogs._buttons import progress_view, result_view, upscale_possible
 from cogs._job_message import NO_MENTIONS, JobMessage
 from cogs._render import failure_embed, progress_embed, result_embed
 
@@ -63,12 +64,14 @@ class DiscordDelivery:
                 elapsed=event.elapsed,
                 label=label,
             )
-            await self._final(job, message, embed, event)
+            view = result_view(job, upscale_possible=upscale_possible(job, self.bot))
+            await self._final(job, message, embed, event, view)
         elif isinstance(event, JobFailed):
-            await self._final(job, message, failure_embed(resolved, event, label=label), None)
+            await self._final(job, message, failure_embed(resolved, event, label=label), None, None)
         else:
             await message.progress(
-                progress_embed(resolved, event, started_at=int(job.created_at), label=label)
+                progress_embed(resolved, event, started_at=int(job.created_at), label=label),
+                view=progress_view(job),
             )
 
     async def _final(
@@ -77,6 +80,7 @@ class DiscordDelivery:
         message: JobMessage,
         embed: discord.Embed,
         completed: JobCompleted | None,
+        view: discord.ui.View | None,
     ) -> None:
         def files() -> list[discord.File]:
             if completed is None:
@@ -88,7 +92,7 @@ class DiscordDelivery:
 
         try:
             try:
-                await message.finish(embed, files=files())
+                await message.finish(embed, files=files(), view=view)
             except discord.Forbidden:
                 log.warning(
                     "job %s: cannot post in channel %s; sending a DM", job.id, job.channel_id

@@ -123,6 +123,7 @@ def failure_embed(resolved: ResolvedRequest, failure: JobFailed, *, label: str) 
         "refusal": "🚫 Refused",
         "input": "⚠️ Can't use that input",
         "timeout": "⏱️ Timed out",
+        "cancelled": "✖️ Cancelled",
         "upstream": "❌ The image service failed",
         "internal": "❌ Something went wrong",
     }

@@ -327,6 +327,9 @@ class Engine:
         except asyncio.CancelledError:
             if job.id not in self._cancelling:
                 raise  # the engine is stopping: the job stays persisted for resume
+            current = asyncio.current_task()
+            if current is not None:
+                current.uncancel()  # the member's cancel is handled; later awaits must work
             await self._fail(job, "cancelled", "Cancelled by the requester.", JobState.CANCELLED)
         except EaselError as exc:
             log.info("job %s: failed: %s", job.id, exc)

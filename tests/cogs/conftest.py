@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import discord.webhook.async_ as webhook_async
 import pytest
 from aiohttp import web
+from discord.http import Route
 from pydantic import SecretStr
 
 from bot.client import EaselBot
@@ -17,7 +19,7 @@ from bot.providers.catalog import toapis_model_spec
 from bot.providers.toapis import ToAPIsProvider
 from bot.sandbox.server import Sandbox
 from bot.settings import load_settings
-from tests.support.discord_harness import RecordingAdapter, prepare_bot
+from tests.support.discord_harness import RecordingAdapter, message_payload, prepare_bot, snowflake
 from tests.support.engines import running_engine
 
 
@@ -34,11 +36,25 @@ class Cdn:
 
 
 @dataclass
+class BotHttpRecorder:
+    """Stands in for bot-token REST calls (channel messages), so no test can reach Discord."""
+
+    calls: list[tuple[str, str, dict[str, Any] | None]] = field(default_factory=list)
+
+    async def request(self, route: Route, **kwargs: Any) -> Any:
+        self.calls.append((route.method, route.path, kwargs.get("json")))
+        if route.method == "DELETE":
+            return None
+        return message_payload(snowflake(), kwargs.get("json") or {}, [])
+
+
+@dataclass
 class Harness:
     bot: EaselBot
     adapter: RecordingAdapter
     sandbox: Sandbox
     cdn: Cdn
+    bot_http: BotHttpRecorder
 
 
 @pytest.fixture
@@ -86,7 +102,9 @@ async def harness(tmp_path: Path, cdn: Cdn) -> AsyncIterator[Harness]:
                 bot = EaselBot(settings, engine=engine)
                 await prepare_bot(bot)
                 bot.http._HTTPClient__session = session  # type: ignore[attr-defined]  # downloads
+                bot_http = BotHttpRecorder()
+                bot.http.request = bot_http.request  # type: ignore[method-assign]
                 await bot.setup_hook()
-                yield Harness(bot, adapter, sandbox, cdn)
+                yield Harness(bot, adapter, sandbox, cdn, bot_http)
         finally:
             webhook_async.async_context.reset(token)

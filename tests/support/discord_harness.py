@@ -252,3 +252,59 @@ async def prepare_bot(bot: discord.Client) -> None:
 def dispatch(bot: discord.Client, payload: dict[str, Any]) -> None:
     """Hand an INTERACTION_CREATE to discord.py as the gateway would."""
     bot._connection.parse_interaction_create(payload)  # type: ignore[arg-type]
+
+
+def component_payload(
+    custom_id: str,
+    message: dict[str, Any],
+    *,
+    user_id: int = USER_ID,
+    values: list[str] | None = None,
+    manage_messages: bool = False,
+) -> dict[str, Any]:
+    """An INTERACTION_CREATE for a button press (or a select choice when ``values`` is given)."""
+    payload = slash_command_payload("unused", [], user_id=user_id)
+    payload["type"] = 3
+    payload["message"] = message
+    payload["data"] = {"custom_id": custom_id, "component_type": 3 if values is not None else 2}
+    if values is not None:
+        payload["data"]["values"] = values
+    manage = discord.Permissions(manage_messages=True).value
+    permissions = int(payload["member"]["permissions"])
+    permissions = permissions | manage if manage_messages else permissions & ~manage
+    payload["member"]["permissions"] = str(permissions)
+    return payload
+
+
+def modal_payload(
+    custom_id: str, fields: dict[str, str], *, user_id: int = USER_ID
+) -> dict[str, Any]:
+    """An INTERACTION_CREATE for a modal submit."""
+    payload = slash_command_payload("unused", [], user_id=user_id)
+    payload["type"] = 5
+    payload["data"] = {
+        "custom_id": custom_id,
+        "components": [
+            {"type": 1, "components": [{"type": 4, "custom_id": key, "value": value}]}
+            for key, value in fields.items()
+        ],
+    }
+    return payload
+
+
+def custom_ids(call: RecordedCall) -> list[str]:
+    """Every component custom id in a recorded message payload."""
+    found: list[str] = []
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            if "custom_id" in node:
+                found.append(node["custom_id"])
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk((call.payload or {}).get("components", []))
+    return found

@@ -1,0 +1,85 @@
+"""New jobs made from a finished one: re-roll, vary, upscale, edit (the result buttons).
+
+Pure rules plus reading the stored files; no Discord here, so the command line could offer the
+same actions later.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from bot.errors import InputError
+from bot.jobs.models import InputImage, JobRequest
+from bot.options import Resolution
+from bot.providers.catalog import ModelSpec
+from bot.store.files import FileStore
+from bot.store.jobs import JobRecord
+
+DerivedAction = Literal["reroll", "vary", "upscale", "edit"]
+
+UPSCALE_PROMPT = (
+    "Reproduce the reference image faithfully at a higher resolution, sharper and cleaner."
+)
+
+
+def next_tier(job: JobRecord, spec: ModelSpec) -> Resolution | None:
+    """The next larger tier the model offers for the job's ratio, or None at the top."""
+    tiers = spec.tiers_for(job.request.ratio)
+    larger = [
+        tier
+        for tier in tiers
+        if list(Resolution).index(tier) > list(Resolution).index(job.resolution)
+    ]
+    return larger[0] if larger else None
+
+
+async def derived_request(
+    job: JobRecord,
+    action: DerivedAction,
+    files: FileStore,
+    spec: ModelSpec,
+    *,
+    index: int = 0,
+    prompt: str | None = None,
+) -> tuple[JobRequest, tuple[InputImage, ...]]:
+    """The request (and its input images) for ``action`` on ``job``'s image ``index``."""
+    if action == "reroll":
+        inputs = tuple(
+            [
+                InputImage(
+                    filename=f.filename, data=await files.read(f.path), content_type=f.content_type
+                )
+                for f in job.inputs
+            ]
+        )
+        return job.request.model_copy(update={"references": inputs}), inputs
+    if not 0 <= index < len(job.results):
+        raise InputError(f"That job has no image {index + 1}.", field="index")
+    result = job.results[index]
+    try:
+        image = InputImage(
+            filename=result.filename,
+            data=await files.read(result.path),
+            content_type=result.content_type,
+        )
+    except FileNotFoundError:
+        raise InputError(
+            "That image is no longer stored, so it cannot be reused. Re-roll the prompt instead."
+        ) from None
+    base = job.request.model_copy(update={"references": (image,)})
+    if action == "vary":
+        return base, (image,)
+    if action == "upscale":
+        tier = next_tier(job, spec)
+        if tier is None:
+            raise InputError(
+                f"This image is already at the largest size {spec.model_id} offers "
+                f"for {job.request.ratio}."
+            )
+        return base.model_copy(
+            update={"resolution": tier, "n": 1, "prompt": f"{UPSCALE_PROMPT} {job.request.prompt}"}
+        ), (image,)
+    new_prompt = (prompt or "").strip()
+    if not new_prompt:
+        raise InputError("Say what to change in the image.", field="prompt")
+    return base.model_copy(update={"prompt": new_prompt, "n": 1}), (image,)

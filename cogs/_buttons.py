@@ -1,0 +1,297 @@
+"""Buttons and menus on job messages that keep working after a restart.
+
+Each is a ``DynamicItem`` whose custom id carries the action and the job id
+(``easel:<action>:<job id>[:<image index>]``), so a fresh process can answer a press on a
+message posted days ago: the job is read back from the store.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import TYPE_CHECKING, Any
+
+import discord
+
+from bot.errors import EaselError
+from bot.jobs.derive import DerivedAction, derived_request, next_tier
+from bot.store.jobs import JobRecord
+from cogs._job_message import NO_MENTIONS
+from cogs._run import start_job
+
+if TYPE_CHECKING:
+    from bot.client import EaselBot
+
+log = logging.getLogger(__name__)
+
+JOB_ID = r"(?P<job>[0-9a-f]{8,32})"
+Interaction = discord.Interaction["EaselBot"]
+
+
+async def answer_privately(interaction: Interaction, text: str) -> None:
+    """An ephemeral answer, whether or not the interaction was already acknowledged."""
+    if interaction.response.is_done():
+        await interaction.followup.send(text, ephemeral=True, allowed_mentions=NO_MENTIONS)
+    else:
+        await interaction.response.send_message(text, ephemeral=True, allowed_mentions=NO_MENTIONS)
+
+
+async def load_job(interaction: Interaction, job_id: str) -> JobRecord | None:
+    """The job behind a button, or None after telling the member it is gone."""
+    job = await interaction.client.engine.store.get(job_id)
+    if job is None:
+        await answer_privately(interaction, "That job no longer exists.")
+    return job
+
+
+def is_requester(interaction: Interaction, job: JobRecord) -> bool:
+    """Whether the person pressing started the job."""
+    return interaction.user.id == job.user_id
+
+
+def can_manage_messages(interaction: Interaction) -> bool:
+    """Whether the person pressing may delete others' messages here."""
+    permissions = getattr(interaction, "permissions", None)
+    return bool(permissions and permissions.manage_messages)
+
+
+async def may_use_result(interaction: Interaction, job: JobRecord) -> bool:
+    """Who may re-roll, vary, upscale or edit: the requester, unless the server allows anyone."""
+    allows_anyone = getattr(interaction.client, "anyone_may_press", None)
+    if is_requester(interaction, job) or (allows_anyone is not None and allows_anyone(job)):
+        return True
+    await answer_privately(
+        interaction,
+        f"Only <@{job.user_id}> can use the buttons on this job. "
+        "Run `/imagine` yourself, or `/show` it to get a copy.",
+    )
+    return False
+
+
+async def derive_and_start(
+    interaction: Interaction,
+    job: JobRecord,
+    action: DerivedAction,
+    *,
+    index: int = 0,
+    prompt: str | None = None,
+) -> None:
+    """Make the derived request and start it as a new job with its own message."""
+    engine = interaction.client.engine
+    try:
+        request, inputs = await derived_request(
+            job, action, engine.files, engine.spec, index=index, prompt=prompt
+        )
+        resolved = engine.validate(request)
+    except EaselError as exc:
+        await answer_privately(interaction, f"⚠️ {exc.user_message}")
+        return
+    await start_job(
+        interaction, resolved, inputs=inputs, kind=job.kind, parent_id=job.id, action=action
+    )
+
+
+class EditPromptModal(discord.ui.Modal, title="Edit image"):
+    """Asks what to change; the submit starts an edit of the chosen image."""
+
+    change: discord.ui.TextInput[EditPromptModal] = discord.ui.TextInput(
+        label="What should change?",
+        style=discord.TextStyle.paragraph,
+        placeholder="e.g. make it night time, add falling snow",
+        max_length=4000,
+    )
+
+    def __init__(self, job: JobRecord, index: int) -> None:
+        super().__init__(custom_id=f"easel:editmodal:{job.id}:{index}")
+        self.job = job
+        self.index = index
+        self.change.default = job.request.prompt[:4000]
+
+    async def on_submit(self, interaction: Interaction) -> None:  # type: ignore[override]
+        """Start the edit job."""
+        await derive_and_start(
+            interaction, self.job, "edit", index=self.index, prompt=self.change.value
+        )
+
+
+async def run_action(interaction: Interaction, action: str, job_id: str, index: int) -> None:
+    """What every button and menu does once it knows its action, job and image."""
+    job = await load_job(interaction, job_id)
+    if job is None:
+        return
+    engine = interaction.client.engine
+    if action == "cancel":
+        if not is_requester(interaction, job):
+            await answer_privately(interaction, f"Only <@{job.user_id}> can cancel this job.")
+            return
+        cancelled = await engine.cancel(job.id)
+        await answer_privately(
+            interaction,
+            "Cancelled. Work the image service already started may still be charged."
+            if cancelled
+            else "This job has already finished.",
+        )
+        return
+    if action == "delete":
+        if not (is_requester(interaction, job) or can_manage_messages(interaction)):
+            await answer_privately(
+                interaction,
+                "Only the requester or members who can manage messages can delete this.",
+            )
+            return
+        await interaction.response.defer()
+        if interaction.message is not None:
+            await interaction.message.delete()
+        log.info("job %s: message deleted by %s", job.id, interaction.user.id)
+        return
+    if not await may_use_result(interaction, job):
+        return
+    if action == "edit":
+        await interaction.response.send_modal(EditPromptModal(job, index))
+        return
+    if action in ("reroll", "vary", "upscale"):
+        await derive_and_start(interaction, job, action, index=index)  # type: ignore[arg-type]
+
+
+class JobButton(
+    discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]],
+    template=rf"easel:(?P<action>reroll|vary|upscale|edit|delete|cancel):{JOB_ID}(?::(?P<index>\d+))?",
+):
+    """One action on one job (and image)."""
+
+    def __init__(
+        self,
+        action: str,
+        job_id: str,
+        index: int = 0,
+        *,
+        label: str = "",
+        emoji: str | None = None,
+        style: discord.ButtonStyle = discord.ButtonStyle.secondary,
+        disabled: bool = False,
+        row: int | None = None,
+    ) -> None:
+        custom_id = f"easel:{action}:{job_id}" + (f":{index}" if index else "")
+        super().__init__(
+            discord.ui.Button(
+                label=label or None,
+                emoji=emoji,
+                style=style,
+                custom_id=custom_id,
+                disabled=disabled,
+                row=row,
+            )
+        )
+        self.action = action
+        self.job_id = job_id
+        self.index = index
+
+    @classmethod
+    async def from_custom_id(  # type: ignore[override]
+        cls, interaction: Interaction, item: discord.ui.Button[Any], match: re.Match[str]
+    ) -> JobButton:
+        """Rebuild the button from its custom id (after a restart too)."""
+        return cls(match["action"], match["job"], int(match["index"] or 0))
+
+    async def callback(self, interaction: Interaction) -> None:  # type: ignore[override]
+        """Run the action."""
+        await run_action(interaction, self.action, self.job_id, self.index)
+
+
+PICKER_PLACEHOLDERS = {
+    "vary": "🎨 Vary an image…",
+    "upscale": "⬆️ Upscale an image…",
+    "edit": "✏️ Edit an image…",
+}
+
+
+class ImagePicker(
+    discord.ui.DynamicItem[discord.ui.Select[discord.ui.View]],
+    template=rf"easel:pick:(?P<action>vary|upscale|edit):{JOB_ID}",
+):
+    """For jobs with several images: pick which one to vary, upscale or edit."""
+
+    def __init__(
+        self,
+        action: str,
+        job_id: str,
+        count: int = 1,
+        *,
+        row: int | None = None,
+        disabled: bool = False,
+    ) -> None:
+        options = [
+            discord.SelectOption(label=f"Image {i + 1}", value=str(i)) for i in range(max(count, 1))
+        ]
+        super().__init__(
+            discord.ui.Select(
+                custom_id=f"easel:pick:{action}:{job_id}",
+                placeholder=PICKER_PLACEHOLDERS[action],
+                options=options,
+                row=row,
+                disabled=disabled,
+            )
+        )
+        self.action = action
+        self.job_id = job_id
+
+    @classmethod
+    async def from_custom_id(  # type: ignore[override]
+        cls, interaction: Interaction, item: discord.ui.Select[Any], match: re.Match[str]
+    ) -> ImagePicker:
+        """Rebuild the menu from its custom id."""
+        return cls(match["action"], match["job"], len(item.options))
+
+    async def callback(self, interaction: Interaction) -> None:  # type: ignore[override]
+        """Run the action on the chosen image."""
+        index = int(self.item.values[0]) if self.item.values else 0
+        await run_action(interaction, self.action, self.job_id, index)
+
+
+def progress_view(job: JobRecord) -> discord.ui.View:
+    """Under a job in progress: Cancel."""
+    view = discord.ui.View(timeout=None)
+    view.add_item(JobButton("cancel", job.id, label="Cancel", emoji="✖️"))
+    return view
+
+
+def result_view(job: JobRecord, *, upscale_possible: bool) -> discord.ui.View:
+    """Under finished images: re-roll, vary, upscale, edit, delete."""
+    view = discord.ui.View(timeout=None)
+    count = len(job.results)
+    view.add_item(
+        JobButton(
+            "reroll", job.id, label="Re-roll", emoji="🔄", style=discord.ButtonStyle.primary, row=0
+        )
+    )
+    if count <= 1:
+        view.add_item(JobButton("vary", job.id, label="Vary", emoji="🎨", row=0))
+        view.add_item(
+            JobButton(
+                "upscale", job.id, label="Upscale", emoji="⬆️", row=0, disabled=not upscale_possible
+            )
+        )
+        view.add_item(JobButton("edit", job.id, label="Edit", emoji="✏️", row=0))
+        view.add_item(
+            JobButton(
+                "delete", job.id, label="Delete", emoji="🗑️", style=discord.ButtonStyle.danger, row=0
+            )
+        )
+        return view
+    view.add_item(
+        JobButton(
+            "delete", job.id, label="Delete", emoji="🗑️", style=discord.ButtonStyle.danger, row=0
+        )
+    )
+    view.add_item(ImagePicker("vary", job.id, count, row=1))
+    view.add_item(ImagePicker("upscale", job.id, count, row=2, disabled=not upscale_possible))
+    view.add_item(ImagePicker("edit", job.id, count, row=3))
+    return view
+
+
+def upscale_possible(job: JobRecord, bot: EaselBot) -> bool:
+    """Whether a larger tier exists for the job's ratio."""
+    return next_tier(job, bot.engine.spec) is not None
+
+
+DYNAMIC_ITEMS: tuple[type[discord.ui.DynamicItem[Any]], ...] = (JobButton, ImagePicker)
