@@ -6,7 +6,11 @@ from enum import StrEnum
 
 
 class Ratio(StrEnum):
-    """Output aspect ratio, as GPT-Image-2 APIs name them."""
+    """Output aspect ratio, as GPT-Image-2 APIs name them.
+
+    ``AUTO`` lets the editing model keep the first input image's shape; only models that document
+    it accept it (see ``ModelSpec.supports_auto_ratio``), and it is not in any size table.
+    """
 
     SQUARE = "1:1"
     LANDSCAPE_3_2 = "3:2"
@@ -21,6 +25,7 @@ class Ratio(StrEnum):
     TALL_1_2 = "1:2"
     ULTRAWIDE_21_9 = "21:9"
     ULTRATALL_9_21 = "9:21"
+    AUTO = "auto"
 
 
 class Resolution(StrEnum):

@@ -66,7 +66,9 @@ async def open_engine(
         database = await stack.enter_async_context(Database.open(database_path))
         if session is None:
             session = await stack.enter_async_context(aiohttp.ClientSession())
-        spec = toapis_model_spec(settings.image_model, settings.image_size_table)
+        spec = toapis_model_spec(
+            settings.image_model, settings.image_size_table, edit_model=settings.image_edit_model
+        )
         if settings.provider is ProviderName.SANDBOX:
             sandbox = Sandbox(
                 task_duration=settings.sandbox_task_duration, size_table=settings.image_size_table

@@ -14,7 +14,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.errors import ConfigError
 from bot.jobs.queue import QueueLimits
-from bot.providers.catalog import SizeTableName
+from bot.providers.catalog import DEFAULT_EDIT_MODEL, SizeTableName
 
 DEFAULT_DATABASE_URL = "sqlite:///data/easel.sqlite3"
 
@@ -47,6 +47,7 @@ class Settings(BaseSettings):
     image_api_base_url: str = "https://toapis.com"
     image_api_key: SecretStr | None = None
     image_model: str = "gpt-image-2"
+    image_edit_model: str = DEFAULT_EDIT_MODEL  # seeds: gpt-image-1.5-official
     image_size_table: SizeTableName = "seed"
     image_request_timeout: float = Field(default=300.0, gt=0)
     job_timeout: float = Field(default=900.0, gt=0)

@@ -32,6 +32,10 @@ class JobRequest(BaseModel):
     output_format: OutputFormat = OutputFormat.PNG
     compression: int | None = None  # JPEG quality 0-100 (100 = best); only with jpeg
     references: tuple[InputImage, ...] = ()
+    # An edit goes to the editing model with the references as the images to change (or blend);
+    # ``mask`` (edits only) marks what to repaint: transparent, or white in a black-and-white mask.
+    edit: bool = False
+    mask: InputImage | None = None
 
 
 class ResolvedRequest(BaseModel):

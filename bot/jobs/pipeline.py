@@ -9,15 +9,19 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
+from typing import NamedTuple
 
 from bot.errors import InputError, InternalError, ResultUnavailableError, TaskFailedError
 from bot.jobs.models import InputImage, ResolvedRequest, ResultImage
+from bot.jobs.validation import spec_for
 from bot.media.delivery import fit_for_delivery
-from bot.media.inputs import prepare_reference
+from bot.media.inputs import PreparedImage, prepare_mask, prepare_reference
 from bot.media.probe import probe
 from bot.providers.base import ImageProvider, TaskSnapshot, TaskSpec
 
 log = logging.getLogger(__name__)
+
+UPLOAD_CONCURRENCY = 4  # uploads of one job at once: 16 references should not take 16 round trips
 
 
 async def check_inputs(images: Sequence[InputImage]) -> None:
@@ -26,23 +30,79 @@ async def check_inputs(images: Sequence[InputImage]) -> None:
         await probe(image.data, filename=image.filename)
 
 
+async def check_mask(first_image: InputImage, mask: InputImage) -> tuple[int, int]:
+    """Refuse a mask that cannot fit the first image, before anything is accepted or uploaded.
+
+    Returns the first image's upright size. Preparation may later downscale that image to fit
+    the upload limit; ``prepare_mask`` then resizes the mask to the same shape, so checking
+    against the upright size here is enough.
+    """
+    info = await probe(first_image.data, filename=first_image.filename)
+    await prepare_mask(mask.data, target_size=(info.width, info.height), filename=mask.filename)
+    return info.width, info.height
+
+
+class PreparedInputs(NamedTuple):
+    """A job's inputs converted for the API: references, and the mask sized to the first one."""
+
+    references: list[PreparedImage]
+    mask: PreparedImage | None
+
+
+async def prepare_inputs(
+    images: Sequence[InputImage], mask: InputImage | None = None
+) -> PreparedInputs:
+    """Convert every input (and fit the mask to the first prepared reference) before any upload.
+
+    All of it happens first so a bad file fails the job without a single upstream request.
+    """
+    references = list(
+        await asyncio.gather(*(prepare_reference(i.data, i.filename) for i in images))
+    )
+    prepared_mask = None
+    if mask is not None:
+        if not references:
+            raise InputError("A mask needs an image to apply to.", field="mask")
+        first = references[0]
+        prepared_mask = await prepare_mask(
+            mask.data, target_size=(first.width, first.height), filename=mask.filename
+        )
+    return PreparedInputs(references, prepared_mask)
+
+
+async def upload_prepared(
+    provider: ImageProvider, prepared: PreparedInputs
+) -> tuple[list[str], str | None]:
+    """Upload the prepared references (in order) and mask; return their public URLs."""
+    gate = asyncio.Semaphore(UPLOAD_CONCURRENCY)
+
+    async def upload(image: PreparedImage) -> str:
+        async with gate:
+            return await provider.upload_image(image.data, image.filename, image.content_type)
+
+    files = [*prepared.references, *([prepared.mask] if prepared.mask else [])]
+    urls = list(await asyncio.gather(*(upload(image) for image in files)))
+    mask_url = urls.pop() if prepared.mask is not None else None
+    return urls, mask_url
+
+
 async def upload_inputs(provider: ImageProvider, images: Sequence[InputImage]) -> list[str]:
     """Convert what the API does not take, upload each image, return their public URLs."""
-    urls = []
-    for image in images:
-        prepared = await prepare_reference(image.data, image.filename)
-        urls.append(
-            await provider.upload_image(prepared.data, prepared.filename, prepared.content_type)
-        )
+    urls, _ = await upload_prepared(provider, await prepare_inputs(images))
     return urls
 
 
 def task_spec(
-    provider: ImageProvider, resolved: ResolvedRequest, urls: Sequence[str], client_reference: str
+    provider: ImageProvider,
+    resolved: ResolvedRequest,
+    urls: Sequence[str],
+    client_reference: str,
+    *,
+    mask_url: str | None = None,
 ) -> TaskSpec:
     """What to submit: the request, minus options the model does not take (Easel applies those)."""
     request = resolved.request
-    native_format = provider.spec.supports_output_format
+    native_format = spec_for(request, provider.spec).supports_output_format
     return TaskSpec(
         prompt=request.prompt,
         ratio=request.ratio,
@@ -54,6 +114,8 @@ def task_spec(
         output_format=request.output_format if native_format else None,
         compression=request.compression if native_format else None,
         reference_urls=tuple(urls),
+        edit=request.edit,
+        mask_url=mask_url,
         client_reference=client_reference,
     )
 

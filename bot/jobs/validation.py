@@ -9,14 +9,24 @@ from __future__ import annotations
 
 from bot.errors import InputError
 from bot.jobs.models import JobRequest, ResolvedRequest
-from bot.options import OutputFormat
-from bot.providers.catalog import ModelSpec
+from bot.options import OutputFormat, Ratio
+from bot.providers.catalog import ModelSpec, Size
 
 MAX_IMAGES_PER_JOB = 10
 
 
+def spec_for(request: JobRequest, spec: ModelSpec) -> ModelSpec:
+    """The model a request goes to: edits go to the spec's editing model."""
+    return spec.for_edit() if request.edit else spec
+
+
 def validate_request(request: JobRequest, spec: ModelSpec) -> ResolvedRequest:
-    """Return the request with its exact output size, or raise InputError saying what to change."""
+    """Return the request with its exact output size, or raise InputError saying what to change.
+
+    Edits are checked against the editing model (``ModelSpec.for_edit``). With ``ratio=auto`` the
+    size is a square estimate until ``resolve_auto`` sees the first image.
+    """
+    spec = spec_for(request, spec)
     prompt = request.prompt.strip()
     if not prompt:
         raise InputError("The prompt is empty. Describe the image you want.", field="prompt")
@@ -35,6 +45,7 @@ def validate_request(request: JobRequest, spec: ModelSpec) -> ResolvedRequest:
             f"{spec.model_id} takes at most {spec.max_references}.",
             field="references",
         )
+    _check_edit(request, spec)
     if request.quality is not None and not spec.supports_quality:
         raise InputError(
             f"This server's model ({spec.model_id}) does not take a quality setting. "
@@ -56,10 +67,24 @@ def validate_request(request: JobRequest, spec: ModelSpec) -> ResolvedRequest:
 
     tiers = spec.tiers_for(request.ratio)
     if not tiers:
+        if request.ratio is Ratio.AUTO:
+            raise InputError(
+                f"The `auto` ratio is only offered for edits ({spec.model_id} needs a fixed "
+                "ratio). Pick one, e.g. 1:1.",
+                field="ratio",
+            )
         raise InputError(
             f"{spec.model_id} does not offer the {request.ratio} ratio.", field="ratio"
         )
     resolution = request.resolution or tiers[0]
+    if request.ratio is Ratio.AUTO:
+        width, height = spec.auto_size(resolution, None)
+        return ResolvedRequest(
+            request=request.model_copy(update={"prompt": prompt}),
+            resolution=resolution,
+            width=width,
+            height=height,
+        )
     size = spec.size_for(request.ratio, resolution)
     if size is None:
         offered_tiers = ", ".join(tiers)
@@ -76,3 +101,32 @@ def validate_request(request: JobRequest, spec: ModelSpec) -> ResolvedRequest:
         width=width,
         height=height,
     )
+
+
+def _check_edit(request: JobRequest, spec: ModelSpec) -> None:
+    """Edits need an image; a mask needs an edit and a model that takes masks."""
+    if request.edit and not request.references:
+        raise InputError(
+            "An edit needs at least one image. Attach the image to change.", field="references"
+        )
+    if request.mask is None:
+        return
+    if not request.edit:
+        raise InputError(
+            "A mask only applies to edits. Use /edit (or --edit) to repaint part of an image.",
+            field="mask",
+        )
+    if not spec.supports_mask:
+        raise InputError(
+            f"This server's editing model ({spec.model_id}) does not take a mask. "
+            "Leave the mask out, or ask an admin to set IMAGE_EDIT_MODEL to an official model.",
+            field="mask",
+        )
+
+
+def resolve_auto(resolved: ResolvedRequest, spec: ModelSpec, first_image: Size) -> ResolvedRequest:
+    """Replace the square estimate of an ``auto`` request by the size nearest the first image."""
+    if resolved.request.ratio is not Ratio.AUTO:
+        return resolved
+    width, height = spec_for(resolved.request, spec).auto_size(resolved.resolution, first_image)
+    return resolved.model_copy(update={"width": width, "height": height})

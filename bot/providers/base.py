@@ -34,6 +34,8 @@ class TaskSpec(BaseModel):
     output_format: OutputFormat | None = None  # None: the provider's default (png)
     compression: int | None = None
     reference_urls: tuple[str, ...] = ()
+    edit: bool = False  # send to the spec's editing model (``ModelSpec.for_edit``)
+    mask_url: str | None = None  # PNG whose transparent pixels are repainted; edits only
     client_reference: str | None = None  # idempotency / lookup id where the API offers one
 
 

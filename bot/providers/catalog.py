@@ -8,6 +8,7 @@ is the default; ``IMAGE_SIZE_TABLE=extended`` switches to the mirror's.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Literal, TypeAlias
 
@@ -89,8 +90,15 @@ EXTENDED_SIZES: SizeTable = {
 SIZE_TABLES: Mapping[SizeTableName, SizeTable] = {"seed": SEED_SIZES, "extended": EXTENDED_SIZES}
 
 
+ReferenceField: TypeAlias = Literal["reference_images", "image_urls"]
+
+
 class ModelSpec(BaseModel):
-    """The limits of one upstream model, used to validate a request before any spend."""
+    """The limits of one upstream model, used to validate a request before any spend.
+
+    ``edit`` is the model that takes edits (``image_urls`` + ``mask_url``) for this one, when it
+    is another model: ToAPIs edits on its official channel, whatever model generates.
+    """
 
     model_config = ConfigDict(frozen=True)
 
@@ -98,9 +106,17 @@ class ModelSpec(BaseModel):
     sizes: SizeTable
     supports_quality: bool
     supports_output_format: bool
+    supports_mask: bool = False
+    supports_auto_ratio: bool = False
+    reference_field: ReferenceField = "reference_images"  # the field its docs name for inputs
     max_n: int = 10
     max_references: int = 16
     max_prompt_chars: int = 32_000
+    edit: ModelSpec | None = None
+
+    def for_edit(self) -> ModelSpec:
+        """The spec edits are validated against and sent to (this one when ``edit`` is unset)."""
+        return self.edit or self
 
     def size_for(self, ratio: Ratio, resolution: Resolution) -> Size | None:
         """Exact output pixels for a ratio at a tier, or None when the model does not offer it."""
@@ -108,24 +124,71 @@ class ModelSpec(BaseModel):
 
     def tiers_for(self, ratio: Ratio) -> list[Resolution]:
         """Tiers that offer this ratio, smallest first."""
+        if ratio is Ratio.AUTO:
+            if not self.supports_auto_ratio:
+                return []
+            return [tier for tier in Resolution if self.sizes.get(tier)]
         return [tier for tier in Resolution if ratio in self.sizes.get(tier, {})]
 
     def ratios_for(self, resolution: Resolution) -> list[Ratio]:
         """Ratios offered at this tier, in the catalogue's order."""
         return [ratio for ratio in Ratio if ratio in self.sizes.get(resolution, {})]
 
+    def auto_size(self, resolution: Resolution, source: Size | None) -> Size:
+        """The table size ``auto`` stands for: the ratio at this tier nearest ``source``'s shape.
+
+        The APIs do not say what ``auto`` produces; OpenAI picks the offered size closest to the
+        input's aspect, which is what this estimates (square without an input). The delivered
+        files are measured anyway, so this only feeds the progress message.
+        """
+        offered = self.sizes.get(resolution, {})
+        if not offered:
+            raise ValueError(f"{self.model_id} has no sizes at {resolution}")
+        return offered[nearest_ratio(list(offered), source)]
+
+
+def nearest_ratio(ratios: list[Ratio], source: Size | None) -> Ratio:
+    """The ratio among ``ratios`` whose shape is closest to ``source`` (1:1 for no source)."""
+    width, height = source if source and min(source) > 0 else (1, 1)
+    target = math.log(width / height)
+
+    def distance(ratio: Ratio) -> float:
+        across, down = ratio.value.split(":")
+        return abs(math.log(int(across) / int(down)) - target)
+
+    concrete = [ratio for ratio in ratios if ratio is not Ratio.AUTO]
+    return min(concrete, key=distance)
+
 
 # Models whose ToAPIs pages document `quality` and `output_format` (§1.3.2, §1.3.3). The plain
 # gpt-image-2 page documents neither, so Easel refuses `quality` there and converts formats itself.
 _TOAPIS_QUALITY_MODELS = ("gpt-image-2-vip", "gpt-image-2-official", "gpt-image-1.5-official")
 _TOAPIS_FORMAT_MODELS = ("gpt-image-2-official", "gpt-image-1.5-official")
+# The official channel (§1.3.3): edits with `image_urls` + `mask_url`, and `size: auto`.
+TOAPIS_EDIT_MODELS = ("gpt-image-2-official", "gpt-image-1.5-official")
+# Seeds 000/002 name gpt-image-1.5-official; the 2026-08 docs gpt-image-2-official (§1.2).
+DEFAULT_EDIT_MODEL = "gpt-image-2-official"
 
 
-def toapis_model_spec(model_id: str, table: SizeTableName = "seed") -> ModelSpec:
-    """The spec of a ToAPIs model id; unknown ids get the plain gpt-image-2 rules."""
+def toapis_model_spec(
+    model_id: str, table: SizeTableName = "seed", *, edit_model: str | None = DEFAULT_EDIT_MODEL
+) -> ModelSpec:
+    """The spec of a ToAPIs model id (unknown ids get the plain gpt-image-2 rules).
+
+    ``edit_model`` is the model edits go to (``IMAGE_EDIT_MODEL``); None or the same id means
+    this model takes its own edits.
+    """
+    edit = None
+    if edit_model is not None and edit_model != model_id:
+        edit = toapis_model_spec(edit_model, table, edit_model=None)
+    official = model_id in TOAPIS_EDIT_MODELS
     return ModelSpec(
         model_id=model_id,
         sizes=SIZE_TABLES[table],
         supports_quality=model_id in _TOAPIS_QUALITY_MODELS,
         supports_output_format=model_id in _TOAPIS_FORMAT_MODELS,
+        supports_mask=official,
+        supports_auto_ratio=official,
+        reference_field="image_urls" if official else "reference_images",
+        edit=edit,
     )

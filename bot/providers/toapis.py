@@ -237,19 +237,29 @@ class ToAPIsProvider:
         return url
 
     def generation_body(self, task: TaskSpec) -> dict[str, Any]:
-        """The JSON body for a task: only the fields this model documents (see ``ModelSpec``)."""
-        spec = self.spec
+        """The JSON body for a task: only the fields this model documents (see ``ModelSpec``).
+
+        Edits go to the editing model with ``image_urls`` (+ ``mask_url``), the fields its page
+        documents (§1.3.3); the plain model takes ``reference_images`` (§1.3.1).
+        """
+        spec = self.spec.for_edit() if task.edit else self.spec
         resolution = task.resolution.value
         if self._resolution_case == "lower":
             resolution = resolution.lower()
         send_format = spec.supports_output_format and task.output_format is not None
+        references = list(task.reference_urls) or None
+        as_image_urls = spec.reference_field == "image_urls"
+        if task.mask_url and not (spec.supports_mask and references):
+            raise ValueError(f"{spec.model_id} cannot take a mask without references")
         request = GenerationRequest(
             model=spec.model_id,
             prompt=task.prompt,
             size=task.ratio.value,
             resolution=resolution,
             n=task.n,
-            reference_images=list(task.reference_urls) or None,
+            reference_images=None if as_image_urls else references,
+            image_urls=references if as_image_urls else None,
+            mask_url=task.mask_url,
             quality=task.quality.value if task.quality and spec.supports_quality else None,
             output_format=task.output_format.value if send_format and task.output_format else None,
             output_compression=(

@@ -11,10 +11,11 @@ from __future__ import annotations
 import hashlib
 import io
 import textwrap
+from collections.abc import Sequence
 from functools import lru_cache
 from typing import Literal
 
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageChops, ImageDraw, ImageFilter, ImageFont
 
 PlaceholderFormat = Literal["png", "jpeg"]
 
@@ -137,4 +138,170 @@ def render_placeholder(
         image.save(out, format="JPEG", quality=max(1, min(jpeg_quality, 95)))
     else:
         image.save(out, format="PNG", compress_level=1)
+    return out.getvalue()
+
+
+# ---------------------------------------------------------------------------- edits
+
+_REPAINT_EDGE = (255, 0, 200)  # a magenta seam inside the repainted area, never in kept pixels
+_BLEND_OVERLAY = 0.35  # how much of the gradient covers the inputs of an unmasked edit
+_DEPTH_GRID = 48  # cells across the coarse map used to find room for a region's label
+
+
+def _open_rgb(data: bytes, size: tuple[int, int]) -> Image.Image:
+    """An input image stretched to exactly ``size`` (a placeholder: shape fidelity is not the
+    point, but a masked region must land on the same fraction of the picture)."""
+    with Image.open(io.BytesIO(data)) as image:
+        return image.convert("RGB").resize(size, Image.Resampling.BILINEAR)
+
+
+def _repaint_region(mask: bytes, size: tuple[int, int]) -> Image.Image:
+    """ "L" image at ``size``: 255 where the mask is transparent (repaint), 0 where kept."""
+    with Image.open(io.BytesIO(mask)) as image:
+        alpha = image.convert("RGBA").getchannel("A")
+    region = alpha.point(lambda value: 255 if value < 128 else 0)
+    return region.resize(size, Image.Resampling.NEAREST)
+
+
+def _largest_rectangle(cells: list[list[bool]]) -> tuple[int, int, int, int] | None:
+    """(left, top, right, bottom) of the largest all-True rectangle, in cells (histogram method)."""
+    if not cells:
+        return None
+    columns = len(cells[0])
+    heights = [0] * columns
+    best: tuple[int, tuple[int, int, int, int]] | None = None
+    for row, line in enumerate(cells):
+        heights = [h + 1 if filled else 0 for h, filled in zip(heights, line, strict=True)]
+        stack: list[int] = []
+        for column in range(columns + 1):
+            current = heights[column] if column < columns else 0
+            while stack and heights[stack[-1]] >= current:
+                tall = heights[stack.pop()]
+                left = stack[-1] + 1 if stack else 0
+                area = tall * (column - left)
+                if tall and (best is None or area > best[0]):
+                    best = (area, (left, row - tall + 1, column, row + 1))
+            stack.append(column)
+    return best[1] if best else None
+
+
+def _label_box(region: Image.Image) -> tuple[int, int, int, int] | None:
+    """The largest rectangle inside ``region`` (on a coarse grid), where the label goes.
+
+    A half gives the half; a border ring gives its widest side, never the kept middle.
+    """
+    width, height = region.size
+    scale = max(width, height) / _DEPTH_GRID
+    grid = (max(1, round(width / scale)), max(1, round(height / scale)))
+    coarse = region.resize(grid, Image.Resampling.BOX)
+    values = coarse.tobytes()  # one byte per cell ("L")
+    cells = [[v >= 250 for v in values[y * grid[0] : (y + 1) * grid[0]]] for y in range(grid[1])]
+    box = _largest_rectangle(cells)
+    if box is None:
+        return region.getbbox()
+    sx, sy = width / grid[0], height / grid[1]
+    left, top, right, bottom = box
+    return round(left * sx), round(top * sy), round(right * sx), round(bottom * sy)
+
+
+def _label_layer(
+    size: tuple[int, int],
+    box: tuple[int, int, int, int],
+    lines: list[tuple[str, float]],
+) -> Image.Image:
+    """Text lines centred in ``box``, each sized as a share of its short side, narrowed to fit."""
+    layer = Image.new("RGBA", size, (0, 0, 0, 0))
+    draw = ImageDraw.Draw(layer)
+    left, top, right, bottom = box
+    box_width, box_height = max(1, right - left), max(1, bottom - top)
+    short = min(box_width, box_height)
+    fonts = []
+    for text, share in lines:
+        points = max(9, int(short * share))
+        font = _font(points)
+        text_width = draw.textlength(text, font=font)
+        if text_width > box_width * 0.9:
+            font = _font(max(8, int(points * box_width * 0.9 / text_width)))
+        fonts.append(font)
+    heights = [
+        draw.textbbox((0, 0), text, font=font)[3]
+        for (text, _), font in zip(lines, fonts, strict=True)
+    ]
+    gap = short / 40
+    y = top + (box_height - (sum(heights) + gap * (len(lines) - 1))) / 2
+    for (text, _share), font in zip(lines, fonts, strict=True):
+        l_, t_, r_, b_ = draw.textbbox((0, 0), text, font=font)
+        x = left + (box_width - (r_ - l_)) / 2 - l_
+        offset = max(1, (b_ - t_) // 24)
+        draw.text((x + offset, y + offset - t_), text, font=font, fill=(*_SHADOW, 255))
+        draw.text((x, y - t_), text, font=font, fill=(*_TEXT, 255))
+        y += (b_ - t_) + gap
+    return layer
+
+
+def render_edit_placeholder(
+    width: int,
+    height: int,
+    prompt: str,
+    images: Sequence[bytes],
+    mask: bytes | None = None,
+    *,
+    index: int = 1,
+    count: int = 1,
+    output_format: PlaceholderFormat = "png",
+    jpeg_quality: int = 90,
+) -> bytes:
+    """Encode a labelled sandbox *edit* of exactly ``width`` x ``height`` pixels.
+
+    With a mask: the first image, stretched to the output size, with every pixel the mask marks
+    transparent "repainted" (the prompt's gradient, a magenta seam along the inside of its edge,
+    and "SANDBOX · REPAINTED" written inside it) and every other pixel left exactly as it was, so
+    a test can tell which region changed. Without a mask: the inputs side by side under a
+    translucent gradient, labelled "SANDBOX EDIT" or "SANDBOX BLEND".
+    """
+    if width <= 0 or height <= 0:
+        raise ValueError(f"placeholder size must be positive, got {width}x{height}")
+    if not images:
+        raise ValueError("an edit placeholder needs at least one input image")
+    size = (width, height)
+    short = min(width, height)
+    words = _wrap_prompt(prompt, 40)
+    if mask is not None:
+        picture = _open_rgb(images[0], size)
+        region = _repaint_region(mask, size)
+        picture.paste(_background(width, height, prompt), mask=region)
+        edge = ImageChops.subtract(region, region.filter(ImageFilter.MinFilter(5)))
+        picture.paste(_REPAINT_EDGE, mask=edge)
+        box = _label_box(region)
+        if box is not None:
+            lines = [("SANDBOX · REPAINTED", 0.11), *((w, 0.06) for w in words[:2])]
+            lines.append((f"image {index}/{count}  ·  {width}x{height}", 0.045))
+            label = _label_layer(size, box, lines)
+            clipped = ImageChops.multiply(label.getchannel("A"), region)
+            picture.paste(label.convert("RGB"), mask=clipped)
+    else:
+        picture = Image.new("RGB", size)
+        shown = images[:16]
+        for position, data in enumerate(shown):
+            left = width * position // len(shown)
+            right = width * (position + 1) // len(shown)
+            strip = _open_rgb(data, (max(1, right - left), height))
+            picture.paste(strip, (left, 0))
+        picture = Image.blend(picture, _background(width, height, prompt), _BLEND_OVERLAY)
+        draw = ImageDraw.Draw(picture)
+        draw.rectangle((0, 0, width - 1, height - 1), outline=_TEXT, width=max(4, short // 64))
+        title = "SANDBOX BLEND" if len(images) > 1 else "SANDBOX EDIT"
+        lines = [
+            (title, 0.12),
+            ("not a real generation", 0.035),
+            *((w, 0.045) for w in words),
+            (f"{len(images)} input(s)  ·  image {index}/{count}  ·  {width}x{height}", 0.03),
+        ]
+        label = _label_layer(size, (0, 0, width, height), lines)
+        picture.paste(label.convert("RGB"), mask=label.getchannel("A"))
+    out = io.BytesIO()
+    if output_format == "jpeg":
+        picture.save(out, format="JPEG", quality=max(1, min(jpeg_quality, 95)))
+    else:
+        picture.save(out, format="PNG", compress_level=1)
     return out.getvalue()

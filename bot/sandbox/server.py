@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
 import json
 import logging
 import secrets
@@ -19,10 +20,13 @@ import time
 from collections import Counter, OrderedDict, defaultdict, deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from functools import partial
 from types import TracebackType
 from typing import Any, Literal, Self
 
+import aiohttp
 from aiohttp import web
+from PIL import Image
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from bot.options import Ratio, Resolution
@@ -39,7 +43,7 @@ from bot.providers.toapis_models import (
     UploadedFile,
     UploadResponse,
 )
-from bot.sandbox.placeholder import render_placeholder
+from bot.sandbox.placeholder import render_edit_placeholder, render_placeholder
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +54,8 @@ MAX_PROMPT_CHARS = 32_000
 MAX_N = 10
 MAX_REFERENCES = 16
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
+MAX_EDIT_IMAGE_BYTES = 50 * 1000 * 1000  # "max 50MB each" (seeds 000/002)
+EDIT_FETCH_TIMEOUT = 10.0
 RESULT_LIFETIME = 24 * 3600  # result URLs "expire" after 24 h (only reported, never enforced)
 _QUEUED_SHARE = 0.1  # the first tenth of a task's duration reports "queued"
 
@@ -159,6 +165,8 @@ class _Task:
     created_at: int  # unix seconds
     duration: float
     outcome: Literal["ok", "fail", "safety"]
+    inputs: list[bytes] = field(default_factory=list)  # edits: the images, first one first
+    mask: bytes | None = None
     render: asyncio.Task[list[str]] | None = None
     completed_at: int | None = None
 
@@ -217,6 +225,33 @@ def _sniff(data: bytes) -> tuple[str, str] | None:
         return "image/gif", "gif"
     if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
         return "image/webp", "webp"
+    return None
+
+
+def _image_size(data: bytes) -> tuple[int, int]:
+    """Width and height from an image's header (sync; run in a thread)."""
+    with Image.open(io.BytesIO(data)) as image:
+        return image.size
+
+
+def _mask_problem(mask: bytes, first_image: bytes) -> str | None:
+    """Why a mask breaks the documented rules (PNG, alpha channel, first image's size), or None."""
+    if _sniff(mask) != ("image/png", "png"):
+        return "mask_url must be a PNG image with an alpha channel"
+    try:
+        with Image.open(io.BytesIO(mask)) as image:
+            has_alpha = image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info
+            size = image.size
+        expected = _image_size(first_image)
+    except (OSError, ValueError, SyntaxError) as exc:
+        return f"mask_url or image_urls[0] is not a readable image ({exc})"
+    if not has_alpha:
+        return "mask_url must be a PNG with an alpha channel (transparent pixels are repainted)"
+    if size != expected:
+        return (
+            f"mask_url must match the size of the first image ({expected[0]}x{expected[1]}), "
+            f"got {size[0]}x{size[1]}"
+        )
     return None
 
 
@@ -534,7 +569,9 @@ class Sandbox:
                 if existing is not None:
                     log.info("Sandbox submit reused task %s", existing)
                     return web.json_response(await self._view(self._tasks[existing]))
-            width, height = self._validate(body)
+            ratio, tier = self._validate(body)
+            inputs, mask = await self._edit_inputs(body)
+            width, height = await self._output_size(ratio, tier, body.model, inputs)
         except _Invalid as exc:
             return _error(400, "invalid_request", str(exc), "invalid_request")
 
@@ -554,6 +591,8 @@ class Sandbox:
             created_at=int(time.time()),
             duration=self.faults.task_duration,
             outcome=outcome,
+            inputs=inputs,
+            mask=mask,
         )
         self._tasks[task.id] = task
         if body.client_business_id:
@@ -561,8 +600,8 @@ class Sandbox:
         log.info("Sandbox task %s: %s %dx%d n=%d", task.id, body.model, width, height, body.n or 1)
         return web.json_response(await self._view(task, fresh=True))
 
-    def _validate(self, body: GenerationRequest) -> tuple[int, int]:
-        """Check a request like the real API would; return the output size in pixels."""
+    def _validate(self, body: GenerationRequest) -> tuple[Ratio, Resolution]:
+        """Check a request like the real API would; return its ratio and tier."""
         if body.model not in IMAGE_MODELS:
             raise _Invalid(f"model {body.model!r} is not available; use one of {IMAGE_MODELS}")
         if not body.prompt.strip():
@@ -579,7 +618,16 @@ class Sandbox:
             raise _Invalid("reference images must be public http(s) URLs (base64 is not supported)")
         # Stricter than the docs on purpose: reject options the model's page does not document,
         # so a client that sends them is caught in tests rather than silently ignored upstream.
-        spec = toapis_model_spec(body.model, self.size_table)
+        spec = toapis_model_spec(body.model, self.size_table, edit_model=None)
+        if spec.reference_field == "image_urls" and body.reference_images:
+            raise _Invalid(f"{body.model} takes its images as image_urls, not reference_images")
+        if body.mask_url is not None:
+            if not spec.supports_mask:
+                raise _Invalid(f"mask_url is not supported by {body.model}")
+            if not body.image_urls:
+                raise _Invalid("mask_url requires image_urls")
+            if not body.mask_url.startswith(("http://", "https://")):
+                raise _Invalid("mask_url must be a public http(s) URL")
         if body.quality is not None:
             if not spec.supports_quality:
                 raise _Invalid(f"quality is not supported by {body.model}")
@@ -592,23 +640,84 @@ class Sandbox:
                 raise _Invalid("output_format must be png or jpeg")
             if body.output_compression is not None and not 0 <= body.output_compression <= 100:
                 raise _Invalid("output_compression must be between 0 and 100")
-        size = body.size or "1:1"
-        if size == "auto" and body.model.endswith("-official"):
-            size = "1:1"
         try:
-            ratio = Ratio(size)
+            ratio = Ratio(body.size or "1:1")
         except ValueError:
             ratios = ", ".join(r.value for r in Ratio)
             raise _Invalid(f"size must be one of {ratios}") from None
+        if ratio is Ratio.AUTO and not spec.supports_auto_ratio:
+            raise _Invalid(f"size auto is not supported by {body.model}")
         try:
             tier = Resolution((body.resolution or "1K").upper())
         except ValueError:
             raise _Invalid("resolution must be one of 1K, 2K, 4K") from None
-        pixels = SIZE_TABLES[self.size_table].get(tier, {}).get(ratio)
-        if pixels is None:
-            offered = ", ".join(SIZE_TABLES[self.size_table].get(tier, {}))
+        table = SIZE_TABLES[self.size_table].get(tier, {})
+        if ratio is not Ratio.AUTO and ratio not in table:
+            offered = ", ".join(table)
             raise _Invalid(f"size {ratio.value} is not supported at {tier.value}; use {offered}")
-        return pixels
+        return ratio, tier
+
+    async def _output_size(
+        self, ratio: Ratio, tier: Resolution, model: str, inputs: list[bytes]
+    ) -> tuple[int, int]:
+        """Pixels of the result; ``auto`` takes the offered size nearest the first image's shape."""
+        spec = toapis_model_spec(model, self.size_table, edit_model=None)
+        if ratio is not Ratio.AUTO:
+            size = spec.size_for(ratio, tier)
+            assert size is not None  # checked by _validate
+            return size
+        source = await asyncio.to_thread(_image_size, inputs[0]) if inputs else None
+        return spec.auto_size(tier, source)
+
+    async def _edit_inputs(self, body: GenerationRequest) -> tuple[list[bytes], bytes | None]:
+        """An edit's images and mask, fetched and checked as the edit page says (seeds 000/002).
+
+        Only requests in edit mode (``image_urls`` to a model that edits) are fetched: each image
+        must be a PNG or JPEG of at most 50 MB, and the mask a PNG with an alpha channel the size
+        of the first image. Anything else is a 400 naming the field.
+        """
+        spec = toapis_model_spec(body.model, self.size_table, edit_model=None)
+        if not (spec.supports_mask and body.image_urls):
+            return [], None
+        images = []
+        for position, url in enumerate(body.image_urls):
+            data = await self._fetch_input(url, f"image_urls[{position}]")
+            if _sniff(data) not in (("image/png", "png"), ("image/jpeg", "jpg")):
+                raise _Invalid(f"image_urls[{position}] must be a PNG or JPG image")
+            images.append(data)
+        mask = None
+        if body.mask_url is not None:
+            mask = await self._fetch_input(body.mask_url, "mask_url")
+            problem = await asyncio.to_thread(_mask_problem, mask, images[0])
+            if problem is not None:
+                raise _Invalid(problem)
+        return images, mask
+
+    async def _fetch_input(self, url: str, field_name: str) -> bytes:
+        """The bytes behind an input URL: this sandbox's own files directly, others over HTTP."""
+        for prefix, store in (
+            (f"{self.base_url}/files/uploads/", self._uploads),
+            (f"{self.base_url}/files/generated/", self._files),
+        ):
+            if url.startswith(prefix):
+                stored = store.get(url.removeprefix(prefix))
+                if stored is None:
+                    raise _Invalid(f"{field_name} could not be downloaded (HTTP 404)")
+                return stored[0]
+        try:
+            timeout = aiohttp.ClientTimeout(total=EDIT_FETCH_TIMEOUT)
+            async with (
+                aiohttp.ClientSession(timeout=timeout) as session,
+                session.get(url) as response,
+            ):
+                if response.status != 200:
+                    raise _Invalid(f"{field_name} could not be downloaded (HTTP {response.status})")
+                data = await response.content.read(MAX_EDIT_IMAGE_BYTES + 1)
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise _Invalid(f"{field_name} could not be downloaded ({type(exc).__name__})") from exc
+        if len(data) > MAX_EDIT_IMAGE_BYTES:
+            raise _Invalid(f"{field_name} is larger than 50MB")
+        return data
 
     async def _poll(self, request: web.Request) -> web.Response:
         wanted = request.match_info["task_id"]
@@ -674,21 +783,24 @@ class Sandbox:
         request = task.request
         jpeg = request.output_format == "jpeg"
         count = request.n or 1
-        images = await asyncio.gather(
-            *(
-                asyncio.to_thread(
-                    render_placeholder,
-                    task.width,
-                    task.height,
-                    request.prompt,
-                    index=i + 1,
-                    count=count,
-                    output_format="jpeg" if jpeg else "png",
-                    jpeg_quality=request.output_compression or 90,
-                )
-                for i in range(count)
+        options: dict[str, Any] = {
+            "count": count,
+            "output_format": "jpeg" if jpeg else "png",
+            "jpeg_quality": request.output_compression or 90,
+        }
+        if task.inputs:  # an edit: the inputs drawn in, the mask's region visibly repainted
+            draw = partial(
+                render_edit_placeholder,
+                task.width,
+                task.height,
+                request.prompt,
+                task.inputs,
+                task.mask,
+                **options,
             )
-        )
+        else:
+            draw = partial(render_placeholder, task.width, task.height, request.prompt, **options)
+        images = await asyncio.gather(*(asyncio.to_thread(draw, index=i + 1) for i in range(count)))
         urls = []
         for i, data in enumerate(images):
             name = f"{task.id}_{i + 1}.{'jpg' if jpeg else 'png'}"
