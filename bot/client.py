@@ -99,6 +99,7 @@ class EaselBot(commands.Bot):
         )
         self.settings = settings
         self._resources = AsyncExitStack()
+        self._closing: asyncio.Future[None] | None = None
         if engine is not None:
             self.engine = engine
 
@@ -143,7 +144,16 @@ class EaselBot(commands.Bot):
         )
 
     async def close(self) -> None:
-        """Stop the gateway first, then the engine and its connections."""
+        """Stop the gateway first, then the engine and its connections (once, however called).
+
+        SIGTERM and leaving ``async with bot`` both close the bot; the second caller waits for
+        the first instead of closing the database a second time.
+        """
+        if self._closing is None:
+            self._closing = asyncio.ensure_future(self._close_once())
+        await asyncio.shield(self._closing)
+
+    async def _close_once(self) -> None:
         await super().close()
         await self._resources.aclose()
 
@@ -192,5 +202,8 @@ async def _run(settings: Settings, token: str) -> int:
             "DISCORD_TOKEN", "was rejected by Discord. Copy the bot token again from the portal."
         ) from None
     finally:
-        stopper.cancel()
+        if stopping.is_set():
+            await stopper  # let the signal's close finish before the loop ends
+        else:
+            stopper.cancel()
     return 0
