@@ -51,8 +51,9 @@ from bot.jobs.models import (
 )
 from bot.jobs.queue import FairQueue, QueueLimits
 from bot.jobs.scheduler import PollPolicy, PollScheduler
-from bot.jobs.validation import validate_request
-from bot.options import Quality, Resolution
+from bot.jobs.validation import resolve_auto, validate_request
+from bot.media.probe import probe
+from bot.options import Quality, Ratio, Resolution
 from bot.providers.base import ImageProvider, TaskSnapshot, TaskState
 from bot.providers.catalog import ModelSpec
 from bot.store.files import FileStore
@@ -185,11 +186,19 @@ class Engine:
         parent_id: str | None = None,
         action: JobAction | None = None,
     ) -> JobRecord:
-        """Persist a validated job and start it. From here on it is never silently lost."""
+        """Persist a validated job and start it. From here on it is never silently lost.
+
+        An edit's mask comes in ``resolved.request.mask`` (checked by ``pipeline.check_mask``);
+        it is stored after the inputs, so ``job.inputs[len(request.references)]`` is the mask.
+        """
         job_id = job_id or uuid.uuid4().hex
+        mask = resolved.request.mask
+        files = [(f"input_{index}_{image.filename}", image) for index, image in enumerate(inputs)]
+        if mask is not None:
+            files.append((f"mask_{mask.filename}", mask))
         stored = []
-        for index, image in enumerate(inputs):
-            path = await self.files.write(job_id, f"input_{index}_{image.filename}", image.data)
+        for name, image in files:
+            path = await self.files.write(job_id, name, image.data)
             stored.append(
                 StoredFile(
                     path=path,
@@ -197,12 +206,18 @@ class Engine:
                     content_type=image.content_type or "application/octet-stream",
                 )
             )
+        if inputs and resolved.request.ratio is Ratio.AUTO:
+            first = await probe(inputs[0].data, filename=inputs[0].filename)
+            resolved = resolve_auto(resolved, self.spec, (first.width, first.height))
         request = resolved.request.model_copy(
             update={
                 "references": tuple(
                     InputImage(filename=i.filename, data=b"", content_type=i.content_type)
                     for i in inputs
-                )
+                ),
+                "mask": None
+                if mask is None
+                else InputImage(filename=mask.filename, data=b"", content_type=mask.content_type),
             }
         )
         job = JobRecord(
@@ -368,15 +383,21 @@ class Engine:
                 )
                 for f in job.inputs
             ]
+            count = len(job.request.references)
+            mask = inputs[count] if job.request.mask is not None and len(inputs) > count else None
+            # Every input is converted before the first upload: a bad one costs no request.
+            prepared = await pipeline.prepare_inputs(inputs[:count], mask)
             if inputs:
                 await self._emit(job, JobUploading(done=0, total=len(inputs)))
-            urls = await pipeline.upload_inputs(self.provider, inputs)
+            urls, mask_url = await pipeline.upload_prepared(self.provider, prepared)
             if inputs:
                 await self._emit(job, JobUploading(done=len(inputs), total=len(inputs)))
             job.state = JobState.SUBMITTING
             await self.store.save(job)  # before the irreversible step
             snapshot = await self.provider.submit(
-                pipeline.task_spec(self.provider, resolved, urls, job.client_reference)
+                pipeline.task_spec(
+                    self.provider, resolved, urls, job.client_reference, mask_url=mask_url
+                )
             )
             await self._submitted(job, snapshot)
         if job.state is JobState.SUBMITTED:
