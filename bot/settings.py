@@ -65,6 +65,7 @@ class Settings(BaseSettings):
 
     # State
     database_url: str = DEFAULT_DATABASE_URL
+    result_retention_days: float = Field(default=30, ge=0)  # 0 keeps job images forever
 
     # Behaviour
     progress_edit_interval: float = Field(default=2.0, ge=0.5)

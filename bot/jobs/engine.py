@@ -301,6 +301,25 @@ class Engine:
             )
         return tuple(images)
 
+    async def prune(self, older_than: float, *, batch: int = 200) -> int:
+        """Delete the stored images of jobs finished more than ``older_than`` seconds ago.
+
+        The rows stay (``/jobs`` still lists them); only the files go, so the disk does not
+        grow forever. Returns how many jobs were pruned.
+        """
+        cutoff = time.time() - older_than
+        pruned = 0
+        while jobs := await self.store.with_files_finished_before(cutoff, limit=batch):
+            for job in jobs:
+                await self.files.delete_job(job.id)
+                job.inputs = []
+                job.results = []
+                await self.store.save(job)
+            pruned += len(jobs)
+        if pruned:
+            log.info("pruned the files of %d job(s) older than %.0f days", pruned, older_than / 86400)
+        return pruned
+
     async def save(self, job: JobRecord) -> None:
         """Persist changes an observer made (a new message id after a deleted message)."""
         await self.store.save(job)

@@ -123,6 +123,10 @@ class JobStore(Protocol):
         """A member's latest jobs, newest first."""
         ...
 
+    async def with_files_finished_before(self, cutoff: float, *, limit: int) -> list[JobRecord]:
+        """Told jobs finished before ``cutoff`` (unix seconds) that still have stored files."""
+        ...
+
 
 _COLUMNS = (
     "id", "origin", "kind", "state", "guild_id", "channel_id", "user_id", "request",
@@ -215,4 +219,13 @@ class SqliteJobStore:
                 "ORDER BY created_at DESC LIMIT ?",
                 (user_id, guild_id, limit),
             )
+        return [_from_row(row) for row in rows]
+
+    async def with_files_finished_before(self, cutoff: float, *, limit: int) -> list[JobRecord]:
+        """Told jobs finished before ``cutoff`` (unix seconds) that still have stored files."""
+        rows = await self.database.fetch_all(
+            "SELECT * FROM jobs WHERE notified = 1 AND finished_at < ? "
+            "AND (results != '[]' OR inputs != '[]') ORDER BY finished_at LIMIT ?",
+            (cutoff, limit),
+        )
         return [_from_row(row) for row in rows]
