@@ -44,11 +44,16 @@ class RefusalError(EaselError):
 
 
 class PolicyRefusal(RefusalError):
-    """A server rule (channel, role, quota, blocked term) refused the job before any spend."""
+    """A server rule (channel, role, quota, blocked term) refused the job before any spend.
 
-    def __init__(self, user_message: str, *, rule: str) -> None:
+    ``admin_detail`` is for the moderation log only (e.g. which blocked term matched): telling
+    the member would teach them how to get around the list.
+    """
+
+    def __init__(self, user_message: str, *, rule: str, admin_detail: str = "") -> None:
         super().__init__(user_message)
         self.rule = rule
+        self.admin_detail = admin_detail
 
 
 class SafetyRefusal(RefusalError):

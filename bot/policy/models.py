@@ -1,0 +1,141 @@
+"""Plain data for policy: a server's settings and the facts about one job request.
+
+Both are pydantic models so settings round-trip through the database as JSON and a request's
+facts can be built by any front end (the Discord cogs, tests) without importing discord.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime, timedelta, tzinfo
+from enum import StrEnum
+from functools import lru_cache
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from bot.options import Resolution
+
+log = logging.getLogger(__name__)
+
+CommandKind = Literal["imagine", "edit", "blend"]
+COMMANDS: tuple[CommandKind, ...] = ("imagine", "edit", "blend")
+RESOLUTION_ORDER: tuple[Resolution, ...] = (Resolution.R1K, Resolution.R2K, Resolution.R4K)
+MAX_N = 10
+DM_SCOPE = 0  # usage and settings key for direct messages, which belong to no server
+
+
+class ButtonAccess(StrEnum):
+    """Who may press the buttons on a result (re-roll, vary, upscale, edit)."""
+
+    REQUESTER = "requester"  # the member who started the job (and server admins)
+    ANYONE = "anyone"
+
+
+class GuildSettings(BaseModel):
+    """Everything a server's admins can change. Defaults: open, unlimited, DMs are separate.
+
+    ``None`` daily limits mean no limit. Channel ids may also be category ids (a rule on a
+    category covers its channels) and threads follow their parent channel.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    # where
+    allowed_channels: frozenset[int] = frozenset()  # empty: every channel not denied
+    denied_channels: frozenset[int] = frozenset()
+    threads: bool = True
+    # who
+    required_roles: frozenset[int] = frozenset()  # a member needs any one of them
+    banned_members: frozenset[int] = frozenset()
+    # how much
+    member_daily_images: int | None = Field(default=None, ge=0)
+    server_daily_images: int | None = Field(default=None, ge=0)
+    cooldown_seconds: int = Field(default=0, ge=0, le=86_400)
+    max_n: int = Field(default=MAX_N, ge=1, le=MAX_N)
+    max_resolution: Resolution = Resolution.R4K
+    commands: frozenset[CommandKind] = frozenset(COMMANDS)
+    timezone: str = "UTC"  # the day (and daily quotas) start at midnight here
+    # what
+    nsfw_only: bool = False
+    spoilers: bool = False
+    # results and moderation
+    button_access: ButtonAccess = ButtonAccess.REQUESTER
+    moderation_channel: int | None = None
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        zone_of(value)  # raises ValueError for an unknown name
+        return value
+
+    @property
+    def zone(self) -> tzinfo:
+        """The server's timezone."""
+        return zone_of(self.timezone)
+
+
+@lru_cache(maxsize=512)
+def zone_of(name: str) -> tzinfo:
+    """A timezone by IANA name; ValueError names the problem (cached: checks run per job)."""
+    if name.upper() in ("UTC", "Z", "ETC/UTC"):
+        return UTC
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(
+            f"unknown timezone {name!r}; use an IANA name like Europe/Paris or America/New_York"
+        ) from None
+
+
+def local_day(timestamp: float, zone: tzinfo) -> str:
+    """The calendar day (ISO date) a unix time falls on in ``zone``."""
+    return datetime.fromtimestamp(timestamp, zone).date().isoformat()
+
+
+def next_midnight(timestamp: float, zone: tzinfo) -> int:
+    """Unix time of the next midnight in ``zone`` after ``timestamp`` (when quotas reset)."""
+    now = datetime.fromtimestamp(timestamp, zone)
+    tomorrow = now.date() + timedelta(days=1)
+    midnight = datetime(tomorrow.year, tomorrow.month, tomorrow.day, tzinfo=zone)
+    return int(midnight.timestamp())
+
+
+def resolution_allowed(resolution: Resolution, limit: Resolution) -> bool:
+    """Whether ``resolution`` is at most ``limit`` (4K costs more upstream)."""
+    return RESOLUTION_ORDER.index(resolution) <= RESOLUTION_ORDER.index(limit)
+
+
+class JobContext(BaseModel):
+    """The facts about one request the rules look at, gathered by the front end."""
+
+    model_config = ConfigDict(frozen=True)
+
+    guild_id: int | None  # None: a direct message
+    channel_id: int | None
+    user_id: int
+    command: str = "imagine"  # imagine | edit | blend (others are not switchable)
+    prompt: str = ""
+    n: int = 1
+    resolution: Resolution = Resolution.R1K
+    parent_channel_id: int | None = None  # a thread's channel
+    category_id: int | None = None
+    in_thread: bool = False
+    channel_nsfw: bool = False
+    role_ids: frozenset[int] = frozenset()
+    is_admin: bool = False  # Manage Server: never locked out by the role rule
+
+    @property
+    def scope(self) -> int:
+        """The key usage is counted under: the server, or ``DM_SCOPE``."""
+        return self.guild_id if self.guild_id is not None else DM_SCOPE
+
+    @property
+    def places(self) -> tuple[int, ...]:
+        """The channel, its thread parent and its category: where channel rules may match."""
+        return tuple(
+            place
+            for place in (self.channel_id, self.parent_channel_id, self.category_id)
+            if place is not None
+        )

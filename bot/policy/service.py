@@ -1,0 +1,423 @@
+"""The policy service: settings, blocked terms and today's counters in memory, written through.
+
+``check`` runs on every job request before the interaction is deferred, so it is pure CPU: it
+reads only memory and, when the request passes, reserves its images at once. Reserving at
+acceptance (not counting at completion only) is what keeps concurrent requests from overrunning a
+quota: the first nine jobs of a member with ten images left are in flight together, the tenth is
+refused, and each reservation becomes real usage only if its job delivers images. A job that fails
+(including a safety refusal by the image service) gives its reservation back, so nothing that
+produced no image is counted.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from pydantic import BaseModel
+
+from bot.errors import PolicyRefusal
+from bot.jobs.models import JobCompleted, JobFailed
+from bot.policy.models import (
+    DM_SCOPE,
+    GuildSettings,
+    JobContext,
+    local_day,
+    next_midnight,
+)
+from bot.policy.rules import Usage, check_button, check_job
+from bot.policy.terms import MAX_TERM_CHARS, TermMatcher, normalize_term
+from bot.store.jobs import JobRecord
+from bot.store.policy import AuditEntry, SqlitePolicyStore, settings_diff
+
+log = logging.getLogger(__name__)
+
+AuditListener = Callable[[AuditEntry, JobRecord | None], None]
+PRUNE_EVERY = 3600.0
+MAX_TERMS = 500
+
+
+@dataclass(frozen=True)
+class Reservation:
+    """Images held for an accepted job until it finishes."""
+
+    job_id: str
+    scope: int
+    day: str
+    user_id: int
+    images: int
+    previous_job_at: float | None  # restored if the job is not accepted after all
+
+
+class MemberStatus(BaseModel):
+    """A member's standing today, for ``/usage``."""
+
+    used: int
+    pending: int
+    limit: int | None
+    server_used: int
+    server_pending: int
+    server_limit: int | None
+    resets_at: int
+    ready_at: float | None  # end of the cooldown, if one is running
+
+    @property
+    def left(self) -> int | None:
+        """Images the member can still ask for today (None: no member limit)."""
+        if self.limit is None:
+            return None
+        left = self.limit - self.used - self.pending
+        if self.server_limit is not None:
+            left = min(left, self.server_limit - self.server_used - self.server_pending)
+        return max(0, left)
+
+
+class PolicyService:
+    """Decides whether a job may start, and keeps the books on what was made."""
+
+    def __init__(
+        self,
+        store: SqlitePolicyStore,
+        *,
+        clock: Callable[[], float] = time.time,
+        dms_allowed: bool = False,
+    ) -> None:
+        self.store = store
+        self.clock = clock
+        self.dms_allowed = dms_allowed
+        self._settings: dict[int, GuildSettings] = {}
+        self._terms: dict[int, list[str]] = {}
+        self._matchers: dict[int, TermMatcher] = {}
+        self._used: defaultdict[tuple[int, str, int], int] = defaultdict(int)
+        self._server_used: defaultdict[tuple[int, str], int] = defaultdict(int)
+        self._pending: defaultdict[tuple[int, str, int], int] = defaultdict(int)
+        self._server_pending: defaultdict[tuple[int, str], int] = defaultdict(int)
+        self._reservations: dict[str, Reservation] = {}
+        self._last_job: dict[tuple[int, int], float] = {}
+        self._listeners: list[AuditListener] = []
+        self._pruned_at = 0.0
+
+    @classmethod
+    async def load(cls, store: SqlitePolicyStore, **options: Any) -> PolicyService:
+        """A service with settings, terms, recent usage, running jobs and cooldowns loaded."""
+        service = cls(store, **options)
+        await service.reload()
+        return service
+
+    async def reload(self) -> None:
+        """Read everything the checks need from the database (at start)."""
+        now = self.clock()
+        self._settings = await self.store.all_settings()
+        self._terms = await self.store.all_terms()
+        self._matchers = {guild: TermMatcher(terms) for guild, terms in self._terms.items()}
+        self._used.clear()
+        self._server_used.clear()
+        # Two days back covers "today" in every timezone (UTC-12 to UTC+14).
+        first = (_utc_date(now) - timedelta(days=2)).isoformat()
+        for scope, day, user, images in await self.store.usage_since(first):
+            self._used[(scope, day, user)] += images
+            self._server_used[(scope, day)] += images
+        self._pending.clear()
+        self._server_pending.clear()
+        self._reservations.clear()
+        for job in await self.store.pending_jobs():
+            scope = job.guild_id if job.guild_id is not None else DM_SCOPE
+            day = local_day(job.created_at, self.settings(job.guild_id).zone)
+            self._reserve(Reservation(job.job_id, scope, day, job.user_id, job.n, None))
+        longest = max((s.cooldown_seconds for s in self._settings.values()), default=0)
+        self._last_job = {}
+        if longest:
+            for guild, user, at in await self.store.last_jobs_since(now - longest):
+                self._last_job[(guild if guild is not None else DM_SCOPE, user)] = at
+        log.info(
+            "policy loaded: %d server(s) with settings, %d running job(s) reserved",
+            len(self._settings),
+            len(self._reservations),
+        )
+
+    def subscribe(self, listener: AuditListener) -> None:
+        """Call ``listener`` with every new audit entry (the Discord moderation log)."""
+        self._listeners.append(listener)
+
+    # ------------------------------------------------------------------ reading
+
+    def settings(self, guild_id: int | None) -> GuildSettings:
+        """A server's settings (defaults until an admin changes something)."""
+        return self._settings.get(guild_id if guild_id is not None else DM_SCOPE, _DEFAULTS)
+
+    def terms(self, guild_id: int) -> tuple[str, ...]:
+        """A server's blocked terms, as the admins typed them."""
+        return tuple(self._terms.get(guild_id, ()))
+
+    def today(self, guild_id: int | None) -> str:
+        """Today's date in the server's timezone."""
+        return local_day(self.clock(), self.settings(guild_id).zone)
+
+    def resets_at(self, guild_id: int | None) -> int:
+        """Unix time of the server's next midnight, when daily limits reset."""
+        return next_midnight(self.clock(), self.settings(guild_id).zone)
+
+    def first_day(self, guild_id: int | None, days: int) -> str:
+        """The first day of a report covering the last ``days`` days, today included."""
+        today = date.fromisoformat(self.today(guild_id))
+        return (today - timedelta(days=max(1, days) - 1)).isoformat()
+
+    def usage(self, guild_id: int | None, user_id: int) -> Usage:
+        """Today's images of a member and their server, jobs in flight included."""
+        scope = guild_id if guild_id is not None else DM_SCOPE
+        day = self.today(guild_id)
+        return Usage(
+            member_images=self._used.get((scope, day, user_id), 0)
+            + self._pending.get((scope, day, user_id), 0),
+            server_images=self._server_used.get((scope, day), 0)
+            + self._server_pending.get((scope, day), 0),
+            last_job_at=self._last_job.get((scope, user_id)),
+        )
+
+    def status(self, guild_id: int | None, user_id: int) -> MemberStatus:
+        """A member's standing today (``/usage``)."""
+        settings = self.settings(guild_id)
+        scope = guild_id if guild_id is not None else DM_SCOPE
+        day = self.today(guild_id)
+        last = self._last_job.get((scope, user_id))
+        ready = last + settings.cooldown_seconds if last and settings.cooldown_seconds else None
+        return MemberStatus(
+            used=self._used.get((scope, day, user_id), 0),
+            pending=self._pending.get((scope, day, user_id), 0),
+            limit=settings.member_daily_images,
+            server_used=self._server_used.get((scope, day), 0),
+            server_pending=self._server_pending.get((scope, day), 0),
+            server_limit=settings.server_daily_images,
+            resets_at=self.resets_at(guild_id),
+            ready_at=ready if ready is not None and ready > self.clock() else None,
+        )
+
+    # ------------------------------------------------------------------ deciding
+
+    def check(self, ctx: JobContext, *, job_id: str) -> Reservation:
+        """Apply every rule; on success reserve the images for ``job_id`` (no I/O, no await).
+
+        Raises ``PolicyRefusal``. Call ``release(job_id)`` if the job is then not accepted.
+        """
+        settings = self.settings(ctx.guild_id)
+        now = self.clock()
+        zone = settings.zone
+        check_job(
+            settings,
+            ctx,
+            self.usage(ctx.guild_id, ctx.user_id),
+            self._matchers.get(ctx.scope, _NO_TERMS),
+            now=now,
+            resets_at=next_midnight(now, zone),
+            dms_allowed=self.dms_allowed,
+        )
+        key = (ctx.scope, ctx.user_id)
+        reservation = Reservation(
+            job_id=job_id,
+            scope=ctx.scope,
+            day=local_day(now, zone),
+            user_id=ctx.user_id,
+            images=ctx.n,
+            previous_job_at=self._last_job.get(key),
+        )
+        self._reserve(reservation)
+        self._last_job[key] = now
+        return reservation
+
+    def release(self, job_id: str) -> None:
+        """Give back a reservation whose job was not accepted (bad input): no cooldown either."""
+        reservation = self._unreserve(job_id)
+        if reservation is None:
+            return
+        key = (reservation.scope, reservation.user_id)
+        if reservation.previous_job_at is None:
+            self._last_job.pop(key, None)
+        else:
+            self._last_job[key] = reservation.previous_job_at
+
+    def button_refusal(
+        self,
+        guild_id: int | None,
+        *,
+        requester_id: int | None,
+        presser_id: int,
+        presser_is_admin: bool = False,
+    ) -> PolicyRefusal | None:
+        """None if ``presser_id`` may press the buttons of ``requester_id``'s result, else why not.
+
+        Pressing a button that starts a job (re-roll, vary, upscale, edit) still goes through
+        ``check`` for the presser, like any command.
+        """
+        return check_button(
+            self.settings(guild_id),
+            requester_id=requester_id,
+            presser_id=presser_id,
+            presser_is_admin=presser_is_admin,
+        )
+
+    def spoilers(self, guild_id: int | None) -> bool:
+        """Whether results in this server are posted as spoilers."""
+        return self.settings(guild_id).spoilers
+
+    # ------------------------------------------------------------------ recording
+
+    async def job_finished(self, job: JobRecord, event: JobCompleted | JobFailed) -> None:
+        """The engine's finish hook: count delivered images, log the outcome (idempotent)."""
+        if job.origin != "discord":
+            return
+        reservation = self._unreserve(job.id)
+        scope = job.guild_id if job.guild_id is not None else DM_SCOPE
+        zone = self.settings(job.guild_id).zone
+        day = reservation.day if reservation else local_day(job.created_at, zone)
+        if isinstance(event, JobCompleted) and job.user_id is not None and event.images:
+            images = len(event.images)
+            # Count in memory first, so no check in between sees the job as neither reserved
+            # nor used; undo if the database says this job was already counted.
+            self._count(scope, day, job.user_id, images)
+            if not await self.store.record_usage(job.id, scope, job.user_id, day, images):
+                self._count(scope, day, job.user_id, -images)
+        failed = isinstance(event, JobFailed)
+        entry = AuditEntry(
+            guild_id=scope,
+            event="failed" if failed else "completed",
+            day=day,
+            at=self.clock(),
+            user_id=job.user_id,
+            channel_id=job.channel_id,
+            job_id=job.id,
+            rule=event.failure if isinstance(event, JobFailed) else None,
+            prompt=job.request.prompt,
+            detail=event.reason if isinstance(event, JobFailed) else None,
+        )
+        await self._audit(entry, job)
+        self._prune()
+
+    async def refused(self, ctx: JobContext, refusal: PolicyRefusal) -> None:
+        """Log a refusal for ``/usage`` and the moderation log (after the member was told)."""
+        entry = AuditEntry(
+            guild_id=ctx.scope,
+            event="refused",
+            day=self.today(ctx.guild_id),
+            at=self.clock(),
+            user_id=ctx.user_id,
+            channel_id=ctx.channel_id,
+            rule=refusal.rule,
+            prompt=ctx.prompt,
+            detail=refusal.admin_detail or None,
+        )
+        await self._audit(entry, None)
+
+    async def _audit(self, entry: AuditEntry, job: JobRecord | None) -> None:
+        if not await self.store.add_audit(entry):
+            return  # this job's outcome was logged before a restart
+        for listener in self._listeners:
+            try:
+                listener(entry, job)
+            except Exception:
+                log.exception("an audit listener failed")
+
+    # ------------------------------------------------------------------ changing settings
+
+    async def update(self, guild_id: int, *, by: int | None, **changes: Any) -> GuildSettings:
+        """Change some settings (validated: ValueError says what is wrong), save, log."""
+        before = self.settings(guild_id)
+        after = GuildSettings.model_validate({**before.model_dump(), **changes})
+        if after == before:
+            return after
+        await self.store.save_settings(guild_id, after, by=by)
+        self._settings[guild_id] = after
+        await self._settings_changed(guild_id, by, settings_diff(before, after))
+        return after
+
+    async def add_term(self, guild_id: int, term: str, *, by: int | None) -> bool:
+        """Block a term; False if the same spelling is already blocked. ValueError if unusable."""
+        term = " ".join(term.split())
+        normalized = normalize_term(term)
+        if len(normalized.rstrip("*")) < 2:
+            raise ValueError("a term needs at least two letters or digits to match")
+        if len(term) > MAX_TERM_CHARS:
+            raise ValueError(f"terms can be at most {MAX_TERM_CHARS} characters")
+        if len(self._terms.get(guild_id, ())) >= MAX_TERMS:
+            raise ValueError(f"a server can block at most {MAX_TERMS} terms")
+        if not await self.store.add_term(guild_id, term, normalized, by=by):
+            return False
+        self._set_terms(guild_id, [*self._terms.get(guild_id, ()), term])
+        await self._settings_changed(guild_id, by, f"blocked a term ({len(term)} characters)")
+        return True
+
+    async def remove_term(self, guild_id: int, term: str, *, by: int | None) -> bool:
+        """Unblock a term (any spelling that folds the same); False if it was not blocked."""
+        normalized = normalize_term(term)
+        if not await self.store.remove_term(guild_id, normalized):
+            return False
+        kept = [t for t in self._terms.get(guild_id, ()) if normalize_term(t) != normalized]
+        self._set_terms(guild_id, kept)
+        await self._settings_changed(guild_id, by, "unblocked a term")
+        return True
+
+    def _set_terms(self, guild_id: int, terms: Iterable[str]) -> None:
+        self._terms[guild_id] = list(terms)
+        self._matchers[guild_id] = TermMatcher(self._terms[guild_id])
+
+    async def _settings_changed(self, guild_id: int, by: int | None, what: str) -> None:
+        log.info("guild %s: settings changed by %s: %s", guild_id, by, what)
+        await self._audit(
+            AuditEntry(
+                guild_id=guild_id,
+                event="settings",
+                day=self.today(guild_id),
+                at=self.clock(),
+                user_id=by,
+                detail=what,
+            ),
+            None,
+        )
+
+    # ------------------------------------------------------------------ counters
+
+    def _reserve(self, reservation: Reservation) -> None:
+        self._reservations[reservation.job_id] = reservation
+        r = reservation
+        self._pending[(r.scope, r.day, r.user_id)] += r.images
+        self._server_pending[(r.scope, r.day)] += r.images
+
+    def _unreserve(self, job_id: str) -> Reservation | None:
+        r = self._reservations.pop(job_id, None)
+        if r is not None:
+            self._pending[(r.scope, r.day, r.user_id)] -= r.images
+            self._server_pending[(r.scope, r.day)] -= r.images
+        return r
+
+    def _count(self, scope: int, day: str, user_id: int, images: int) -> None:
+        self._used[(scope, day, user_id)] += images
+        self._server_used[(scope, day)] += images
+
+    def _prune(self) -> None:
+        """Forget counters of days that are over everywhere (kept in the database)."""
+        now = self.clock()
+        if now - self._pruned_at < PRUNE_EVERY:
+            return
+        self._pruned_at = now
+        oldest = (_utc_date(now) - timedelta(days=2)).isoformat()
+        for counters in (self._used, self._pending):
+            for key in [k for k, v in counters.items() if k[1] < oldest or v == 0]:
+                del counters[key]
+        for server in (self._server_used, self._server_pending):
+            for skey in [k for k, v in server.items() if k[1] < oldest or v == 0]:
+                del server[skey]
+        horizon = now - max((s.cooldown_seconds for s in self._settings.values()), default=0)
+        for ukey in [k for k, at in self._last_job.items() if at < horizon]:
+            del self._last_job[ukey]
+
+
+def _utc_date(timestamp: float) -> date:
+    return datetime.fromtimestamp(timestamp, UTC).date()
+
+
+_DEFAULTS = GuildSettings()
+_NO_TERMS = TermMatcher(())

@@ -1,0 +1,260 @@
+"""Repositories for community controls: server settings, blocked terms, usage and the audit log.
+
+The policy service keeps what the rules need in memory and writes through to these tables, so a
+check never waits on the database; reports (``/usage``) read them directly.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from bot.policy.models import GuildSettings
+from bot.store.database import Database
+
+log = logging.getLogger(__name__)
+
+AuditEvent = Literal["completed", "failed", "refused", "settings"]
+
+
+class AuditEntry(BaseModel):
+    """One line of a server's audit log: a job's outcome, a refusal or a settings change."""
+
+    model_config = ConfigDict(frozen=True)
+
+    guild_id: int
+    event: AuditEvent
+    day: str
+    at: float = Field(default_factory=time.time)
+    user_id: int | None = None
+    channel_id: int | None = None
+    job_id: str | None = None
+    rule: str | None = None
+    prompt: str | None = None
+    detail: str | None = None
+
+
+class DayUsage(BaseModel):
+    """Images and jobs on one day."""
+
+    day: str
+    images: int
+    jobs: int
+
+
+class MemberUsage(BaseModel):
+    """One member's images and jobs over a period."""
+
+    user_id: int
+    images: int
+    jobs: int
+
+
+class EventCount(BaseModel):
+    """How many audit entries of one event and rule (e.g. refused/member_quota)."""
+
+    event: str
+    rule: str | None
+    count: int
+
+
+class PendingJob(BaseModel):
+    """An accepted job that has not finished: it holds a quota reservation."""
+
+    job_id: str
+    guild_id: int | None
+    user_id: int
+    n: int
+    created_at: float
+
+
+class SqlitePolicyStore:
+    """The policy tables on the SQLite database (migration 002)."""
+
+    def __init__(self, database: Database) -> None:
+        self.database = database
+
+    # ------------------------------------------------------------------ settings and terms
+
+    async def all_settings(self) -> dict[int, GuildSettings]:
+        """Every server's stored settings."""
+        rows = await self.database.fetch_all("SELECT guild_id, settings FROM guild_settings")
+        found: dict[int, GuildSettings] = {}
+        for row in rows:
+            try:
+                found[int(row["guild_id"])] = GuildSettings.model_validate_json(row["settings"])
+            except ValueError:
+                log.exception("guild %s: stored settings are invalid; using defaults", row[0])
+        return found
+
+    async def save_settings(
+        self, guild_id: int, settings: GuildSettings, *, by: int | None = None
+    ) -> None:
+        """Insert or replace a server's settings."""
+        await self.database.execute(
+            "INSERT INTO guild_settings (guild_id, settings, updated_at, updated_by)"
+            " VALUES (?, ?, ?, ?) ON CONFLICT (guild_id) DO UPDATE SET"
+            " settings = excluded.settings, updated_at = excluded.updated_at,"
+            " updated_by = excluded.updated_by",
+            (guild_id, settings.model_dump_json(), time.time(), by),
+        )
+
+    async def all_terms(self) -> dict[int, list[str]]:
+        """Every server's blocked terms, oldest first."""
+        rows = await self.database.fetch_all(
+            "SELECT guild_id, term FROM blocked_terms ORDER BY added_at, term"
+        )
+        found: dict[int, list[str]] = {}
+        for row in rows:
+            found.setdefault(int(row["guild_id"]), []).append(str(row["term"]))
+        return found
+
+    async def add_term(self, guild_id: int, term: str, normalized: str, *, by: int | None) -> bool:
+        """Add a term; False when one with the same spelling is already blocked."""
+        changed = await self.database.execute(
+            "INSERT OR IGNORE INTO blocked_terms (guild_id, term, normalized, added_by, added_at)"
+            " VALUES (?, ?, ?, ?, ?)",
+            (guild_id, term, normalized, by, time.time()),
+        )
+        return changed > 0
+
+    async def remove_term(self, guild_id: int, normalized: str) -> bool:
+        """Remove a term by its normalized spelling; False when it was not there."""
+        changed = await self.database.execute(
+            "DELETE FROM blocked_terms WHERE guild_id = ? AND normalized = ?",
+            (guild_id, normalized),
+        )
+        return changed > 0
+
+    # ------------------------------------------------------------------ usage
+
+    async def record_usage(
+        self, job_id: str, guild_id: int, user_id: int, day: str, images: int
+    ) -> bool:
+        """Count a completed job's images once; False if this job was already counted."""
+        changed = await self.database.execute(
+            "INSERT OR IGNORE INTO usage (job_id, guild_id, user_id, day, images, recorded_at)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (job_id, guild_id, user_id, day, images, time.time()),
+        )
+        return changed > 0
+
+    async def usage_since(self, first_day: str) -> list[tuple[int, str, int, int]]:
+        """(guild, day, member, images) for every day from ``first_day`` (to load counters)."""
+        rows = await self.database.fetch_all(
+            "SELECT guild_id, day, user_id, SUM(images) AS images FROM usage WHERE day >= ?"
+            " GROUP BY guild_id, day, user_id",
+            (first_day,),
+        )
+        return [
+            (int(r["guild_id"]), str(r["day"]), int(r["user_id"]), int(r["images"])) for r in rows
+        ]
+
+    async def pending_jobs(self) -> list[PendingJob]:
+        """Accepted Discord jobs that have not finished (their images are reserved)."""
+        rows = await self.database.fetch_all(
+            "SELECT id, guild_id, user_id, json_extract(request, '$.n') AS n, created_at"
+            " FROM jobs WHERE origin = 'discord' AND user_id IS NOT NULL"
+            " AND state NOT IN ('delivered', 'failed', 'cancelled')"
+        )
+        return [
+            PendingJob(
+                job_id=r["id"],
+                guild_id=r["guild_id"],
+                user_id=r["user_id"],
+                n=int(r["n"] or 1),
+                created_at=r["created_at"],
+            )
+            for r in rows
+        ]
+
+    async def last_jobs_since(self, since: float) -> list[tuple[int | None, int, float]]:
+        """(guild, member, latest job time) for members who started a job after ``since``."""
+        rows = await self.database.fetch_all(
+            "SELECT guild_id, user_id, MAX(created_at) AS at FROM jobs"
+            " WHERE origin = 'discord' AND user_id IS NOT NULL AND created_at >= ?"
+            " GROUP BY guild_id, user_id",
+            (since,),
+        )
+        return [(r["guild_id"], int(r["user_id"]), float(r["at"])) for r in rows]
+
+    # ------------------------------------------------------------------ audit log
+
+    async def add_audit(self, entry: AuditEntry) -> bool:
+        """Append an entry; False if this job's outcome was already logged (hooks may rerun)."""
+        changed = await self.database.execute(
+            "INSERT OR IGNORE INTO audit_log (guild_id, at, day, event, user_id, channel_id,"
+            " job_id, rule, prompt, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                entry.guild_id,
+                entry.at,
+                entry.day,
+                entry.event,
+                entry.user_id,
+                entry.channel_id,
+                entry.job_id,
+                entry.rule,
+                entry.prompt,
+                entry.detail,
+            ),
+        )
+        return changed > 0
+
+    # ------------------------------------------------------------------ reports
+
+    async def usage_by_day(
+        self, guild_id: int, first_day: str, *, user_id: int | None = None
+    ) -> list[DayUsage]:
+        """Images and jobs per day from ``first_day``, newest first (one member if given)."""
+        rows = await self.database.fetch_all(
+            "SELECT day, SUM(images) AS images, COUNT(*) AS jobs FROM usage"
+            " WHERE guild_id = ? AND day >= ? AND (? IS NULL OR user_id = ?)"
+            " GROUP BY day ORDER BY day DESC",
+            (guild_id, first_day, user_id, user_id),
+        )
+        return [DayUsage(day=r["day"], images=r["images"], jobs=r["jobs"]) for r in rows]
+
+    async def usage_by_member(
+        self, guild_id: int, first_day: str, *, limit: int = 15
+    ) -> list[MemberUsage]:
+        """The members who made the most images since ``first_day``."""
+        rows = await self.database.fetch_all(
+            "SELECT user_id, SUM(images) AS images, COUNT(*) AS jobs FROM usage"
+            " WHERE guild_id = ? AND day >= ? GROUP BY user_id ORDER BY images DESC, user_id"
+            " LIMIT ?",
+            (guild_id, first_day, limit),
+        )
+        return [MemberUsage(user_id=r["user_id"], images=r["images"], jobs=r["jobs"]) for r in rows]
+
+    async def event_counts(
+        self, guild_id: int, first_day: str, *, user_id: int | None = None
+    ) -> list[EventCount]:
+        """Failures and refusals since ``first_day``, by event and rule, most frequent first."""
+        rows = await self.database.fetch_all(
+            "SELECT event, rule, COUNT(*) AS count FROM audit_log WHERE guild_id = ? AND day >= ?"
+            " AND event IN ('failed', 'refused') AND (? IS NULL OR user_id = ?)"
+            " GROUP BY event, rule ORDER BY count DESC, event, rule",
+            (guild_id, first_day, user_id, user_id),
+        )
+        return [EventCount(event=r["event"], rule=r["rule"], count=r["count"]) for r in rows]
+
+    async def audit_entries(self, guild_id: int, *, limit: int = 20) -> list[AuditEntry]:
+        """The latest audit entries of a server, newest first."""
+        rows = await self.database.fetch_all(
+            "SELECT * FROM audit_log WHERE guild_id = ? ORDER BY at DESC, id DESC LIMIT ?",
+            (guild_id, limit),
+        )
+        return [
+            AuditEntry.model_validate({key: row[key] for key in AuditEntry.model_fields})
+            for row in rows
+        ]
+
+
+def settings_diff(before: GuildSettings, after: GuildSettings) -> str:
+    """The changed settings as ``name: old → new`` lines, for the audit log."""
+    old, new = json.loads(before.model_dump_json()), json.loads(after.model_dump_json())
+    return "; ".join(f"`{key}`: {old[key]} → {new[key]}" for key in new if old.get(key) != new[key])
