@@ -22,9 +22,14 @@ import cogs
 from bot.errors import ConfigError
 from bot.jobs.engine import Engine
 from bot.metrics import LoopLagMonitor
+from bot.policy.models import ButtonAccess
+from bot.policy.service import PolicyService
 from bot.runtime import open_engine
 from bot.settings import Settings
+from bot.store.jobs import JobRecord, SqliteJobStore
+from bot.store.policy import SqlitePolicyStore
 from cogs._delivery import DiscordDelivery
+from cogs._policy import ModerationLog
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +93,8 @@ class EaselBot(commands.Bot):
     """Easel's bot: one engine shared by every cog."""
 
     engine: Engine
+    policy: PolicyService
+    moderation_log: ModerationLog
 
     def __init__(self, settings: Settings, *, engine: Engine | None = None) -> None:
         super().__init__(
@@ -109,6 +116,7 @@ class EaselBot(commands.Bot):
         if not hasattr(self, "engine"):
             self.engine = await self._resources.enter_async_context(open_engine(self.settings))
         self.engine.observe("discord", DiscordDelivery(self))
+        await self._open_policy()
         for name in extension_names():
             await self.load_extension(name)
             log.info("loaded %s", name)
@@ -129,6 +137,20 @@ class EaselBot(commands.Bot):
             except Exception:
                 log.exception("pruning old job files failed; trying again tomorrow")
             await asyncio.sleep(86400)
+
+    async def _open_policy(self) -> None:
+        """Load server rules and usage from the engine's database; hook usage and audit in."""
+        store = self.engine.store
+        if not isinstance(store, SqliteJobStore):
+            raise ConfigError("DATABASE_URL", "community controls need the SQLite job store")
+        self.policy = await PolicyService.load(SqlitePolicyStore(store.database))
+        self.moderation_log = ModerationLog(self)
+        self.policy.subscribe(self.moderation_log)
+        self.engine.on_finished(self.policy.job_finished)
+
+    def anyone_may_press(self, job: JobRecord) -> bool:
+        """Whether the server lets anyone press the buttons on this job's result."""
+        return self.policy.settings(job.guild_id).button_access is ButtonAccess.ANYONE
 
     async def sync_commands_if_changed(self) -> None:
         """Bulk-overwrite the commands only when their definitions changed since the last sync.

@@ -82,11 +82,13 @@ class DiscordDelivery:
         completed: JobCompleted | None,
         view: discord.ui.View | None,
     ) -> None:
+        spoiler = self.bot.policy.spoilers(job.guild_id)  # a server setting (/easel output)
+
         def files() -> list[discord.File]:
             if completed is None:
                 return []
             return [
-                discord.File(io.BytesIO(image.data), filename=image.filename)
+                discord.File(io.BytesIO(image.data), filename=image.filename, spoiler=spoiler)
                 for image in completed.images
             ]
 

@@ -8,16 +8,18 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import uuid
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import discord
 
-from bot.errors import InputError
+from bot.errors import InputError, PolicyRefusal
 from bot.jobs.models import InputImage, ResolvedRequest
 from bot.media.limits import INPUT_MAX_BYTES
 from bot.store.jobs import Delivery, JobAction, JobRecord
 from cogs._job_message import NO_MENTIONS
+from cogs._policy import job_context, tell_refusal
 
 if TYPE_CHECKING:
     from bot.client import EaselBot
@@ -76,7 +78,51 @@ async def start_job(
     parent_id: str | None = None,
     action: JobAction | None = None,
 ) -> JobRecord | None:
-    """Defer (if not yet), read the inputs, and accept the job; None if the inputs are bad."""
+    """Check the server's rules, defer (if not yet), read the inputs, and accept the job.
+
+    None if a rule refused it (the member is told privately, nothing is deferred or spent) or
+    the inputs are bad. The policy check is memory-only, so it runs before the 3-second defer.
+    """
+    bot = interaction.client
+    job_id = uuid.uuid4().hex
+    ctx = job_context(interaction, resolved, kind=kind, action=action)
+    try:
+        bot.policy.check(ctx, job_id=job_id)
+    except PolicyRefusal as refusal:
+        await tell_refusal(interaction, refusal)
+        log.info("user %s refused by rule %s in guild %s", ctx.user_id, refusal.rule, ctx.guild_id)
+        await bot.policy.refused(ctx, refusal)
+        return None
+    accepted = False
+    try:
+        job = await _accept(
+            interaction,
+            resolved,
+            job_id=job_id,
+            attachments=attachments,
+            inputs=inputs,
+            kind=kind,
+            parent_id=parent_id,
+            action=action,
+        )
+        accepted = job is not None
+        return job
+    finally:
+        if not accepted:
+            bot.policy.release(job_id)
+
+
+async def _accept(
+    interaction: discord.Interaction[EaselBot],
+    resolved: ResolvedRequest,
+    *,
+    job_id: str,
+    attachments: Sequence[discord.Attachment],
+    inputs: Sequence[InputImage],
+    kind: str,
+    parent_id: str | None,
+    action: JobAction | None,
+) -> JobRecord | None:
     bot = interaction.client
     callback = None
     if not interaction.response.is_done():
@@ -105,6 +151,7 @@ async def start_job(
         user_id=interaction.user.id,
         size_limit=interaction.filesize_limit,
         delivery=delivery,
+        job_id=job_id,
         kind=kind,
         parent_id=parent_id,
         action=action,

@@ -1,0 +1,478 @@
+"""``/easel``: the server admins' controls (where, who, how much, what, results, moderation log).
+
+Every subcommand checks Manage Server in code: ``default_permissions`` only hides the group by
+default and a server can grant it to anyone in Integrations. All answers are ephemeral.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any, Literal
+from zoneinfo import available_timezones
+
+import discord
+from discord import app_commands
+from discord.app_commands import Range
+from discord.ext import commands
+
+from bot.options import Resolution
+from bot.policy.models import COMMANDS, MAX_N, ButtonAccess
+from bot.policy.rules import MAX_LISTED_CHANNELS
+from cogs._job_message import NO_MENTIONS
+from cogs._policy import answer_privately, is_admin
+
+if TYPE_CHECKING:
+    from bot.client import EaselBot
+
+log = logging.getLogger(__name__)
+
+Interaction = discord.Interaction["EaselBot"]
+Place = app_commands.AppCommandChannel | app_commands.AppCommandThread
+MAX_LISTED = MAX_LISTED_CHANNELS
+TIMEZONES = sorted(available_timezones())
+COLOUR = discord.Colour.blurple()
+
+
+async def ensure_admin(interaction: Interaction) -> bool:
+    """True for members with Manage Server; everyone else gets one private refusal."""
+    if interaction.guild_id is None:
+        await answer_privately(interaction, "Easel's settings are per server: run this in one.")
+        return False
+    if is_admin(interaction):
+        return True
+    log.info(
+        "user %s tried /easel in guild %s without Manage Server",
+        interaction.user.id,
+        interaction.guild_id,
+    )
+    await answer_privately(
+        interaction,
+        "🚫 Only members with the **Manage Server** permission can change Easel's settings. "
+        "`/usage` shows your own images and limits.",
+    )
+    return False
+
+
+def mentions(ids: frozenset[int], template: str, *, empty: str) -> str:
+    """A few ids as mentions (they never ping: every message disables mentions)."""
+    if not ids:
+        return empty
+    shown = [template.format(i) for i in sorted(ids)[:MAX_LISTED]]
+    more = len(ids) - len(shown)
+    return ", ".join(shown) + (f" and {more} more" if more > 0 else "")
+
+
+def limit_text(value: int | None, unit: str) -> str:
+    """``20 images`` or ``no limit``."""
+    return "no limit" if value is None else f"{value} {unit}"
+
+
+def overview_embed(bot: EaselBot, guild_id: int) -> discord.Embed:
+    """Every setting of a server in one embed."""
+    policy = bot.policy
+    s = policy.settings(guild_id)
+    status = policy.status(guild_id, 0)
+    embed = discord.Embed(title="Easel settings for this server", colour=COLOUR)
+    where = [
+        "Allowed: "
+        + mentions(s.allowed_channels, "<#{}>", empty="every channel that is not denied"),
+        "Denied: " + mentions(s.denied_channels, "<#{}>", empty="none"),
+        f"Threads: {'allowed' if s.threads else 'not allowed'}",
+        f"Age-restricted (NSFW) channels only: {'yes' if s.nsfw_only else 'no'}",
+        f"Direct messages: {'on' if policy.dms_allowed else 'off'} (set by the bot's host)",
+    ]
+    embed.add_field(
+        name="Where · `/easel channel`, `/easel where`", value="\n".join(where), inline=False
+    )
+    who = [
+        "Required roles (any one): " + mentions(s.required_roles, "<@&{}>", empty="none"),
+        "Blocked members: " + mentions(s.banned_members, "<@{}>", empty="none"),
+    ]
+    embed.add_field(name="Who · `/easel role`, `/easel ban`", value="\n".join(who), inline=False)
+    used = status.server_used + status.server_pending
+    server_today = f"{used}" + (f" of {s.server_daily_images}" if s.server_daily_images else "")
+    how_much = [
+        f"Per member per day: {limit_text(s.member_daily_images, 'images')}",
+        f"Per server per day: {limit_text(s.server_daily_images, 'images')} "
+        f"(today: {server_today})",
+        f"Cooldown between jobs: {s.cooldown_seconds}s"
+        if s.cooldown_seconds
+        else "Cooldown between jobs: none",
+        f"Images per job: up to {s.max_n} · resolution: up to {s.max_resolution}",
+        "Commands on: " + (", ".join(f"`/{c}`" for c in COMMANDS if c in s.commands) or "none"),
+        f"Day starts at midnight {s.timezone} (next reset <t:{status.resets_at}:R>)",
+    ]
+    embed.add_field(
+        name="How much · `/easel limits`, `/easel command`", value="\n".join(how_much), inline=False
+    )
+    what = [
+        f"Blocked terms: {len(policy.terms(guild_id))} (`/easel terms list`)",
+        f"Results as spoilers: {'yes' if s.spoilers else 'no'}",
+        "Result buttons: "
+        + (
+            "anyone"
+            if s.button_access is ButtonAccess.ANYONE
+            else "the requester (and admins) only"
+        ),
+    ]
+    embed.add_field(
+        name="What · `/easel terms`, `/easel output`", value="\n".join(what), inline=False
+    )
+    log_channel = f"<#{s.moderation_channel}>" if s.moderation_channel else "off"
+    embed.add_field(name="Moderation log · `/easel modlog`", value=log_channel, inline=False)
+    embed.set_footer(text="Only members with Manage Server can change these.")
+    return embed
+
+
+@app_commands.guild_only()
+@app_commands.default_permissions(manage_guild=True)
+class Admin(
+    commands.GroupCog,
+    group_name="easel",
+    group_description="Easel's settings for this server (Manage Server)",
+):
+    """Server admins' controls."""
+
+    def __init__(self, bot: EaselBot) -> None:
+        self.bot = bot
+        super().__init__()
+
+    terms = app_commands.Group(name="terms", description="Blocked terms in prompts")
+
+    async def _update(self, interaction: Interaction, done: str, **changes: Any) -> None:
+        """Apply changes (validated), answer with what changed, or say what was wrong."""
+        assert interaction.guild_id is not None
+        try:
+            await self.bot.policy.update(interaction.guild_id, by=interaction.user.id, **changes)
+        except ValueError as exc:
+            await answer_privately(interaction, f"⚠️ {_first_error(exc)}")
+            return
+        await answer_privately(interaction, f"✅ {done}")
+
+    @app_commands.command(name="settings", description="Show every Easel setting of this server")
+    async def settings_command(self, interaction: Interaction) -> None:
+        """One overview of where, who, how much, what, results and the moderation log."""
+        if not await ensure_admin(interaction):
+            return
+        assert interaction.guild_id is not None
+        await interaction.response.send_message(
+            embed=overview_embed(self.bot, interaction.guild_id),
+            ephemeral=True,
+            allowed_mentions=NO_MENTIONS,
+        )
+
+    @app_commands.command(name="channel", description="Allow or deny Easel in a channel")
+    @app_commands.describe(
+        channel="A channel, thread or category (a category covers its channels)",
+        rule="allow: only allowed channels work once any is allowed · deny · clear",
+    )
+    async def channel_command(
+        self, interaction: Interaction, channel: Place, rule: Literal["allow", "deny", "clear"]
+    ) -> None:
+        """Add a channel to the allow list or the deny list, or take it off both."""
+        if not await ensure_admin(interaction):
+            return
+        assert interaction.guild_id is not None
+        s = self.bot.policy.settings(interaction.guild_id)
+        allowed = set(s.allowed_channels) - {channel.id}
+        denied = set(s.denied_channels) - {channel.id}
+        if rule == "allow":
+            allowed.add(channel.id)
+            done = (
+                f"Easel is allowed in <#{channel.id}>. It now works only in: "
+                f"{mentions(frozenset(allowed), '<#{}>', empty='')}."
+            )
+        elif rule == "deny":
+            denied.add(channel.id)
+            done = f"Easel is turned off in <#{channel.id}>."
+        else:
+            done = f"<#{channel.id}> has no channel rule any more."
+        await self._update(interaction, done, allowed_channels=allowed, denied_channels=denied)
+
+    @app_commands.command(name="where", description="Threads, NSFW-only, and resetting channels")
+    @app_commands.describe(
+        threads="Whether Easel works in threads (of channels where it works)",
+        nsfw_only="Only in age-restricted (NSFW) channels",
+        reset_channels="Remove every allowed and denied channel",
+    )
+    async def where_command(
+        self,
+        interaction: Interaction,
+        threads: bool | None = None,
+        nsfw_only: bool | None = None,
+        reset_channels: bool = False,
+    ) -> None:
+        """Change where Easel may be used; options left out stay as they are."""
+        if not await ensure_admin(interaction):
+            return
+        changes: dict[str, Any] = {}
+        if threads is not None:
+            changes["threads"] = threads
+        if nsfw_only is not None:
+            changes["nsfw_only"] = nsfw_only
+        if reset_channels:
+            changes.update(allowed_channels=frozenset(), denied_channels=frozenset())
+        if not changes:
+            await answer_privately(interaction, "Nothing to change: give at least one option.")
+            return
+        await self._update(interaction, "Saved. `/easel settings` shows everything.", **changes)
+
+    @app_commands.command(name="role", description="Require a role to use Easel, or stop")
+    @app_commands.describe(
+        role="The role",
+        rule="require: members need any one required role · clear: no longer required",
+    )
+    async def role_command(
+        self, interaction: Interaction, role: discord.Role, rule: Literal["require", "clear"]
+    ) -> None:
+        """Members need at least one required role (admins never lose access)."""
+        if not await ensure_admin(interaction):
+            return
+        assert interaction.guild_id is not None
+        roles = set(self.bot.policy.settings(interaction.guild_id).required_roles)
+        if rule == "require":
+            roles.add(role.id)
+            done = f"Members now need one of: {mentions(frozenset(roles), '<@&{}>', empty='')}."
+        else:
+            roles.discard(role.id)
+            done = f"<@&{role.id}> is no longer required." + (
+                "" if roles else " Everyone can use Easel again."
+            )
+        await self._update(interaction, done, required_roles=roles)
+
+    @app_commands.command(name="ban", description="Stop a member from using Easel here")
+    @app_commands.describe(member="The member")
+    async def ban_command(self, interaction: Interaction, member: discord.User) -> None:
+        """Block one member (they are told, privately, when they try)."""
+        if not await ensure_admin(interaction):
+            return
+        assert interaction.guild_id is not None
+        banned = set(self.bot.policy.settings(interaction.guild_id).banned_members) | {member.id}
+        await self._update(
+            interaction,
+            f"<@{member.id}> can no longer use Easel here.",
+            banned_members=banned,
+        )
+
+    @app_commands.command(name="unban", description="Let a blocked member use Easel again")
+    @app_commands.describe(member="The member")
+    async def unban_command(self, interaction: Interaction, member: discord.User) -> None:
+        """Unblock one member."""
+        if not await ensure_admin(interaction):
+            return
+        assert interaction.guild_id is not None
+        banned = set(self.bot.policy.settings(interaction.guild_id).banned_members) - {member.id}
+        await self._update(
+            interaction, f"<@{member.id}> can use Easel again.", banned_members=banned
+        )
+
+    @app_commands.command(name="limits", description="Daily images, cooldown, size, timezone")
+    @app_commands.describe(
+        member_daily="Images per member per day (0: no limit)",
+        server_daily="Images for the whole server per day (0: no limit)",
+        cooldown="Seconds a member waits between jobs (0: none)",
+        max_images="Most images one job may ask for (1-10)",
+        max_resolution="Largest resolution tier (4K costs more)",
+        timezone="Where the day starts for daily limits, e.g. Europe/Paris (default UTC)",
+    )
+    @app_commands.choices(
+        max_resolution=[app_commands.Choice(name=r.value, value=r.value) for r in Resolution]
+    )
+    async def limits_command(
+        self,
+        interaction: Interaction,
+        member_daily: Range[int, 0, 100_000] | None = None,
+        server_daily: Range[int, 0, 1_000_000] | None = None,
+        cooldown: Range[int, 0, 86_400] | None = None,
+        max_images: Range[int, 1, MAX_N] | None = None,
+        max_resolution: str | None = None,
+        timezone: str | None = None,
+    ) -> None:
+        """Change how much members may make; options left out stay as they are."""
+        if not await ensure_admin(interaction):
+            return
+        changes: dict[str, Any] = {}
+        if member_daily is not None:
+            changes["member_daily_images"] = member_daily or None
+        if server_daily is not None:
+            changes["server_daily_images"] = server_daily or None
+        if cooldown is not None:
+            changes["cooldown_seconds"] = cooldown
+        if max_images is not None:
+            changes["max_n"] = max_images
+        if max_resolution is not None:
+            changes["max_resolution"] = max_resolution
+        if timezone is not None:
+            changes["timezone"] = timezone.strip()
+        if not changes:
+            await answer_privately(interaction, "Nothing to change: give at least one option.")
+            return
+        await self._update(interaction, "Saved. `/easel settings` shows everything.", **changes)
+
+    @limits_command.autocomplete("timezone")
+    async def timezone_autocomplete(
+        self, interaction: Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        """IANA timezone names containing what was typed."""
+        needle = current.casefold().replace(" ", "_")
+        found = [name for name in TIMEZONES if needle in name.casefold()]
+        return [app_commands.Choice(name=name, value=name) for name in found[:25]]
+
+    @app_commands.command(name="command", description="Turn /imagine, /edit or /blend on or off")
+    @app_commands.describe(command="Which command", enabled="On or off")
+    async def command_command(
+        self,
+        interaction: Interaction,
+        command: Literal["imagine", "edit", "blend"],
+        enabled: bool,
+    ) -> None:
+        """Switch one command (and its result buttons) on or off in this server."""
+        if not await ensure_admin(interaction):
+            return
+        assert interaction.guild_id is not None
+        on = set(self.bot.policy.settings(interaction.guild_id).commands)
+        if enabled:
+            on.add(command)
+        else:
+            on.discard(command)
+        await self._update(
+            interaction, f"`/{command}` is now {'on' if enabled else 'off'}.", commands=on
+        )
+
+    @app_commands.command(name="output", description="Spoilers and who may press result buttons")
+    @app_commands.describe(
+        spoilers="Post results as spoilers (members click to reveal)",
+        buttons="Who may press re-roll, vary, upscale and edit on a result",
+    )
+    async def output_command(
+        self,
+        interaction: Interaction,
+        spoilers: bool | None = None,
+        buttons: Literal["requester", "anyone"] | None = None,
+    ) -> None:
+        """How results are posted; options left out stay as they are."""
+        if not await ensure_admin(interaction):
+            return
+        changes: dict[str, Any] = {}
+        if spoilers is not None:
+            changes["spoilers"] = spoilers
+        if buttons is not None:
+            changes["button_access"] = ButtonAccess(buttons)
+        if not changes:
+            await answer_privately(interaction, "Nothing to change: give at least one option.")
+            return
+        await self._update(interaction, "Saved. `/easel settings` shows everything.", **changes)
+
+    @app_commands.command(name="modlog", description="Set the moderation log channel, or turn off")
+    @app_commands.describe(channel="Where every job and refusal is logged (leave out: turn off)")
+    async def modlog_command(
+        self,
+        interaction: Interaction,
+        channel: app_commands.AppCommandChannel | app_commands.AppCommandThread | None = None,
+    ) -> None:
+        """Every job (member, channel, prompt, settings, link) and refusal goes to one channel."""
+        if not await ensure_admin(interaction):
+            return
+        if channel is None:
+            await self._update(interaction, "The moderation log is off.", moderation_channel=None)
+            return
+        await self._update(
+            interaction,
+            f"Every job and refusal is now logged in <#{channel.id}>. Make sure Easel can send "
+            "messages and embeds there.",
+            moderation_channel=channel.id,
+        )
+
+    @terms.command(name="add", description="Block a term in prompts (comma-separate several)")
+    @app_commands.describe(
+        term="Word or phrase; end with * to block words starting with it (e.g. gore*)"
+    )
+    async def terms_add(self, interaction: Interaction, term: Range[str, 1, 1000]) -> None:
+        """Block terms; matching ignores case, accents, spacing, leetspeak and repeated letters."""
+        if not await ensure_admin(interaction):
+            return
+        assert interaction.guild_id is not None
+        added: list[str] = []
+        known: list[str] = []
+        bad: list[str] = []
+        for item in (t.strip() for t in term.split(",")):
+            if not item:
+                continue
+            try:
+                new = await self.bot.policy.add_term(
+                    interaction.guild_id, item, by=interaction.user.id
+                )
+            except ValueError as exc:
+                bad.append(f"`{_escape(item)}`: {exc}")
+                continue
+            (added if new else known).append(f"`{_escape(item)}`")
+        lines = []
+        if added:
+            lines.append(f"✅ Blocked: {', '.join(added)}")
+        if known:
+            lines.append(f"Already blocked: {', '.join(known)}")
+        lines.extend(f"⚠️ {line}" for line in bad)
+        await answer_privately(interaction, "\n".join(lines) or "Nothing to add.")
+
+    @terms.command(name="remove", description="Unblock a term")
+    @app_commands.describe(term="The term, as listed by /easel terms list")
+    async def terms_remove(self, interaction: Interaction, term: Range[str, 1, 1000]) -> None:
+        """Unblock a term (any spelling that matches the same way)."""
+        if not await ensure_admin(interaction):
+            return
+        assert interaction.guild_id is not None
+        removed = await self.bot.policy.remove_term(
+            interaction.guild_id, term, by=interaction.user.id
+        )
+        await answer_privately(
+            interaction,
+            f"✅ `{_escape(term)}` is no longer blocked."
+            if removed
+            else f"`{_escape(term)}` was not blocked. `/easel terms list` shows the list.",
+        )
+
+    @terms.command(name="list", description="Show the blocked terms (only you see them)")
+    async def terms_list(self, interaction: Interaction) -> None:
+        """The blocked terms, privately: members never see the list."""
+        if not await ensure_admin(interaction):
+            return
+        assert interaction.guild_id is not None
+        terms = self.bot.policy.terms(interaction.guild_id)
+        if not terms:
+            await answer_privately(
+                interaction, "No blocked terms. Add some with `/easel terms add`."
+            )
+            return
+        text = ", ".join(f"`{_escape(t)}`" for t in terms)
+        if len(text) > 4000:
+            text = text[:3990].rsplit(", ", 1)[0] + ", …"
+        embed = discord.Embed(
+            title=f"Blocked terms ({len(terms)})", description=text, colour=COLOUR
+        )
+        embed.set_footer(
+            text="Matching ignores case, accents, spacing, leetspeak and repeated letters."
+        )
+        await interaction.response.send_message(
+            embed=embed, ephemeral=True, allowed_mentions=NO_MENTIONS
+        )
+
+
+def _escape(text: str) -> str:
+    return discord.utils.escape_mentions(text.replace("`", "'"))
+
+
+def _first_error(exc: ValueError) -> str:
+    """A pydantic ValidationError's first message, in plain words."""
+    errors = getattr(exc, "errors", None)
+    if callable(errors):
+        found = errors()
+        if found:
+            message = str(found[0].get("msg", exc))
+            return message.removeprefix("Value error, ")
+    return str(exc)
+
+
+async def setup(bot: EaselBot) -> None:
+    """Load the cog."""
+    cog = Admin(bot)
+    await bot.add_cog(cog)

@@ -1,0 +1,170 @@
+"""``/usage``: a member's own images and what is left today; for admins, the server's books."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Literal
+
+import discord
+from discord import app_commands
+from discord.app_commands import Range
+from discord.ext import commands
+
+from bot.policy.rules import RULE_TITLES
+from bot.store.policy import DayUsage, EventCount
+from cogs._job_message import NO_MENTIONS
+from cogs._policy import answer_privately, is_admin
+
+if TYPE_CHECKING:
+    from bot.client import EaselBot
+
+log = logging.getLogger(__name__)
+
+Interaction = discord.Interaction["EaselBot"]
+COLOUR = discord.Colour.blurple()
+FAILURE_NAMES = {
+    "refusal": "refused by the image service's safety system",
+    "upstream": "image service errors",
+    "timeout": "timed out",
+    "input": "unusable input",
+    "cancelled": "cancelled",
+    "internal": "Easel errors",
+}
+
+
+def day_lines(days: list[DayUsage]) -> str:
+    """``2026-08-05 · 12 images in 5 jobs`` per day, newest first."""
+    if not days:
+        return "No images yet."
+    return "\n".join(
+        f"`{d.day}` · {d.images} image{'s' if d.images != 1 else ''} in {d.jobs} "
+        f"job{'s' if d.jobs != 1 else ''}"
+        for d in days
+    )
+
+
+def event_lines(events: list[EventCount]) -> str:
+    """Failures and refusals, by kind, most frequent first."""
+    if not events:
+        return "None."
+    lines = []
+    for e in events:
+        if e.event == "refused":
+            what = f"refused by the server's rules: {RULE_TITLES.get(e.rule or '', e.rule)}"
+        else:
+            what = f"failed: {FAILURE_NAMES.get(e.rule or '', e.rule or 'unknown')}"
+        lines.append(f"{e.count} × {what}")
+    return "\n".join(lines)
+
+
+class Usage(commands.Cog):
+    """Who made how many images, and how much is left."""
+
+    def __init__(self, bot: EaselBot) -> None:
+        self.bot = bot
+
+    @app_commands.command(name="usage", description="Your images today and what is left")
+    @app_commands.guild_only()
+    @app_commands.describe(
+        report="me: your own usage · server: the server's usage (Manage Server)",
+        member="Another member's usage (Manage Server)",
+        days="How many days back to show (1-30, default 7)",
+    )
+    async def usage_command(
+        self,
+        interaction: Interaction,
+        report: Literal["me", "server"] = "me",
+        member: discord.User | None = None,
+        days: Range[int, 1, 30] = 7,
+    ) -> None:
+        """Private: your usage, or (admins) the server's by day and by member, with refusals."""
+        guild_id = interaction.guild_id
+        if guild_id is None:
+            await answer_privately(interaction, "`/usage` counts images per server: use it in one.")
+            return
+        days = max(1, min(30, days))
+        wants_others = report == "server" or (
+            member is not None and member.id != interaction.user.id
+        )
+        if wants_others and not is_admin(interaction):
+            await answer_privately(
+                interaction,
+                "🚫 Only members with **Manage Server** can see the server's or others' usage. "
+                "`/usage` alone shows yours.",
+            )
+            return
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        if report == "server":
+            embed = await self.server_embed(guild_id, days)
+        else:
+            target = member or interaction.user
+            embed = await self.member_embed(
+                guild_id, target.id, days, own=target == interaction.user
+            )
+        await interaction.followup.send(embed=embed, ephemeral=True, allowed_mentions=NO_MENTIONS)
+
+    async def member_embed(
+        self, guild_id: int, user_id: int, days: int, *, own: bool
+    ) -> discord.Embed:
+        """A member's standing today, their last days, and their refusals."""
+        policy = self.bot.policy
+        status = policy.status(guild_id, user_id)
+        title = "Your Easel usage" if own else "Easel usage"
+        embed = discord.Embed(title=title, colour=COLOUR)
+        if not own:
+            embed.description = f"<@{user_id}>"
+        today = [f"Made: {status.used} image{'s' if status.used != 1 else ''}"]
+        if status.pending:
+            today.append(f"Running: {status.pending} (counted only if delivered)")
+        if status.limit is not None:
+            today.append(f"Daily limit: {status.limit} · left: {status.left}")
+        else:
+            today.append("Daily limit: none")
+        if status.server_limit is not None:
+            server_used = status.server_used + status.server_pending
+            today.append(f"Server today: {server_used} of {status.server_limit}")
+        if status.limit is not None or status.server_limit is not None:
+            today.append(f"Resets <t:{status.resets_at}:R> (<t:{status.resets_at}:t>)")
+        if status.ready_at is not None:
+            today.append(f"Cooldown: you can start another job <t:{int(status.ready_at) + 1}:R>")
+        embed.add_field(name="Today", value="\n".join(today), inline=False)
+        first = policy.first_day(guild_id, days)
+        history = await policy.store.usage_by_day(guild_id, first, user_id=user_id)
+        embed.add_field(name=f"Last {days} day(s)", value=day_lines(history), inline=False)
+        events = await policy.store.event_counts(guild_id, first, user_id=user_id)
+        embed.add_field(name="Failures and refusals", value=event_lines(events), inline=False)
+        embed.set_footer(text="Images count only when delivered; failed jobs cost nothing.")
+        return embed
+
+    async def server_embed(self, guild_id: int, days: int) -> discord.Embed:
+        """The server's images by day and by member, and its failures and refusals."""
+        policy = self.bot.policy
+        store = policy.store
+        first = policy.first_day(guild_id, days)
+        by_day = await store.usage_by_day(guild_id, first)
+        by_member = await store.usage_by_member(guild_id, first)
+        events = await store.event_counts(guild_id, first)
+        total = sum(d.images for d in by_day)
+        embed = discord.Embed(
+            title="Easel usage in this server",
+            description=f"{total} image{'s' if total != 1 else ''} in the last {days} day(s).",
+            colour=COLOUR,
+        )
+        embed.add_field(name="By day", value=day_lines(by_day)[:1024], inline=False)
+        members = "\n".join(
+            f"<@{m.user_id}> · {m.images} image{'s' if m.images != 1 else ''} in {m.jobs} "
+            f"job{'s' if m.jobs != 1 else ''}"
+            for m in by_member
+        )
+        embed.add_field(name="By member", value=(members or "Nobody yet.")[:1024], inline=False)
+        embed.add_field(
+            name="Failures and refusals", value=event_lines(events)[:1024], inline=False
+        )
+        embed.set_footer(text=f"Days start at midnight {policy.settings(guild_id).timezone}.")
+        embed.timestamp = discord.utils.utcnow()
+        return embed
+
+
+async def setup(bot: EaselBot) -> None:
+    """Load the cog."""
+    await bot.add_cog(Usage(bot))
