@@ -1,0 +1,512 @@
+"""The edit flow shared by /edit, /blend, the "Edit image" context menu and the result buttons.
+
+Pieces, in the order a member meets them:
+
+* ``EditSource``: an image that can be edited (a message attachment or one of Easel's results)
+  and how to fetch its bytes; fetched only after the interaction is acknowledged.
+* ``EditImageModal``: asks what to change, which image (when there are several) and, optionally,
+  which area to repaint (presets and a numbered 3x3 grid, ``bot.media.regions``).
+* ``RegionPicker``: a private message showing the chosen area tinted on a small preview, with a
+  menu to change it, before anything is spent.
+* ``start_edit``: checks the mask against the first image and hands the job to ``start_job``.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import re
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import discord
+
+from bot.errors import InputError
+from bot.jobs import pipeline
+from bot.jobs.models import InputImage, JobRequest, ResolvedRequest
+from bot.media.regions import (
+    REGIONS,
+    describe_regions,
+    parse_regions,
+    preview_filename,
+    region_mask,
+    region_preview,
+)
+from bot.options import OutputFormat, Quality, Ratio, Resolution
+from bot.store.jobs import JobRecord
+from cogs._job_message import NO_MENTIONS
+from cogs._render import quote_prompt
+from cogs._run import IMAGE_EXTENSIONS, check_attachments, read_attachments, start_job
+from cogs._run import tell_privately as _tell_privately
+
+if TYPE_CHECKING:
+    from bot.client import EaselBot
+
+log = logging.getLogger(__name__)
+
+Interaction = discord.Interaction["EaselBot"]
+
+PICKER_TIMEOUT = 600.0  # seconds a region picker stays usable (well inside the 15-min token)
+MODAL_TIMEOUT = 900.0
+MAX_PROMPT = 4000  # a modal text input holds at most 4000 characters
+BLEND_PROMPT = (
+    "Blend these images into one coherent picture that combines their subjects, "
+    "colours and styles naturally."
+)
+MASK_HELP = (
+    "A PNG whose transparent pixels are repainted, or a black-and-white image where white is "
+    "repainted and black kept; the size of the first image (or the same shape)."
+)
+_RESULT_NAME = re.compile(r"^easel_([0-9a-f]{8})_\d+\.(?:png|jpe?g)$")
+
+
+# ---------------------------------------------------------------------------- sources
+
+
+@dataclass(frozen=True)
+class EditSource:
+    """An image a member can edit, and how to fetch its bytes once the interaction is answered."""
+
+    filename: str
+    fetch: Callable[[], Awaitable[InputImage]]
+    parent_id: str | None = None  # the Easel job that made it, when known
+
+
+def looks_like_image(attachment: discord.Attachment) -> bool:
+    """An attachment Easel may be able to read (decoding decides for sure)."""
+    content_type = (attachment.content_type or "").split(";")[0]
+    return content_type.startswith("image/") or attachment.filename.lower().endswith(
+        IMAGE_EXTENSIONS
+    )
+
+
+def sources_from_message(message: discord.Message) -> list[EditSource]:
+    """Every image attached to ``message``, in order (a member's upload or an Easel result)."""
+
+    def fetcher(attachment: discord.Attachment) -> Callable[[], Awaitable[InputImage]]:
+        async def fetch() -> InputImage:
+            check_attachments([attachment])
+            (image,) = await read_attachments([attachment])
+            return image
+
+        return fetch
+
+    return [
+        EditSource(filename=attachment.filename, fetch=fetcher(attachment))
+        for attachment in message.attachments
+        if looks_like_image(attachment)
+    ][:25]
+
+
+def source_from_result(bot: EaselBot, job: JobRecord, index: int) -> EditSource:
+    """Image ``index`` of a finished job, read from the file store (Discord's copy may be gone)."""
+    if not 0 <= index < len(job.results):
+        raise InputError(f"That job has no image {index + 1}.", field="image")
+    stored = job.results[index]
+
+    async def fetch() -> InputImage:
+        try:
+            data = await bot.engine.files.read(stored.path)
+        except FileNotFoundError:
+            raise InputError(
+                "That image is no longer stored. Use “Edit image” on the message instead."
+            ) from None
+        return InputImage(filename=stored.filename, data=data, content_type=stored.content_type)
+
+    return EditSource(filename=stored.filename, fetch=fetch, parent_id=job.id)
+
+
+async def parent_of(bot: EaselBot, message: discord.Message | None, filename: str) -> str | None:
+    """The job behind one of Easel's own result files (``easel_<job8>_<n>.png``), if any."""
+    if message is None or bot.user is None or message.author.id != bot.user.id:
+        return None
+    match = _RESULT_NAME.match(filename)
+    if match is None:
+        return None
+    job = await bot.engine.store.get(match.group(1))
+    return job.id if job is not None else None
+
+
+# ---------------------------------------------------------------------------- requests
+
+
+def edit_request(
+    prompt: str,
+    *,
+    images: int,
+    mask: bool = False,
+    ratio: Ratio = Ratio.AUTO,
+    resolution: Resolution | None = None,
+    quality: Quality | None = None,
+    n: int = 1,
+    output_format: OutputFormat = OutputFormat.PNG,
+    compression: int | None = None,
+) -> JobRequest:
+    """An edit request with placeholder inputs, so counts and options are validated up front."""
+    return JobRequest(
+        prompt=prompt,
+        ratio=ratio,
+        resolution=resolution,
+        quality=quality,
+        n=n,
+        output_format=output_format,
+        compression=compression,
+        references=tuple(InputImage(filename=f"image{i + 1}", data=b"") for i in range(images)),
+        edit=True,
+        mask=InputImage(filename="mask.png", data=b"") if mask else None,
+    )
+
+
+async def tell_privately(interaction: Interaction, text: str) -> None:
+    """Say ``text`` only to the member, whether or not the interaction was answered yet."""
+    if interaction.response.is_done():
+        await _tell_privately(interaction, text)
+    else:
+        await interaction.response.send_message(
+            f"⚠️ {text}", ephemeral=True, allowed_mentions=NO_MENTIONS
+        )
+
+
+async def start_edit(
+    interaction: Interaction,
+    resolved: ResolvedRequest,
+    images: Sequence[InputImage],
+    mask: InputImage | None = None,
+    *,
+    kind: str = "edit",
+    parent_id: str | None = None,
+) -> JobRecord | None:
+    """Check the mask against the first image (no spend on a bad one), then start the job.
+
+    ``resolved`` came from ``engine.validate`` on an ``edit_request``; ``images`` and ``mask``
+    carry the bytes. Defers first if the interaction is not answered yet.
+    """
+    if not interaction.response.is_done():
+        await interaction.response.defer(thinking=True)
+    if mask is not None:
+        try:
+            await pipeline.check_mask(images[0], mask)
+        except InputError as exc:
+            await tell_privately(interaction, exc.user_message)
+            return None
+    request = resolved.request.model_copy(update={"mask": mask})
+    return await start_job(
+        interaction,
+        resolved.model_copy(update={"request": request}),
+        inputs=images,
+        kind=kind,
+        parent_id=parent_id,
+        action="edit" if parent_id else None,
+    )
+
+
+# ---------------------------------------------------------------------------- the modal
+
+
+def area_options(selected: Sequence[str] = ()) -> list[discord.SelectOption]:
+    """Select options for every region: presets first, then the nine numbered cells."""
+    return [
+        discord.SelectOption(
+            label=region.label,
+            value=key,
+            description=region.description,
+            default=key in selected,
+        )
+        for key, region in REGIONS.items()
+    ]
+
+
+class EditImageModal(discord.ui.Modal, title="Edit image"):
+    """What to change, which image, and (optionally) which area to repaint."""
+
+    def __init__(
+        self,
+        sources: Sequence[EditSource],
+        *,
+        message: discord.Message | None = None,
+        require_area: bool = False,
+    ) -> None:
+        super().__init__(timeout=MODAL_TIMEOUT)
+        if not sources:
+            raise ValueError("an edit needs at least one image")
+        self.sources = list(sources)
+        self.message = message
+        self.prompt: discord.ui.TextInput[EditImageModal] = discord.ui.TextInput(
+            style=discord.TextStyle.paragraph,
+            placeholder="e.g. make it night with a full moon; keep the people as they are",
+            max_length=MAX_PROMPT,
+            custom_id="easel:edit:prompt",
+        )
+        self.add_item(discord.ui.Label(text="What should change?", component=self.prompt))
+        self.image: discord.ui.Select[EditImageModal] | None = None
+        if len(self.sources) > 1:
+            self.image = discord.ui.Select(
+                custom_id="easel:edit:image",
+                options=[
+                    discord.SelectOption(
+                        label=f"Image {i + 1}: {source.filename}"[:100],
+                        value=str(i),
+                        default=i == 0,
+                    )
+                    for i, source in enumerate(self.sources)
+                ],
+                required=True,
+            )
+            self.add_item(discord.ui.Label(text="Which image?", component=self.image))
+        self.area: discord.ui.Select[EditImageModal] = discord.ui.Select(
+            custom_id="easel:edit:area",
+            options=area_options(),
+            min_values=1 if require_area else 0,
+            max_values=len(REGIONS),
+            required=require_area,
+            placeholder="The whole image" if not require_area else "Pick the area to repaint",
+        )
+        self.add_item(
+            discord.ui.Label(
+                text="Area to repaint",
+                description="Optional: cells are a 3x3 grid numbered from the top left. "
+                "You will see it before anything is spent.",
+                component=self.area,
+            )
+        )
+
+    async def on_submit(self, interaction: Interaction) -> None:  # type: ignore[override]
+        """Validate; run a whole-image edit now, or show the area on a preview first."""
+        index = int(self.image.values[0]) if self.image and self.image.values else 0
+        source = self.sources[min(index, len(self.sources) - 1)]
+        try:
+            keys = parse_regions(self.area.values) if self.area.values else ()
+            resolved = interaction.client.engine.validate(
+                edit_request(self.prompt.value, images=1, mask=bool(keys))
+            )
+        except InputError as exc:
+            await tell_privately(interaction, exc.user_message)
+            return
+        if keys:
+            await interaction.response.defer(ephemeral=True, thinking=True)
+        else:
+            await interaction.response.defer(thinking=True)
+        try:
+            image = await source.fetch()
+            parent_id = source.parent_id or await parent_of(
+                interaction.client, self.message, source.filename
+            )
+            if keys:
+                preview = await region_preview(image.data, image.filename, keys)
+        except InputError as exc:
+            await tell_privately(interaction, exc.user_message)
+            return
+        if not keys:
+            await start_edit(interaction, resolved, [image], parent_id=parent_id)
+            return
+        picker = RegionPicker(
+            interaction, resolved, image, preview.source_size, keys, parent_id=parent_id
+        )
+        await interaction.edit_original_response(
+            content=picker.text(),
+            attachments=[preview_file(preview.data, keys)],
+            view=picker,
+            allowed_mentions=NO_MENTIONS,
+        )
+
+    async def on_error(  # type: ignore[override]
+        self, interaction: Interaction, error: Exception
+    ) -> None:
+        """Log the bug once and tell the member plainly."""
+        log.error("edit modal failed for user %s", interaction.user.id, exc_info=error)
+        await _report_bug(interaction)
+
+
+def preview_file(data: bytes, keys: Sequence[str]) -> discord.File:
+    """The preview as an attachment."""
+    return discord.File(io.BytesIO(data), filename=preview_filename(keys))
+
+
+async def _report_bug(interaction: Interaction) -> None:
+    text = f"Something went wrong inside Easel (reference `{interaction.id}`). Please try again."
+    try:
+        await tell_privately(interaction, text)
+    except discord.HTTPException:
+        log.warning("could not report the error to the member", exc_info=True)
+
+
+# ---------------------------------------------------------------------------- region picker
+
+
+class _AreaSelect(discord.ui.Select["RegionPicker"]):
+    """The picker's area menu; a change redraws the preview."""
+
+    def __init__(self, keys: Sequence[str]) -> None:
+        super().__init__(
+            custom_id="easel:region:area",
+            options=area_options(keys),
+            min_values=1,
+            max_values=len(REGIONS),
+            placeholder="Area to repaint",
+            row=0,
+        )
+
+    async def callback(self, interaction: Interaction) -> None:  # type: ignore[override]
+        """Hand the new choice to the picker."""
+        assert self.view is not None
+        await self.view.on_area(interaction)
+
+
+class RegionPicker(discord.ui.View):
+    """A private preview of the area to repaint; nothing is spent until the member confirms."""
+
+    def __init__(
+        self,
+        origin: Interaction,
+        resolved: ResolvedRequest,
+        image: InputImage,
+        source_size: tuple[int, int],
+        keys: Sequence[str],
+        *,
+        parent_id: str | None = None,
+    ) -> None:
+        super().__init__(timeout=PICKER_TIMEOUT)
+        self.origin = origin  # its original response is this picker's message
+        self.resolved = resolved
+        self.image = image
+        self.source_size = source_size
+        self.keys = tuple(keys)
+        self.parent_id = parent_id
+        self.started = False
+        self.area = _AreaSelect(self.keys)
+        self.add_item(self.area)
+
+    def text(self) -> str:
+        """The picker's message: what will be repainted, with which prompt, and how to go on."""
+        width, height = self.source_size
+        return (
+            f"🖌️ **Repaint:** {describe_regions(self.keys)}\n"
+            f"> {quote_prompt(self.resolved.request.prompt)}\n"
+            f"The tinted area of this {width}×{height} image will be repainted and the rest "
+            "kept. Change the area below; nothing is spent until you press **Repaint this area**."
+        )
+
+    async def interaction_check(self, interaction: Interaction) -> bool:  # type: ignore[override]
+        """Only the member who asked may use their picker."""
+        if interaction.user.id == self.origin.user.id:
+            return True
+        await tell_privately(interaction, "This area picker belongs to someone else.")
+        return False
+
+    async def on_area(self, interaction: Interaction) -> None:
+        """Show the new choice on the preview."""
+        try:
+            keys = parse_regions(self.area.values)
+        except InputError as exc:
+            await tell_privately(interaction, exc.user_message)
+            return
+        await interaction.response.defer()
+        self.keys = keys
+        self.area.options = area_options(keys)
+        preview = await region_preview(self.image.data, self.image.filename, keys)
+        await interaction.edit_original_response(
+            content=self.text(),
+            attachments=[preview_file(preview.data, keys)],
+            view=self,
+            allowed_mentions=NO_MENTIONS,
+        )
+
+    @discord.ui.button(
+        label="Repaint this area", emoji="🖌️", style=discord.ButtonStyle.primary, row=1,
+        custom_id="easel:region:go",
+    )  # fmt: skip
+    async def repaint(self, interaction: Interaction, _: discord.ui.Button[RegionPicker]) -> None:
+        """Build the mask at the image's exact size and start the edit."""
+        if self.started:
+            await tell_privately(interaction, "This edit has already started.")
+            return
+        self.started = True
+        mask_data = await region_mask(self.source_size, self.keys)
+        mask = InputImage(filename="region_mask.png", data=mask_data, content_type="image/png")
+        job = await start_edit(
+            interaction, self.resolved, [self.image], mask, parent_id=self.parent_id
+        )
+        await self._close(
+            f"🖌️ Repainting **{describe_regions(self.keys)}**: the result follows below."
+            if job is not None
+            else "The edit did not start; see the message above."
+        )
+
+    @discord.ui.button(
+        label="Whole image instead", style=discord.ButtonStyle.secondary, row=1,
+        custom_id="easel:region:whole",
+    )  # fmt: skip
+    async def whole(self, interaction: Interaction, _: discord.ui.Button[RegionPicker]) -> None:
+        """Edit without a mask."""
+        if self.started:
+            await tell_privately(interaction, "This edit has already started.")
+            return
+        self.started = True
+        request = self.resolved.request.model_copy(update={"mask": None})
+        resolved = self.resolved.model_copy(update={"request": request})
+        job = await start_edit(interaction, resolved, [self.image], parent_id=self.parent_id)
+        await self._close(
+            "✏️ Editing the whole image: the result follows below."
+            if job is not None
+            else "The edit did not start; see the message above."
+        )
+
+    @discord.ui.button(
+        label="Cancel", style=discord.ButtonStyle.secondary, row=1, custom_id="easel:region:cancel"
+    )
+    async def cancel(self, interaction: Interaction, _: discord.ui.Button[RegionPicker]) -> None:
+        """Drop the edit; nothing was spent."""
+        self.started = True
+        await interaction.response.edit_message(
+            content="Cancelled: nothing was spent.", attachments=[], view=None
+        )
+        self.stop()
+
+    async def on_timeout(self) -> None:
+        """Say the picker expired (best effort: the message may be gone)."""
+        if not self.started:
+            await self._close("This area picker expired; nothing was spent.", keep_preview=False)
+
+    async def on_error(  # type: ignore[override]
+        self, interaction: Interaction, error: Exception, item: discord.ui.Item[Any]
+    ) -> None:
+        """Log the bug once and tell the member plainly."""
+        log.error("region picker failed for user %s", interaction.user.id, exc_info=error)
+        await _report_bug(interaction)
+
+    async def _close(self, text: str, *, keep_preview: bool = True) -> None:
+        """Replace the picker's controls with ``text`` (the preview stays, as a record)."""
+        self.stop()
+        extra: dict[str, Any] = {} if keep_preview else {"attachments": []}
+        try:
+            await self.origin.edit_original_response(
+                content=text, view=None, allowed_mentions=NO_MENTIONS, **extra
+            )
+        except discord.HTTPException:
+            log.debug("could not close the region picker", exc_info=True)
+
+
+# ---------------------------------------------------------------------------- entry points
+
+
+async def open_edit_for_result(
+    interaction: Interaction, job: JobRecord, index: int = 0, *, require_area: bool = False
+) -> None:
+    """Answer ``interaction`` with the Edit image modal for image ``index`` of ``job``.
+
+    For the result buttons: the modal asks what to change and, optionally (or, with
+    ``require_area``, necessarily) which area to repaint; an area is shown on a preview before
+    anything is spent. The new job records ``job`` as its parent. Must be the first response.
+    """
+    try:
+        source = source_from_result(interaction.client, job, index)
+    except InputError as exc:
+        await tell_privately(interaction, exc.user_message)
+        return
+    await interaction.response.send_modal(EditImageModal([source], require_area=require_area))
+
+
+async def open_region_picker(interaction: Interaction, job: JobRecord, index: int = 0) -> None:
+    """Open the region editor (a Vary Region) for image ``index`` of ``job``: area required."""
+    await open_edit_for_result(interaction, job, index, require_area=True)

@@ -1,0 +1,273 @@
+"""``/edit``, ``/blend`` and the "Edit image" message context menu: changing images, not drawing.
+
+All three send the images to the editing model (``IMAGE_EDIT_MODEL``) as ``image_urls``, with a
+``mask_url`` when part of the image is to be repainted. The mask can be an uploaded file (``/edit``)
+or an area picked from a menu (the context menu and the result buttons, ``cogs._edit_flow``).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+import discord
+from discord import app_commands
+from discord.app_commands import Choice, Range
+from discord.ext import commands
+
+from bot.errors import InputError
+from bot.options import OutputFormat, Quality, Ratio, Resolution
+from cogs._edit_flow import (
+    BLEND_PROMPT,
+    EditImageModal,
+    edit_request,
+    sources_from_message,
+    start_edit,
+    tell_privately,
+)
+from cogs._run import check_attachments, read_attachments
+from cogs.imagine import (
+    FORMAT_CHOICES,
+    QUALITY_CHOICES,
+    RATIO_CHOICES,
+    RESOLUTION_CHOICES,
+    parse_choice,
+)
+
+if TYPE_CHECKING:
+    from bot.client import EaselBot
+
+log = logging.getLogger(__name__)
+
+EDIT_RATIO_CHOICES = [Choice(name="auto (keep the first image's shape)", value="auto")]
+EDIT_RATIO_CHOICES += RATIO_CHOICES
+MAX_EDIT_IMAGES = 10
+MAX_BLEND_IMAGES = 16  # the editing model's limit (seeds 000/002)
+
+
+async def run_edit_command(
+    interaction: discord.Interaction[EaselBot],
+    *,
+    prompt: str,
+    images: list[discord.Attachment],
+    mask: discord.Attachment | None,
+    ratio: str | None,
+    resolution: str | None,
+    quality: str | None,
+    n: int,
+    output_format: str | None,
+    compression: int | None,
+    kind: str,
+) -> None:
+    """Shared by /edit and /blend: validate (free), defer, download, check the mask, start."""
+    try:
+        check_attachments([*images, *([mask] if mask else [])])
+        resolved = interaction.client.engine.validate(
+            edit_request(
+                prompt,
+                images=len(images),
+                mask=mask is not None,
+                ratio=parse_choice(Ratio, ratio, "ratio") or Ratio.AUTO,
+                resolution=parse_choice(Resolution, resolution, "resolution"),
+                quality=parse_choice(Quality, quality, "quality"),
+                n=n,
+                output_format=parse_choice(OutputFormat, output_format, "format")
+                or OutputFormat.PNG,
+                compression=compression,
+            )
+        )
+    except InputError as exc:
+        await tell_privately(interaction, exc.user_message)
+        return
+    await interaction.response.defer(thinking=True)
+    try:
+        inputs = await read_attachments(images)
+        mask_input = (await read_attachments([mask]))[0] if mask is not None else None
+    except InputError as exc:
+        await tell_privately(interaction, exc.user_message)
+        return
+    await start_edit(interaction, resolved, inputs, mask_input, kind=kind)
+
+
+class Edit(commands.Cog):
+    """Edit, blend and inpaint images."""
+
+    def __init__(self, bot: EaselBot) -> None:
+        self.bot = bot
+        # Context menus cannot be declared in a cog class body; build here, add in cog_load.
+        self.edit_menu = app_commands.ContextMenu(name="Edit image", callback=self.edit_image_menu)
+        self.edit_menu.guild_only = True
+
+    async def cog_load(self) -> None:
+        """Register the context menu with the tree."""
+        self.bot.tree.add_command(self.edit_menu)
+
+    async def cog_unload(self) -> None:
+        """Take the context menu off the tree again."""
+        self.bot.tree.remove_command(self.edit_menu.name, type=self.edit_menu.type)
+
+    async def edit_image_menu(
+        self, interaction: discord.Interaction[EaselBot], message: discord.Message
+    ) -> None:
+        """Right-click → Apps → Edit image: ask what to change (a modal must answer first)."""
+        sources = sources_from_message(message)
+        if not sources:
+            await tell_privately(
+                interaction,
+                "That message has no image attached. Use “Edit image” on a message with a "
+                "PNG, JPEG, WebP or GIF.",
+            )
+            return
+        await interaction.response.send_modal(EditImageModal(sources, message=message))
+
+    @app_commands.command(name="edit", description="Change an image: describe the edit")
+    @app_commands.guild_only()
+    @app_commands.rename(output_format="format")
+    @app_commands.describe(
+        prompt="What to change, e.g. “replace the sky with a starry night”",
+        image="The image to edit",
+        mask="Optional: transparent (or white on black) where to repaint; same shape as image",
+        ratio="Output shape (default auto: keep the image's shape)",
+        resolution="Size tier (default: the smallest offered for the ratio)",
+        quality="Rendering quality",
+        n="How many versions (1-10)",
+        output_format="File format (default PNG)",
+        compression="JPEG quality 0-100, 100 is best (JPEG only)",
+        image2="Another image to use (a style or an object to add)",
+        image3="Another image",
+        image4="Another image",
+        image5="Another image",
+        image6="Another image",
+        image7="Another image",
+        image8="Another image",
+        image9="Another image",
+        image10="Another image",
+    )
+    @app_commands.choices(
+        ratio=EDIT_RATIO_CHOICES,
+        resolution=RESOLUTION_CHOICES,
+        quality=QUALITY_CHOICES,
+        output_format=FORMAT_CHOICES,
+    )
+    async def edit_command(
+        self,
+        interaction: discord.Interaction[EaselBot],
+        prompt: Range[str, 1, 6000],
+        image: discord.Attachment,
+        mask: discord.Attachment | None = None,
+        ratio: str | None = None,
+        resolution: str | None = None,
+        quality: str | None = None,
+        n: Range[int, 1, 10] = 1,
+        output_format: str | None = None,
+        compression: Range[int, 0, 100] | None = None,
+        image2: discord.Attachment | None = None,
+        image3: discord.Attachment | None = None,
+        image4: discord.Attachment | None = None,
+        image5: discord.Attachment | None = None,
+        image6: discord.Attachment | None = None,
+        image7: discord.Attachment | None = None,
+        image8: discord.Attachment | None = None,
+        image9: discord.Attachment | None = None,
+        image10: discord.Attachment | None = None,
+    ) -> None:
+        """Edit the image (and optional extra images) with the prompt; a mask limits the area."""
+        extra = (image2, image3, image4, image5, image6, image7, image8, image9, image10)
+        await run_edit_command(
+            interaction,
+            prompt=prompt,
+            images=[image, *(a for a in extra if a is not None)],
+            mask=mask,
+            ratio=ratio,
+            resolution=resolution,
+            quality=quality,
+            n=n,
+            output_format=output_format,
+            compression=compression,
+            kind="edit",
+        )
+
+    @app_commands.command(name="blend", description="Blend 2-16 images into one")
+    @app_commands.guild_only()
+    @app_commands.rename(output_format="format")
+    @app_commands.describe(
+        image1="First image (its shape is kept with ratio auto)",
+        image2="Second image",
+        prompt="How to combine them (optional)",
+        ratio="Output shape (default auto: the first image's shape)",
+        resolution="Size tier (default: the smallest offered for the ratio)",
+        quality="Rendering quality",
+        n="How many versions (1-10)",
+        output_format="File format (default PNG)",
+        compression="JPEG quality 0-100, 100 is best (JPEG only)",
+        image3="Another image",
+        image4="Another image",
+        image5="Another image",
+        image6="Another image",
+        image7="Another image",
+        image8="Another image",
+        image9="Another image",
+        image10="Another image",
+        image11="Another image",
+        image12="Another image",
+        image13="Another image",
+        image14="Another image",
+        image15="Another image",
+        image16="Another image",
+    )
+    @app_commands.choices(
+        ratio=EDIT_RATIO_CHOICES,
+        resolution=RESOLUTION_CHOICES,
+        quality=QUALITY_CHOICES,
+        output_format=FORMAT_CHOICES,
+    )
+    async def blend_command(
+        self,
+        interaction: discord.Interaction[EaselBot],
+        image1: discord.Attachment,
+        image2: discord.Attachment,
+        prompt: Range[str, 1, 6000] | None = None,
+        ratio: str | None = None,
+        resolution: str | None = None,
+        quality: str | None = None,
+        n: Range[int, 1, 10] = 1,
+        output_format: str | None = None,
+        compression: Range[int, 0, 100] | None = None,
+        image3: discord.Attachment | None = None,
+        image4: discord.Attachment | None = None,
+        image5: discord.Attachment | None = None,
+        image6: discord.Attachment | None = None,
+        image7: discord.Attachment | None = None,
+        image8: discord.Attachment | None = None,
+        image9: discord.Attachment | None = None,
+        image10: discord.Attachment | None = None,
+        image11: discord.Attachment | None = None,
+        image12: discord.Attachment | None = None,
+        image13: discord.Attachment | None = None,
+        image14: discord.Attachment | None = None,
+        image15: discord.Attachment | None = None,
+        image16: discord.Attachment | None = None,
+    ) -> None:
+        """Blend every attached image; without a prompt, a neutral "blend these" is sent."""
+        extra = (
+            image3, image4, image5, image6, image7, image8, image9, image10,
+            image11, image12, image13, image14, image15, image16,
+        )  # fmt: skip
+        await run_edit_command(
+            interaction,
+            prompt=(prompt or "").strip() or BLEND_PROMPT,
+            images=[image1, image2, *(a for a in extra if a is not None)],
+            mask=None,
+            ratio=ratio,
+            resolution=resolution,
+            quality=quality,
+            n=n,
+            output_format=output_format,
+            compression=compression,
+            kind="blend",
+        )
+
+
+async def setup(bot: EaselBot) -> None:
+    """Load the cog."""
+    await bot.add_cog(Edit(bot))
