@@ -1,4 +1,8 @@
-"""Command line: run the engine without Discord (``imagine``) and check the setup (``check``)."""
+"""Command line: run the engine without Discord (``imagine``) and check the setup (``check``).
+
+``imagine --edit`` (or ``--mask``) runs an edit through the same engine as ``/edit``: the
+``--image`` files go to the editing model, the first one being the image changed.
+"""
 
 from __future__ import annotations
 
@@ -20,6 +24,7 @@ from bot.jobs.models import (
     JobSubmitted,
     JobUploading,
 )
+from bot.jobs.validation import spec_for
 from bot.options import OutputFormat, Quality, Ratio, Resolution
 from bot.runtime import open_engine
 from bot.settings import Settings
@@ -30,9 +35,18 @@ EXIT_CONFIG = 2
 
 def add_imagine_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Register ``imagine``: the same options as the slash command."""
-    parser = subparsers.add_parser("imagine", help="generate images without Discord")
-    parser.add_argument("prompt", help="what to draw")
-    parser.add_argument("--ratio", choices=[r.value for r in Ratio], default=Ratio.SQUARE.value)
+    parser = subparsers.add_parser(
+        "imagine",
+        help="generate or edit images without Discord",
+        description="Generate images, or edit them: --edit (or --mask) sends the --image files "
+        "to the editing model (IMAGE_EDIT_MODEL) like /edit; without it they are references.",
+    )
+    parser.add_argument("prompt", help="what to draw, or what to change")
+    parser.add_argument(
+        "--ratio",
+        choices=[r.value for r in Ratio],
+        help="aspect ratio (default: 1:1, or auto for edits: the first image's shape)",
+    )
     parser.add_argument(
         "--resolution",
         type=str.upper,
@@ -46,7 +60,23 @@ def add_imagine_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentP
     )
     parser.add_argument("--compression", type=int, help="JPEG quality 0-100 (jpeg only)")
     parser.add_argument(
-        "--image", action="append", default=[], type=Path, help="reference image (repeatable)"
+        "--image",
+        action="append",
+        default=[],
+        type=Path,
+        help="reference image, or with --edit an image to edit or blend (repeatable, up to 16)",
+    )
+    parser.add_argument(
+        "--edit",
+        action="store_true",
+        help="edit the --image files (the first one is the one changed) instead of using them "
+        "as references",
+    )
+    parser.add_argument(
+        "--mask",
+        type=Path,
+        help="implies --edit: repaint where this PNG is transparent (or, without alpha, white); "
+        "the size of the first --image, or the same shape",
     )
     parser.add_argument("--out", type=Path, required=True, help="directory for the images")
 
@@ -59,16 +89,23 @@ def add_check_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentPar
 async def imagine(settings: Settings, args: argparse.Namespace) -> int:
     """Run one job, show progress on stderr, write the images and print their paths."""
     references = []
-    for path in args.image:
+    for option, path in [*(("--image", p) for p in args.image), ("--mask", args.mask)]:
+        if path is None:
+            continue
         try:
             data = await asyncio.to_thread(path.read_bytes)
         except OSError as exc:
-            print(f"error: cannot read --image {path}: {exc.strerror}", file=sys.stderr)
+            print(f"error: cannot read {option} {path}: {exc.strerror}", file=sys.stderr)
             return EXIT_JOB_FAILED
         references.append(InputImage(filename=path.name, data=data))
+    mask = references.pop() if args.mask is not None else None
+    edit = args.edit or mask is not None
+    default_ratio = Ratio.AUTO if edit else Ratio.SQUARE
     request = JobRequest(
         prompt=args.prompt,
-        ratio=Ratio(args.ratio),
+        edit=edit,
+        mask=mask,
+        ratio=Ratio(args.ratio) if args.ratio else default_ratio,
         resolution=Resolution(args.resolution) if args.resolution else None,
         quality=Quality(args.quality) if args.quality else None,
         n=args.n,
@@ -82,9 +119,11 @@ async def imagine(settings: Settings, args: argparse.Namespace) -> int:
         except EaselError as exc:
             print(f"error: {exc.user_message}", file=sys.stderr)
             return EXIT_JOB_FAILED
+        size = "auto" if request.ratio is Ratio.AUTO else f"{resolved.width}x{resolved.height}"
+        model = spec_for(request, engine.spec).model_id
+        what = f"edit of {len(request.references)} image(s) by {model} · " if request.edit else ""
         print(
-            f"{engine.label}: {resolved.width}x{resolved.height} ({resolved.resolution}) "
-            f"x{request.n}",
+            f"{engine.label}: {what}{size} ({resolved.resolution}) x{request.n}",
             file=sys.stderr,
         )
         async for event in engine.run(resolved.request):
