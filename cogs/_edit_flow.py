@@ -16,13 +16,14 @@ from __future__ import annotations
 import io
 import logging
 import re
+import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import discord
 
-from bot.errors import InputError
+from bot.errors import InputError, PolicyRefusal
 from bot.jobs import pipeline
 from bot.jobs.models import InputImage, JobRequest, ResolvedRequest
 from bot.media.regions import (
@@ -36,9 +37,9 @@ from bot.media.regions import (
 from bot.options import OutputFormat, Quality, Ratio, Resolution
 from bot.store.jobs import JobRecord
 from cogs._job_message import NO_MENTIONS
+from cogs._policy import job_context
 from cogs._render import quote_prompt
 from cogs._run import IMAGE_EXTENSIONS, check_attachments, read_attachments, start_job
-from cogs._run import tell_privately as _tell_privately
 
 if TYPE_CHECKING:
     from bot.client import EaselBot
@@ -158,14 +159,45 @@ def edit_request(
     )
 
 
-async def tell_privately(interaction: Interaction, text: str) -> None:
-    """Say ``text`` only to the member, whether or not the interaction was answered yet."""
-    if interaction.response.is_done():
-        await _tell_privately(interaction, text)
-    else:
+async def tell_privately(interaction: Interaction, text: str, *, icon: str = "⚠️") -> None:
+    """Say ``text`` only to the member, whether or not the interaction was answered yet.
+
+    After a public "thinking…" the thinking message is deleted first: the first follow-up would
+    otherwise replace it and be shown to everyone.
+    """
+    if not interaction.response.is_done():
         await interaction.response.send_message(
-            f"⚠️ {text}", ephemeral=True, allowed_mentions=NO_MENTIONS
+            f"{icon} {text}", ephemeral=True, allowed_mentions=NO_MENTIONS
         )
+        return
+    try:
+        await interaction.delete_original_response()
+    except discord.HTTPException:
+        log.debug("could not delete the original response", exc_info=True)
+    await interaction.followup.send(f"{icon} {text}", ephemeral=True, allowed_mentions=NO_MENTIONS)
+
+
+async def passes_policy(
+    interaction: Interaction, resolved: ResolvedRequest, *, kind: str, parent_id: str | None
+) -> bool:
+    """Apply the server's rules as a dry run (nothing stays reserved); tell a refusal privately.
+
+    ``start_job`` applies them for real, before it defers. Edits defer earlier, to download and
+    check the images, so they ask first: before deferring (a refusal is then a private answer
+    at once) and again just before ``start_job`` with no await in between, so its own check
+    cannot refuse after a public "thinking…".
+    """
+    bot = interaction.client
+    ctx = job_context(interaction, resolved, kind=kind, action="edit" if parent_id else None)
+    probe = f"dry-run-{uuid.uuid4().hex}"
+    try:
+        bot.policy.check(ctx, job_id=probe)
+    except PolicyRefusal as refusal:
+        await tell_privately(interaction, refusal.user_message, icon="🚫")
+        await bot.policy.refused(ctx, refusal)
+        return False
+    bot.policy.release(probe)
+    return True
 
 
 async def start_edit(
@@ -180,9 +212,12 @@ async def start_edit(
     """Check the mask against the first image (no spend on a bad one), then start the job.
 
     ``resolved`` came from ``engine.validate`` on an ``edit_request``; ``images`` and ``mask``
-    carry the bytes. Defers first if the interaction is not answered yet.
+    carry the bytes. Checks the server's rules and defers first if the interaction is not
+    answered yet.
     """
     if not interaction.response.is_done():
+        if not await passes_policy(interaction, resolved, kind=kind, parent_id=parent_id):
+            return None
         await interaction.response.defer(thinking=True)
     if mask is not None:
         try:
@@ -190,6 +225,8 @@ async def start_edit(
         except InputError as exc:
             await tell_privately(interaction, exc.user_message)
             return None
+    if not await passes_policy(interaction, resolved, kind=kind, parent_id=parent_id):
+        return None
     request = resolved.request.model_copy(update={"mask": mask})
     return await start_job(
         interaction,
@@ -283,13 +320,16 @@ class EditImageModal(discord.ui.Modal, title="Edit image"):
         except InputError as exc:
             await tell_privately(interaction, exc.user_message)
             return
+        parent_id = source.parent_id
+        if not await passes_policy(interaction, resolved, kind="edit", parent_id=parent_id):
+            return
         if keys:
             await interaction.response.defer(ephemeral=True, thinking=True)
         else:
             await interaction.response.defer(thinking=True)
         try:
             image = await source.fetch()
-            parent_id = source.parent_id or await parent_of(
+            parent_id = parent_id or await parent_of(
                 interaction.client, self.message, source.filename
             )
             if keys:

@@ -21,6 +21,7 @@ from cogs._edit_flow import (
     BLEND_PROMPT,
     EditImageModal,
     edit_request,
+    passes_policy,
     sources_from_message,
     start_edit,
     tell_privately,
@@ -78,6 +79,8 @@ async def run_edit_command(
         )
     except InputError as exc:
         await tell_privately(interaction, exc.user_message)
+        return
+    if not await passes_policy(interaction, resolved, kind=kind, parent_id=None):
         return
     await interaction.response.defer(thinking=True)
     try:

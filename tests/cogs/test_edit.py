@@ -15,6 +15,7 @@ from PIL import Image
 from cogs._edit_flow import open_region_picker
 from tests.cogs.conftest import Harness
 from tests.support.discord_harness import (
+    GUILD_ID,
     RecordedCall,
     attachment_payload,
     component_payload,
@@ -418,6 +419,49 @@ async def test_open_region_picker_requires_an_area_for_a_results_image(harness: 
     image = result_image(calls)
     assert image.getpixel((100, 100)) == parent.getpixel((100, 100))  # kept
     assert image.getpixel((512, 512)) != parent.getpixel((512, 512))  # cell 5: repainted
+
+
+# ------------------------------------------------------------------ server rules
+
+
+async def test_a_refused_edit_is_answered_at_once_privately_without_downloading(
+    harness: Harness,
+) -> None:
+    await harness.bot.policy.add_term(GUILD_ID, "spooky", by=1)
+    files = {"image": attach(harness, "room.png", solid((64, 64)))}
+    calls = await run(
+        harness, command("edit", {"prompt": "a spooky room"}, files), done=lambda c: bool(c)
+    )
+    await asyncio.sleep(0.1)
+    assert len(calls) == 1 and calls[0].payload is not None
+    assert calls[0].payload["type"] == 4 and calls[0].flags & EPHEMERAL
+    assert "Blocked term" in str(calls[0].payload)
+    assert len(harness.sandbox.requests) == 0
+
+
+async def test_the_rules_are_checked_again_when_a_region_edit_is_confirmed(
+    harness: Harness,
+) -> None:
+    picture = solid((400, 400))
+    message = member_message(
+        [("pic.png", harness.cdn.add("pic.png", picture), len(picture), "image/png")]
+    )
+    modal = await open_menu(harness, message)
+    values: dict[str, str | list[str]] = {"easel:edit:prompt": "a hat", "easel:edit:area": ["top"]}
+    calls = await run(harness, modal_submit_payload(modal, values), done=picker_shown)
+    await harness.bot.policy.update(GUILD_ID, by=1, member_daily_images=0)
+    before = len(harness.adapter.calls)
+    await run(
+        harness,
+        component_payload("easel:region:go", picker_message(harness, calls)),
+        done=lambda c: len(c) > before,
+    )
+    await asyncio.sleep(0.1)
+    answer = harness.adapter.calls[before]
+    assert answer.is_callback and answer.payload is not None
+    assert answer.payload["type"] == 4 and answer.flags & EPHEMERAL
+    assert "daily limit" in str(answer.payload), answer.payload
+    assert len(harness.sandbox.requests) == 0
 
 
 # ------------------------------------------------------------------ command definitions
