@@ -98,6 +98,10 @@ class BotProcess:
             return None
 
 
+#: Every bot process started, so a test that fails before stopping its bot cannot leak it.
+_STARTED: list[BotProcess] = []
+
+
 @dataclass
 class Stack:
     """One running world: the local Discord, the sandbox and the bot connected to both."""
@@ -145,6 +149,7 @@ async def start_bot(ld: LocalDiscord, sandbox: Sandbox, tmp: Path, **extra_env: 
             stderr=stderr,
         )
     bot = BotProcess(proc, stderr_path, tmp / "metrics.json")
+    _STARTED.append(bot)
     ready = asyncio.ensure_future(
         ld.wait_for(lambda s: s.connected and bool(s.synced_commands), timeout=START_TIMEOUT)
     )
@@ -199,6 +204,21 @@ async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack
     """One bot shared by a module's tests."""
     async with running_stack(tmp_path_factory.mktemp("e2e")) as world:
         yield world
+
+
+@pytest.fixture(autouse=True)
+def reap_bots() -> Iterator[None]:
+    """Kill any bot a test started and did not stop (a failed assertion skips its stop).
+
+    Module-scoped bots are started before this runs, so they survive until their teardown.
+    """
+    started_before = len(_STARTED)
+    yield
+    for bot in _STARTED[started_before:]:
+        if bot.proc.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                bot.proc.kill()
+    del _STARTED[started_before:]
 
 
 @pytest.fixture
