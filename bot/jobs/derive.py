@@ -49,10 +49,20 @@ async def derived_request(
                 InputImage(
                     filename=f.filename, data=await files.read(f.path), content_type=f.content_type
                 )
-                for f in job.inputs
+                for f in job.reference_files()
             ]
         )
-        return job.request.model_copy(update={"references": inputs}), inputs
+        stored_mask = job.mask_file()  # an edit's mask travels in the request, not the inputs
+        mask = (
+            None
+            if stored_mask is None
+            else InputImage(
+                filename=stored_mask.filename,
+                data=await files.read(stored_mask.path),
+                content_type=stored_mask.content_type,
+            )
+        )
+        return job.request.model_copy(update={"references": inputs, "mask": mask}), inputs
     if not 0 <= index < len(job.results):
         raise InputError(f"That job has no image {index + 1}.", field="index")
     result = job.results[index]
@@ -66,7 +76,8 @@ async def derived_request(
         raise InputError(
             "That image is no longer stored, so it cannot be reused. Re-roll the prompt instead."
         ) from None
-    base = job.request.model_copy(update={"references": (image,)})
+    # A mask fits the parent's input, not this result: derived jobs never carry it over.
+    base = job.request.model_copy(update={"references": (image,), "mask": None})
     if action == "vary":
         return base, (image,)
     if action == "upscale":

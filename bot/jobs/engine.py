@@ -189,7 +189,7 @@ class Engine:
         """Persist a validated job and start it. From here on it is never silently lost.
 
         An edit's mask comes in ``resolved.request.mask`` (checked by ``pipeline.check_mask``);
-        it is stored after the inputs, so ``job.inputs[len(request.references)]`` is the mask.
+        it is stored after the inputs (``JobRecord.reference_files`` and ``mask_file``).
         """
         job_id = job_id or uuid.uuid4().hex
         mask = resolved.request.mask
@@ -402,8 +402,8 @@ class Engine:
                 )
                 for f in job.inputs
             ]
-            count = len(job.request.references)
-            mask = inputs[count] if job.request.mask is not None and len(inputs) > count else None
+            count = len(job.reference_files())
+            mask = inputs[count] if job.mask_file() is not None else None
             # Every input is converted before the first upload: a bad one costs no request.
             prepared = await pipeline.prepare_inputs(inputs[:count], mask)
             if inputs:

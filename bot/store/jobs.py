@@ -97,6 +97,17 @@ class JobRecord(BaseModel):
     submitted_at: float | None = None
     finished_at: float | None = None
 
+    def reference_files(self) -> list[StoredFile]:
+        """The stored input images, without an edit's mask (``Engine.accept`` stores it last)."""
+        return self.inputs[: len(self.request.references)]
+
+    def mask_file(self) -> StoredFile | None:
+        """An edit's stored mask, or None when the job had no mask."""
+        count = len(self.request.references)
+        if self.request.mask is None or len(self.inputs) <= count:
+            return None
+        return self.inputs[count]
+
 
 class JobStore(Protocol):
     """What the engine needs from persistence (SQLite now, PostgreSQL later)."""

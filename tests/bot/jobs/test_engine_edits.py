@@ -17,6 +17,7 @@ from pydantic import SecretStr
 
 from bot.errors import InputError
 from bot.jobs import pipeline
+from bot.jobs.derive import derived_request
 from bot.jobs.engine import Engine
 from bot.jobs.models import InputImage, JobCompleted, JobEvent, JobFailed, JobRequest
 from bot.media.limits import UPLOAD_MAX_BYTES
@@ -24,7 +25,7 @@ from bot.options import Ratio
 from bot.providers.catalog import toapis_model_spec
 from bot.providers.toapis import ToAPIsProvider
 from bot.sandbox.server import Sandbox
-from bot.store.jobs import JobState
+from bot.store.jobs import JobRecord, JobState
 from tests.bot.media.images import animated_gif, encode, jpeg_with_orientation, noise, png_header
 from tests.support.engines import running_engine
 
@@ -318,3 +319,49 @@ async def test_a_corrupt_mask_fails_the_job_before_any_upload(
     assert stored is not None and stored.failure_kind == "input"
     assert "`mask.gif` is not an image" in (stored.failure_reason or "")
     assert len(sandbox.requests) == 0
+
+
+# ------------------------------------------------------------------ jobs made from an edit
+
+
+async def finished(engine: Engine, job_id: str) -> JobRecord:
+    for _ in range(300):
+        job = await engine.store.get(job_id)
+        if job is not None and job.state.finished:
+            return job
+        await asyncio.sleep(0.02)
+    raise AssertionError("the job did not finish")
+
+
+async def test_a_reroll_of_a_masked_edit_sends_the_same_images_and_mask(
+    engine: Engine, sandbox: Sandbox, http: aiohttp.ClientSession
+) -> None:
+    request = edit(image(solid((64, 64))), mask=image(bw_mask((64, 64), (0, 0, 32, 64)), "m.png"))
+    parent = await engine.accept(engine.validate(request), origin="cli", inputs=request.references)
+    parent = await finished(engine, parent.id)
+    assert [f.filename for f in parent.reference_files()] == ["photo.png"]
+    assert parent.mask_file() is not None and parent.mask_file().filename == "m.png"  # type: ignore[union-attr]
+
+    again, inputs = await derived_request(parent, "reroll", engine.files, engine.spec)
+    child = await engine.accept(engine.validate(again), origin="cli", inputs=inputs)
+    child = await finished(engine, child.id)
+    assert child.state is JobState.DELIVERED, child.failure_reason
+    first, second = (entry.body for entry in sandbox.requests_to("submit"))
+    assert len(second["image_urls"]) == 1 and second["mask_url"] != first["mask_url"]
+    mask = await fetch(http, second["mask_url"])
+    assert mask.getchannel("A").getpixel((10, 10)) == 0
+
+
+async def test_vary_of_an_edit_result_does_not_carry_the_mask_over(
+    engine: Engine, sandbox: Sandbox
+) -> None:
+    request = edit(image(solid((64, 64))), mask=image(bw_mask((64, 64), (0, 0, 32, 64)), "m.png"))
+    parent = await engine.accept(engine.validate(request), origin="cli", inputs=request.references)
+    parent = await finished(engine, parent.id)
+    varied, inputs = await derived_request(parent, "vary", engine.files, engine.spec)
+    assert varied.mask is None and len(inputs) == 1
+    child = await finished(
+        engine, (await engine.accept(engine.validate(varied), origin="cli", inputs=inputs)).id
+    )
+    assert child.state is JobState.DELIVERED, child.failure_reason
+    assert "mask_url" not in sandbox.requests_to("submit")[-1].body
