@@ -79,7 +79,9 @@ def overview_embed(bot: EaselBot, guild_id: int) -> discord.Embed:
         "Denied: " + mentions(s.denied_channels, "<#{}>", empty="none"),
         f"Threads: {'allowed' if s.threads else 'not allowed'}",
         f"Age-restricted (NSFW) channels only: {'yes' if s.nsfw_only else 'no'}",
-        f"Direct messages: {'on' if policy.dms_allowed else 'off'} (set by the bot's host)",
+        "Direct messages: on"
+        if policy.dms_allowed
+        else "Direct messages: off (Easel's commands work in servers only)",
     ]
     embed.add_field(
         name="Where · `/easel channel`, `/easel where`", value="\n".join(where), inline=False

@@ -204,18 +204,11 @@ class PolicyService:
 
         Raises ``PolicyRefusal``. Call ``release(job_id)`` if the job is then not accepted.
         """
-        settings = self.settings(ctx.guild_id)
+        refusal = self.preview(ctx)
+        if refusal is not None:
+            raise refusal
         now = self.clock()
-        zone = settings.zone
-        check_job(
-            settings,
-            ctx,
-            self.usage(ctx.guild_id, ctx.user_id),
-            self._matchers.get(ctx.scope, _NO_TERMS),
-            now=now,
-            resets_at=next_midnight(now, zone),
-            dms_allowed=self.dms_allowed,
-        )
+        zone = self.settings(ctx.guild_id).zone
         key = (ctx.scope, ctx.user_id)
         reservation = Reservation(
             job_id=job_id,
@@ -228,6 +221,25 @@ class PolicyService:
         self._reserve(reservation)
         self._last_job[key] = now
         return reservation
+
+    def preview(self, ctx: JobContext) -> PolicyRefusal | None:
+        """The refusal ``check`` would raise now, without reserving anything (a dry run for
+        commands that must defer before ``start_job``, like /edit downloading its images)."""
+        settings = self.settings(ctx.guild_id)
+        now = self.clock()
+        try:
+            check_job(
+                settings,
+                ctx,
+                self.usage(ctx.guild_id, ctx.user_id),
+                self._matchers.get(ctx.scope, _NO_TERMS),
+                now=now,
+                resets_at=next_midnight(now, settings.zone),
+                dms_allowed=self.dms_allowed,
+            )
+        except PolicyRefusal as refusal:
+            return refusal
+        return None
 
     def release(self, job_id: str) -> None:
         """Give back a reservation whose job was not accepted (bad input): no cooldown either."""

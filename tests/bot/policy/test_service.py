@@ -222,3 +222,14 @@ async def test_refusals_are_logged_with_the_matched_term_for_admins(
     assert [(c.event, c.rule, c.count) for c in counts] == [("refused", "blocked_term", 1)]
     entry = (await policy.store.audit_entries(GUILD, limit=1))[0]
     assert entry.detail == "matched blocked term: spooky" and entry.prompt == "a spoooky house"
+
+
+async def test_a_preview_refuses_like_check_but_reserves_nothing(policy: PolicyService) -> None:
+    await policy.update(GUILD, by=1, member_daily_images=1, cooldown_seconds=60)
+    assert policy.preview(ctx()) is None
+    assert policy.preview(ctx()) is None  # nothing reserved, no cooldown started
+    refusal = policy.preview(ctx(n=2))
+    assert refusal is not None and refusal.rule == Rule.MEMBER_QUOTA
+    policy.check(ctx(), job_id="a")
+    refusal = policy.preview(ctx())
+    assert refusal is not None and refusal.rule == Rule.COOLDOWN
