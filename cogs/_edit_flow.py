@@ -16,14 +16,13 @@ from __future__ import annotations
 import io
 import logging
 import re
-import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import discord
 
-from bot.errors import InputError, PolicyRefusal
+from bot.errors import InputError
 from bot.jobs import pipeline
 from bot.jobs.models import InputImage, JobRequest, ResolvedRequest
 from bot.media.regions import (
@@ -189,15 +188,12 @@ async def passes_policy(
     """
     bot = interaction.client
     ctx = job_context(interaction, resolved, kind=kind, action="edit" if parent_id else None)
-    probe = f"dry-run-{uuid.uuid4().hex}"
-    try:
-        bot.policy.check(ctx, job_id=probe)
-    except PolicyRefusal as refusal:
-        await tell_privately(interaction, refusal.user_message, icon="🚫")
-        await bot.policy.refused(ctx, refusal)
-        return False
-    bot.policy.release(probe)
-    return True
+    refusal = bot.policy.preview(ctx)
+    if refusal is None:
+        return True
+    await tell_privately(interaction, refusal.user_message, icon="🚫")
+    await bot.policy.refused(ctx, refusal)
+    return False
 
 
 async def start_edit(
