@@ -16,8 +16,15 @@ MAX_IMAGES_PER_JOB = 10
 
 
 def spec_for(request: JobRequest, spec: ModelSpec) -> ModelSpec:
-    """The model a request goes to: edits go to the spec's editing model."""
-    return spec.for_edit() if request.edit else spec
+    """The model a request goes to: edits go to the spec's editing model.
+
+    So do references on APIs that take input images only on their edit endpoint (the
+    OpenAI-compatible ones): their limits, such as InfinityBlue's 1,000-character edit prompt,
+    apply.
+    """
+    if request.edit or (request.references and spec.references_via_edit):
+        return spec.for_edit()
+    return spec
 
 
 def validate_request(request: JobRequest, spec: ModelSpec) -> ResolvedRequest:
@@ -116,6 +123,8 @@ def _check_edit(request: JobRequest, spec: ModelSpec) -> None:
             "A mask only applies to edits. Use /edit (or --edit) to repaint part of an image.",
             field="mask",
         )
+    if not spec.supports_mask and spec.mask_refusal:
+        raise InputError(spec.mask_refusal, field="mask")
     if not spec.supports_mask:
         raise InputError(
             f"This server's editing model ({spec.model_id}) does not take a mask. "

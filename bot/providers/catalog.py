@@ -15,6 +15,7 @@ from typing import Literal, TypeAlias
 from pydantic import BaseModel, ConfigDict
 
 from bot.options import Ratio, Resolution
+from bot.providers.sizes import FreeSizeRules
 
 Size: TypeAlias = tuple[int, int]
 SizeTable: TypeAlias = Mapping[Resolution, Mapping[Ratio, Size]]
@@ -90,6 +91,18 @@ EXTENDED_SIZES: SizeTable = {
 SIZE_TABLES: Mapping[SizeTableName, SizeTable] = {"seed": SEED_SIZES, "extended": EXTENDED_SIZES}
 
 
+def free_size_table(rules: FreeSizeRules) -> SizeTable:
+    """Every ratio at every tier for a free-size API: the extended table's sizes, snapped.
+
+    The extended ToAPIs sizes already fit the usual rules, so members see the same pixels from
+    every provider; a stricter profile gets the nearest size its rules allow.
+    """
+    return {
+        tier: {ratio: rules.snap(*size) for ratio, size in sizes.items()}
+        for tier, sizes in EXTENDED_SIZES.items()
+    }
+
+
 ReferenceField: TypeAlias = Literal["reference_images", "image_urls"]
 
 
@@ -113,6 +126,9 @@ class ModelSpec(BaseModel):
     max_references: int = 16
     max_prompt_chars: int = 32_000
     edit: ModelSpec | None = None
+    free_sizes: FreeSizeRules | None = None  # any WxH within these rules (OpenAI-compatible APIs)
+    mask_refusal: str | None = None  # why this model takes no mask, told to the member
+    references_via_edit: bool = False  # input images only go to the edit endpoint (OpenAI APIs)
 
     def for_edit(self) -> ModelSpec:
         """The spec edits are validated against and sent to (this one when ``edit`` is unset)."""
@@ -141,6 +157,8 @@ class ModelSpec(BaseModel):
         input's aspect, which is what this estimates (square without an input). The delivered
         files are measured anyway, so this only feeds the progress message.
         """
+        if self.free_sizes is not None:  # any WxH: the input's own shape at this tier
+            return self.free_sizes.for_shape(source, resolution)
         offered = self.sizes.get(resolution, {})
         if not offered:
             raise ValueError(f"{self.model_id} has no sizes at {resolution}")

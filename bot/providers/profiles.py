@@ -1,0 +1,289 @@
+"""Provider profiles: what each image API takes, shipped as data (``profiles.toml``).
+
+A profile says where an API lives, which models it serves and what they accept: how sizes are
+given (ToAPIs' ratio table or free ``WxH`` within rules), whether ``n`` works or must be looped,
+masks, formats, quality, streaming, prompt limits, the edit transport (JSON with data URLs or
+multipart files). The engine never branches on a provider's name: it reads the ``ModelSpec`` a
+profile builds, and the OpenAI-compatible client reads the profile itself.
+
+Admins change any field, or add a profile for another gateway, with ``IMAGE_PROFILES_FILE``.
+"""
+
+from __future__ import annotations
+
+import logging
+import tomllib
+from collections.abc import Mapping
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from bot.errors import ConfigError
+from bot.options import Ratio
+from bot.providers.catalog import ModelSpec, SizeTableName, free_size_table, toapis_model_spec
+from bot.providers.sizes import FreeSizeRules
+
+log = logging.getLogger(__name__)
+
+Family = Literal["toapis", "openai"]
+EditTransport = Literal["json", "multipart"]
+_SQUARE = Ratio.SQUARE
+UpstreamFormat = Literal["png", "jpeg", "webp"]
+Background = Literal["auto", "opaque", "transparent"]
+
+
+class ModelOverrides(BaseModel):
+    """Where one model of a provider differs from the provider's defaults."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    native_n: bool | None = None
+    max_n: int | None = Field(default=None, ge=1, le=10)
+    quality: bool | None = None
+    mask: bool | None = None
+    streaming: bool | None = None
+
+
+class ModelCaps(BaseModel):
+    """The capabilities of one model of one provider, defaults and overrides merged."""
+
+    model_config = ConfigDict(frozen=True)
+
+    native_n: bool
+    max_n: int
+    quality: bool
+    mask: bool
+    streaming: bool
+
+
+class ProviderProfile(BaseModel):
+    """One image API. Fields after ``docs`` apply to the OpenAI-compatible family only."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]{1,31}$")
+    label: str = Field(min_length=1, max_length=40)  # shown to members: "made by <label>"
+    family: Family
+    base_url: str
+    model: str = "gpt-image-2"  # the default model id
+    edit_model: str | None = None  # None: the model takes its own edits
+    models: tuple[str, ...] = ()  # model ids its docs list (informational, for `models`)
+    docs: str = ""
+
+    edit_transport: EditTransport = "multipart"
+    sizes: FreeSizeRules = Field(default_factory=FreeSizeRules)
+    native_n: bool = True  # False: one image per call, so Easel loops for n
+    max_n: int = Field(default=10, ge=1, le=10)
+    quality: bool = True
+    mask: bool = True
+    mask_refusal: str | None = None  # told to a member whose mask this API would ignore
+    formats: tuple[UpstreamFormat, ...] = ("png", "jpeg")
+    backgrounds: tuple[Background, ...] = ("auto",)
+    moderation: bool = False  # takes ``moderation`` (auto | low) on generations
+    moderation_on_edits: bool = False
+    streaming: bool = False  # SSE with partial images
+    partial_images: int = Field(default=0, ge=0, le=3)
+    max_prompt_chars: int = Field(default=32_000, ge=1)
+    max_edit_prompt_chars: int = Field(default=32_000, ge=1)
+    max_references: int = Field(default=16, ge=1, le=16)
+    references_via_edit: bool = True  # input images go to /v1/images/edits, never generations
+    request_timeout: float = Field(default=600.0, gt=0)  # one synchronous call (4K high: minutes)
+    model_overrides: dict[str, ModelOverrides] = Field(default_factory=dict)
+
+    @field_validator("base_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/")
+
+    def caps(self, model_id: str | None = None) -> ModelCaps:
+        """This provider's capabilities for ``model_id`` (its default model when None)."""
+        override = self.model_overrides.get(model_id or self.model, ModelOverrides())
+        return ModelCaps(
+            native_n=self.native_n if override.native_n is None else override.native_n,
+            max_n=override.max_n or self.max_n,
+            quality=self.quality if override.quality is None else override.quality,
+            mask=self.mask if override.mask is None else override.mask,
+            streaming=self.streaming if override.streaming is None else override.streaming,
+        )
+
+    def with_changes(self, **changes: Any) -> ProviderProfile:
+        """A validated copy with some fields changed (settings overrides)."""
+        return ProviderProfile.model_validate({**self.model_dump(), **changes})
+
+    def spec(
+        self,
+        model_id: str | None = None,
+        edit_model_id: str | None = None,
+        *,
+        size_table: SizeTableName = "seed",
+    ) -> ModelSpec:
+        """The ``ModelSpec`` the engine validates against for this profile and model."""
+        model_id = model_id or self.model
+        if self.family == "toapis":
+            return toapis_model_spec(
+                model_id, size_table, edit_model=edit_model_id or self.edit_model
+            )
+        return openai_model_spec(self, model_id, edit_model_id or self.edit_model or model_id)
+
+
+def openai_model_spec(profile: ProviderProfile, model_id: str, edit_model_id: str) -> ModelSpec:
+    """The spec of an OpenAI-compatible model: free sizes, every ratio at every tier.
+
+    Edits (and, where ``references_via_edit``, any request with input images) are validated
+    against the edit spec: its own prompt limit, masks, and ``auto`` (the first image's shape).
+    """
+    caps, edit_caps = profile.caps(model_id), profile.caps(edit_model_id)
+    table = free_size_table(profile.sizes)
+    common: dict[str, Any] = {
+        "sizes": table,
+        "supports_output_format": True,
+        "max_references": profile.max_references,
+        "free_sizes": profile.sizes,
+    }
+    edit = ModelSpec(
+        model_id=edit_model_id,
+        supports_quality=edit_caps.quality,
+        supports_mask=edit_caps.mask,
+        supports_auto_ratio=True,
+        max_n=edit_caps.max_n,
+        max_prompt_chars=profile.max_edit_prompt_chars,
+        mask_refusal=None if edit_caps.mask else profile.mask_refusal,
+        **common,
+    )
+    return ModelSpec(
+        model_id=model_id,
+        supports_quality=caps.quality,
+        max_n=caps.max_n,
+        max_prompt_chars=profile.max_prompt_chars,
+        references_via_edit=profile.references_via_edit,
+        edit=edit,
+        **common,
+    )
+
+
+def _read_toml(text: str, source: str) -> dict[str, Any]:
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError("IMAGE_PROFILES_FILE", f"{source} is not valid TOML: {exc}") from None
+
+
+def shipped_profile_data() -> dict[str, Any]:
+    """The profiles shipped with Easel, as raw tables."""
+    text = (resources.files("bot.providers") / "profiles.toml").read_text(encoding="utf-8")
+    return _read_toml(text, "profiles.toml")
+
+
+def load_profiles(extra_file: Path | None = None) -> dict[str, ProviderProfile]:
+    """Shipped profiles, with ``extra_file``'s tables merged over them (or added), validated.
+
+    A bad field raises ``ConfigError`` naming the profile and the field, so a typo in an
+    admin's file stops the bot with one line instead of misbehaving later.
+    """
+    data = shipped_profile_data()
+    if extra_file is not None:
+        try:
+            text = extra_file.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ConfigError("IMAGE_PROFILES_FILE", f"cannot read {extra_file}: {exc}") from None
+        for name, table in _read_toml(text, str(extra_file)).items():
+            if not isinstance(table, dict):
+                raise ConfigError("IMAGE_PROFILES_FILE", f"{name} must be a table")
+            data[name] = _merge(data.get(name, {}), table)
+    profiles = {}
+    for name, table in data.items():
+        try:
+            profiles[name] = ProviderProfile.model_validate({**table, "name": name})
+        except ValidationError as exc:
+            error = exc.errors()[0]
+            where = ".".join(str(part) for part in error["loc"])
+            raise ConfigError(
+                "IMAGE_PROFILES_FILE", f"profile {name}: {where}: {error['msg']}"
+            ) from None
+    return profiles
+
+
+def _merge(base: Mapping[str, Any], changes: Mapping[str, Any]) -> dict[str, Any]:
+    """``changes`` over ``base``, tables merged key by key."""
+    merged = dict(base)
+    for key, value in changes.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def describe_sizes(spec: ModelSpec) -> str:
+    """How a model takes sizes, in one line for ``python -m bot models``."""
+    rules = spec.free_sizes
+    if rules is None:
+        tiers = ", ".join(
+            f"{tier}: {len(spec.ratios_for(tier))} ratios"
+            for tier in spec.sizes
+            if spec.sizes[tier]
+        )
+        return f"ratio table ({tiers})"
+    return (
+        f"any WxH: sides multiples of {rules.multiple}, aspect ≤ {rules.max_aspect:g}:1, "
+        f"{rules.min_pixels:,}–{rules.max_pixels:,} px, long side ≤ {rules.max_side:,}"
+    )
+
+
+def capabilities(
+    profile: ProviderProfile, spec: ModelSpec, *, partial_images: int | None = None
+) -> dict[str, str]:
+    """What one model of one provider can do, as label → text (``python -m bot models``)."""
+    edit = spec.for_edit()
+    caps = profile.caps(spec.model_id)
+    rows: dict[str, str] = {"sizes": describe_sizes(spec)}
+    rows["tiers"] = ", ".join(
+        f"{tier} (1:1 {size[0]}x{size[1]})" if (size := spec.size_for(_SQUARE, tier)) else str(tier)
+        for tier in spec.sizes
+        if spec.sizes[tier]
+    )
+    if profile.family == "toapis":
+        rows["n"] = f"1-{spec.max_n} per task"
+        rows["formats"] = "png, jpeg" if spec.supports_output_format else "png (Easel converts)"
+        rows["edits"] = (
+            f"{edit.model_id}: uploaded image URLs"
+            + (" + mask" if edit.supports_mask else "")
+            + f", prompt ≤ {edit.max_prompt_chars:,}"
+        )
+        rows["delivery"] = "async task, polled (progress %, no previews)"
+    else:
+        rows["n"] = (
+            f"1-{caps.max_n} per request"
+            if caps.native_n
+            else f"1-{caps.max_n}, one per call (Easel loops)"
+        )
+        rows["formats"] = ", ".join(profile.formats)
+        transport = (
+            "JSON with data URLs (image + images)"
+            if profile.edit_transport == "json"
+            else "multipart files (image or image[] + mask)"
+        )
+        rows["edits"] = f"{transport}, prompt ≤ {edit.max_prompt_chars:,}"
+        partials = profile.partial_images if partial_images is None else partial_images
+        rows["delivery"] = (
+            f"synchronous, SSE with {partials} preview frame(s)"
+            if caps.streaming and partials
+            else "synchronous (one answer, no previews)"
+        )
+        rows["background"] = ", ".join(profile.backgrounds)
+        rows["moderation"] = (
+            "auto | low" + ("" if profile.moderation_on_edits else " (generations only)")
+            if profile.moderation
+            else "not sent"
+        )
+    rows["quality"] = "low, medium, high" if spec.supports_quality else "no (refused)"
+    ignored = "the API ignores masks, so Easel refuses them"
+    rows["mask"] = (
+        "yes" if edit.supports_mask else f"no ({ignored if edit.mask_refusal else 'refused'})"
+    )
+    rows["prompt"] = f"≤ {spec.max_prompt_chars:,} characters"
+    return rows
