@@ -22,11 +22,10 @@ import cogs
 from bot.errors import ConfigError
 from bot.jobs.engine import Engine
 from bot.metrics import LoopLagMonitor
-from bot.policy.models import ButtonAccess
 from bot.policy.service import PolicyService
 from bot.runtime import open_engine
 from bot.settings import Settings
-from bot.store.jobs import JobRecord, SqliteJobStore
+from bot.store.jobs import SqliteJobStore
 from bot.store.policy import SqlitePolicyStore
 from cogs._delivery import DiscordDelivery
 from cogs._policy import ModerationLog
@@ -147,10 +146,6 @@ class EaselBot(commands.Bot):
         self.moderation_log = ModerationLog(self)
         self.policy.subscribe(self.moderation_log)
         self.engine.on_finished(self.policy.job_finished)
-
-    def anyone_may_press(self, job: JobRecord) -> bool:
-        """Whether the server lets anyone press the buttons on this job's result."""
-        return self.policy.settings(job.guild_id).button_access is ButtonAccess.ANYONE
 
     async def sync_commands_if_changed(self) -> None:
         """Bulk-overwrite the commands only when their definitions changed since the last sync.

@@ -17,6 +17,7 @@ from bot.errors import EaselError
 from bot.jobs.derive import DerivedAction, derived_request, next_tier
 from bot.store.jobs import JobRecord
 from cogs._job_message import NO_MENTIONS
+from cogs._policy import button_press_refusal
 from cogs._run import start_job
 
 if TYPE_CHECKING:
@@ -56,15 +57,11 @@ def can_manage_messages(interaction: Interaction) -> bool:
 
 
 async def may_use_result(interaction: Interaction, job: JobRecord) -> bool:
-    """Who may re-roll, vary, upscale or edit: the requester, unless the server allows anyone."""
-    allows_anyone = getattr(interaction.client, "anyone_may_press", None)
-    if is_requester(interaction, job) or (allows_anyone is not None and allows_anyone(job)):
+    """Who may re-roll, vary, upscale or edit: the server's "who may press" rule decides."""
+    refusal = button_press_refusal(interaction, job.user_id)
+    if refusal is None:
         return True
-    await answer_privately(
-        interaction,
-        f"Only <@{job.user_id}> can use the buttons on this job. "
-        "Run `/imagine` yourself, or `/show` it to get a copy.",
-    )
+    await answer_privately(interaction, refusal)
     return False
 
 

@@ -14,6 +14,7 @@ from bot.store.jobs import JobRecord, JobState
 from cogs._buttons import DYNAMIC_ITEMS, result_view, upscale_possible
 from cogs._delivery import resolved_of
 from cogs._job_message import NO_MENTIONS
+from cogs._policy import jump_url
 from cogs._render import quote_prompt, result_embed
 
 if TYPE_CHECKING:
@@ -35,10 +36,7 @@ STATE_LABELS = {
 
 def job_link(job: JobRecord) -> str | None:
     """A jump link to the job's message, when it has one in a server."""
-    message_id = job.delivery.message_id if job.delivery else None
-    if job.guild_id is None or job.channel_id is None or message_id is None:
-        return None
-    return f"https://discord.com/channels/{job.guild_id}/{job.channel_id}/{message_id}"
+    return jump_url(job.guild_id, job.channel_id, job.delivery.message_id if job.delivery else None)
 
 
 def jobs_embed(jobs: list[JobRecord]) -> discord.Embed:

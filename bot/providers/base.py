@@ -52,13 +52,23 @@ class TaskSnapshot(BaseModel):
     error_code: str | None = None
     error_message: str | None = None
     safety_refusal: bool = False  # the failure came from the service's safety system
+    # The latest streamed partial image (a preview, never a result) and its 0-based index.
+    preview: bytes | None = Field(default=None, repr=False)
+    preview_index: int | None = None
 
 
 class ImageProvider(Protocol):
-    """An async image-task API: upload inputs, submit, poll, download results."""
+    """An async image-task API: upload inputs, submit, poll, download results.
+
+    ``local_tasks`` is True for synchronous APIs run as tasks inside this process
+    (``bot.providers.openai_compat``): polling them costs no upstream query, and a task lost to a
+    restart cannot be looked up again. ``label`` names the service to members.
+    """
 
     name: str
+    label: str
     spec: ModelSpec
+    local_tasks: bool
 
     async def upload_image(self, data: bytes, filename: str, content_type: str) -> str:
         """Upload an input image and return a public URL the API can fetch."""

@@ -158,6 +158,8 @@ class ToAPIsProvider:
     """The ToAPIs client: upload, submit, poll, download, check (see the module docstring)."""
 
     name = PROVIDER
+    label = "ToAPIs"
+    local_tasks = False  # tasks live upstream: polls use the query budget, lookups work
 
     def __init__(
         self,

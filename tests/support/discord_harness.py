@@ -269,10 +269,10 @@ def component_payload(
     payload["data"] = {"custom_id": custom_id, "component_type": 3 if values is not None else 2}
     if values is not None:
         payload["data"]["values"] = values
-    manage = discord.Permissions(manage_messages=True).value
-    permissions = int(payload["member"]["permissions"])
-    permissions = permissions | manage if manage_messages else permissions & ~manage
-    payload["member"]["permissions"] = str(permissions)
+    # A plain member: can talk and attach, not manage messages or the server.
+    permissions = discord.Permissions.text()
+    permissions.manage_messages = manage_messages
+    payload["member"]["permissions"] = str(permissions.value)
     return payload
 
 

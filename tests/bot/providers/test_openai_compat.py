@@ -1,0 +1,455 @@
+"""The OpenAI-compatible client and its task adapter, against the emulator of each API."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
+
+import aiohttp
+import pytest
+from PIL import Image
+from pydantic import SecretStr
+
+from bot.errors import (
+    AuthenticationError,
+    EaselError,
+    InputError,
+    InsufficientQuotaError,
+    RateLimitedError,
+    ResultUnavailableError,
+    SafetyRefusal,
+    TaskNotFoundError,
+    TransientUpstreamError,
+    UpstreamRejectedError,
+)
+from bot.options import OutputFormat, Quality, Ratio, Resolution
+from bot.providers.base import TaskSnapshot, TaskSpec, TaskState
+from bot.providers.openai_compat import OpenAICompatProvider, iter_sse
+from bot.providers.openai_models import GenerationBody
+from bot.providers.profiles import load_profiles
+from bot.sandbox.openai_server import Flavour, OpenAISandbox
+
+PROFILES = load_profiles()
+
+
+def png(size: tuple[int, int] = (96, 64), *, alpha: bool = False) -> bytes:
+    image = Image.new("RGBA" if alpha else "RGB", size, (0, 0, 0, 0) if alpha else "navy")
+    out = io.BytesIO()
+    image.save(out, format="PNG")
+    return out.getvalue()
+
+
+def size_of(data: bytes) -> tuple[int, int]:
+    with Image.open(io.BytesIO(data)) as image:
+        return image.size
+
+
+def task(**changes: Any) -> TaskSpec:
+    fields: dict[str, Any] = {
+        "prompt": "a lighthouse at dusk",
+        "ratio": Ratio.LANDSCAPE_3_2,
+        "resolution": Resolution.R1K,
+        "width": 1536,
+        "height": 1024,
+        "client_reference": f"easel-{uuid.uuid4().hex}",  # one per call, like the engine
+    }
+    return TaskSpec(**{**fields, **changes})
+
+
+async def no_sleep(_: float) -> None:
+    return None
+
+
+class Api:
+    """An emulator and a provider pointed at it."""
+
+    def __init__(self, server: OpenAISandbox, provider: OpenAICompatProvider) -> None:
+        self.server = server
+        self.provider = provider
+
+    async def run(self, spec: TaskSpec, *, timeout: float = 10) -> TaskSnapshot:
+        """Submit and poll until the local task ends; previews seen go to ``self.previews``."""
+        self.previews: list[tuple[int, bytes]] = []
+        snapshot = await self.provider.submit(spec)
+        async with asyncio.timeout(timeout):
+            while snapshot.state is TaskState.RUNNING:
+                await asyncio.sleep(0.01)
+                snapshot = await self.provider.poll(snapshot.task_id)
+                index, frame = snapshot.preview_index, snapshot.preview
+                seen = [i for i, _ in self.previews]
+                if frame is not None and index is not None and index not in seen:
+                    self.previews.append((index, frame))
+        return snapshot
+
+    async def images(self, spec: TaskSpec) -> list[bytes]:
+        snapshot = await self.run(spec)
+        return [await self.provider.download(url) for url in snapshot.result_urls]
+
+
+async def open_api(
+    flavour: Flavour,
+    session: aiohttp.ClientSession,
+    *,
+    model: str | None = None,
+    **options: Any,
+) -> AsyncIterator[Api]:
+    profile = PROFILES[flavour]
+    async with OpenAISandbox(flavour, api_key="sk-test", call_duration=0.05) as server:
+        provider = OpenAICompatProvider(
+            profile,
+            SecretStr("sk-test"),
+            profile.spec(model),
+            base_url=server.base_url,
+            session=session,
+            sleep=no_sleep,
+            **options,
+        )
+        yield Api(server, provider)
+        await provider.close()
+
+
+@pytest.fixture
+async def session() -> AsyncIterator[aiohttp.ClientSession]:
+    async with aiohttp.ClientSession() as http:
+        yield http
+
+
+@pytest.fixture(params=["infinityblue", "starrise", "openai"])
+async def api(request: pytest.FixtureRequest, session: aiohttp.ClientSession) -> AsyncIterator[Api]:
+    async for opened in open_api(request.param, session):
+        yield opened
+
+
+@pytest.fixture
+async def blue(session: aiohttp.ClientSession) -> AsyncIterator[Api]:
+    async for opened in open_api("infinityblue", session):
+        yield opened
+
+
+@pytest.fixture
+async def starrise(session: aiohttp.ClientSession) -> AsyncIterator[Api]:
+    async for opened in open_api("starrise", session):
+        yield opened
+
+
+@pytest.fixture
+async def openai(session: aiohttp.ClientSession) -> AsyncIterator[Api]:
+    async for opened in open_api("openai", session):
+        yield opened
+
+
+async def upload(api: Api, *images: bytes) -> list[str]:
+    return [
+        await api.provider.upload_image(data, f"in{i}.png", "image/png")
+        for i, data in enumerate(images)
+    ]
+
+
+# ---------------------------------------------------------------------------- generations
+
+
+async def test_each_api_makes_images_of_the_requested_size(api: Api) -> None:
+    images = await api.images(task(n=2))
+    assert len(images) == 2
+    assert all(size_of(image) == (1536, 1024) for image in images)
+
+
+async def test_infinityblue_loops_for_n_without_sending_n(blue: Api) -> None:
+    assert len(await blue.images(task(n=3))) == 3
+    calls = blue.server.requests_to("generate")
+    assert len(calls) == 3
+    assert all("n" not in call.fields and "quality" not in call.fields for call in calls)
+
+
+async def test_starrise_sends_n_once_where_it_is_native(starrise: Api) -> None:
+    assert len(await starrise.images(task(n=3, quality=Quality.HIGH))) == 3
+    (call,) = starrise.server.requests_to("generate")
+    assert call.fields["n"] == 3 and call.fields["quality"] == "high"
+    assert call.fields["size"] == "1536x1024"
+
+
+async def test_starrise_gpt_image_2_c_loops_for_n(session: aiohttp.ClientSession) -> None:
+    async for api in open_api("starrise", session, model="gpt-image-2-c"):
+        assert len(await api.images(task(n=2))) == 2
+        assert len(api.server.requests_to("generate")) == 2
+
+
+async def test_jpeg_output_is_asked_for_where_the_api_takes_it(starrise: Api) -> None:
+    (image,) = await starrise.images(task(output_format=OutputFormat.JPEG, compression=80))
+    assert image.startswith(b"\xff\xd8")
+    (call,) = starrise.server.requests_to("generate")
+    assert call.fields["output_format"] == "jpeg" and call.fields["output_compression"] == 80
+
+
+async def test_moderation_is_sent_on_generations_only(session: aiohttp.ClientSession) -> None:
+    async for api in open_api("openai", session, moderation="low", partial_images=0):
+        await api.images(task())
+        refs = await upload(api, png())
+        await api.images(task(reference_urls=tuple(refs), edit=True))
+        assert api.server.requests_to("generate")[0].fields["moderation"] == "low"
+        assert "moderation" not in api.server.requests_to("edit")[0].fields
+
+
+async def test_polling_a_local_task_makes_no_request(starrise: Api) -> None:
+    snapshot = await starrise.provider.submit(task())
+    before = len(starrise.server.requests)
+    for _ in range(20):
+        await starrise.provider.poll(snapshot.task_id)
+    assert len(starrise.server.requests) == before
+    await starrise.run(task())
+
+
+async def test_results_are_served_from_memory_once(starrise: Api) -> None:
+    snapshot = await starrise.run(task())
+    (url,) = snapshot.result_urls
+    assert url.startswith("local://starrise/")
+    await starrise.provider.download(url)
+    with pytest.raises(ResultUnavailableError):
+        await starrise.provider.download(url)
+
+
+async def test_a_task_is_found_by_its_client_reference_in_this_process(starrise: Api) -> None:
+    snapshot = await starrise.run(task(client_reference="easel-abc"))
+    found = await starrise.provider.find_task("easel-abc")
+    assert found is not None and found.task_id == snapshot.task_id
+    assert await starrise.provider.find_task("easel-unknown") is None
+    with pytest.raises(TaskNotFoundError, match="restarted"):
+        await starrise.provider.poll("local_starrise_lost")
+
+
+# ---------------------------------------------------------------------------- edits
+
+
+async def test_infinityblue_edits_send_json_data_urls(blue: Api) -> None:
+    refs = await upload(blue, png(), png((40, 80)))
+    images = await blue.images(task(reference_urls=tuple(refs), edit=True))
+    assert len(images) == 1
+    (call,) = blue.server.requests_to("edit")
+    assert call.transport == "json"
+    assert call.fields["image"].startswith("<data url") and len(call.fields["images"]) == 1
+
+
+async def test_a_mask_is_never_sent_to_infinityblue(blue: Api) -> None:
+    refs = await upload(blue, png(), png(alpha=True))
+    with pytest.raises(InputError, match="ignores masks"):
+        await blue.provider.submit(task(reference_urls=(refs[0],), mask_url=refs[1], edit=True))
+    assert blue.server.count("edit") == 0
+
+
+async def test_starrise_edits_send_one_image_as_image_and_many_as_image_brackets(
+    starrise: Api,
+) -> None:
+    one = await upload(starrise, png())
+    await starrise.images(task(reference_urls=tuple(one), edit=True))
+    many = await upload(starrise, png(), png(), png())
+    await starrise.images(task(reference_urls=tuple(many), edit=True))
+    first, second = starrise.server.requests_to("edit")
+    assert first.transport == "multipart" and list(first.files) == ["image"]
+    assert second.files == {"image[]": [len(png())] * 3}
+
+
+async def test_starrise_masked_edit_sends_the_mask_file(starrise: Api) -> None:
+    image, mask = await upload(starrise, png((64, 64)), png((64, 64), alpha=True))
+    (result,) = await starrise.images(task(reference_urls=(image,), mask_url=mask, edit=True))
+    assert size_of(result) == (1536, 1024)
+    (call,) = starrise.server.requests_to("edit")
+    assert set(call.files) == {"image", "mask"}
+
+
+async def test_a_url_result_is_downloaded_at_once(session: aiohttp.ClientSession) -> None:
+    async for api in open_api("starrise", session, model="gpt-image-2-c"):
+        refs = await upload(api, png())
+        (image,) = await api.images(task(reference_urls=tuple(refs), edit=True))
+        assert image.startswith(b"\x89PNG")
+        assert api.server.count("download") == 1
+
+
+# ---------------------------------------------------------------------------- streaming
+
+
+async def test_openai_streams_previews_and_delivers_only_the_final_image(openai: Api) -> None:
+    images = await openai.images(task())
+    assert [index for index, _ in openai.previews] == [0, 1]
+    (image,) = images
+    assert size_of(image) == (1536, 1024)
+    assert all(preview != image for _, preview in openai.previews)
+    (call,) = openai.server.requests_to("generate")
+    assert call.fields["stream"] is True and call.fields["partial_images"] == 2
+
+
+async def test_streamed_edits_read_image_edit_events(openai: Api) -> None:
+    refs = await upload(openai, png())
+    (image,) = await openai.images(task(reference_urls=tuple(refs), edit=True))
+    assert size_of(image) == (1536, 1024) and openai.previews
+
+
+async def test_a_stream_with_done_ends_cleanly(openai: Api) -> None:
+    openai.server.faults.send_done = True
+    assert len(await openai.images(task())) == 1
+
+
+async def test_streamed_n_runs_one_stream_per_image(openai: Api) -> None:
+    assert len(await openai.images(task(n=3))) == 3
+    assert len(openai.server.requests_to("generate")) == 3
+
+
+async def test_a_stream_that_ends_after_previews_fails_and_is_not_resent(openai: Api) -> None:
+    openai.server.add_fault("stream_cut", "generate")
+    snapshot = await openai.provider.submit(task())
+    with pytest.raises(TransientUpstreamError) as caught:
+        await wait_failure(openai, snapshot)
+    assert caught.value.code == "stream_incomplete"
+    assert openai.server.count("generate") == 1
+
+
+async def test_an_error_inside_the_stream_is_raised(openai: Api) -> None:
+    openai.server.add_fault("stream_error", "generate")
+    snapshot = await openai.provider.submit(task())
+    with pytest.raises(TransientUpstreamError) as caught:
+        await wait_failure(openai, snapshot)
+    assert "server error" in caught.value.user_message
+    assert openai.server.count("generate") == 1
+
+
+async def wait_failure(api: Api, snapshot: TaskSnapshot) -> None:
+    async with asyncio.timeout(10):
+        while True:
+            await asyncio.sleep(0.01)
+            await api.provider.poll(snapshot.task_id)  # raises the call's error
+
+
+async def test_sse_parser_handles_split_lines_crlf_comments_and_no_final_blank() -> None:
+    async def chunks(parts: Sequence[bytes]) -> AsyncIterator[bytes]:
+        for part in parts:
+            yield part
+
+    raw = b': keep-alive\r\nevent: a\r\ndata: {"x":\r\ndata: 1}\r\n\r\nevent: b\ndata: tail'
+    parts = [raw[i : i + 7] for i in range(0, len(raw), 7)]
+    events = [event async for event in iter_sse(chunks(parts))]
+    assert [(e.event, e.data) for e in events] == [("a", '{"x":\n1}'), ("b", "tail")]
+
+
+# ---------------------------------------------------------------------------- errors
+
+
+async def fails_with(api: Api, spec: TaskSpec | None = None) -> EaselError:
+    snapshot = await api.provider.submit(spec or task())
+    try:
+        await wait_failure(api, snapshot)
+    except EaselError as exc:
+        return exc
+    raise AssertionError("the call did not fail")  # pragma: no cover
+
+
+async def test_a_wrong_key_is_an_authentication_error(session: aiohttp.ClientSession) -> None:
+    profile = PROFILES["starrise"]
+    async with OpenAISandbox("starrise", api_key="sk-right", call_duration=0) as server:
+        provider = OpenAICompatProvider(
+            profile,
+            SecretStr("sk-wrong"),
+            profile.spec(),
+            base_url=server.base_url,
+            session=session,
+        )
+        error = await fails_with(Api(server, provider))
+        assert isinstance(error, AuthenticationError) and error.status == 401
+        assert "sk-wrong" not in error.user_message
+
+
+async def test_moderation_blocked_is_a_safety_refusal_never_retried(api: Api) -> None:
+    api.server.faults.safety_fail_calls = 5
+    error = await fails_with(api)
+    assert isinstance(error, SafetyRefusal)
+    assert "safety system" in error.user_message
+    assert api.server.count("generate") == 1
+
+
+async def test_no_balance_is_insufficient_quota_on_every_api(api: Api) -> None:
+    api.server.faults.balance = 0
+    error = await fails_with(api)
+    assert isinstance(error, InsufficientQuotaError)
+    assert "top it up" in error.user_message
+
+
+async def test_a_bad_request_is_rejected_not_retried(blue: Api) -> None:
+    with pytest.raises(UpstreamRejectedError) as caught:
+        await blue.provider.client.generate(
+            GenerationBody(model="gpt-image-2", prompt="x", background="transparent")
+        )
+    assert caught.value.status == 400 and "InfinityBlue refused" in caught.value.user_message
+    assert blue.server.count("generate") == 1
+
+
+async def test_an_unknown_model_is_not_found(session: aiohttp.ClientSession) -> None:
+    async for api in open_api("starrise", session, model="gpt-image-9"):
+        error = await fails_with(api)
+        assert isinstance(error, TaskNotFoundError) and "model id" in error.user_message
+
+
+async def test_too_large_is_413_rejected(starrise: Api) -> None:
+    starrise.server.add_fault("413", "edit")
+    refs = await upload(starrise, png())
+    error = await fails_with(starrise, task(reference_urls=tuple(refs), edit=True))
+    assert isinstance(error, UpstreamRejectedError) and error.status == 413
+
+
+async def test_429_with_a_short_retry_after_is_retried(starrise: Api) -> None:
+    starrise.server.add_fault("429", "generate", retry_after=1)
+    assert len(await starrise.images(task())) == 1
+    assert starrise.server.count("generate") == 2
+
+
+async def test_429_with_a_long_retry_after_goes_back_at_once(starrise: Api) -> None:
+    starrise.server.add_fault("429", "generate", retry_after=600)
+    error = await fails_with(starrise)
+    assert isinstance(error, RateLimitedError) and error.retry_after == 600
+    assert starrise.server.count("generate") == 1
+
+
+@pytest.mark.parametrize("kind", ["500", "502", "503", "html"])
+async def test_server_errors_are_retried_once_then_raised(starrise: Api, kind: str) -> None:
+    starrise.server.add_fault(kind, "generate", times=2)  # type: ignore[arg-type]
+    error = await fails_with(starrise)
+    assert isinstance(error, TransientUpstreamError)
+    assert starrise.server.count("generate") == 2
+    if kind == "html":
+        assert error.code == "not_json" and "error page" in error.user_message
+
+
+async def test_a_slow_call_times_out_after_the_profiles_minutes_and_is_not_resent(
+    session: aiohttp.ClientSession,
+) -> None:
+    async for api in open_api("starrise", session, request_timeout=0.3):
+        api.server.add_fault("timeout", "generate", hang=5)
+        error = await fails_with(api)
+        assert isinstance(error, TransientUpstreamError) and error.code == "timeout"
+        assert api.server.count("generate") == 1
+
+
+async def test_an_unreachable_api_is_a_transient_error(session: aiohttp.ClientSession) -> None:
+    profile = PROFILES["openai"]
+    provider = OpenAICompatProvider(
+        profile,
+        SecretStr("k"),
+        profile.spec(),
+        base_url="http://127.0.0.1:9",
+        session=session,
+        sleep=no_sleep,
+    )
+    snapshot = await provider.submit(task())
+    async with asyncio.timeout(10):
+        while True:
+            await asyncio.sleep(0.01)
+            try:
+                await provider.poll(snapshot.task_id)
+            except TransientUpstreamError as exc:
+                assert "connect" in exc.user_message
+                break
+
+
+async def test_check_lists_models_and_says_whether_ours_is_there(starrise: Api) -> None:
+    line = await starrise.provider.check()
+    assert "Starrise reachable" in line and "gpt-image-2 listed" in line
