@@ -317,7 +317,8 @@ class Engine:
                 await self.store.save(job)
             pruned += len(jobs)
         if pruned:
-            log.info("pruned the files of %d job(s) older than %.0f days", pruned, older_than / 86400)
+            days = older_than / 86400
+            log.info("pruned the files of %d job(s) older than %.0f days", pruned, days)
         return pruned
 
     async def save(self, job: JobRecord) -> None:
