@@ -58,7 +58,7 @@ MASK_HELP = (
     "A PNG whose transparent pixels are repainted, or a black-and-white image where white is "
     "repainted and black kept; the size of the first image (or the same shape)."
 )
-_RESULT_NAME = re.compile(r"^easel_([0-9a-f]{8})_\d+\.(?:png|jpe?g)$")
+_RESULT_NAME = re.compile(r"^(?:SPOILER_)?easel_([0-9a-f]{8})_\d+\.(?:png|jpe?g)$")
 
 
 # ---------------------------------------------------------------------------- sources
