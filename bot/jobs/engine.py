@@ -18,19 +18,22 @@ import contextlib
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from typing import Protocol
 
 from pydantic import BaseModel, Field
 
 from bot.errors import (
+    AuthenticationError,
     EaselError,
     InputError,
+    InsufficientQuotaError,
     JobTimeoutError,
     PermanentUpstreamError,
     RefusalError,
     SafetyRefusal,
     TaskFailedError,
+    TaskNotFoundError,
     TransientUpstreamError,
 )
 from bot.jobs import pipeline
@@ -52,6 +55,7 @@ from bot.jobs.models import (
 from bot.jobs.queue import FairQueue, QueueLimits
 from bot.jobs.scheduler import PollPolicy, PollScheduler
 from bot.jobs.validation import resolve_auto, validate_request
+from bot.media.preview import make_preview
 from bot.media.probe import probe
 from bot.options import Quality, Ratio, Resolution
 from bot.providers.base import ImageProvider, TaskSnapshot, TaskState
@@ -64,10 +68,24 @@ log = logging.getLogger(__name__)
 FINAL_EVENTS = (JobCompleted, JobFailed)
 
 
+# Local tasks (synchronous APIs run in this process) are polled from memory: often, and outside
+# the upstream query budget, which they never touch.
+LOCAL_POLLS = PollPolicy(
+    queries_per_minute=1_000_000,
+    burst=100_000,
+    first_delay=0.0,
+    interval=0.25,
+    near_done_interval=0.25,
+    jitter=0.0,
+    max_in_flight=100_000,
+)
+
+
 class EngineConfig(BaseModel):
     """Timing, budget and concurrency."""
 
     poll: PollPolicy = Field(default_factory=PollPolicy)
+    local_poll: PollPolicy = Field(default_factory=lambda: LOCAL_POLLS.model_copy())
     queue: QueueLimits = Field(default_factory=QueueLimits)
     job_timeout: float = Field(default=900.0, gt=0)  # 2K standard; 4K and high quality get more
 
@@ -83,8 +101,18 @@ class JobObserver(Protocol):
         ...
 
 
+class InterruptedJobError(PermanentUpstreamError):
+    """A synchronous call was cut off by a restart: its image is gone, it can only run again."""
+
+
 class Engine:
-    """Runs image jobs against one provider, durably."""
+    """Runs image jobs durably against a provider, failing over to the next ones in order.
+
+    ``provider`` is the primary: requests are validated against its model, and every job tries
+    it first. ``fallbacks`` take a job, in order, when the ones before it are down or out of
+    balance at submit (see ``fails_over``); a job records which provider took it, and polling,
+    resume and the label shown to the member follow that one.
+    """
 
     def __init__(
         self,
@@ -94,13 +122,26 @@ class Engine:
         config: EngineConfig | None = None,
         *,
         label: str | None = None,
+        fallbacks: Sequence[ImageProvider] = (),
+        labels: Mapping[str, str] | None = None,
     ) -> None:
         self.provider = provider
+        self.providers: list[ImageProvider] = [provider, *fallbacks]
+        names = [p.name for p in self.providers]
+        if len(set(names)) != len(names):
+            raise ValueError(f"provider names must be unique, got {names}")
         self.store = store
         self.files = files
         self.config = config or EngineConfig()
-        self.label = label or f"{provider.name} · {provider.spec.model_id}"
+        self.label = label or f"{provider.label} · {provider.spec.model_id}"
+        self._labels = {p.name: f"{p.label} · {p.spec.model_id}" for p in self.providers}
+        self._labels.update(labels or {})
+        self._labels[provider.name] = self.label
         self.scheduler = PollScheduler(self._poll_without_retry, self.config.poll)
+        self.local_scheduler = PollScheduler(
+            self._poll_local, self.config.local_poll, retry_transient=False
+        )
+        self._task_providers: dict[str, ImageProvider] = {}
         self.queue = FairQueue(self.config.queue, on_position=self._position_changed)
         self._observers: dict[Origin, JobObserver] = {}
         self._finish_hooks: list[FinishHook] = []
@@ -116,8 +157,24 @@ class Engine:
 
     @property
     def spec(self) -> ModelSpec:
-        """What the provider's model allows."""
+        """What the primary provider's model allows (requests are validated against it)."""
         return self.provider.spec
+
+    def provider_named(self, name: str | None) -> ImageProvider | None:
+        """The configured provider of this name (the primary for None), or None."""
+        if name is None:
+            return self.provider
+        return next((p for p in self.providers if p.name == name), None)
+
+    def label_for(self, job: JobRecord) -> str:
+        """Who makes (or made) the job's images, as shown to the member.
+
+        A job another provider took over says so, so the member knows why it looks different.
+        """
+        if job.provider is None or job.provider == self.provider.name:
+            return self.label
+        label = self._labels.get(job.provider, job.provider)
+        return f"{label} · standing in for {self.provider.label}"
 
     def observe(self, origin: Origin, observer: JobObserver) -> None:
         """Send every event of jobs from ``origin`` to ``observer`` (register before resume)."""
@@ -133,8 +190,9 @@ class Engine:
         self._finish_hooks.append(hook)
 
     async def start(self) -> None:
-        """Start the poll scheduler."""
+        """Start the poll schedulers."""
         await self.scheduler.start()
+        await self.local_scheduler.start()
 
     async def resume(self) -> int:
         """Continue every unfinished job of the origins that have an observer."""
@@ -154,6 +212,7 @@ class Engine:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         await self.scheduler.stop()
+        await self.local_scheduler.stop()
 
     @property
     def active_jobs(self) -> int:
@@ -317,8 +376,9 @@ class Engine:
                 await self.store.save(job)
             pruned += len(jobs)
         if pruned:
-            days = older_than / 86400
-            log.info("pruned the files of %d job(s) older than %.0f days", pruned, days)
+            log.info(
+                "pruned the files of %d job(s) older than %.0f days", pruned, older_than / 86400
+            )
         return pruned
 
     async def save(self, job: JobRecord) -> None:
@@ -381,11 +441,23 @@ class Engine:
 
     async def _work(self, job: JobRecord) -> None:
         """Upload, submit, poll and download, saving the row before each irreversible step."""
-        resolved = ResolvedRequest(
-            request=job.request, resolution=job.resolution, width=job.width, height=job.height
-        )
-        if job.state is JobState.SUBMITTING:
-            found = await self.provider.find_task(job.client_reference)
+        provider = self._serving(job)
+        snapshot: TaskSnapshot | None = None
+        if job.state in (JobState.SUBMITTING, JobState.SUBMITTED) and provider.local_tasks:
+            # A synchronous call lives in this process only: after a restart it is gone.
+            found = await provider.find_task(job.client_reference)
+            if found is None:
+                log.info("job %s: its call to %s died with the last process", job.id, provider.name)
+                raise InterruptedJobError(
+                    f"Easel restarted while {provider.label} was still making this image. That "
+                    "service answers only over the open connection, so the image was lost (it "
+                    "may still be charged). Press Retry to make it again.",
+                    provider=provider.name,
+                )
+            if job.state is JobState.SUBMITTING:
+                await self._submitted(job, found)
+        elif job.state is JobState.SUBMITTING:
+            found = await provider.find_task(job.client_reference)
             if found is None:
                 log.info("job %s: the interrupted submit never arrived; sending it", job.id)
                 job.state = JobState.UPLOADING
@@ -393,42 +465,18 @@ class Engine:
                 log.info("job %s: found task %s after a restart", job.id, found.task_id)
                 await self._submitted(job, found)
         if job.state in (JobState.QUEUED, JobState.UPLOADING):
-            job.state = JobState.UPLOADING
-            await self.store.save(job)
-            inputs = [
-                InputImage(
-                    filename=f.filename,
-                    data=await self.files.read(f.path),
-                    content_type=f.content_type,
-                )
-                for f in job.inputs
-            ]
-            count = len(job.reference_files())
-            mask = inputs[count] if job.mask_file() is not None else None
-            # Every input is converted before the first upload: a bad one costs no request.
-            prepared = await pipeline.prepare_inputs(inputs[:count], mask)
-            if inputs:
-                await self._emit(job, JobUploading(done=0, total=len(inputs)))
-            urls, mask_url = await pipeline.upload_prepared(self.provider, prepared)
-            if inputs:
-                await self._emit(job, JobUploading(done=len(inputs), total=len(inputs)))
-            job.state = JobState.SUBMITTING
-            await self.store.save(job)  # before the irreversible step
-            snapshot = await self.provider.submit(
-                pipeline.task_spec(
-                    self.provider, resolved, urls, job.client_reference, mask_url=mask_url
-                )
-            )
-            await self._submitted(job, snapshot)
+            provider, snapshot = await self._submit_with_failover(job)
         if job.state is JobState.SUBMITTED:
-            # A task submitted before this process started is polled at once.
-            resumed = (job.submitted_at or 0) < self._started_at
-            snapshot = await self._await_task(job, first_delay=0.0 if resumed else None)
+            if snapshot is None or snapshot.state is TaskState.RUNNING:
+                # A task submitted before this process started is polled at once.
+                resumed = (job.submitted_at or 0) < self._started_at
+                first_delay = 0.0 if resumed or provider.local_tasks else None
+                snapshot = await self._await_task(job, provider, first_delay=first_delay)
             await self._emit(job, JobDownloading(count=len(snapshot.result_urls)))
             images = await pipeline.fetch_results(
-                self.provider,
+                provider,
                 snapshot,
-                resolved,
+                self._resolved(job),
                 filename_stem=f"easel_{job.id[:8]}",
                 size_limit=job.size_limit,
             )
@@ -453,6 +501,130 @@ class Engine:
             await self.store.save(job)
             log.info("job %s: %d image(s) ready", job.id, len(stored))
 
+    @staticmethod
+    def _resolved(job: JobRecord) -> ResolvedRequest:
+        return ResolvedRequest(
+            request=job.request, resolution=job.resolution, width=job.width, height=job.height
+        )
+
+    def _serving(self, job: JobRecord) -> ImageProvider:
+        """The provider that holds the job's task (the primary before anything was sent)."""
+        if job.state in (JobState.QUEUED, JobState.UPLOADING):
+            return self.provider
+        provider = self.provider_named(job.provider)
+        if provider is None:
+            raise PermanentUpstreamError(
+                f"The image service that took this job ({job.provider}) is no longer configured, "
+                "so its result cannot be collected. Please run it again.",
+                provider=job.provider or "unknown",
+            )
+        return provider
+
+    async def _submit_with_failover(
+        self, job: JobRecord
+    ) -> tuple[ImageProvider, TaskSnapshot | None]:
+        """Send the job to the first provider that takes it; the next on an outage.
+
+        Inputs are converted once, before any request; each provider gets its own uploads. A
+        provider whose model cannot do what the job asks (a mask where masks are ignored) is
+        skipped. Only ``fails_over`` errors move on: a refusal or a bad request would fail
+        everywhere, and would cost money everywhere. Returns the provider that took the job
+        and, for a synchronous one, its finished call.
+        """
+        job.state = JobState.UPLOADING
+        await self.store.save(job)
+        inputs = [
+            InputImage(
+                filename=f.filename, data=await self.files.read(f.path), content_type=f.content_type
+            )
+            for f in job.inputs
+        ]
+        count = len(job.reference_files())
+        mask = inputs[count] if job.mask_file() is not None else None
+        # Every input is converted before the first upload: a bad one costs no request.
+        prepared = await pipeline.prepare_inputs(inputs[:count], mask)
+        last_error: EaselError | None = None
+        for position, provider in enumerate(self.providers):
+            try:
+                resolved = self._resolve_for(job, provider, prepared)
+            except InputError as exc:
+                if position == 0:
+                    raise
+                log.info("job %s: %s cannot take it (%s)", job.id, provider.name, exc.user_message)
+                continue
+            try:
+                snapshot = await self._submit_to(job, provider, resolved, prepared)
+            except EaselError as exc:
+                if not fails_over(exc) or position == len(self.providers) - 1:
+                    raise
+                last_error = exc
+                log.warning("job %s: %s failed (%s); failing over", job.id, provider.name, exc)
+                job.task_id = None
+                job.submitted_at = None
+                job.state = JobState.UPLOADING
+                await self.store.save(job)
+                continue
+            return provider, snapshot
+        assert last_error is not None  # the primary either raised or was tried
+        raise last_error
+
+    def _resolve_for(
+        self, job: JobRecord, provider: ImageProvider, prepared: pipeline.PreparedInputs
+    ) -> ResolvedRequest:
+        """The job's request as ``provider`` takes it (its sizes may differ from the primary's).
+
+        A fallback without a quality setting gets the job without one rather than not at all.
+        """
+        if provider is self.provider:
+            return self._resolved(job)
+        request = job.request
+        try:
+            resolved = validate_request(request, provider.spec)
+        except InputError as exc:
+            if exc.field != "quality":
+                raise
+            request = request.model_copy(update={"quality": None})
+            resolved = validate_request(request, provider.spec)
+        if request.ratio is Ratio.AUTO and prepared.references:
+            first = prepared.references[0]
+            resolved = resolve_auto(resolved, provider.spec, (first.width, first.height))
+        return resolved
+
+    async def _submit_to(
+        self,
+        job: JobRecord,
+        provider: ImageProvider,
+        resolved: ResolvedRequest,
+        prepared: pipeline.PreparedInputs,
+    ) -> TaskSnapshot:
+        """Upload to and submit at one provider; a synchronous call is also awaited here.
+
+        The row names the provider before the submit, so a restart polls the right one.
+        """
+        job.provider = provider.name
+        if provider is not self.provider:
+            job.request = resolved.request
+            job.resolution = resolved.resolution
+            job.width, job.height = resolved.width, resolved.height
+        await self.store.save(job)
+        total = len(prepared.references) + (1 if prepared.mask is not None else 0)
+        show_uploads = total > 0 and not provider.local_tasks  # local "uploads" are instant
+        if show_uploads:
+            await self._emit(job, JobUploading(done=0, total=total))
+        urls, mask_url = await pipeline.upload_prepared(provider, prepared)
+        if show_uploads:
+            await self._emit(job, JobUploading(done=total, total=total))
+        job.state = JobState.SUBMITTING
+        await self.store.save(job)  # before the irreversible step
+        snapshot = await provider.submit(
+            pipeline.task_spec(provider, resolved, urls, job.client_reference, mask_url=mask_url)
+        )
+        await self._submitted(job, snapshot)
+        if provider.local_tasks:
+            # The call is the submit: an outage during it can still go to the next provider.
+            return await self._await_task(job, provider, first_delay=0.0)
+        return snapshot
+
     async def _submitted(self, job: JobRecord, snapshot: TaskSnapshot) -> None:
         job.task_id = snapshot.task_id
         job.state = JobState.SUBMITTED
@@ -461,34 +633,58 @@ class Engine:
         log.info("job %s: submitted as task %s", job.id, snapshot.task_id)
         await self._emit(job, JobSubmitted(task_id=snapshot.task_id))
 
-    async def _await_task(self, job: JobRecord, *, first_delay: float | None) -> TaskSnapshot:
-        """Watch the task through the shared scheduler until it ends or its deadline passes."""
+    async def _await_task(
+        self, job: JobRecord, provider: ImageProvider, *, first_delay: float | None
+    ) -> TaskSnapshot:
+        """Watch the task until it ends or its deadline passes.
+
+        Upstream tasks go through the shared, budgeted scheduler; local tasks through one that
+        costs no upstream query. A streamed partial image becomes a small preview on the job's
+        progress, never a result.
+        """
         assert job.task_id is not None
+        task_id = job.task_id
         deadline = self.deadline(job)
         remaining = (job.submitted_at or time.time()) + deadline - time.time()
+        scheduler = self.local_scheduler if provider.local_tasks else self.scheduler
         last = job.progress
+        last_preview: int | None = None
+        self._task_providers[task_id] = provider
         try:
             async with asyncio.timeout(max(remaining, 0.0)):
-                async for snapshot in self.scheduler.watch(job.task_id, first_delay=first_delay):
+                async for snapshot in scheduler.watch(task_id, first_delay=first_delay):
                     if snapshot.state is TaskState.RUNNING:
                         percent = max(0, min(99, snapshot.progress))
-                        if percent != last:
+                        preview = None
+                        fresh = snapshot.preview_index is not None
+                        if fresh and snapshot.preview and snapshot.preview_index != last_preview:
+                            last_preview = snapshot.preview_index
+                            preview = await make_preview(snapshot.preview)
+                        if percent != last or preview is not None:
                             last = job.progress = percent
                             await self._emit(
-                                job, JobProgress(percent=percent, status=snapshot.status)
+                                job,
+                                JobProgress(
+                                    percent=percent,
+                                    status=snapshot.status,
+                                    preview=preview,
+                                    preview_index=last_preview if preview else None,
+                                ),
                             )
                         continue
                     if snapshot.state is TaskState.FAILED:
-                        raise _failure_error(snapshot, self.provider.name)
+                        raise _failure_error(snapshot, provider.name)
                     return snapshot
         except TimeoutError:
             raise JobTimeoutError(
                 f"The image service did not finish within {deadline / 60:.0f} minutes "
-                f"(task `{job.task_id}`). Please try again later.",
-                provider=self.provider.name,
+                f"(task `{task_id}`). Please try again later.",
+                provider=provider.name,
             ) from None
+        finally:
+            self._task_providers.pop(task_id, None)
         raise TaskFailedError(  # pragma: no cover - watch() always ends with a final snapshot
-            "The image service stopped reporting on this task.", provider=self.provider.name
+            "The image service stopped reporting on this task.", provider=provider.name
         )
 
     def deadline(self, job: JobRecord) -> float:
@@ -502,7 +698,13 @@ class Engine:
 
     async def _poll_without_retry(self, task_id: str) -> TaskSnapshot:
         """Polls go through the scheduler's budget, so the provider must not retry on its own."""
-        return await self.provider.poll(task_id, retry=False)
+        provider = self._task_providers.get(task_id, self.provider)
+        return await provider.poll(task_id, retry=False)
+
+    async def _poll_local(self, task_id: str) -> TaskSnapshot:
+        """A local task's state, read from memory: no upstream query, no budget."""
+        provider = self._task_providers.get(task_id, self.provider)
+        return await provider.poll(task_id, retry=False)
 
     # ------------------------------------------------------------------ telling the member
 
@@ -593,7 +795,26 @@ def _failure_error(snapshot: TaskSnapshot, provider: str) -> EaselError:
     )
 
 
+def fails_over(error: EaselError) -> bool:
+    """Whether the next provider should take a job this error stopped at submit.
+
+    Yes for an outage (5xx, gateway pages, timeouts, broken connections, rate limits after the
+    provider's own retries) and for an account that cannot pay or is not let in (402, 401, 403,
+    an endpoint or model the service does not have): another account can still make the image.
+    Never for what the request itself caused (a 400 or 413, a safety refusal, the member's
+    input): it would be refused, and charged, everywhere.
+    """
+    if isinstance(error, InputError | RefusalError | InterruptedJobError):
+        return False
+    return isinstance(
+        error,
+        TransientUpstreamError | InsufficientQuotaError | AuthenticationError | TaskNotFoundError,
+    )
+
+
 def _failure_kind(error: EaselError) -> FailureKind:
+    if isinstance(error, InterruptedJobError):
+        return "interrupted"
     if isinstance(error, InputError):
         return "input"
     if isinstance(error, RefusalError):

@@ -85,11 +85,14 @@ class JobSubmitted(BaseModel):
 
 
 class JobProgress(BaseModel):
-    """The upstream task reported progress."""
+    """The upstream task reported progress (and, from streaming APIs, a preview frame)."""
 
     kind: Literal["progress"] = "progress"
     percent: int
     status: str
+    # A small JPEG of the latest partial image: shown while working, never delivered as a result.
+    preview: bytes | None = Field(default=None, repr=False)
+    preview_index: int | None = None
 
 
 class JobDownloading(BaseModel):
@@ -108,7 +111,10 @@ class JobCompleted(BaseModel):
     elapsed: float
 
 
-FailureKind = Literal["input", "refusal", "upstream", "timeout", "cancelled", "internal"]
+# ``interrupted``: a synchronous call was cut off by a restart; it cannot be resumed, only retried.
+FailureKind = Literal[
+    "input", "refusal", "upstream", "timeout", "cancelled", "internal", "interrupted"
+]
 
 
 class JobFailed(BaseModel):

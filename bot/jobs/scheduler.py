@@ -91,9 +91,13 @@ class PollScheduler:
         policy: PollPolicy | None = None,
         *,
         clock: Callable[[], float] = time.monotonic,
+        retry_transient: bool = True,
     ) -> None:
+        """``retry_transient=False`` hands every error to the watcher (local tasks: an error
+        there is the call's outcome, not a failed status query to try again)."""
         self._poll = poll
         self.policy = policy or PollPolicy()
+        self.retry_transient = retry_transient
         self._clock = clock
         self._bucket = TokenBucket(self.policy.queries_per_minute / 60, self.policy.burst, clock)
         self._heap: list[_Entry] = []
@@ -188,20 +192,11 @@ class PollScheduler:
             self.queries += 1
             try:
                 snapshot = await self._poll(task_id)
-            except RateLimitedError as exc:
-                pause = max(exc.retry_after or 0.0, self.policy.backoff)
-                self._paused_until = max(self._paused_until, self._clock() + pause)
-                log.warning("status queries rate-limited; pausing all polls for %.1fs", pause)
-                self._schedule(task_id, pause)
-                return
             except TransientUpstreamError as exc:
-                watch.failures += 1
-                delay = min(
-                    self.policy.backoff * 2 ** (watch.failures - 1), self.policy.backoff_max
-                )
-                delay *= random.uniform(0.8, 1.2)
-                log.warning("poll of task %s failed (%s); again in %.1fs", task_id, exc, delay)
-                self._schedule(task_id, delay)
+                if not self.retry_transient:
+                    watch.updates.put_nowait(exc)
+                    return
+                self._after_transient(task_id, watch, exc)
                 return
             except Exception as exc:  # noqa: BLE001 - handed to the watcher, which decides
                 watch.updates.put_nowait(exc)
@@ -212,3 +207,17 @@ class PollScheduler:
                 self._schedule(task_id, self._next_interval(snapshot))
         finally:
             self._in_flight.release()
+
+    def _after_transient(self, task_id: str, watch: _Watch, exc: TransientUpstreamError) -> None:
+        """A 429 pauses every poll for ``Retry-After``; other errors back this task off."""
+        if isinstance(exc, RateLimitedError):
+            pause = max(exc.retry_after or 0.0, self.policy.backoff)
+            self._paused_until = max(self._paused_until, self._clock() + pause)
+            log.warning("status queries rate-limited; pausing all polls for %.1fs", pause)
+            self._schedule(task_id, pause)
+            return
+        watch.failures += 1
+        delay = min(self.policy.backoff * 2 ** (watch.failures - 1), self.policy.backoff_max)
+        delay *= random.uniform(0.8, 1.2)
+        log.warning("poll of task %s failed (%s); again in %.1fs", task_id, exc, delay)
+        self._schedule(task_id, delay)

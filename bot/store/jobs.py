@@ -82,6 +82,7 @@ class JobRecord(BaseModel):
     height: int
     inputs: list[StoredFile] = Field(default_factory=list)
     client_reference: str
+    provider: str | None = None  # the image API that took the task (failover may change it)
     task_id: str | None = None
     progress: int = 0
     size_limit: int | None = None
@@ -143,7 +144,7 @@ _COLUMNS = (
     "id", "origin", "kind", "state", "guild_id", "channel_id", "user_id", "request",
     "resolution", "width", "height", "inputs", "client_reference", "task_id", "progress",
     "size_limit", "delivery", "results", "failure_kind", "failure_reason", "notified",
-    "parent_id", "action",
+    "parent_id", "action", "provider",
     "created_at", "updated_at", "submitted_at", "finished_at",
 )  # fmt: skip
 _JSON_COLUMNS = {"request", "inputs", "delivery", "results"}

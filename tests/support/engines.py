@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -37,11 +37,17 @@ async def running_engine(
     *,
     database: Path | str = MEMORY,
     label: str | None = None,
+    fallbacks: Sequence[ImageProvider] = (),
 ) -> AsyncIterator[Engine]:
-    """A started engine over ``provider``; stopped (jobs left persisted) on exit."""
+    """A started engine over ``provider`` (then ``fallbacks``); stopped, jobs kept, on exit."""
     async with Database.open(database) as db:
         engine = Engine(
-            provider, SqliteJobStore(db), FileStore(files), config or fast_config(), label=label
+            provider,
+            SqliteJobStore(db),
+            FileStore(files),
+            config or fast_config(),
+            label=label,
+            fallbacks=fallbacks,
         )
         await engine.start()
         try:

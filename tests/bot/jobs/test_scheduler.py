@@ -151,3 +151,15 @@ async def test_a_permanent_error_reaches_the_watcher(upstream: FakeUpstream) -> 
         assert scheduler.watching == 0
     finally:
         await scheduler.stop()
+
+
+async def test_without_transient_retries_the_watcher_gets_the_error_at_once(
+    upstream: FakeUpstream,
+) -> None:
+    """Local tasks: a transient error is the call's outcome, not a status query to repeat."""
+    upstream.errors["local"] = [TransientUpstreamError("502", provider="starrise")]
+    policy = PollPolicy(first_delay=0, interval=0.01, jitter=0, queries_per_minute=60_000)
+    scheduler = PollScheduler(upstream.poll, policy, retry_transient=False)
+    with pytest.raises(TransientUpstreamError):
+        await run(scheduler, ["local"])
+    assert len(upstream.calls) == 1

@@ -123,3 +123,27 @@ async def test_files_are_written_whole_and_deleted_per_job(tmp_path: Path) -> No
     await files.delete_job("job/../1")
     with pytest.raises(FileNotFoundError):
         await files.read(path)
+
+
+async def test_the_provider_that_took_a_job_is_kept(store: SqliteJobStore) -> None:
+    job = record("p1", provider="openai")
+    await store.add(job)
+    loaded = await store.get("p1")
+    assert loaded is not None and loaded.provider == "openai"
+    loaded.provider = "starrise"
+    await store.save(loaded)
+    again = await store.get("p1")
+    assert again is not None and again.provider == "starrise"
+
+
+async def test_a_database_from_before_failover_gains_the_provider_column(tmp_path: Path) -> None:
+    path = tmp_path / "old.sqlite3"
+    async with Database.open(path) as database:  # all migrations, then roll 003 back
+        await database.connection.executescript(
+            "ALTER TABLE jobs DROP COLUMN provider; DELETE FROM schema_version WHERE version >= 3;"
+        )
+    async with Database.open(path) as database:
+        store = SqliteJobStore(database)
+        await store.add(record("old", provider=None))
+        loaded = await store.get("old")
+        assert loaded is not None and loaded.provider is None

@@ -1,0 +1,276 @@
+"""Failover: the next provider takes a job on an outage or no balance, never on a refusal."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+from PIL import Image
+from pydantic import SecretStr
+
+from bot.jobs.engine import Engine
+from bot.jobs.models import (
+    InputImage,
+    JobCompleted,
+    JobEvent,
+    JobFailed,
+    JobRequest,
+)
+from bot.options import Quality, Ratio
+from bot.providers.catalog import toapis_model_spec
+from bot.providers.openai_compat import OpenAICompatProvider
+from bot.providers.profiles import load_profiles
+from bot.providers.toapis import ToAPIsProvider
+from bot.sandbox.openai_server import OpenAISandbox
+from bot.sandbox.server import Sandbox
+from bot.store.jobs import JobRecord, JobState
+from tests.support.engines import running_engine
+
+PROFILES = load_profiles()
+
+
+async def no_sleep(_: float) -> None:
+    return None
+
+
+def sync_provider(
+    server: OpenAISandbox, session: aiohttp.ClientSession, **options: Any
+) -> OpenAICompatProvider:
+    profile = PROFILES[server.flavour]
+    return OpenAICompatProvider(
+        profile,
+        SecretStr("k"),
+        profile.spec(),
+        base_url=server.base_url,
+        session=session,
+        sleep=no_sleep,
+        **options,
+    )
+
+
+def png(*, alpha: bool = False) -> bytes:
+    image = Image.new("RGBA" if alpha else "RGB", (120, 80), (0, 0, 0, 0) if alpha else "gold")
+    out = io.BytesIO()
+    image.save(out, format="PNG")
+    return out.getvalue()
+
+
+async def run(engine: Engine, request: JobRequest) -> tuple[list[JobEvent], JobRecord]:
+    events: list[JobEvent] = []
+    async with asyncio.timeout(20):
+        async for event in engine.run(request, job_id="f" * 32):
+            events.append(event)
+    job = await engine.store.get("f" * 32)
+    assert job is not None
+    return events, job
+
+
+@pytest.fixture
+async def session() -> AsyncIterator[aiohttp.ClientSession]:
+    async with aiohttp.ClientSession() as http:
+        yield http
+
+
+@pytest.fixture
+async def first() -> AsyncIterator[OpenAISandbox]:
+    async with OpenAISandbox("starrise", call_duration=0.05) as server:
+        yield server
+
+
+@pytest.fixture
+async def second() -> AsyncIterator[OpenAISandbox]:
+    async with OpenAISandbox("openai", call_duration=0.05) as server:
+        yield server
+
+
+@pytest.mark.parametrize(
+    ("fault", "calls_at_first"),
+    [("502", 2), ("500", 2), ("html", 2), ("402", 1), ("429", 1)],  # 429: Retry-After 120 s
+)
+async def test_an_outage_or_no_balance_at_the_first_moves_the_job_to_the_next(
+    tmp_path: Path,
+    session: aiohttp.ClientSession,
+    first: OpenAISandbox,
+    second: OpenAISandbox,
+    fault: str,
+    calls_at_first: int,
+) -> None:
+    first.add_fault(fault, "generate", times=5, retry_after=120)  # type: ignore[arg-type]
+    async with running_engine(
+        sync_provider(first, session),
+        tmp_path,
+        label="Starrise · gpt-image-2",
+        fallbacks=[sync_provider(second, session)],
+    ) as engine:
+        events, job = await run(engine, JobRequest(prompt="a harbour", n=2))
+        label = engine.label_for(job)
+    assert isinstance(events[-1], JobCompleted), events[-1]
+    assert len(events[-1].images) == 2
+    assert job.provider == "openai"
+    assert label == "OpenAI · gpt-image-2 · standing in for Starrise"
+    assert first.count("generate") == calls_at_first
+    assert second.count("generate") == 2  # streamed: one call per image
+
+
+async def test_a_timeout_or_no_connection_moves_the_job_on(
+    tmp_path: Path, session: aiohttp.ClientSession, second: OpenAISandbox
+) -> None:
+    profile = PROFILES["starrise"]
+    unreachable = OpenAICompatProvider(
+        profile,
+        SecretStr("k"),
+        profile.spec(),
+        base_url="http://127.0.0.1:9",
+        session=session,
+        sleep=no_sleep,
+    )
+    async with OpenAISandbox("infinityblue", call_duration=0.05) as slow:
+        slow.add_fault("timeout", "generate", hang=5)
+        hanging = sync_provider(slow, session, request_timeout=0.3)
+        async with running_engine(
+            unreachable, tmp_path, fallbacks=[hanging, sync_provider(second, session)]
+        ) as engine:
+            events, job = await run(engine, JobRequest(prompt="a harbour"))
+    assert isinstance(events[-1], JobCompleted) and job.provider == "openai"
+
+
+@pytest.mark.parametrize("fault", ["safety", "413"])
+async def test_a_refusal_or_bad_request_never_moves_on(
+    tmp_path: Path,
+    session: aiohttp.ClientSession,
+    first: OpenAISandbox,
+    second: OpenAISandbox,
+    fault: str,
+) -> None:
+    first.add_fault(fault, "generate")  # type: ignore[arg-type]
+    async with running_engine(
+        sync_provider(first, session), tmp_path, fallbacks=[sync_provider(second, session)]
+    ) as engine:
+        events, job = await run(engine, JobRequest(prompt="a harbour"))
+    final = events[-1]
+    assert isinstance(final, JobFailed)
+    assert final.failure == ("refusal" if fault == "safety" else "upstream")
+    assert second.count("generate") == 0 and job.provider == "starrise"
+
+
+async def test_when_every_provider_is_down_the_member_hears_the_last_reason(
+    tmp_path: Path, session: aiohttp.ClientSession, first: OpenAISandbox, second: OpenAISandbox
+) -> None:
+    first.add_fault("503", "generate", times=5)
+    second.faults.balance = 0
+    async with running_engine(
+        sync_provider(first, session), tmp_path, fallbacks=[sync_provider(second, session)]
+    ) as engine:
+        events, job = await run(engine, JobRequest(prompt="a harbour"))
+    final = events[-1]
+    assert isinstance(final, JobFailed) and "top it up" in final.reason
+    assert job.state is JobState.FAILED
+
+
+async def test_a_provider_that_cannot_do_the_job_is_skipped(
+    tmp_path: Path, session: aiohttp.ClientSession, first: OpenAISandbox, second: OpenAISandbox
+) -> None:
+    first.add_fault("502", "edit", times=5)
+    async with OpenAISandbox("infinityblue", call_duration=0.05) as blue:
+        async with running_engine(
+            sync_provider(first, session),
+            tmp_path,
+            fallbacks=[sync_provider(blue, session), sync_provider(second, session)],
+        ) as engine:
+            request = JobRequest(
+                prompt="repaint the left half",
+                edit=True,
+                ratio=Ratio.AUTO,
+                references=(InputImage(filename="in.png", data=png()),),
+                mask=InputImage(filename="mask.png", data=png(alpha=True)),
+            )
+            events, job = await run(engine, request)
+        assert blue.count("edit") == 0  # it would ignore the mask
+    assert isinstance(events[-1], JobCompleted), events[-1]
+    assert job.provider == "openai"
+    (call,) = second.requests_to("edit")
+    assert set(call.files) == {"image", "mask"}
+
+
+async def test_a_fallback_without_quality_takes_the_job_without_it(
+    tmp_path: Path, session: aiohttp.ClientSession, first: OpenAISandbox
+) -> None:
+    first.add_fault("500", "generate", times=5)
+    async with OpenAISandbox("infinityblue", call_duration=0.05) as blue:
+        async with running_engine(
+            sync_provider(first, session), tmp_path, fallbacks=[sync_provider(blue, session)]
+        ) as engine:
+            events, job = await run(engine, JobRequest(prompt="a harbour", quality=Quality.HIGH))
+        (call,) = blue.requests_to("generate")
+    assert isinstance(events[-1], JobCompleted)
+    assert job.provider == "infinityblue" and job.request.quality is None
+    assert "quality" not in call.fields
+
+
+async def test_an_async_provider_can_stand_in_and_is_polled_after_a_restart(
+    tmp_path: Path, session: aiohttp.ClientSession, first: OpenAISandbox
+) -> None:
+    """Starrise is out of balance; ToAPIs takes the job; a restart polls ToAPIs, not Starrise."""
+    first.faults.balance = 0
+    database = tmp_path / "easel.sqlite3"
+    async with Sandbox(task_duration=0.8, size_table="extended") as toapis_sandbox:
+        toapis = ToAPIsProvider(
+            toapis_sandbox.base_url,
+            SecretStr("k"),
+            toapis_model_spec("gpt-image-2", "extended"),
+            session=session,
+        )
+        async with running_engine(
+            sync_provider(first, session),
+            tmp_path / "files",
+            database=database,
+            fallbacks=[toapis],
+        ) as engine:
+            engine.observe("discord", Silent())
+            resolved = engine.validate(JobRequest(prompt="a harbour", ratio=Ratio.LANDSCAPE_4_3))
+            job = await engine.accept(resolved, origin="discord", user_id=1, channel_id=2)
+            async with asyncio.timeout(10):
+                while True:
+                    stored = await engine.store.get(job.id)
+                    assert stored is not None and stored.state is not JobState.FAILED
+                    if stored.state is JobState.SUBMITTED and stored.provider == "toapis":
+                        break
+                    await asyncio.sleep(0.01)
+        assert (stored.width, stored.height) == (1024, 768)  # ToAPIs' size for 4:3
+        recorder = Silent()
+        async with running_engine(
+            sync_provider(first, session),
+            tmp_path / "files",
+            database=database,
+            fallbacks=[toapis],
+        ) as engine:
+            engine.observe("discord", recorder)
+            await engine.resume()
+            async with asyncio.timeout(10):
+                await recorder.done.wait()
+        assert isinstance(recorder.final, JobCompleted)
+        assert toapis_sandbox.count("submit") == 1 and toapis_sandbox.count("poll") >= 1
+    assert first.count("generate") == 1
+
+
+class Silent:
+    def __init__(self) -> None:
+        self.done = asyncio.Event()
+        self.final: JobEvent | None = None
+
+    async def on_event(self, job: JobRecord, event: JobEvent) -> None:
+        if isinstance(event, JobCompleted | JobFailed):
+            self.final = event
+            self.done.set()
+
+
+def test_provider_names_must_be_unique(tmp_path: Path) -> None:
+    profile = PROFILES["openai"]
+    provider = OpenAICompatProvider(profile, SecretStr("k"), profile.spec())
+    with pytest.raises(ValueError, match="unique"):
+        Engine(provider, None, None, fallbacks=[provider])  # type: ignore[arg-type]
