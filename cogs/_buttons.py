@@ -16,6 +16,7 @@ import discord
 from bot.errors import EaselError
 from bot.jobs.derive import DerivedAction, derived_request, next_tier
 from bot.store.jobs import JobRecord
+from cogs._edit_flow import open_edit_for_result
 from cogs._job_message import NO_MENTIONS
 from cogs._policy import button_press_refusal
 from cogs._run import start_job
@@ -71,14 +72,11 @@ async def derive_and_start(
     action: DerivedAction,
     *,
     index: int = 0,
-    prompt: str | None = None,
 ) -> None:
     """Make the derived request and start it as a new job with its own message."""
     engine = interaction.client.engine
     try:
-        request, inputs = await derived_request(
-            job, action, engine.files, engine.spec, index=index, prompt=prompt
-        )
+        request, inputs = await derived_request(job, action, engine.files, engine.spec, index=index)
         resolved = engine.validate(request)
     except EaselError as exc:
         await answer_privately(interaction, f"⚠️ {exc.user_message}")
@@ -86,29 +84,6 @@ async def derive_and_start(
     await start_job(
         interaction, resolved, inputs=inputs, kind=job.kind, parent_id=job.id, action=action
     )
-
-
-class EditPromptModal(discord.ui.Modal, title="Edit image"):
-    """Asks what to change; the submit starts an edit of the chosen image."""
-
-    change: discord.ui.TextInput[EditPromptModal] = discord.ui.TextInput(
-        label="What should change?",
-        style=discord.TextStyle.paragraph,
-        placeholder="e.g. make it night time, add falling snow",
-        max_length=4000,
-    )
-
-    def __init__(self, job: JobRecord, index: int) -> None:
-        super().__init__(custom_id=f"easel:editmodal:{job.id}:{index}")
-        self.job = job
-        self.index = index
-        self.change.default = job.request.prompt[:4000]
-
-    async def on_submit(self, interaction: Interaction) -> None:  # type: ignore[override]
-        """Start the edit job."""
-        await derive_and_start(
-            interaction, self.job, "edit", index=self.index, prompt=self.change.value
-        )
 
 
 async def run_action(interaction: Interaction, action: str, job_id: str, index: int) -> None:
@@ -144,7 +119,7 @@ async def run_action(interaction: Interaction, action: str, job_id: str, index: 
     if not await may_use_result(interaction, job):
         return
     if action == "edit":
-        await interaction.response.send_modal(EditPromptModal(job, index))
+        await open_edit_for_result(interaction, job, index)  # an edit of the image, area optional
         return
     if action in ("reroll", "vary", "upscale"):
         await derive_and_start(interaction, job, action, index=index)  # type: ignore[arg-type]

@@ -1,4 +1,6 @@
-"""New jobs made from a finished one: re-roll, vary, upscale, edit (the result buttons).
+"""New jobs made from a finished one: re-roll, vary, upscale (the result buttons).
+
+Editing a result is an edit job of its own (``cogs/_edit_flow.py``), not a derived request.
 
 Pure rules plus reading the stored files; no Discord here, so the command line could offer the
 same actions later.
@@ -15,7 +17,7 @@ from bot.providers.catalog import ModelSpec
 from bot.store.files import FileStore
 from bot.store.jobs import JobRecord
 
-DerivedAction = Literal["reroll", "vary", "upscale", "edit"]
+DerivedAction = Literal["reroll", "vary", "upscale"]
 
 UPSCALE_PROMPT = (
     "Reproduce the reference image faithfully at a higher resolution, sharper and cleaner."
@@ -40,7 +42,6 @@ async def derived_request(
     spec: ModelSpec,
     *,
     index: int = 0,
-    prompt: str | None = None,
 ) -> tuple[JobRequest, tuple[InputImage, ...]]:
     """The request (and its input images) for ``action`` on ``job``'s image ``index``."""
     if action == "reroll":
@@ -80,17 +81,12 @@ async def derived_request(
     base = job.request.model_copy(update={"references": (image,), "mask": None})
     if action == "vary":
         return base, (image,)
-    if action == "upscale":
-        tier = next_tier(job, spec)
-        if tier is None:
-            raise InputError(
-                f"This image is already at the largest size {spec.model_id} offers "
-                f"for {job.request.ratio}."
-            )
-        return base.model_copy(
-            update={"resolution": tier, "n": 1, "prompt": f"{UPSCALE_PROMPT} {job.request.prompt}"}
-        ), (image,)
-    new_prompt = (prompt or "").strip()
-    if not new_prompt:
-        raise InputError("Say what to change in the image.", field="prompt")
-    return base.model_copy(update={"prompt": new_prompt, "n": 1}), (image,)
+    tier = next_tier(job, spec)
+    if tier is None:
+        raise InputError(
+            f"This image is already at the largest size {spec.model_id} offers "
+            f"for {job.request.ratio}."
+        )
+    return base.model_copy(
+        update={"resolution": tier, "n": 1, "prompt": f"{UPSCALE_PROMPT} {job.request.prompt}"}
+    ), (image,)

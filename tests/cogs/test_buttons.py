@@ -15,10 +15,10 @@ from tests.support.discord_harness import (
     custom_ids,
     dispatch,
     message_payload,
-    modal_payload,
     prepare_bot,
     slash_command_payload,
 )
+from tests.support.edit_interactions import modal_submit_payload, shown_modal
 
 OTHER_USER = USER_ID + 1
 EPHEMERAL = 64
@@ -134,18 +134,20 @@ async def test_upscale_asks_for_the_next_tier(harness: Harness) -> None:
     assert (body["resolution"], body["n"]) == ("2K", 1)
 
 
-async def test_edit_opens_a_modal_and_its_submit_starts_an_edit(harness: Harness) -> None:
+async def test_edit_opens_the_edit_modal_and_its_submit_edits_the_result(harness: Harness) -> None:
     job_id, final = await finished_job(harness)
     await press(harness, f"easel:edit:{job_id}", final)
     await harness.adapter.wait_for(
         lambda c: c[-1].is_callback and (c[-1].payload or {}).get("type") == 9
     )
-    modal = harness.adapter.calls[-1].payload or {}
-    custom_id = modal["data"]["custom_id"]
-    field_id = modal["data"]["components"][0]["components"][0]["custom_id"]
-    dispatch(harness.bot, modal_payload(custom_id, {field_id: "make it night"}))
+    modal = shown_modal(harness.adapter.calls)
+    dispatch(harness.bot, modal_submit_payload(modal, {"easel:edit:prompt": "make it night"}))
     await harness.adapter.wait_for(lambda c: len(finals(c)) >= 2, 15)
-    assert harness.sandbox.requests_to("submit")[-1].body["prompt"] == "make it night"
+    body = harness.sandbox.requests_to("submit")[-1].body
+    assert body["prompt"] == "make it night"
+    assert body["model"] == "gpt-image-2-official" and len(body["image_urls"]) == 1
+    child = (await harness.bot.engine.store.recent_for_user(USER_ID, limit=1))[0]
+    assert (child.parent_id, child.action) == (job_id, "edit")
 
 
 async def test_the_requester_can_cancel_a_running_job(harness: Harness) -> None:

@@ -115,7 +115,8 @@ async def test_a_results_buttons_work_after_the_bot_restarts(tmp_path: Path) -> 
         assert "a paper boat" in str(rerolled.embeds)
         assert sandbox.stats().tasks == 2
 
-        stranger = await ld.click_button(ld.owner, result, reroll)
+        (member,) = await ld.add_users(1)  # not the requester, not an admin
+        stranger = await ld.click_button(member, result, reroll)
         refusal = await stranger.wait_for_callback(timeout=3)
         assert refusal.type == 4 and "Only <@" in str(refusal.data)
         await stop_and_check(second)

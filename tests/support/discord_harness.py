@@ -276,22 +276,6 @@ def component_payload(
     return payload
 
 
-def modal_payload(
-    custom_id: str, fields: dict[str, str], *, user_id: int = USER_ID
-) -> dict[str, Any]:
-    """An INTERACTION_CREATE for a modal submit."""
-    payload = slash_command_payload("unused", [], user_id=user_id)
-    payload["type"] = 5
-    payload["data"] = {
-        "custom_id": custom_id,
-        "components": [
-            {"type": 1, "components": [{"type": 4, "custom_id": key, "value": value}]}
-            for key, value in fields.items()
-        ],
-    }
-    return payload
-
-
 def custom_ids(call: RecordedCall) -> list[str]:
     """Every component custom id in a recorded message payload."""
     found: list[str] = []
