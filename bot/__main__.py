@@ -1,4 +1,5 @@
-"""Entry point: ``python -m bot`` runs the bot; ``imagine`` and ``check`` run without Discord."""
+"""Entry point: ``python -m bot`` runs the bot; ``imagine``, ``check`` and ``models`` work
+without Discord."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers.add_parser("run", help="run the Discord bot (the default)")
     cli.add_imagine_parser(subparsers)
     cli.add_check_parser(subparsers)
+    cli.add_models_parser(subparsers)
     return parser
 
 
@@ -27,12 +29,14 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         settings = load_settings()
-        quiet = args.command in {"imagine", "check"} and settings.log_level != "DEBUG"
+        quiet = args.command in {"imagine", "check", "models"} and settings.log_level != "DEBUG"
         setup_logging("WARNING" if quiet else settings.log_level)  # the CLI prints its own progress
         if args.command == "imagine":
             return asyncio.run(cli.imagine(settings, args))
         if args.command == "check":
             return asyncio.run(cli.check(settings))
+        if args.command == "models":
+            return cli.models(settings, as_json=args.json)
         from bot.client import run_bot  # imports discord only when the bot runs
 
         return run_bot(settings)

@@ -1,4 +1,5 @@
-"""Command line: run the engine without Discord (``imagine``) and check the setup (``check``).
+"""Command line: run the engine without Discord (``imagine``), check the setup (``check``) and
+list what every image provider can do (``models``).
 
 ``imagine --edit`` (or ``--mask``) runs an edit through the same engine as ``/edit``: the
 ``--image`` files go to the editing model, the first one being the image changed.
@@ -8,8 +9,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import sys
+import uuid
 from pathlib import Path
+from typing import Any
 
 from bot.errors import EaselError
 from bot.jobs.models import (
@@ -26,8 +30,9 @@ from bot.jobs.models import (
 )
 from bot.jobs.validation import spec_for
 from bot.options import OutputFormat, Quality, Ratio, Resolution
+from bot.providers.profiles import capabilities, load_profiles
 from bot.runtime import open_engine
-from bot.settings import Settings
+from bot.settings import ProviderName, Settings
 
 EXIT_JOB_FAILED = 1
 EXIT_CONFIG = 2
@@ -86,6 +91,18 @@ def add_check_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentPar
     subparsers.add_parser("check", help="validate the settings and reach the image API")
 
 
+def add_models_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Register ``models``: every provider, its models and what they can do."""
+    parser = subparsers.add_parser(
+        "models",
+        help="list image providers, their models and capabilities",
+        description="Every provider Easel knows (profiles.toml and IMAGE_PROFILES_FILE), its "
+        "models and what each can do; the configured ones are marked in failover order. "
+        "Makes no request.",
+    )
+    parser.add_argument("--json", action="store_true", help="print JSON instead of text")
+
+
 async def imagine(settings: Settings, args: argparse.Namespace) -> int:
     """Run one job, show progress on stderr, write the images and print their paths."""
     references = []
@@ -126,8 +143,12 @@ async def imagine(settings: Settings, args: argparse.Namespace) -> int:
             f"{engine.label}: {what}{size} ({resolved.resolution}) x{request.n}",
             file=sys.stderr,
         )
-        async for event in engine.run(resolved.request):
+        job_id = uuid.uuid4().hex
+        async for event in engine.run(resolved.request, job_id=job_id):
             if isinstance(event, JobCompleted):
+                job = await engine.store.get(job_id)
+                if job is not None and job.provider not in (None, engine.provider.name):
+                    print(f"made by {engine.label_for(job)}", file=sys.stderr)  # failover
                 paths = await asyncio.to_thread(_write_images, args.out, event)
                 for path in paths:
                     print(path)
@@ -148,7 +169,8 @@ def describe_event(event: JobEvent) -> str:
     if isinstance(event, JobSubmitted):
         return f"submitted task {event.task_id}"
     if isinstance(event, JobProgress):
-        return f"{event.status} {event.percent}%"
+        preview = "" if event.preview is None else f" (preview {(event.preview_index or 0) + 1})"
+        return f"{event.status} {event.percent}%{preview}"
     if isinstance(event, JobDownloading):
         return f"downloading {event.count} image(s)"
     return event.kind
@@ -172,9 +194,61 @@ async def check(settings: Settings) -> int:
         "discord token: " + ("set" if settings.discord_token else "NOT SET (needed to run the bot)")
     )
     async with open_engine(settings, ephemeral=True) as engine:
-        try:
-            print(await engine.provider.check())
-        except EaselError as exc:
-            print(f"error: {exc.user_message}", file=sys.stderr)
-            return EXIT_JOB_FAILED
+        failed = False
+        for provider in engine.providers:  # failover providers must work too
+            try:
+                print(await provider.check())
+            except EaselError as exc:
+                print(f"error: {provider.label}: {exc.user_message}", file=sys.stderr)
+                failed = True
+    return EXIT_JOB_FAILED if failed else 0
+
+
+def models(settings: Settings, *, as_json: bool = False) -> int:
+    """Print every provider, its models and their capabilities; no request is made."""
+    profiles = load_profiles(settings.image_profiles_file)
+    configured: list[str] = []
+    if settings.provider is not ProviderName.SANDBOX:
+        configured = [name.value for name in settings.provider_names]
+    report: list[dict[str, Any]] = []
+    for name, profile in profiles.items():
+        in_use = None
+        if name in configured:
+            in_use = settings.provider_config(ProviderName(name)).model or profile.model
+        entries: list[dict[str, Any]] = []
+        for model_id in dict.fromkeys([profile.model, *profile.models]):
+            spec = profile.spec(
+                model_id,
+                settings.image_edit_model if profile.family == "toapis" else None,
+                size_table=settings.image_size_table,
+            )
+            rows = capabilities(profile, spec, partial_images=settings.image_partial_images)
+            entries.append({"model": model_id, "in_use": model_id == in_use, **rows})
+        report.append(
+            {
+                "provider": name,
+                "label": profile.label,
+                "family": profile.family,
+                "base_url": profile.base_url,
+                "failover_position": configured.index(name) + 1 if name in configured else None,
+                "docs": profile.docs,
+                "models": entries,
+            }
+        )
+    if as_json:
+        print(json.dumps(report, indent=2, ensure_ascii=False))
+        return 0
+    order = " → ".join(configured) if configured else f"sandbox ({settings.sandbox_api} emulator)"
+    print(f"Image providers (in use, in failover order: {order})")
+    for entry in report:
+        position = entry["failover_position"]
+        mark = f"[{position}]" if position else "   "
+        print(f"\n{mark} {entry['provider']}: {entry['label']} at {entry['base_url']}")
+        if entry["docs"]:
+            print(f"    {entry['docs']}")
+        for model in entry["models"]:
+            print(f"    {model['model']}{'  (in use)' if model['in_use'] else ''}")
+            for key, value in model.items():
+                if key not in ("model", "in_use"):
+                    print(f"      {key:<11}{value}")
     return 0

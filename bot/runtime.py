@@ -1,4 +1,4 @@
-"""Build the engine from settings: database, files, HTTP session, provider, sandbox.
+"""Build the engine from settings: database, files, HTTP session, providers, sandbox.
 
 One place owns these lifecycles so the bot, the command line and the tests start and stop them
 the same way.
@@ -17,8 +17,11 @@ from pydantic import SecretStr
 
 from bot.jobs.engine import Engine, EngineConfig
 from bot.jobs.scheduler import PollPolicy
-from bot.providers.catalog import toapis_model_spec
+from bot.providers.base import ImageProvider
+from bot.providers.openai_compat import OpenAICompatProvider
+from bot.providers.profiles import load_profiles
 from bot.providers.toapis import ToAPIsProvider
+from bot.sandbox.openai_server import OpenAISandbox
 from bot.sandbox.server import Sandbox
 from bot.settings import ProviderName, Settings
 from bot.store.database import MEMORY, Database
@@ -48,6 +51,92 @@ def engine_config(settings: Settings) -> EngineConfig:
     )
 
 
+async def build_providers(
+    settings: Settings, session: aiohttp.ClientSession, stack: AsyncExitStack
+) -> tuple[list[ImageProvider], dict[str, str]]:
+    """The providers in failover order and the label members see for each.
+
+    Without a key this is the sandbox: the ToAPIs emulator, or with ``SANDBOX_API`` the
+    emulator of another API (streamed previews from ``openai``, say), in this process.
+    """
+    profiles = load_profiles(settings.image_profiles_file)
+    table = settings.image_size_table
+    if settings.provider is ProviderName.SANDBOX:
+        api = settings.sandbox_api
+        profile = profiles[ProviderName.TOAPIS if api is ProviderName.SANDBOX else api]
+        config = settings.provider_config(ProviderName.TOAPIS)
+        spec = profile.spec(config.model, config.edit_model, size_table=table)
+        provider: ImageProvider
+        if profile.family == "toapis":
+            sandbox = Sandbox(task_duration=settings.sandbox_task_duration, size_table=table)
+            base_url = await sandbox.start()
+            stack.push_async_callback(sandbox.stop)
+            provider = ToAPIsProvider(
+                base_url,
+                SANDBOX_KEY,
+                spec,
+                session=session,
+                request_timeout=settings.image_request_timeout,
+            )
+            stack.push_async_callback(provider.close)
+            what = ""
+        else:
+            emulator = OpenAISandbox(
+                profile.name,  # type: ignore[arg-type]  # a shipped OpenAI-family name
+                call_duration=settings.sandbox_task_duration,
+                profile=profile,
+            )
+            base_url = await emulator.start()
+            stack.push_async_callback(emulator.stop)
+            provider = OpenAICompatProvider(
+                profile,
+                SANDBOX_KEY,
+                profile.spec(),
+                base_url=base_url,
+                session=session,
+                partial_images=settings.image_partial_images,
+            )
+            stack.push_async_callback(provider.close)
+            what = f" ({profile.label} emulator)"
+        log.info(
+            "no image API key: using the local sandbox%s at %s (placeholder images)",
+            what,
+            base_url,
+        )
+        label = f"Sandbox{what} · placeholder images, no API key · {provider.spec.model_id}"
+        return [provider], {provider.name: label}
+    providers: list[ImageProvider] = []
+    labels: dict[str, str] = {}
+    for name in settings.provider_names:
+        config = settings.provider_config(name)
+        profile = profiles[name]
+        assert config.api_key is not None  # load_settings refuses a provider without a key
+        spec = profile.spec(config.model, config.edit_model, size_table=table)
+        if profile.family == "toapis":
+            provider = ToAPIsProvider(
+                config.base_url or profile.base_url,
+                config.api_key,
+                spec,
+                session=session,
+                request_timeout=settings.image_request_timeout,
+            )
+        else:
+            provider = OpenAICompatProvider(
+                profile,
+                config.api_key,
+                spec,
+                base_url=config.base_url,
+                session=session,
+                request_timeout=settings.image_sync_timeout,
+                moderation=settings.image_moderation,
+                partial_images=settings.image_partial_images,
+            )
+        stack.push_async_callback(provider.close)
+        providers.append(provider)
+        labels[provider.name] = f"{profile.label} · {spec.model_id}"
+    return providers, labels
+
+
 @asynccontextmanager
 async def open_engine(
     settings: Settings, *, ephemeral: bool = False, session: aiohttp.ClientSession | None = None
@@ -66,34 +155,15 @@ async def open_engine(
         database = await stack.enter_async_context(Database.open(database_path))
         if session is None:
             session = await stack.enter_async_context(aiohttp.ClientSession())
-        spec = toapis_model_spec(
-            settings.image_model, settings.image_size_table, edit_model=settings.image_edit_model
-        )
-        if settings.provider is ProviderName.SANDBOX:
-            sandbox = Sandbox(
-                task_duration=settings.sandbox_task_duration, size_table=settings.image_size_table
-            )
-            base_url = await sandbox.start()
-            stack.push_async_callback(sandbox.stop)
-            api_key = SANDBOX_KEY
-            label = f"Sandbox · placeholder images, no API key · {spec.model_id}"
-            log.info(
-                "no IMAGE_API_KEY: using the local sandbox at %s (placeholder images)", base_url
-            )
-        else:
-            base_url = settings.image_api_base_url
-            api_key = settings.require_image_api_key()
-            label = f"ToAPIs · {spec.model_id}"
-        provider = ToAPIsProvider(
-            base_url, api_key, spec, session=session, request_timeout=settings.image_request_timeout
-        )
-        stack.push_async_callback(provider.close)
+        providers, labels = await build_providers(settings, session, stack)
         engine = Engine(
-            provider,
+            providers[0],
             SqliteJobStore(database),
             FileStore(files_root),
             engine_config(settings),
-            label=label,
+            label=labels[providers[0].name],
+            fallbacks=providers[1:],
+            labels=labels,
         )
         await engine.start()
         stack.push_async_callback(engine.stop)

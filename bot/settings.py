@@ -7,23 +7,43 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal, NamedTuple
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.errors import ConfigError
 from bot.jobs.queue import QueueLimits
 from bot.providers.catalog import DEFAULT_EDIT_MODEL, SizeTableName
+from bot.providers.profiles import load_profiles
 
 DEFAULT_DATABASE_URL = "sqlite:///data/easel.sqlite3"
 
 
 class ProviderName(StrEnum):
-    """Which upstream serves image jobs."""
+    """Which upstream serves image jobs (each but the sandbox is a profile in profiles.toml)."""
 
     TOAPIS = "toapis"
     SANDBOX = "sandbox"
+    INFINITYBLUE = "infinityblue"
+    STARRISE = "starrise"
+    ANYFAST = "anyfast"
+    OPENAI = "openai"
+
+
+TOAPIS_BASE_URL = "https://toapis.com"
+# Providers with their own <NAME>_API_KEY, <NAME>_BASE_URL and <NAME>_MODEL settings.
+NAMED_PROVIDERS = tuple(name for name in ProviderName if name is not ProviderName.SANDBOX)
+
+
+class ProviderConfig(NamedTuple):
+    """Where one provider lives and which key and models Easel uses there (None: profile's)."""
+
+    name: ProviderName
+    api_key: SecretStr | None
+    base_url: str | None
+    model: str | None
+    edit_model: str | None
 
 
 class Settings(BaseSettings):
@@ -44,7 +64,7 @@ class Settings(BaseSettings):
     image_provider: ProviderName | None = (
         None  # None: toapis when IMAGE_API_KEY is set, else sandbox
     )
-    image_api_base_url: str = "https://toapis.com"
+    image_api_base_url: str = TOAPIS_BASE_URL
     image_api_key: SecretStr | None = None
     image_model: str = "gpt-image-2"
     image_edit_model: str = DEFAULT_EDIT_MODEL  # seeds: gpt-image-1.5-official
@@ -55,6 +75,28 @@ class Settings(BaseSettings):
     poll_interval: float = Field(default=6.0, gt=0)
     upstream_queries_per_minute: float = Field(default=2400, gt=0)
 
+    # More image APIs, and failover between them (see README "Image providers")
+    image_providers: Annotated[list[ProviderName], NoDecode] = Field(default_factory=list)
+    image_profiles_file: Path | None = None
+    image_sync_timeout: float | None = Field(default=None, gt=0)  # None: the profile's (600 s)
+    image_partial_images: int | None = Field(default=None, ge=0, le=3)  # None: the profile's
+    image_moderation: Literal["auto", "low"] | None = None  # None: not sent (the API's auto)
+    toapis_api_key: SecretStr | None = None
+    toapis_base_url: str | None = None
+    toapis_model: str | None = None
+    infinityblue_api_key: SecretStr | None = None
+    infinityblue_base_url: str | None = None
+    infinityblue_model: str | None = None
+    starrise_api_key: SecretStr | None = None
+    starrise_base_url: str | None = None
+    starrise_model: str | None = None
+    anyfast_api_key: SecretStr | None = None
+    anyfast_base_url: str | None = None
+    anyfast_model: str | None = None
+    openai_api_key: SecretStr | None = None
+    openai_base_url: str | None = None
+    openai_model: str | None = None
+
     # Fair queue: how many jobs run upstream at once
     max_concurrent_jobs: int = Field(default=50, ge=1)
     max_jobs_per_guild: int = Field(default=20, ge=1)
@@ -62,6 +104,7 @@ class Settings(BaseSettings):
 
     # Sandbox (the no-key default)
     sandbox_task_duration: float = Field(default=6.0, ge=0)
+    sandbox_api: ProviderName = ProviderName.TOAPIS  # which API the sandbox emulates
 
     # State
     database_url: str = DEFAULT_DATABASE_URL
@@ -80,6 +123,15 @@ class Settings(BaseSettings):
         "image_provider",
         "image_api_key",
         "metrics_file",
+        "image_profiles_file",
+        "image_sync_timeout",
+        "image_partial_images",
+        "image_moderation",
+        *(
+            f"{name}_{part}"
+            for name in NAMED_PROVIDERS
+            for part in ("api_key", "base_url", "model")
+        ),
         mode="before",
     )
     @classmethod
@@ -87,9 +139,19 @@ class Settings(BaseSettings):
         """``KEY=`` in .env.example means "not set", not an empty value."""
         return None if isinstance(value, str) and not value.strip() else value
 
-    @field_validator("image_api_base_url")
+    @field_validator("image_providers", mode="before")
     @classmethod
-    def _http_url(cls, value: str) -> str:
+    def _comma_list(cls, value: Any) -> Any:
+        """``IMAGE_PROVIDERS=openai,starrise``: names in failover order."""
+        if isinstance(value, str):
+            return [part.strip().lower() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("image_api_base_url", *(f"{name}_base_url" for name in NAMED_PROVIDERS))
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
         if not value.startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://")
         return value.rstrip("/")
@@ -104,16 +166,82 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _pick_provider(self) -> Settings:
         if self.image_provider is None:
-            self.image_provider = (
-                ProviderName.TOAPIS if self.image_api_key is not None else ProviderName.SANDBOX
-            )
+            if self.image_providers:
+                self.image_provider = self.image_providers[0]
+            elif self.image_api_key is not None or self.toapis_api_key is not None:
+                self.image_provider = ProviderName.TOAPIS
+            else:
+                self.image_provider = ProviderName.SANDBOX
         return self
 
     @property
     def provider(self) -> ProviderName:
-        """The provider in force (resolved from IMAGE_PROVIDER and IMAGE_API_KEY)."""
+        """The primary provider (IMAGE_PROVIDER, else the first of IMAGE_PROVIDERS, else by key)."""
         assert self.image_provider is not None  # set by _pick_provider
         return self.image_provider
+
+    @property
+    def provider_names(self) -> list[ProviderName]:
+        """Every provider in failover order: IMAGE_PROVIDERS, or the one IMAGE_PROVIDER."""
+        return list(self.image_providers) or [self.provider]
+
+    def provider_config(self, name: ProviderName) -> ProviderConfig:
+        """Key, base URL and models of one provider; None means "the profile's default".
+
+        ``<NAME>_API_KEY``, ``<NAME>_BASE_URL`` and ``<NAME>_MODEL`` come first. The issue-2
+        names (``IMAGE_API_KEY``, ``IMAGE_API_BASE_URL``, ``IMAGE_MODEL``, ``IMAGE_EDIT_MODEL``)
+        configure the primary provider, exactly as before for ToAPIs; ToAPIs' own URL, the
+        default of ``IMAGE_API_BASE_URL``, is never sent to another API.
+        """
+        if name is ProviderName.SANDBOX:
+            return ProviderConfig(name, None, None, None, None)
+        primary = name is self.provider
+        own_key: SecretStr | None = getattr(self, f"{name.value}_api_key")
+        own_url: str | None = getattr(self, f"{name.value}_base_url")
+        own_model: str | None = getattr(self, f"{name.value}_model")
+        toapis = name is ProviderName.TOAPIS
+        explicit = self.model_fields_set
+        legacy_url = self.image_api_base_url
+        use_legacy_url = primary and (toapis or legacy_url != TOAPIS_BASE_URL)
+        use_legacy_model = primary and (toapis or "image_model" in explicit)
+        edit_model = None
+        if toapis or (primary and "image_edit_model" in explicit):
+            edit_model = self.image_edit_model
+        return ProviderConfig(
+            name=name,
+            api_key=own_key or (self.image_api_key if primary else None),
+            base_url=own_url or (legacy_url if use_legacy_url else None),
+            model=own_model or (self.image_model if use_legacy_model else None),
+            edit_model=edit_model,
+        )
+
+    def check_providers(self) -> None:
+        """Refuse a provider list that cannot work, naming the setting to fix."""
+        names = self.provider_names
+        if len(set(names)) != len(names):
+            raise ConfigError("IMAGE_PROVIDERS", "names a provider twice")
+        if ProviderName.SANDBOX in names and len(names) > 1:
+            raise ConfigError(
+                "IMAGE_PROVIDERS", "sandbox runs alone; list real providers only (or unset it)"
+            )
+        if self.image_providers and self.image_provider is not self.image_providers[0]:
+            raise ConfigError(
+                "IMAGE_PROVIDER",
+                f"is {self.image_provider} but IMAGE_PROVIDERS starts with "
+                f"{self.image_providers[0]}: make them agree or drop IMAGE_PROVIDER",
+            )
+        for name in names:
+            if name is ProviderName.SANDBOX or self.provider_config(name).api_key is not None:
+                continue
+            if name is self.provider:
+                raise ConfigError(
+                    "IMAGE_API_KEY",
+                    f"is not set but IMAGE_PROVIDER={name} needs it "
+                    f"(or set {name.upper()}_API_KEY, or unset both).",
+                )
+            raise ConfigError(
+                f"{name.upper()}_API_KEY", f"is not set but IMAGE_PROVIDERS lists {name}."
+            )
 
     def queue_limits(self) -> QueueLimits:
         """The fair queue's caps."""
@@ -156,8 +284,8 @@ def load_settings(**overrides: Any) -> Settings:
         setting = "_".join(str(part) for part in error["loc"]).upper() or "settings"
         secret = any(word in setting for word in ("TOKEN", "KEY"))
         raise ConfigError(setting, _describe(error, show_input=not secret)) from None
-    if settings.provider is ProviderName.TOAPIS:
-        settings.require_image_api_key()
+    settings.check_providers()
+    load_profiles(settings.image_profiles_file)  # a bad IMAGE_PROFILES_FILE stops the start
     return settings
 
 

@@ -1,0 +1,208 @@
+"""``python -m bot imagine``, ``check`` and ``models`` against every provider's emulator."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import os
+import sys
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from bot.sandbox.openai_server import Flavour, OpenAISandbox
+
+ROOT = Path(__file__).resolve().parents[2]
+PREFIXES = ("DISCORD_", "IMAGE_", "DATABASE_", "TOAPIS_", "INFINITYBLUE_", "STARRISE_")
+PREFIXES += ("ANYFAST_", "OPENAI_", "SANDBOX_")
+FAST = {"POLL_FIRST_DELAY": "0.1", "POLL_INTERVAL": "0.2", "SANDBOX_TASK_DURATION": "0.5"}
+
+
+async def run_cli(*args: str, env: dict[str, str], tmp_path: Path) -> tuple[int, str, str]:
+    base = {k: v for k, v in os.environ.items() if not k.startswith(PREFIXES)}
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        *args,
+        cwd=ROOT,
+        env={**base, **FAST, "DATABASE_URL": f"sqlite:///{tmp_path}/db", **env},
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(process.communicate(), 60)
+    assert process.returncode is not None
+    return process.returncode, out.decode(), err.decode()
+
+
+def pointing_at(server: OpenAISandbox, key: str = "sk-test") -> dict[str, str]:
+    name = server.flavour.upper()
+    return {
+        "IMAGE_PROVIDER": server.flavour,
+        f"{name}_BASE_URL": server.base_url,
+        f"{name}_API_KEY": key,
+    }
+
+
+def write_png(path: Path, size: tuple[int, int], *, alpha: bool = False) -> Path:
+    Image.new("RGBA" if alpha else "RGB", size, (0, 0, 0, 0) if alpha else "plum").save(path)
+    return path
+
+
+def sizes(paths: str) -> list[tuple[int, int]]:
+    found = []
+    for line in paths.splitlines():
+        with Image.open(line) as image:
+            found.append(image.size)
+    return found
+
+
+@pytest.mark.parametrize("flavour", ["infinityblue", "starrise", "anyfast", "openai"])
+async def test_imagine_makes_images_through_each_provider(tmp_path: Path, flavour: Flavour) -> None:
+    async with OpenAISandbox(flavour, api_key="sk-test", call_duration=0.1) as server:
+        code, stdout, stderr = await run_cli(
+            "imagine",
+            "a lighthouse at dusk",
+            "--ratio",
+            "21:9",
+            "-n",
+            "2",
+            "--out",
+            str(tmp_path / "out"),
+            env=pointing_at(server),
+            tmp_path=tmp_path,
+        )
+    assert code == 0, stderr
+    assert sizes(stdout) == [(2016, 864)] * 2
+    assert server.calls >= 1
+
+
+async def test_imagine_edits_with_a_mask_on_starrise(tmp_path: Path) -> None:
+    image = write_png(tmp_path / "photo.png", (600, 400))
+    mask = write_png(tmp_path / "mask.png", (600, 400), alpha=True)
+    async with OpenAISandbox("starrise", api_key="sk-test", call_duration=0.1) as server:
+        code, stdout, stderr = await run_cli(
+            "imagine",
+            "replace the sky with stars",
+            "--image",
+            str(image),
+            "--mask",
+            str(mask),
+            "--out",
+            str(tmp_path / "out"),
+            env=pointing_at(server),
+            tmp_path=tmp_path,
+        )
+        (call,) = server.requests_to("edit")
+    assert code == 0, stderr
+    ((width, height),) = sizes(stdout)
+    assert abs(width / height - 1.5) < 0.03
+    assert set(call.files) == {"image", "mask"}
+
+
+async def test_a_mask_on_infinityblue_is_refused_before_any_request(tmp_path: Path) -> None:
+    image = write_png(tmp_path / "photo.png", (600, 400))
+    mask = write_png(tmp_path / "mask.png", (600, 400), alpha=True)
+    async with OpenAISandbox("infinityblue", api_key="sk-test") as server:
+        code, _, stderr = await run_cli(
+            "imagine",
+            "replace the sky",
+            "--image",
+            str(image),
+            "--mask",
+            str(mask),
+            "--out",
+            str(tmp_path / "out"),
+            env=pointing_at(server),
+            tmp_path=tmp_path,
+        )
+        assert server.count("edit") == 0
+    assert code == 1 and "ignores masks" in stderr
+
+
+async def test_imagine_on_openai_shows_the_streamed_previews(tmp_path: Path) -> None:
+    async with OpenAISandbox("openai", api_key="sk-test", call_duration=1.0) as server:
+        code, stdout, stderr = await run_cli(
+            "imagine", "a fox", "--out", str(tmp_path), env=pointing_at(server), tmp_path=tmp_path
+        )
+    assert code == 0, stderr
+    assert "(preview 1)" in stderr and "(preview 2)" in stderr
+    assert sizes(stdout) == [(1024, 1024)]
+
+
+async def test_imagine_fails_over_and_says_who_made_the_image(tmp_path: Path) -> None:
+    async with (
+        OpenAISandbox("starrise", api_key="sk-a", call_duration=0.1) as first,
+        OpenAISandbox("infinityblue", api_key="sk-b", call_duration=0.1) as second,
+    ):
+        first.faults.balance = 0
+        env = {
+            "IMAGE_PROVIDERS": "starrise,infinityblue",
+            **{k: v for k, v in pointing_at(first, "sk-a").items() if k != "IMAGE_PROVIDER"},
+            **{k: v for k, v in pointing_at(second, "sk-b").items() if k != "IMAGE_PROVIDER"},
+        }
+        code, stdout, stderr = await run_cli(
+            "imagine", "a fox", "--out", str(tmp_path), env=env, tmp_path=tmp_path
+        )
+    assert code == 0, stderr
+    assert "made by InfinityBlue · gpt-image-2 · standing in for Starrise" in stderr
+    assert len(stdout.splitlines()) == 1
+
+
+async def test_imagine_reports_a_safety_refusal(tmp_path: Path) -> None:
+    async with OpenAISandbox("openai", api_key="sk-test", call_duration=0.1) as server:
+        server.faults.safety_fail_calls = 1
+        code, _, stderr = await run_cli(
+            "imagine", "a fox", "--out", str(tmp_path), env=pointing_at(server), tmp_path=tmp_path
+        )
+    assert code == 1 and "safety system refused" in stderr
+
+
+async def test_check_reaches_every_configured_provider(tmp_path: Path) -> None:
+    async with (
+        OpenAISandbox("openai", api_key="sk-a") as first,
+        OpenAISandbox("starrise", api_key="sk-b") as second,
+    ):
+        env = {
+            "IMAGE_PROVIDERS": "openai,starrise",
+            "OPENAI_BASE_URL": first.base_url,
+            "OPENAI_API_KEY": "sk-a",
+            "STARRISE_BASE_URL": second.base_url,
+            "STARRISE_API_KEY": "sk-wrong",
+        }
+        code, stdout, stderr = await run_cli("check", env=env, tmp_path=tmp_path)
+    assert code == 1
+    assert "OpenAI reachable" in stdout
+    assert "Starrise" in stderr and "API key" in stderr and "sk-wrong" not in stderr
+
+
+async def test_models_lists_providers_models_and_capabilities(tmp_path: Path) -> None:
+    env = {"IMAGE_PROVIDERS": "openai,starrise", "OPENAI_API_KEY": "a", "STARRISE_API_KEY": "b"}
+    code, stdout, _ = await run_cli("models", env=env, tmp_path=tmp_path)
+    assert code == 0
+    assert "failover order: openai → starrise" in stdout
+    assert "[1] openai: OpenAI" in stdout and "[2] starrise: Starrise" in stdout
+    assert "gpt-image-2-c" in stdout and "Easel loops" in stdout
+    code, stdout, _ = await run_cli("models", "--json", env=env, tmp_path=tmp_path)
+    report = {entry["provider"]: entry for entry in json.loads(stdout)}
+    assert set(report) == {"toapis", "infinityblue", "starrise", "anyfast", "openai"}
+    assert report["openai"]["failover_position"] == 1
+    blue = report["infinityblue"]["models"][0]
+    assert blue["mask"].startswith("no") and "1,000" in blue["edits"]
+
+
+async def test_the_sandbox_can_emulate_a_streaming_api(tmp_path: Path) -> None:
+    code, stdout, stderr = await run_cli(
+        "imagine",
+        "a fox",
+        "--out",
+        str(tmp_path),
+        env={"SANDBOX_API": "openai", "SANDBOX_TASK_DURATION": "1"},
+        tmp_path=tmp_path,
+    )
+    assert code == 0, stderr
+    assert "Sandbox (OpenAI emulator)" in stderr and "(preview 1)" in stderr
+    with Image.open(io.BytesIO(Path(stdout.strip()).read_bytes())) as image:
+        assert image.size == (1024, 1024)
