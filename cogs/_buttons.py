@@ -227,6 +227,15 @@ def progress_view(job: JobRecord) -> discord.ui.View:
     return view
 
 
+def retry_view(job: JobRecord) -> discord.ui.View:
+    """Under a job a restart cut off: one press runs the same request again (a re-roll)."""
+    view = discord.ui.View(timeout=None)
+    view.add_item(
+        JobButton("reroll", job.id, label="Retry", emoji="🔁", style=discord.ButtonStyle.primary)
+    )
+    return view
+
+
 def result_view(job: JobRecord, *, upscale_possible: bool) -> discord.ui.View:
     """Under finished images: re-roll, vary, upscale, edit, delete."""
     view = discord.ui.View(timeout=None)

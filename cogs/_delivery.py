@@ -12,9 +12,9 @@ from typing import TYPE_CHECKING
 
 import discord
 
-from bot.jobs.models import JobCompleted, JobEvent, JobFailed, ResolvedRequest
+from bot.jobs.models import JobCompleted, JobEvent, JobFailed, JobProgress, ResolvedRequest
 from bot.store.jobs import JobRecord
-from cogs._buttons import progress_view, result_view, upscale_possible
+from cogs._buttons import progress_view, result_view, retry_view, upscale_possible
 from cogs._job_message import NO_MENTIONS, JobMessage
 from cogs._render import failure_embed, progress_embed, result_embed
 
@@ -37,6 +37,7 @@ class DiscordDelivery:
     def __init__(self, bot: EaselBot) -> None:
         self.bot = bot
         self._messages: dict[str, JobMessage] = {}
+        self._previews: dict[str, str] = {}  # job id → the preview attachment it shows
 
     def _message(self, job: JobRecord) -> JobMessage:
         message = self._messages.get(job.id)
@@ -55,7 +56,7 @@ class DiscordDelivery:
         """Render one event; final events raise if the member could not be told at all."""
         message = self._message(job)
         resolved = resolved_of(job)
-        label = self.bot.engine.label
+        label = self.bot.engine.label_for(job)  # the provider that took the job
         if isinstance(event, JobCompleted):
             embed = result_embed(
                 resolved,
@@ -67,11 +68,27 @@ class DiscordDelivery:
             view = result_view(job, upscale_possible=upscale_possible(job, self.bot))
             await self._final(job, message, embed, event, view)
         elif isinstance(event, JobFailed):
-            await self._final(job, message, failure_embed(resolved, event, label=label), None, None)
+            retry = retry_view(job) if event.failure == "interrupted" else None
+            embed = failure_embed(resolved, event, label=label)
+            await self._final(job, message, embed, None, retry)
         else:
+            files: list[tuple[str, bytes]] = []
+            if isinstance(event, JobProgress) and event.preview is not None:
+                # A new name per frame: Discord caches attachments by name, and the embed
+                # must change for the throttled edit to go out.
+                name = f"preview_{(event.preview_index or 0) + 1}.jpg"
+                self._previews[job.id] = name
+                files.append((name, event.preview))
             await message.progress(
-                progress_embed(resolved, event, started_at=int(job.created_at), label=label),
+                progress_embed(
+                    resolved,
+                    event,
+                    started_at=int(job.created_at),
+                    label=label,
+                    preview=self._previews.get(job.id),
+                ),
                 view=progress_view(job),
+                files=files,
             )
 
     async def _final(
@@ -102,6 +119,7 @@ class DiscordDelivery:
                 await self._direct_message(job, embed, files())
         finally:
             self._messages.pop(job.id, None)
+            self._previews.pop(job.id, None)
         if message.delivery != job.delivery:
             job.delivery = message.delivery
             await self.bot.engine.save(job)

@@ -9,6 +9,7 @@ replaced by a new one in the channel, so the member is never left without an ans
 from __future__ import annotations
 
 import asyncio
+import io
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -47,6 +48,9 @@ class JobMessage:
         self._last_edit_at = float("-inf")
         self._last_sent: dict[str, Any] | None = None
         self._pending: tuple[discord.Embed, discord.ui.View | None] | None = None
+        # Attachments of progress edits not sent yet (a preview): kept until an edit carries
+        # them, so a newer embed that still shows the preview never points at a missing file.
+        self._pending_files: list[tuple[str, bytes]] = []
         self._flusher: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()
         self.edits = 0
@@ -56,14 +60,26 @@ class JobMessage:
         """The message being edited (changes if the original was deleted and re-posted)."""
         return self.delivery.message_id if self.delivery else None
 
-    async def progress(self, embed: discord.Embed, *, view: discord.ui.View | None = None) -> None:
-        """Show a progress embed: now if the interval has passed, else at the next slot."""
-        if embed.to_dict() == self._last_sent:
+    async def progress(
+        self,
+        embed: discord.Embed,
+        *,
+        view: discord.ui.View | None = None,
+        files: Sequence[tuple[str, bytes]] = (),
+    ) -> None:
+        """Show a progress embed: now if the interval has passed, else at the next slot.
+
+        ``files`` (name, bytes) replace the message's attachments, e.g. a preview the embed
+        shows as ``attachment://name``; edits without files keep the attachments there.
+        """
+        if files:
+            self._pending_files = list(files)
+        if embed.to_dict() == self._last_sent and not self._pending_files:
             self._pending = None
             return
         wait = self._last_edit_at + self._interval - self._clock()
         if wait <= 0 and self._flusher is None:
-            await self._send(embed, view=view)
+            await self._send(embed, view=view, files=self._take_files())
             return
         self._pending = (embed, view)
         if self._flusher is None:
@@ -83,6 +99,7 @@ class JobMessage:
     def close(self) -> None:
         """Drop any pending progress edit."""
         self._pending = None
+        self._pending_files = []
         if self._flusher is not None:
             self._flusher.cancel()
             self._flusher = None
@@ -91,11 +108,18 @@ class JobMessage:
         await asyncio.sleep(delay)
         self._flusher = None
         pending, self._pending = self._pending, None
-        if pending is not None and pending[0].to_dict() != self._last_sent:
+        if pending is not None and (pending[0].to_dict() != self._last_sent or self._pending_files):
             try:
-                await self._send(pending[0], view=pending[1])
+                await self._send(pending[0], view=pending[1], files=self._take_files())
             except discord.HTTPException:
                 log.warning("progress edit failed for message %s", self.message_id)
+
+    def _take_files(self) -> list[discord.File]:
+        files = [
+            discord.File(io.BytesIO(data), filename=name) for name, data in self._pending_files
+        ]
+        self._pending_files = []
+        return files
 
     def _token(self) -> str | None:
         delivery = self.delivery

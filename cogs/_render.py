@@ -77,9 +77,18 @@ def status_text(event: JobEvent | None) -> tuple[str, int]:
 
 
 def progress_embed(
-    resolved: ResolvedRequest, event: JobEvent | None, *, started_at: int, label: str
+    resolved: ResolvedRequest,
+    event: JobEvent | None,
+    *,
+    started_at: int,
+    label: str,
+    preview: str | None = None,
 ) -> discord.Embed:
-    """The live progress message. Elapsed time is a Discord timestamp, so it ticks for free."""
+    """The live progress message. Elapsed time is a Discord timestamp, so it ticks for free.
+
+    ``preview`` names an attachment holding the latest streamed partial image; it is shown
+    small and labelled as a preview, because it is not the result.
+    """
     status, percent = status_text(event)
     embed = discord.Embed(
         title=f"🎨 {status}…",
@@ -89,6 +98,9 @@ def progress_embed(
     embed.add_field(name="Progress", value=f"`{progress_bar(percent)}`", inline=False)
     embed.add_field(name="Started", value=f"<t:{started_at}:R>", inline=True)
     embed.add_field(name="Settings", value=settings_line(resolved), inline=True)
+    if preview is not None:
+        embed.add_field(name="Preview", value="A rough frame while it draws.", inline=False)
+        embed.set_image(url=f"attachment://{preview}")
     embed.set_footer(text=label)
     return embed
 
@@ -126,6 +138,7 @@ def failure_embed(resolved: ResolvedRequest, failure: JobFailed, *, label: str) 
         "cancelled": "✖️ Cancelled",
         "upstream": "❌ The image service failed",
         "internal": "❌ Something went wrong",
+        "interrupted": "🔁 Interrupted by a restart",
     }
     embed = discord.Embed(
         title=titles[failure.failure],

@@ -15,6 +15,7 @@ from bot.errors import InputError
 from bot.jobs.models import InputImage, JobRequest
 from bot.options import OutputFormat, Quality, Ratio, Resolution
 from cogs._job_message import NO_MENTIONS
+from cogs._options import quality_autocomplete, resolution_autocomplete
 from cogs._run import check_attachments, start_job
 
 if TYPE_CHECKING:
@@ -43,6 +44,7 @@ RATIO_CHOICES = [
     Choice(name=f"{ratio.value} {label}", value=ratio.value)
     for ratio, label in RATIO_LABELS.items()
 ]
+# Fixed choices for commands that do not autocomplete yet; /imagine uses cogs._options.
 RESOLUTION_CHOICES = [
     Choice(name="1K (about 1 megapixel)", value=Resolution.R1K.value),
     Choice(name="2K (about 4 megapixels)", value=Resolution.R2K.value),
@@ -57,8 +59,12 @@ MAX_REFERENCE_OPTIONS = 10
 
 
 def parse_choice(enum: type[E], value: str | None, option: str) -> E | None:
-    """An option value as its enum; Discord only checks choices client-side, so check again."""
-    if value is None:
+    """An option value as its enum; Discord only checks choices client-side, so check again.
+
+    Empty is "left out": autocompleted options offer an empty entry that explains why nothing
+    else is offered (``cogs._options``).
+    """
+    if value is None or not value.strip():
         return None
     try:
         return enum(value)
@@ -81,8 +87,8 @@ class Imagine(commands.Cog):
     @app_commands.describe(
         prompt="What to draw",
         ratio="Aspect ratio (default 1:1)",
-        resolution="Size tier (default: the smallest offered for the ratio)",
-        quality="Rendering quality, where the server's model supports it",
+        resolution="Size tier; suggestions follow the server's image service",
+        quality="Rendering quality, where the server's image service offers it",
         n="How many images (1-10)",
         output_format="File format (default PNG)",
         compression="JPEG quality 0-100, 100 is best (JPEG only)",
@@ -97,12 +103,10 @@ class Imagine(commands.Cog):
         reference9="Another reference image",
         reference10="Another reference image",
     )
-    @app_commands.choices(
-        ratio=RATIO_CHOICES,
-        resolution=RESOLUTION_CHOICES,
-        quality=QUALITY_CHOICES,
-        output_format=FORMAT_CHOICES,
-    )
+    # Every provider offers all 13 ratios (at some tier) and both formats, so those are fixed
+    # choices; tiers and quality depend on the provider, so they are autocompleted from it.
+    @app_commands.choices(ratio=RATIO_CHOICES, output_format=FORMAT_CHOICES)
+    @app_commands.autocomplete(resolution=resolution_autocomplete, quality=quality_autocomplete)
     async def imagine_command(
         self,
         interaction: discord.Interaction[EaselBot],

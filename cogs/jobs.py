@@ -110,7 +110,7 @@ class Jobs(commands.Cog):
             images,
             requester=f"<@{job.user_id}>",
             elapsed=(job.finished_at or job.created_at) - job.created_at,
-            label=self.bot.engine.label,
+            label=self.bot.engine.label_for(job),
         )
         files = [discord.File(io.BytesIO(image.data), filename=image.filename) for image in images]
         await interaction.followup.send(
