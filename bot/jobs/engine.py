@@ -575,8 +575,8 @@ class Engine:
 
         A fallback without a quality setting gets the job without one rather than not at all.
         """
-        if provider is self.provider:
-            return self._resolved(job)
+        if provider is self.provider and job.provider in (None, provider.name):
+            return self._resolved(job)  # as accepted (a job back from a failover is checked)
         request = job.request
         try:
             resolved = validate_request(request, provider.spec)
@@ -601,11 +601,11 @@ class Engine:
 
         The row names the provider before the submit, so a restart polls the right one.
         """
-        job.provider = provider.name
-        if provider is not self.provider:
+        if provider is not self.provider or job.provider not in (None, provider.name):
             job.request = resolved.request
             job.resolution = resolved.resolution
             job.width, job.height = resolved.width, resolved.height
+        job.provider = provider.name
         await self.store.save(job)
         total = len(prepared.references) + (1 if prepared.mask is not None else 0)
         show_uploads = total > 0 and not provider.local_tasks  # local "uploads" are instant

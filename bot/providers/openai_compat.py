@@ -179,10 +179,13 @@ async def _read_capped(response: aiohttp.ClientResponse, limit: int, provider: s
 
 @dataclass
 class SSEEvent:
-    """One server-sent event: its ``event:`` name and its joined ``data:`` lines."""
+    """One server-sent event: its ``event:`` name and its joined ``data:`` lines.
+
+    ``data`` stays bytes: an image event is megabytes, decoded (off the loop) by the reader.
+    """
 
     event: str | None
-    data: str
+    data: bytes
 
 
 async def iter_sse(
@@ -197,25 +200,25 @@ async def iter_sse(
     buffer = bytearray()
     start = 0  # where to look for the next newline
     name: str | None = None
-    data: list[str] = []
+    data: list[bytes] = []
     size = 0
 
     def line_events(raw: bytes) -> SSEEvent | None:
         nonlocal name, data, size
-        line = raw.rstrip(b"\r").decode("utf-8", "replace")
+        line = raw.rstrip(b"\r")
         if not line:
             if not data and name is None:
                 return None
-            event = SSEEvent(name, "\n".join(data))
+            event = SSEEvent(name, b"\n".join(data))
             name, data, size = None, [], 0
             return event
-        if line.startswith(":"):
+        if line.startswith(b":"):
             return None
-        key, _, value = line.partition(":")
-        value = value.removeprefix(" ")
-        if key == "event":
-            name = value
-        elif key == "data":
+        key, _, value = line.partition(b":")
+        value = value.removeprefix(b" ")
+        if key == b"event":
+            name = value.decode("utf-8", "replace")
+        elif key == b"data":
             data.append(value)
             size += len(value)
             if size > max_event_bytes:
@@ -498,7 +501,7 @@ class OpenAICompatClient:
                 text = event.data.strip()
                 if not text:
                     continue
-                if text == "[DONE]":
+                if text == b"[DONE]":
                     break
                 try:
                     payload = await _loads(text)

@@ -21,7 +21,7 @@ from bot.jobs.models import (
     JobFailed,
     JobRequest,
 )
-from bot.options import Quality, Ratio
+from bot.options import Quality, Ratio, Resolution
 from bot.providers.catalog import toapis_model_spec
 from bot.providers.openai_compat import OpenAICompatProvider
 from bot.providers.profiles import load_profiles
@@ -274,3 +274,42 @@ def test_provider_names_must_be_unique(tmp_path: Path) -> None:
     provider = OpenAICompatProvider(profile, SecretStr("k"), profile.spec())
     with pytest.raises(ValueError, match="unique"):
         Engine(provider, None, None, fallbacks=[provider])  # type: ignore[arg-type]
+
+
+async def test_a_job_back_at_the_first_provider_after_a_restart_gets_its_sizes(
+    tmp_path: Path, session: aiohttp.ClientSession
+) -> None:
+    """It had moved to OpenAI (free sizes) and not been sent; ToAPIs' seed table has 4:3 at 2K."""
+    async with OpenAISandbox("openai", call_duration=0.05) as server, Sandbox() as toapis_sandbox:
+        toapis = ToAPIsProvider(
+            toapis_sandbox.base_url,
+            SecretStr("k"),
+            toapis_model_spec("gpt-image-2"),
+            session=session,
+        )
+        async with running_engine(
+            toapis, tmp_path, fallbacks=[sync_provider(server, session)]
+        ) as engine:
+            recorder = Silent()
+            engine.observe("discord", recorder)
+            request = JobRequest(prompt="a harbour", ratio=Ratio.LANDSCAPE_4_3)
+            job = JobRecord(
+                id="c" * 32,
+                request=request,
+                resolution=Resolution.R1K,
+                width=1024,
+                height=768,
+                client_reference="easel-" + "c" * 32,
+                provider="openai",
+                state=JobState.UPLOADING,
+                channel_id=1,
+            )
+            await engine.store.add(job)
+            await engine.resume()
+            async with asyncio.timeout(10):
+                await recorder.done.wait()
+            stored = await engine.store.get(job.id)
+    assert isinstance(recorder.final, JobCompleted)
+    assert stored is not None and stored.provider == "toapis"
+    assert (stored.resolution, stored.width, stored.height) == (Resolution.R2K, 2048, 1536)
+    assert server.count("generate") == 0
