@@ -1,5 +1,8 @@
 """Run the sandbox on its own: ``python -m bot.sandbox --port 8765 --task-duration 5``.
 
+``--api openai`` (or ``infinityblue``, ``starrise``, ``anyfast``) serves that API's emulator
+instead of ToAPIs'; ``--task-duration`` is then how long one image call takes.
+
 Used when the bot, a benchmark or a manual ``curl`` session needs the emulator in another process;
 its fault knobs are then set over HTTP with ``POST /_sandbox/faults``.
 """
@@ -15,6 +18,7 @@ import sys
 from typing import get_args
 
 from bot.providers.catalog import SizeTableName
+from bot.sandbox.openai_server import Flavour, OpenAISandbox
 from bot.sandbox.server import Sandbox
 
 
@@ -28,16 +32,28 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--latency", type=float, default=0.0, help="seconds added per API call")
     parser.add_argument("--api-key", default=None, help="require exactly this Bearer key")
     parser.add_argument("--log-level", default="WARNING")
+    parser.add_argument(
+        "--api",
+        choices=["toapis", *get_args(Flavour)],
+        default="toapis",
+        help="which API to emulate (default: ToAPIs)",
+    )
     return parser.parse_args(argv)
 
 
 async def _serve(args: argparse.Namespace) -> None:
-    sandbox = Sandbox(
-        api_key=args.api_key,
-        task_duration=args.task_duration,
-        size_table=args.size_table,
-        latency=args.latency,
-    )
+    sandbox: Sandbox | OpenAISandbox
+    if args.api == "toapis":
+        sandbox = Sandbox(
+            api_key=args.api_key,
+            task_duration=args.task_duration,
+            size_table=args.size_table,
+            latency=args.latency,
+        )
+    else:
+        sandbox = OpenAISandbox(
+            args.api, api_key=args.api_key, call_duration=args.task_duration, latency=args.latency
+        )
     base_url = await sandbox.start(port=args.port)
     sys.stdout.write(f"{base_url}\n")  # the one line a parent process waits for
     sys.stdout.flush()

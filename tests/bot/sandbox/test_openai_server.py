@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import io
 import json
+import sys
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -262,3 +264,29 @@ async def test_faults_are_one_shot_and_settable_over_http(http: aiohttp.ClientSe
             f"{api.base_url}/v1/images/generations", json=request, headers=AUTH
         ) as response:
             assert response.status == 429 and response.headers["Retry-After"] == "7"
+
+
+async def test_module_entry_point_serves_the_chosen_api(http: aiohttp.ClientSession) -> None:
+    """``python -m bot.sandbox --api starrise`` prints its URL and answers like Starrise."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot.sandbox",
+        "--api",
+        "starrise",
+        "--port",
+        "0",
+        "--task-duration",
+        "0",
+        stdout=asyncio.subprocess.PIPE,
+    )
+    try:
+        assert process.stdout is not None
+        line = (await asyncio.wait_for(process.stdout.readline(), timeout=15)).decode().strip()
+        assert line.startswith("http://127.0.0.1:")
+        async with http.get(f"{line}/v1/models", headers=AUTH) as response:
+            ids = [entry["id"] for entry in (await response.json())["data"]]
+        assert "gpt-image-2-c" in ids
+    finally:
+        process.terminate()
+        assert await asyncio.wait_for(process.wait(), timeout=10) == 0
