@@ -66,6 +66,7 @@ FaultKind = Literal[
     "html",
     "timeout",
     "402",
+    "403",
     "413",
     "safety",
     "stream_error",
@@ -399,6 +400,12 @@ class OpenAISandbox:
             return self._no_balance()
         if rule.kind == "safety":
             return self._safety_refusal()
+        if rule.kind == "403":  # InfinityBlue: model not allowed; OpenAI: org not verified
+            return _error(
+                403,
+                "Your organization must be verified to use the model `gpt-image-2`.",
+                "permission_error",
+            )
         if rule.kind == "413":
             return _error(413, "Request payload too large", "invalid_request_error")
         if rule.kind in ("500", "502", "503"):

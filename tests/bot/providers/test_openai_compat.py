@@ -359,6 +359,13 @@ async def test_a_wrong_key_is_an_authentication_error(session: aiohttp.ClientSes
         assert "sk-wrong" not in error.user_message
 
 
+async def test_403_says_the_key_may_not_use_the_model(api: Api) -> None:
+    api.server.add_fault("403", "generate")
+    error = await fails_with(api)
+    assert isinstance(error, AuthenticationError) and error.status == 403
+    assert "verified" in error.user_message and api.server.count("generate") == 1
+
+
 async def test_moderation_blocked_is_a_safety_refusal_never_retried(api: Api) -> None:
     api.server.faults.safety_fail_calls = 5
     error = await fails_with(api)
