@@ -98,7 +98,11 @@ def free_size_table(rules: FreeSizeRules) -> SizeTable:
     every provider; a stricter profile gets the nearest size its rules allow.
     """
     return {
-        tier: {ratio: rules.snap(*size) for ratio, size in sizes.items()}
+        tier: {
+            ratio: rules.snap(*size)
+            for ratio, size in sizes.items()
+            if max(size) / min(size) <= rules.max_aspect + 0.01  # else not that ratio at all
+        }
         for tier, sizes in EXTENDED_SIZES.items()
     }
 

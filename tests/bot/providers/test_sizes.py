@@ -78,3 +78,9 @@ def test_sizes_parse_and_format_the_way_the_apis_write_them() -> None:
     assert parse_size("1536x1024") == (1536, 1024)
     assert parse_size("auto") is None and parse_size("12xab") is None
     assert format_size((864, 1536)) == "864x1536"
+
+
+def test_a_ratio_wider_than_the_rules_allow_is_not_offered() -> None:
+    narrow = free_size_table(FreeSizeRules(max_aspect=2.0))
+    assert Ratio.ULTRAWIDE_21_9 not in narrow[Resolution.R2K]
+    assert narrow[Resolution.R2K][Ratio.WIDE_2_1] == (2688, 1344)
