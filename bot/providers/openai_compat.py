@@ -870,7 +870,7 @@ class OpenAICompatProvider:
         )
         self.moderation = moderation
         self.partial_images = profile.partial_images if partial_images is None else partial_images
-        self._loop_gate = asyncio.Semaphore(max(1, loop_concurrency))
+        self.loop_concurrency = max(1, loop_concurrency)  # calls of one job at once
         self._tasks: dict[str, _LocalTask] = {}
         self._by_reference: dict[str, str] = {}
         self._uploads: dict[str, _Upload] = {}
@@ -1079,6 +1079,7 @@ class OpenAICompatProvider:
         stream = caps.streaming and self.partial_images > 0
         per_call = task.n if caps.native_n and not stream else 1
         calls = -(-task.n // per_call)
+        gate = asyncio.Semaphore(self.loop_concurrency)  # per job: jobs are capped by the queue
 
         async def previews(index: int, data: bytes) -> None:
             if local.state is not TaskState.RUNNING:
@@ -1087,7 +1088,7 @@ class OpenAICompatProvider:
             local.progress = min(95, round(100 * (index + 1) / (self.partial_images + 1)))
 
         async def one(call: int) -> list[bytes]:
-            async with self._loop_gate:
+            async with gate:
                 options = self.request_options(task, edit=edit, n=per_call, stream=stream)
                 on_partial = previews if call == 0 else None
                 if edit:

@@ -460,3 +460,12 @@ async def test_an_unreachable_api_is_a_transient_error(session: aiohttp.ClientSe
 async def test_check_lists_models_and_says_whether_ours_is_there(starrise: Api) -> None:
     line = await starrise.provider.check()
     assert "Starrise reachable" in line and "gpt-image-2 listed" in line
+
+
+async def test_calls_of_different_jobs_run_at_the_same_time(session: aiohttp.ClientSession) -> None:
+    """The loop limit is per job: the fair queue, not the provider, caps jobs at once."""
+    async for api in open_api("starrise", session, loop_concurrency=1):
+        api.server.faults.call_duration = 0.5
+        started = asyncio.get_running_loop().time()
+        await asyncio.gather(*(api.run(task()) for _ in range(6)))
+        assert asyncio.get_running_loop().time() - started < 1.5
