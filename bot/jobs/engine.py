@@ -467,7 +467,7 @@ class Engine:
         if job.state in (JobState.QUEUED, JobState.UPLOADING):
             provider, snapshot = await self._submit_with_failover(job)
         if job.state is JobState.SUBMITTED:
-            if snapshot is None or snapshot.state is TaskState.RUNNING:
+            if snapshot is None or snapshot.state is not TaskState.COMPLETED:
                 # A task submitted before this process started is polled at once.
                 resumed = (job.submitted_at or 0) < self._started_at
                 first_delay = 0.0 if resumed or provider.local_tasks else None
