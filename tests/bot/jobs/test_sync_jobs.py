@@ -109,7 +109,9 @@ async def test_streamed_partials_become_small_previews_never_the_result(
     ):
         events = await run(engine, JobRequest(prompt="a harbour", ratio=Ratio.LANDSCAPE_3_2))
     previews = [e for e in events if isinstance(e, JobProgress) and e.preview is not None]
-    assert [e.preview_index for e in previews] == [0, 1]
+    # Each poll shows the newest partial; on a busy machine one may be skipped, never reordered.
+    indexes = [e.preview_index for e in previews]
+    assert indexes and indexes == sorted(set(indexes)) and set(indexes) <= {0, 1}
     for event in previews:
         assert event.preview is not None and event.preview.startswith(b"\xff\xd8")
         assert max(size_of(event.preview)) <= 512
