@@ -117,6 +117,18 @@ async def test_transient_poll_failures_are_ridden_out(engine: Engine, sandbox: S
     assert isinstance(events[-1], JobCompleted)
 
 
+async def test_a_429_on_status_queries_pauses_polling_for_retry_after(
+    engine: Engine, sandbox: Sandbox
+) -> None:
+    sandbox.faults.task_duration = 0.5
+    sandbox.add_fault("429", "poll", retry_after=0.6)
+    events = await events_of(engine, JobRequest(prompt="x"))
+    assert isinstance(events[-1], JobCompleted)
+    polls = sandbox.requests_to("poll")
+    limited = next(i for i, entry in enumerate(polls) if entry.status == 429)
+    assert polls[limited + 1].at - polls[limited].at >= 0.55  # nothing asked during Retry-After
+
+
 async def test_a_failed_task_ends_with_its_reason(engine: Engine, sandbox: Sandbox) -> None:
     sandbox.faults.fail_tasks = 1
     failed = (await events_of(engine, JobRequest(prompt="x")))[-1]
