@@ -49,6 +49,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="spread the members over this many servers (default 1: one big server)",
     )
     parser.add_argument(
+        "--pin",
+        action="store_true",
+        help="give the bot CPU 0 to itself and run the sandbox and this driver on the other "
+        "CPUs (Linux): closer to production, where Discord and the image API are remote",
+    )
+    parser.add_argument(
         "--ramp",
         type=float,
         default=0.0,
@@ -104,6 +110,7 @@ def main(argv: list[str] | None = None) -> int:
         references=args.references,
         ramp=args.ramp,
         guilds=args.guilds,
+        pin=args.pin,
         query_budget=args.query_budget,
         timeout=args.timeout,
         bot_env=dict(args.bot_env),

@@ -20,6 +20,9 @@ class BenchConfig(BaseModel):
     references: int = Field(default=0, ge=0, le=10, description="reference images per job")
     ramp: float = Field(default=0.0, ge=0, description="seconds over which jobs are fired")
     guilds: int = Field(default=1, ge=1, le=100, description="servers the members are spread over")
+    pin: bool = Field(
+        default=False, description="bot alone on CPU 0, sandbox and driver on the others (Linux)"
+    )
     query_budget: int = Field(default=3000, gt=0, description="status queries per minute")
     timeout: float | None = Field(default=None, gt=0, description="overall seconds; None: auto")
     bot_env: dict[str, str] = Field(default_factory=dict)

@@ -64,6 +64,18 @@ class Child:
         return self.stderr()[-chars:]
 
 
+def pin_to(pid: int, cpus: set[int]) -> None:
+    """Restrict a process (its threads started from now on) to ``cpus`` (Linux only)."""
+    if hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(pid, cpus)
+
+
+def split_cpus() -> tuple[set[int], set[int]]:
+    """(CPUs for the bot, CPUs for everything else): CPU 0 alone, the rest."""
+    count = os.cpu_count() or 1
+    return {0}, set(range(1, count)) or {0}
+
+
 def child_environment(source: Path, **settings: str) -> dict[str, str]:
     """This environment minus every Easel setting (a run must not depend on the caller's
     shell), plus ``settings``; ``source`` goes first on PYTHONPATH."""

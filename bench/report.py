@@ -35,10 +35,11 @@ def render(result: BenchResult) -> str:
     """Human-readable summary of one run."""
     config = result.config
     lines = [
-        f"Easel benchmark · {config.jobs} jobs of {config.ratio} {config.resolution} "
+        f"Easel benchmark · {config.jobs} job(s) of {config.ratio} {config.resolution} "
         f"×{config.images_per_job}"
         + (f" + {config.references} reference(s)" if config.references else "")
         + (f" · {config.guilds} servers" if config.guilds > 1 else "")
+        + (" · bot pinned to CPU 0" if config.pin else "")
         + f" · upstream {config.upstream_duration:g} s · "
         f"ramp {config.ramp:g} s · {result.wall_seconds:.1f} s wall",
         f"machine: {result.machine.cpus} CPUs ({result.machine.cpu_model}), "
