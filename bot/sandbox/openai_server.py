@@ -27,12 +27,9 @@ import json
 import logging
 import secrets
 import time
-from collections import Counter, deque
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from functools import partial
-from types import TracebackType
-from typing import Any, Literal, Self
+from typing import Any, Literal
 
 from aiohttp import web
 from PIL import Image, ImageDraw, ImageFilter
@@ -50,11 +47,11 @@ from bot.providers.openai_models import (
 )
 from bot.providers.profiles import ProviderProfile, load_profiles
 from bot.providers.sizes import parse_size
+from bot.sandbox._base import Emulator, Handler
 from bot.sandbox.placeholder import render_edit_placeholder, render_placeholder
 
 log = logging.getLogger(__name__)
 
-HOST = "127.0.0.1"
 Flavour = Literal["infinityblue", "starrise", "anyfast", "openai"]
 Endpoint = Literal["generate", "edit", "models", "download", "control", "other"]
 FaultTarget = Literal["generate", "edit", "models", "download", "any"]
@@ -245,8 +242,11 @@ class _Call:
     mask: bytes | None = None
 
 
-class OpenAISandbox:
+class OpenAISandbox(Emulator[Endpoint, LoggedCall, FaultRule]):
     """The emulator: ``async with OpenAISandbox("openai") as api:``, then use ``api.base_url``."""
+
+    client_max_size = MAX_BODY_BYTES
+    faults: Faults
 
     def __init__(
         self,
@@ -258,112 +258,52 @@ class OpenAISandbox:
         profile: ProviderProfile | None = None,
         request_log_size: int = 10_000,
     ) -> None:
+        super().__init__(
+            Faults(call_duration=call_duration, latency=latency),
+            FaultsUpdate.model_validate,
+            api_key=api_key,
+            request_log_size=request_log_size,
+        )
         self.flavour: Flavour = flavour
         self.profile = profile or load_profiles()[flavour]
-        self.faults = Faults(call_duration=call_duration, latency=latency)
-        self._default_faults = self.faults.model_copy(deep=True)
-        self.requests: deque[LoggedCall] = deque(maxlen=request_log_size)
-        self._api_key = api_key
-        self._counts: Counter[str] = Counter()
+        self.name = f"{self.profile.label} emulator"
         self._files: dict[str, tuple[bytes, str]] = {}
-        self._runner: web.AppRunner | None = None
-        self._base_url: str | None = None
         self.calls = 0  # image calls that produced images
 
-    # ------------------------------------------------------------------ lifecycle
-
-    @property
-    def base_url(self) -> str:
-        """``http://127.0.0.1:<port>``; valid after ``start``."""
-        if self._base_url is None:
-            raise RuntimeError("the emulator is not running; await start() first")
-        return self._base_url
-
-    async def start(self, port: int = 0) -> str:
-        """Listen on 127.0.0.1 and return the base URL."""
-        if self._runner is not None:
-            return self.base_url
-        app = web.Application(middlewares=[self._middleware], client_max_size=MAX_BODY_BYTES)
-        app.add_routes(
-            [
-                web.post("/v1/images/generations", self._generate),
-                web.post("/v1/images/edits", self._edit),
-                web.get("/v1/models", self._models),
-                web.get("/files/{name}", self._file),
-                web.get("/_sandbox/faults", self._get_faults),
-                web.post("/_sandbox/faults", self._set_faults),
-            ]
-        )
-        runner = web.AppRunner(
-            app, handler_cancellation=True, shutdown_timeout=0.5, access_log=None
-        )
-        await runner.setup()
-        site = web.TCPSite(runner, HOST, port)
-        await site.start()
-        self._runner = runner
-        self._base_url = f"http://{HOST}:{runner.addresses[0][1]}"
-        log.info("%s emulator listening at %s", self.profile.label, self._base_url)
-        return self._base_url
-
-    async def stop(self) -> None:
-        """Stop listening."""
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
-        self._base_url = None
-
-    async def __aenter__(self) -> Self:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.stop()
-
-    # ------------------------------------------------------------------ test helpers
-
-    def count(self, endpoint: Endpoint) -> int:
-        """Requests of this kind so far (faulted ones included)."""
-        return self._counts[endpoint]
-
-    def requests_to(self, endpoint: Endpoint) -> list[LoggedCall]:
-        """Logged requests of one kind, oldest first."""
-        return [entry for entry in self.requests if entry.endpoint == endpoint]
+    def _routes(self) -> list[web.RouteDef]:
+        return [
+            web.post("/v1/images/generations", self._generate),
+            web.post("/v1/images/edits", self._edit),
+            web.get("/v1/models", self._models),
+            web.get("/files/{name}", self._file),
+        ]
 
     def add_fault(self, kind: FaultKind, endpoint: FaultTarget = "any", **options: Any) -> None:
         """Queue a one-shot fault, e.g. ``add_fault("502", "generate", times=2)``."""
         self.faults.rules.append(FaultRule(kind=kind, endpoint=endpoint, **options))
 
-    # ------------------------------------------------------------------ middleware
+    # ------------------------------------------------------------------ around every handler
 
-    @web.middleware
-    async def _middleware(
-        self,
-        request: web.Request,
-        handler: Callable[[web.Request], Awaitable[web.StreamResponse]],
-    ) -> web.StreamResponse:
-        endpoint = _classify(request.method, request.path)
-        entry = LoggedCall(request.method, request.path, endpoint, time.monotonic())
-        self.requests.append(entry)
-        self._counts[endpoint] += 1
+    def _classify(self, method: str, path: str) -> Endpoint:
+        if path.startswith("/_sandbox/"):
+            return "control"
+        if path.startswith("/files/"):
+            return "download"
+        if path == "/v1/images/generations" and method == "POST":
+            return "generate"
+        if path == "/v1/images/edits" and method == "POST":
+            return "edit"
+        if path == "/v1/models":
+            return "models"
+        return "other"
+
+    def _new_entry(self, request: web.Request, endpoint: Endpoint, now: float) -> LoggedCall:
+        entry = LoggedCall(request.method, request.path, endpoint, now)
         request[_ENTRY] = entry
-        try:
-            response = await self._guarded(request, endpoint, handler)
-        except web.HTTPException as exc:
-            entry.status = exc.status
-            raise
-        entry.status = response.status
-        return response
+        return entry
 
     async def _guarded(
-        self,
-        request: web.Request,
-        endpoint: Endpoint,
-        handler: Callable[[web.Request], Awaitable[web.StreamResponse]],
+        self, request: web.Request, endpoint: Endpoint, handler: Handler
     ) -> web.StreamResponse:
         if endpoint in ("control", "download"):
             return await handler(request)
@@ -378,16 +318,6 @@ class OpenAISandbox:
         if rule is not None:
             request[_STREAM_FAULT] = rule.kind
         return await handler(request)
-
-    def _take_fault(self, endpoint: Endpoint) -> FaultRule | None:
-        for index, rule in enumerate(self.faults.rules):
-            if rule.matches(endpoint):
-                if rule.times <= 1:
-                    del self.faults.rules[index]
-                else:
-                    self.faults.rules[index] = rule.model_copy(update={"times": rule.times - 1})
-                return rule
-        return None
 
     async def _fault_response(self, rule: FaultRule) -> web.Response:
         if rule.kind == "429":
@@ -433,12 +363,7 @@ class OpenAISandbox:
         return _error(400, _SAFETY_MESSAGE, "image_generation_user_error", "moderation_blocked")
 
     def _check_auth(self, request: web.Request) -> web.Response | None:
-        scheme, _, key = request.headers.get("Authorization", "").partition(" ")
-        key = key.strip()
-        ok = scheme.lower() == "bearer" and bool(key)
-        if ok and self._api_key is not None:
-            ok = secrets.compare_digest(key, self._api_key)
-        if ok:
+        if self._accepted_key(request) is not None:
             return None
         return _error(401, "Incorrect API key provided.", "authentication_error", "invalid_api_key")
 
@@ -782,38 +707,9 @@ class OpenAISandbox:
             return web.Response(status=404, text="Not Found")
         return web.Response(body=stored[0], content_type=stored[1])
 
-    async def _get_faults(self, request: web.Request) -> web.Response:
-        return web.json_response(self.faults.model_dump())
-
-    async def _set_faults(self, request: web.Request) -> web.Response:
-        try:
-            update = FaultsUpdate.model_validate(await request.json())
-        except (ValueError, ValidationError) as exc:
-            return web.json_response({"error": str(exc)}, status=400)
-        if update.reset:
-            self.faults = self._default_faults.model_copy(deep=True)
-        for name, value in update.model_dump(exclude={"reset", "rules"}, exclude_none=True).items():
-            setattr(self.faults, name, value)
-        self.faults.rules.extend(update.rules)
-        return web.json_response(self.faults.model_dump())
-
 
 _ENTRY = web.RequestKey("openai_entry", LoggedCall)
 _STREAM_FAULT = web.RequestKey("stream_fault", str)
-
-
-def _classify(method: str, path: str) -> Endpoint:
-    if path.startswith("/_sandbox/"):
-        return "control"
-    if path.startswith("/files/"):
-        return "download"
-    if path == "/v1/images/generations" and method == "POST":
-        return "generate"
-    if path == "/v1/images/edits" and method == "POST":
-        return "edit"
-    if path == "/v1/models":
-        return "models"
-    return "other"
 
 
 def _loggable(payload: Any) -> dict[str, Any]:

@@ -17,12 +17,10 @@ import json
 import logging
 import secrets
 import time
-from collections import Counter, OrderedDict, defaultdict, deque
-from collections.abc import Awaitable, Callable
+from collections import Counter, OrderedDict, defaultdict
 from dataclasses import dataclass, field
 from functools import partial
-from types import TracebackType
-from typing import Any, Literal, Self
+from typing import Any, Literal
 
 import aiohttp
 from aiohttp import web
@@ -43,11 +41,11 @@ from bot.providers.toapis_models import (
     UploadedFile,
     UploadResponse,
 )
+from bot.sandbox._base import Emulator, Handler
 from bot.sandbox.placeholder import render_edit_placeholder, render_placeholder
 
 log = logging.getLogger(__name__)
 
-HOST = "127.0.0.1"  # never reachable from outside the machine
 IMAGE_MODELS = ("gpt-image-2", "gpt-image-2-vip", "gpt-image-2-official", "gpt-image-1.5-official")
 TEXT_MODELS = ("gpt-4o-mini", "claude-sonnet-4")
 MAX_PROMPT_CHARS = 32_000
@@ -255,29 +253,12 @@ def _mask_problem(mask: bytes, first_image: bytes) -> str | None:
     return None
 
 
-def _classify(method: str, path: str) -> Endpoint:
-    """Which API operation a request is, for logs, counters and fault targeting."""
-    if path.startswith("/_sandbox/"):
-        return "control"
-    if path.startswith("/files/generated/"):
-        return "download"
-    if path.startswith("/files/uploads/"):
-        return "file"
-    if path == "/v1/uploads/images" and method == "POST":
-        return "upload"
-    if path == "/v1/images/generations" and method == "POST":
-        return "submit"
-    if path.startswith("/v1/images/generations/") and method == "GET":
-        return "poll"
-    if path in ("/v1/balance", "/v1/user/balance"):
-        return "balance"
-    if path == "/v1/models":
-        return "models"
-    return "other"
-
-
-class Sandbox:
+class Sandbox(Emulator[Endpoint, LoggedRequest, FaultRule]):
     """The ToAPIs emulator: ``async with Sandbox() as sb:``, then use ``sb.base_url``."""
+
+    name = "ToAPIs sandbox"
+    client_max_size = MAX_UPLOAD_BYTES * 4
+    faults: Faults
 
     def __init__(
         self,
@@ -289,95 +270,40 @@ class Sandbox:
         request_log_size: int = 100_000,
         file_budget: int = 1024 * 1024 * 1024,
     ) -> None:
-        self.faults = Faults(task_duration=task_duration, latency=latency)
-        self._default_faults = self.faults.model_copy(deep=True)
+        super().__init__(
+            Faults(task_duration=task_duration, latency=latency),
+            FaultsUpdate.model_validate,
+            api_key=api_key,
+            request_log_size=request_log_size,
+        )
         self.size_table: SizeTableName = size_table
-        self.requests: deque[LoggedRequest] = deque(maxlen=request_log_size)
-        self._api_key = api_key
-        self._counts: Counter[str] = Counter()
         self._per_second: defaultdict[int, Counter[str]] = defaultdict(Counter)
         self._tasks: dict[str, _Task] = {}
         self._by_reference: dict[tuple[str, str], str] = {}
         self._files = _FileStore(file_budget)
         self._uploads = _FileStore(file_budget)
         self._renders: set[asyncio.Task[list[str]]] = set()
-        self._runner: web.AppRunner | None = None
-        self._started = time.monotonic()
-        self._base_url: str | None = None
 
-    # ------------------------------------------------------------------ lifecycle
-
-    @property
-    def base_url(self) -> str:
-        """``http://127.0.0.1:<port>``; only valid after ``start``."""
-        if self._base_url is None:
-            raise RuntimeError("the sandbox is not running; await start() first")
-        return self._base_url
-
-    async def start(self, port: int = 0) -> str:
-        """Listen on 127.0.0.1 (port 0 picks a free one) and return the base URL."""
-        if self._runner is not None:
-            return self.base_url
-        app = web.Application(middlewares=[self._middleware], client_max_size=MAX_UPLOAD_BYTES * 4)
-        app.add_routes(
-            [
-                web.post("/v1/uploads/images", self._upload),
-                web.post("/v1/images/generations", self._submit),
-                web.get("/v1/images/generations/{task_id}", self._poll),
-                web.get("/v1/balance", self._balance),
-                web.get("/v1/user/balance", self._balance),
-                web.get("/v1/models", self._models),
-                web.get("/files/generated/{name}", self._generated_file),
-                web.get("/files/uploads/{name}", self._uploaded_file),
-                web.get("/_sandbox/faults", self._get_faults),
-                web.post("/_sandbox/faults", self._set_faults),
-                web.get("/_sandbox/stats", self._stats),
-            ]
-        )
-        # handler_cancellation: a client that gave up (timeout fault) frees its handler at once.
-        runner = web.AppRunner(
-            app, handler_cancellation=True, shutdown_timeout=0.5, access_log=None
-        )
-        await runner.setup()
-        site = web.TCPSite(runner, HOST, port)
-        await site.start()
-        self._runner = runner
-        self._started = time.monotonic()
-        bound_port = runner.addresses[0][1]
-        self._base_url = f"http://{HOST}:{bound_port}"
-        log.info("Sandbox listening at %s (size table %s)", self._base_url, self.size_table)
-        return self._base_url
+    def _routes(self) -> list[web.RouteDef]:
+        return [
+            web.post("/v1/uploads/images", self._upload),
+            web.post("/v1/images/generations", self._submit),
+            web.get("/v1/images/generations/{task_id}", self._poll),
+            web.get("/v1/balance", self._balance),
+            web.get("/v1/user/balance", self._balance),
+            web.get("/v1/models", self._models),
+            web.get("/files/generated/{name}", self._generated_file),
+            web.get("/files/uploads/{name}", self._uploaded_file),
+            web.get("/_sandbox/stats", self._stats),
+        ]
 
     async def stop(self) -> None:
         """Stop listening and drop in-flight renders."""
         for render in list(self._renders):
             render.cancel()
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
-        self._base_url = None
-
-    async def __aenter__(self) -> Self:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.stop()
+        await super().stop()
 
     # ------------------------------------------------------------------ test helpers
-
-    def count(self, endpoint: Endpoint) -> int:
-        """How many requests of this kind arrived (faulted ones included)."""
-        return self._counts[endpoint]
-
-    def requests_to(self, endpoint: Endpoint) -> list[LoggedRequest]:
-        """The logged requests of one kind, oldest first."""
-        return [entry for entry in self.requests if entry.endpoint == endpoint]
 
     def add_fault(self, kind: FaultKind, endpoint: FaultTarget = "any", **options: Any) -> None:
         """Queue a one-shot fault, e.g. ``add_fault("429", "submit", retry_after=2)``."""
@@ -392,17 +318,29 @@ class Sandbox:
             per_second={str(sec): dict(c) for sec, c in sorted(self._per_second.items())},
         )
 
-    # ------------------------------------------------------------------ middleware
+    # ------------------------------------------------------------------ around every handler
 
-    @web.middleware
-    async def _middleware(
-        self,
-        request: web.Request,
-        handler: Callable[[web.Request], Awaitable[web.StreamResponse]],
-    ) -> web.StreamResponse:
-        """Log, count, add latency, apply faults and check auth around every handler."""
-        endpoint = _classify(request.method, request.path)
-        now = time.monotonic()
+    def _classify(self, method: str, path: str) -> Endpoint:
+        """Which API operation a request is, for logs, counters and fault targeting."""
+        if path.startswith("/_sandbox/"):
+            return "control"
+        if path.startswith("/files/generated/"):
+            return "download"
+        if path.startswith("/files/uploads/"):
+            return "file"
+        if path == "/v1/uploads/images" and method == "POST":
+            return "upload"
+        if path == "/v1/images/generations" and method == "POST":
+            return "submit"
+        if path.startswith("/v1/images/generations/") and method == "GET":
+            return "poll"
+        if path in ("/v1/balance", "/v1/user/balance"):
+            return "balance"
+        if path == "/v1/models":
+            return "models"
+        return "other"
+
+    def _new_entry(self, request: web.Request, endpoint: Endpoint, now: float) -> LoggedRequest:
         entry = LoggedRequest(
             request.method,
             request.path,
@@ -413,28 +351,17 @@ class Sandbox:
                 for name, value in request.headers.items()
             },
         )
-        self.requests.append(entry)
-        self._counts[endpoint] += 1
         self._per_second[int(now - self._started)][endpoint] += 1
         request[_LOG_ENTRY] = entry
-        if request.content_type == "application/json" and request.can_read_body:
-            with contextlib.suppress(ValueError, UnicodeDecodeError):
-                entry.body = json.loads(await request.read())
-
-        try:
-            response = await self._guarded(request, endpoint, handler)
-        except web.HTTPException as exc:  # the router's 404/405, aiohttp's 413
-            entry.status = exc.status
-            raise
-        entry.status = response.status
-        return response
+        return entry
 
     async def _guarded(
-        self,
-        request: web.Request,
-        endpoint: Endpoint,
-        handler: Callable[[web.Request], Awaitable[web.StreamResponse]],
+        self, request: web.Request, endpoint: Endpoint, handler: Handler
     ) -> web.StreamResponse:
+        """Log the JSON body, add latency, apply faults and check auth around a handler."""
+        if request.content_type == "application/json" and request.can_read_body:
+            with contextlib.suppress(ValueError, UnicodeDecodeError):
+                request[_LOG_ENTRY].body = json.loads(await request.read())
         if endpoint == "control":
             return await handler(request)
         if endpoint not in ("download", "file") and self.faults.latency:
@@ -450,17 +377,6 @@ class Sandbox:
             log.info("Sandbox fault %s after %s took effect", rule.kind, endpoint)
             return await self._fault_response(rule)
         return response
-
-    def _take_fault(self, endpoint: Endpoint) -> FaultRule | None:
-        """Consume one use of the first queued rule that targets this endpoint."""
-        for index, rule in enumerate(self.faults.rules):
-            if rule.matches(endpoint):
-                if rule.times <= 1:
-                    del self.faults.rules[index]
-                else:
-                    self.faults.rules[index] = rule.model_copy(update={"times": rule.times - 1})
-                return rule
-        return None
 
     async def _fault_response(self, rule: FaultRule) -> web.Response:
         if rule.kind == "429":
@@ -480,12 +396,8 @@ class Sandbox:
 
     def _check_auth(self, request: web.Request) -> web.Response | None:
         """None when the Bearer key is acceptable, else the documented 401."""
-        scheme, _, key = request.headers.get("Authorization", "").partition(" ")
-        key = key.strip()
-        ok = scheme.lower() == "bearer" and bool(key)
-        if ok and self._api_key is not None:
-            ok = secrets.compare_digest(key, self._api_key)
-        if not ok:
+        key = self._accepted_key(request)
+        if key is None:
             return _error(
                 401, 401, "Authentication failed, please check your API key", "authentication_error"
             )
@@ -847,23 +759,6 @@ class Sandbox:
         return web.json_response(body.model_dump())
 
     # ------------------------------------------------------------------ control
-
-    async def _get_faults(self, request: web.Request) -> web.Response:
-        return web.json_response(self.faults.model_dump())
-
-    async def _set_faults(self, request: web.Request) -> web.Response:
-        try:
-            update = FaultsUpdate.model_validate(await request.json())
-        except (ValueError, ValidationError) as exc:
-            return web.json_response({"error": str(exc)}, status=400)
-        if update.reset:
-            self.faults = self._default_faults.model_copy(deep=True)
-        changes = update.model_dump(exclude={"reset", "rules"}, exclude_none=True)
-        for name, value in changes.items():
-            setattr(self.faults, name, value)
-        self.faults.rules.extend(update.rules)
-        log.info("Sandbox faults now %s", self.faults.model_dump_json())
-        return web.json_response(self.faults.model_dump())
 
     async def _stats(self, request: web.Request) -> web.Response:
         return web.json_response(self.stats().model_dump())
