@@ -98,7 +98,9 @@ class EaselBot(commands.Bot):
     def __init__(self, settings: Settings, *, engine: Engine | None = None) -> None:
         super().__init__(
             command_prefix=commands.when_mentioned,
-            intents=discord.Intents.default(),
+            # Slash commands, buttons and modals need no intent; GUILDS keeps the channel cache.
+            # Message intents would echo every edit of the bot's own messages back to it.
+            intents=discord.Intents(guilds=True),
             allowed_mentions=NO_MENTIONS,
             tree_cls=EaselTree,
             help_command=None,

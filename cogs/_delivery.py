@@ -79,17 +79,15 @@ class DiscordDelivery:
                 name = f"preview_{(event.preview_index or 0) + 1}.jpg"
                 self._previews[job.id] = name
                 files.append((name, event.preview))
-            await message.progress(
-                progress_embed(
-                    resolved,
-                    event,
-                    started_at=int(job.created_at),
-                    label=label,
-                    preview=self._previews.get(job.id),
-                ),
-                view=progress_view(job),
-                files=files,
-            )
+            preview = self._previews.get(job.id)
+
+            def render() -> tuple[discord.Embed, discord.ui.View | None]:
+                embed = progress_embed(
+                    resolved, event, started_at=int(job.created_at), label=label, preview=preview
+                )
+                return embed, progress_view(job)
+
+            message.progress(render, files=files)
 
     async def _final(
         self,

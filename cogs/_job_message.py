@@ -1,9 +1,10 @@
 """The one Discord message a job keeps up to date, from "thinking…" to the finished images.
 
-Progress edits are throttled (at most one per interval, and only when the embed changed); the
-final edit goes out at once. While the interaction token lives (15 minutes) edits go through the
-interaction webhook; after that through the channel with the bot token. A deleted message is
-replaced by a new one in the channel, so the member is never left without an answer.
+Progress edits are throttled (at most one per interval, and only when the embed changed) and
+never block the job; the final edit goes out at once. While the interaction token lives
+(15 minutes) edits go through the interaction webhook; after that through the channel with the
+bot token. A deleted message is replaced by a new one in the channel, so the member is never
+left without an answer.
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ class JobMessage:
         self._clock = clock
         self._last_edit_at = float("-inf")
         self._last_sent: dict[str, Any] | None = None
-        self._pending: tuple[discord.Embed, discord.ui.View | None] | None = None
+        self._pending: Callable[[], tuple[discord.Embed, discord.ui.View | None]] | None = None
         # Attachments of progress edits not sent yet (a preview): kept until an edit carries
         # them, so a newer embed that still shows the preview never points at a missing file.
         self._pending_files: list[tuple[str, bytes]] = []
@@ -60,30 +61,25 @@ class JobMessage:
         """The message being edited (changes if the original was deleted and re-posted)."""
         return self.delivery.message_id if self.delivery else None
 
-    async def progress(
+    def progress(
         self,
-        embed: discord.Embed,
+        render: Callable[[], tuple[discord.Embed, discord.ui.View | None]],
         *,
-        view: discord.ui.View | None = None,
         files: Sequence[tuple[str, bytes]] = (),
     ) -> None:
-        """Show a progress embed: now if the interval has passed, else at the next slot.
+        """Schedule a progress edit: at the next free slot, showing the newest state by then.
 
-        ``files`` (name, bytes) replace the message's attachments, e.g. a preview the embed
-        shows as ``attachment://name``; edits without files keep the attachments there.
+        Never waits for Discord, so a slow or rate-limited edit cannot hold up the job, and
+        ``render`` runs once per edit actually sent: a burst of events (queue positions moving)
+        costs one render, not one per event. ``files`` (name, bytes) replace the message's
+        attachments, e.g. a preview the embed shows as ``attachment://name``.
         """
         if files:
             self._pending_files = list(files)
-        if embed.to_dict() == self._last_sent and not self._pending_files:
-            self._pending = None
-            return
-        wait = self._last_edit_at + self._interval - self._clock()
-        if wait <= 0 and self._flusher is None:
-            await self._send(embed, view=view, files=self._take_files())
-            return
-        self._pending = (embed, view)
+        self._pending = render
         if self._flusher is None:
-            self._flusher = asyncio.create_task(self._flush_after(max(wait, 0.0)))
+            wait = max(self._last_edit_at + self._interval - self._clock(), 0.0)
+            self._flusher = asyncio.create_task(self._flush_after(wait))
 
     async def finish(
         self,
@@ -107,12 +103,16 @@ class JobMessage:
     async def _flush_after(self, delay: float) -> None:
         await asyncio.sleep(delay)
         self._flusher = None
-        pending, self._pending = self._pending, None
-        if pending is not None and (pending[0].to_dict() != self._last_sent or self._pending_files):
-            try:
-                await self._send(pending[0], view=pending[1], files=self._take_files())
-            except discord.HTTPException:
-                log.warning("progress edit failed for message %s", self.message_id)
+        render, self._pending = self._pending, None
+        if render is None:
+            return
+        embed, view = render()
+        if embed.to_dict() == self._last_sent and not self._pending_files:
+            return
+        try:
+            await self._send(embed, view=view, files=self._take_files())
+        except discord.HTTPException:
+            log.warning("progress edit failed for message %s", self.message_id)
 
     def _take_files(self) -> list[discord.File]:
         files = [
@@ -142,6 +142,8 @@ class JobMessage:
             if files or final:
                 kwargs["attachments"] = list(files)
             kwargs["view"] = view
+            # The slot is used even if the edit fails: a failing edit is not retried at once.
+            self._last_edit_at = self._clock()
             try:
                 if self.message_id is None:
                     raise LookupError("no message yet")
@@ -152,7 +154,6 @@ class JobMessage:
                 for file in files:
                     file.reset()
                 await self._post_new(kwargs)
-            self._last_edit_at = self._clock()
             self._last_sent = embed.to_dict()  # type: ignore[assignment]
             self.edits += 1
 
