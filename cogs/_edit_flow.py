@@ -38,7 +38,13 @@ from bot.store.jobs import JobRecord
 from cogs._job_message import NO_MENTIONS
 from cogs._policy import job_context
 from cogs._render import quote_prompt
-from cogs._run import IMAGE_EXTENSIONS, check_attachments, read_attachments, start_job
+from cogs._run import (
+    check_attachments,
+    looks_like_image,
+    read_attachments,
+    start_job,
+    tell_privately,
+)
 
 if TYPE_CHECKING:
     from bot.client import EaselBot
@@ -71,14 +77,6 @@ class EditSource:
     filename: str
     fetch: Callable[[], Awaitable[InputImage]]
     parent_id: str | None = None  # the Easel job that made it, when known
-
-
-def looks_like_image(attachment: discord.Attachment) -> bool:
-    """An attachment Easel may be able to read (decoding decides for sure)."""
-    content_type = (attachment.content_type or "").split(";")[0]
-    return content_type.startswith("image/") or attachment.filename.lower().endswith(
-        IMAGE_EXTENSIONS
-    )
 
 
 def sources_from_message(message: discord.Message) -> list[EditSource]:
@@ -156,24 +154,6 @@ def edit_request(
         edit=True,
         mask=InputImage(filename="mask.png", data=b"") if mask else None,
     )
-
-
-async def tell_privately(interaction: Interaction, text: str, *, icon: str = "⚠️") -> None:
-    """Say ``text`` only to the member, whether or not the interaction was answered yet.
-
-    After a public "thinking…" the thinking message is deleted first: the first follow-up would
-    otherwise replace it and be shown to everyone.
-    """
-    if not interaction.response.is_done():
-        await interaction.response.send_message(
-            f"{icon} {text}", ephemeral=True, allowed_mentions=NO_MENTIONS
-        )
-        return
-    try:
-        await interaction.delete_original_response()
-    except discord.HTTPException:
-        log.debug("could not delete the original response", exc_info=True)
-    await interaction.followup.send(f"{icon} {text}", ephemeral=True, allowed_mentions=NO_MENTIONS)
 
 
 async def passes_policy(

@@ -1,27 +1,66 @@
-"""Slash-command options that follow what the configured image service can do.
+"""Slash-command options shared by the image commands: their choices, suggestions and parsing.
 
 Discord registers ``choices`` when the commands are synced, long before (and independently of)
-which provider an admin configures, and a provider can change without a re-sync. So the options
-whose values depend on the provider (resolution tiers per ratio, quality) are *autocompleted*
-from the engine's model spec at the moment the member types, and every value is checked again
-on the server (``parse_choice`` and ``Engine.validate``), since a member can type anything.
+which provider an admin configures, and a provider can change without a re-sync. So ratio and
+format are fixed choices (every provider offers all of them), while the options whose values
+depend on the provider (resolution tiers per ratio, quality) are *autocompleted* from the
+engine's model spec at the moment the member types. Every value is checked again on the server
+(``parse_choice`` and ``Engine.validate``), since a member can type anything.
 
 ``/edit`` and ``/blend`` can use the ``edit_*`` callbacks: they read the editing model's spec.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from enum import StrEnum
+from typing import TYPE_CHECKING, TypedDict, TypeVar
 
 import discord
 from discord.app_commands import Choice
 
-from bot.options import Quality, Ratio, Resolution
+from bot.errors import InputError
+from bot.options import OutputFormat, Quality, Ratio, Resolution
 from bot.providers.catalog import ModelSpec
 
 if TYPE_CHECKING:
     from bot.client import EaselBot
 
+E = TypeVar("E", bound=StrEnum)
+
+RATIO_LABELS: dict[Ratio, str] = {
+    Ratio.SQUARE: "square",
+    Ratio.LANDSCAPE_3_2: "landscape photo",
+    Ratio.PORTRAIT_2_3: "portrait photo",
+    Ratio.LANDSCAPE_4_3: "landscape",
+    Ratio.PORTRAIT_3_4: "portrait",
+    Ratio.LANDSCAPE_5_4: "landscape print",
+    Ratio.PORTRAIT_4_5: "portrait print",
+    Ratio.WIDE_16_9: "widescreen",
+    Ratio.TALL_9_16: "phone / story",
+    Ratio.WIDE_2_1: "panorama",
+    Ratio.TALL_1_2: "tall banner",
+    Ratio.ULTRAWIDE_21_9: "cinematic",
+    Ratio.ULTRATALL_9_21: "tall cinematic",
+}
+RATIO_CHOICES = [
+    Choice(name=f"{ratio.value} {label}", value=ratio.value)
+    for ratio, label in RATIO_LABELS.items()
+]
+EDIT_RATIO_CHOICES = [
+    Choice(name="auto (keep the first image's shape)", value="auto"),
+    *RATIO_CHOICES,
+]
+# Fixed choices for commands that do not autocomplete yet; /imagine autocompletes these two.
+RESOLUTION_CHOICES = [
+    Choice(name="1K (about 1 megapixel)", value=Resolution.R1K.value),
+    Choice(name="2K (about 4 megapixels)", value=Resolution.R2K.value),
+    Choice(name="4K (about 8 megapixels, wide ratios only)", value=Resolution.R4K.value),
+]
+QUALITY_CHOICES = [Choice(name=quality.value, value=quality.value) for quality in Quality]
+FORMAT_CHOICES = [
+    Choice(name="PNG (lossless)", value=OutputFormat.PNG.value),
+    Choice(name="JPEG (smaller)", value=OutputFormat.JPEG.value),
+]
 TIER_HINTS = {
     Resolution.R1K: "about 1 megapixel",
     Resolution.R2K: "about 4 megapixels",
@@ -99,3 +138,49 @@ async def edit_quality_autocomplete(
 ) -> list[Choice[str]]:
     """``/edit`` and ``/blend quality``: only where the editing model takes one."""
     return quality_choices(interaction.client.engine.spec.for_edit(), current)
+
+
+# ---------------------------------------------------------------------------- parsing
+
+
+class OutputOptions(TypedDict):
+    """The image options of a command as ``JobRequest`` fields."""
+
+    ratio: Ratio
+    resolution: Resolution | None
+    quality: Quality | None
+    output_format: OutputFormat
+
+
+def parse_choice(enum: type[E], value: str | None, option: str) -> E | None:
+    """An option value as its enum; Discord only checks choices client-side, so check again.
+
+    Empty is "left out": autocompleted options offer an empty entry that explains why nothing
+    else is offered.
+    """
+    if value is None or not value.strip():
+        return None
+    try:
+        return enum(value)
+    except ValueError:
+        allowed = ", ".join(member.value for member in enum)
+        raise InputError(
+            f"`{option}` must be one of: {allowed} (got {value!r}).", field=option
+        ) from None
+
+
+def parse_output_options(
+    *,
+    ratio: str | None,
+    resolution: str | None,
+    quality: str | None,
+    output_format: str | None,
+    default_ratio: Ratio,
+) -> OutputOptions:
+    """The options every image command takes, parsed; ``InputError`` names a bad one."""
+    return OutputOptions(
+        ratio=parse_choice(Ratio, ratio, "ratio") or default_ratio,
+        resolution=parse_choice(Resolution, resolution, "resolution"),
+        quality=parse_choice(Quality, quality, "quality"),
+        output_format=parse_choice(OutputFormat, output_format, "format") or OutputFormat.PNG,
+    )

@@ -29,14 +29,23 @@ log = logging.getLogger(__name__)
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp", ".gif", ".bmp", ".tif", ".tiff")
 
 
+def attached(*options: discord.Attachment | None) -> list[discord.Attachment]:
+    """The attachments a member gave, in option order (options left out are None)."""
+    return [attachment for attachment in options if attachment is not None]
+
+
+def looks_like_image(attachment: discord.Attachment) -> bool:
+    """An attachment Easel may be able to read (decoding decides for sure)."""
+    content_type = (attachment.content_type or "").split(";")[0]
+    return content_type.startswith("image/") or attachment.filename.lower().endswith(
+        IMAGE_EXTENSIONS
+    )
+
+
 def check_attachments(attachments: Sequence[discord.Attachment]) -> None:
     """Refuse non-images and oversized files from their metadata, before deferring."""
     for attachment in attachments:
-        content_type = (attachment.content_type or "").split(";")[0]
-        looks_like_image = content_type.startswith(
-            "image/"
-        ) or attachment.filename.lower().endswith(IMAGE_EXTENSIONS)
-        if not looks_like_image:
+        if not looks_like_image(attachment):
             raise InputError(
                 f"`{attachment.filename}` is not an image. Attach PNG, JPEG, WebP or GIF files.",
                 field="references",
@@ -167,10 +176,21 @@ async def response_message_id(interaction: discord.Interaction[EaselBot]) -> int
         return None
 
 
-async def tell_privately(interaction: discord.Interaction[EaselBot], text: str) -> None:
-    """Replace a public "thinking…" with a message only the member sees."""
+async def tell_privately(
+    interaction: discord.Interaction[EaselBot], text: str, *, icon: str = "⚠️"
+) -> None:
+    """Say ``text`` only to the member, whether or not the interaction was answered yet.
+
+    After a public "thinking…" the thinking message is deleted first: the first follow-up would
+    otherwise replace it and be shown to everyone.
+    """
+    if not interaction.response.is_done():
+        await interaction.response.send_message(
+            f"{icon} {text}", ephemeral=True, allowed_mentions=NO_MENTIONS
+        )
+        return
     try:
         await interaction.delete_original_response()
     except discord.HTTPException:
         log.debug("could not delete the original response", exc_info=True)
-    await interaction.followup.send(f"⚠️ {text}", ephemeral=True, allowed_mentions=NO_MENTIONS)
+    await interaction.followup.send(f"{icon} {text}", ephemeral=True, allowed_mentions=NO_MENTIONS)

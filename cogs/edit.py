@@ -12,11 +12,11 @@ from typing import TYPE_CHECKING
 
 import discord
 from discord import app_commands
-from discord.app_commands import Choice, Range
+from discord.app_commands import Range
 from discord.ext import commands
 
 from bot.errors import InputError
-from bot.options import OutputFormat, Quality, Ratio, Resolution
+from bot.options import Ratio
 from cogs._edit_flow import (
     BLEND_PROMPT,
     EditImageModal,
@@ -24,26 +24,35 @@ from cogs._edit_flow import (
     passes_policy,
     sources_from_message,
     start_edit,
-    tell_privately,
 )
-from cogs._run import check_attachments, read_attachments
-from cogs.imagine import (
+from cogs._options import (
+    EDIT_RATIO_CHOICES,
     FORMAT_CHOICES,
     QUALITY_CHOICES,
-    RATIO_CHOICES,
     RESOLUTION_CHOICES,
-    parse_choice,
+    parse_output_options,
 )
+from cogs._run import attached, check_attachments, read_attachments, tell_privately
 
 if TYPE_CHECKING:
     from bot.client import EaselBot
 
 log = logging.getLogger(__name__)
 
-EDIT_RATIO_CHOICES = [Choice(name="auto (keep the first image's shape)", value="auto")]
-EDIT_RATIO_CHOICES += RATIO_CHOICES
-MAX_EDIT_IMAGES = 10
-MAX_BLEND_IMAGES = 16  # the editing model's limit (seeds 000/002)
+# /edit and /blend describe and offer their output options alike.
+OUTPUT_HELP = {
+    "resolution": "Size tier (default: the smallest offered for the ratio)",
+    "quality": "Rendering quality",
+    "n": "How many versions (1-10)",
+    "output_format": "File format (default PNG)",
+    "compression": "JPEG quality 0-100, 100 is best (JPEG only)",
+}
+OUTPUT_CHOICES = {
+    "ratio": EDIT_RATIO_CHOICES,
+    "resolution": RESOLUTION_CHOICES,
+    "quality": QUALITY_CHOICES,
+    "output_format": FORMAT_CHOICES,
+}
 
 
 async def run_edit_command(
@@ -68,12 +77,14 @@ async def run_edit_command(
                 prompt,
                 images=len(images),
                 mask=mask is not None,
-                ratio=parse_choice(Ratio, ratio, "ratio") or Ratio.AUTO,
-                resolution=parse_choice(Resolution, resolution, "resolution"),
-                quality=parse_choice(Quality, quality, "quality"),
+                **parse_output_options(
+                    ratio=ratio,
+                    resolution=resolution,
+                    quality=quality,
+                    output_format=output_format,
+                    default_ratio=Ratio.AUTO,
+                ),
                 n=n,
-                output_format=parse_choice(OutputFormat, output_format, "format")
-                or OutputFormat.PNG,
                 compression=compression,
             )
         )
@@ -131,11 +142,7 @@ class Edit(commands.Cog):
         image="The image to edit",
         mask="Optional: transparent (or white on black) where to repaint; same shape as image",
         ratio="Output shape (default auto: keep the image's shape)",
-        resolution="Size tier (default: the smallest offered for the ratio)",
-        quality="Rendering quality",
-        n="How many versions (1-10)",
-        output_format="File format (default PNG)",
-        compression="JPEG quality 0-100, 100 is best (JPEG only)",
+        **OUTPUT_HELP,
         image2="Another image to use (a style or an object to add)",
         image3="Another image",
         image4="Another image",
@@ -146,12 +153,7 @@ class Edit(commands.Cog):
         image9="Another image",
         image10="Another image",
     )
-    @app_commands.choices(
-        ratio=EDIT_RATIO_CHOICES,
-        resolution=RESOLUTION_CHOICES,
-        quality=QUALITY_CHOICES,
-        output_format=FORMAT_CHOICES,
-    )
+    @app_commands.choices(**OUTPUT_CHOICES)
     async def edit_command(
         self,
         interaction: discord.Interaction[EaselBot],
@@ -175,11 +177,12 @@ class Edit(commands.Cog):
         image10: discord.Attachment | None = None,
     ) -> None:
         """Edit the image (and optional extra images) with the prompt; a mask limits the area."""
-        extra = (image2, image3, image4, image5, image6, image7, image8, image9, image10)
         await run_edit_command(
             interaction,
             prompt=prompt,
-            images=[image, *(a for a in extra if a is not None)],
+            images=attached(
+                image, image2, image3, image4, image5, image6, image7, image8, image9, image10
+            ),
             mask=mask,
             ratio=ratio,
             resolution=resolution,
@@ -198,11 +201,7 @@ class Edit(commands.Cog):
         image2="Second image",
         prompt="How to combine them (optional)",
         ratio="Output shape (default auto: the first image's shape)",
-        resolution="Size tier (default: the smallest offered for the ratio)",
-        quality="Rendering quality",
-        n="How many versions (1-10)",
-        output_format="File format (default PNG)",
-        compression="JPEG quality 0-100, 100 is best (JPEG only)",
+        **OUTPUT_HELP,
         image3="Another image",
         image4="Another image",
         image5="Another image",
@@ -218,12 +217,7 @@ class Edit(commands.Cog):
         image15="Another image",
         image16="Another image",
     )
-    @app_commands.choices(
-        ratio=EDIT_RATIO_CHOICES,
-        resolution=RESOLUTION_CHOICES,
-        quality=QUALITY_CHOICES,
-        output_format=FORMAT_CHOICES,
-    )
+    @app_commands.choices(**OUTPUT_CHOICES)
     async def blend_command(
         self,
         interaction: discord.Interaction[EaselBot],
@@ -252,14 +246,14 @@ class Edit(commands.Cog):
         image16: discord.Attachment | None = None,
     ) -> None:
         """Blend every attached image; without a prompt, a neutral "blend these" is sent."""
-        extra = (
-            image3, image4, image5, image6, image7, image8, image9, image10,
-            image11, image12, image13, image14, image15, image16,
+        images = attached(
+            image1, image2, image3, image4, image5, image6, image7, image8,
+            image9, image10, image11, image12, image13, image14, image15, image16,
         )  # fmt: skip
         await run_edit_command(
             interaction,
             prompt=(prompt or "").strip() or BLEND_PROMPT,
-            images=[image1, image2, *(a for a in extra if a is not None)],
+            images=images,
             mask=None,
             ratio=ratio,
             resolution=resolution,
