@@ -46,6 +46,14 @@ from bot.errors import (
     UpstreamRejectedError,
 )
 from bot.options import OutputFormat
+from bot.providers._http import (
+    NotSentError,
+    Reply,
+    parse_retry_after,
+    read_capped,
+    short,
+    transport_errors,
+)
 from bot.providers.base import ImageProvider, TaskSnapshot, TaskSpec, TaskState
 from bot.providers.catalog import ModelSpec
 from bot.providers.openai_models import (
@@ -63,7 +71,6 @@ from bot.providers.openai_models import (
     StreamEventHead,
 )
 from bot.providers.profiles import ProviderProfile
-from bot.providers.toapis import parse_retry_after
 
 log = logging.getLogger(__name__)
 
@@ -82,15 +89,10 @@ CONNECT_TIMEOUT = 30.0
 BACKOFF_BASE = 1.0
 LOCAL_SCHEME = "local://"
 TASK_TTL = 3600.0  # a finished local task nobody downloaded is dropped after this long
-_DETAIL_CHARS = 300
+_TOO_LARGE = "that cannot be a result, so it was not read."
 # Codes and words that mean the service's safety system said no (§4.5), not a bad request.
 _SAFETY_CODES = ("moderation_blocked", "content_policy_violation", "content_filter")
 _SAFETY_WORDS = ("safety system", "content policy", "moderation")
-
-
-def _short(text: str) -> str:
-    flat = " ".join(text.split())
-    return flat if len(flat) <= _DETAIL_CHARS else flat[: _DETAIL_CHARS - 1] + "…"
 
 
 def is_moderation_error(error: OpenAIErrorBody | None) -> bool:
@@ -141,40 +143,6 @@ class InputFile:
     content_type: str
     data: bytes = field(repr=False)
     url: str | None = None
-
-
-class _NotSentError(TransientUpstreamError):
-    """The connection was never made: the service cannot have made (or billed) an image."""
-
-
-class _Reply:
-    """A non-streamed answer, fully read."""
-
-    __slots__ = ("body", "content_type", "headers", "status")
-
-    def __init__(
-        self, status: int, headers: CIMultiDictProxy[str], content_type: str, body: bytes
-    ) -> None:
-        self.status = status
-        self.headers = headers
-        self.content_type = content_type
-        self.body = body
-
-
-async def _read_capped(response: aiohttp.ClientResponse, limit: int, provider: str) -> bytes:
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in response.content.iter_chunked(1024 * 1024):
-        size += len(chunk)
-        if size > limit:
-            raise ResultUnavailableError(
-                f"The image service sent more than {limit // (1024 * 1024)} MB; "
-                "that cannot be a result, so it was not read.",
-                provider=provider,
-                status=response.status,
-            )
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 @dataclass
@@ -368,7 +336,7 @@ class OpenAICompatClient:
                 "run the request again.",
                 provider=self.provider,
                 status=reply.status,
-                detail=_short(reply.body[:2000].decode("utf-8", "replace")),
+                detail=short(reply.body[:2000].decode("utf-8", "replace")),
             )
         return reply.body
 
@@ -407,7 +375,7 @@ class OpenAICompatClient:
                 delay = self._retry_delay(attempt, exc, server_errors)
                 if delay is None:
                     raise
-                if not isinstance(exc, RateLimitedError | _NotSentError):
+                if not isinstance(exc, RateLimitedError | NotSentError):
                     server_errors += 1
                 log.warning(
                     "%s %s failed (%s); retry %d/%d in %.1fs",
@@ -431,7 +399,7 @@ class OpenAICompatClient:
                 return None
             base = exc.retry_after if exc.retry_after is not None else BACKOFF_BASE * 2.0**attempt
             return base + random.uniform(0, 0.25)
-        if isinstance(exc, _NotSentError):
+        if isinstance(exc, NotSentError):
             return BACKOFF_BASE * 2.0**attempt * random.uniform(0.5, 1.0)
         if server_errors >= 1 or exc.code in ("stream_incomplete", "stream_error"):
             return None  # one retry for a server error; then let the engine fail over
@@ -451,40 +419,24 @@ class OpenAICompatClient:
         headers = self._headers(stream)
         if content_type is not None:
             headers["Content-Type"] = content_type
-        try:
+        with transport_errors(
+            provider=self.provider,
+            service=self.profile.label,
+            timeout=f"{self.profile.label} did not answer within "
+            f"{self.request_timeout / 60:g} minutes; try again later.",
+            timeout_detail=f"POST {path} timed out",
+        ):
             async with session.post(
                 self._url(path), data=data, headers=headers, timeout=self._timeout()
             ) as response:
                 if response.status >= 300:
-                    body = await _read_capped(response, MAX_ERROR_BYTES, self.provider)
+                    body = await self._read(response, MAX_ERROR_BYTES)
                     raise await self._http_error(response.status, response.headers, body)
                 if response.content_type == "text/event-stream":
                     return await self._read_stream(response, on_partial)
-                body = await _read_capped(response, MAX_RESPONSE_BYTES, self.provider)
+                body = await self._read(response, MAX_RESPONSE_BYTES)
                 parsed = await self._parse(body, ImagesResponse, response.status)
                 return await self._images(parsed)
-        except EaselError:
-            raise
-        except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError) as exc:
-            raise _NotSentError(
-                f"Could not connect to {self.profile.label}; try again in a moment.",
-                provider=self.provider,
-                detail=f"{type(exc).__name__}: {exc}",
-            ) from exc
-        except TimeoutError as exc:
-            raise TransientUpstreamError(
-                f"{self.profile.label} did not answer within {self.request_timeout / 60:g} "
-                "minutes; try again later.",
-                provider=self.provider,
-                code="timeout",
-                detail=f"POST {path} timed out",
-            ) from exc
-        except aiohttp.ClientError as exc:
-            raise TransientUpstreamError(
-                f"The connection to {self.profile.label} broke; try again in a moment.",
-                provider=self.provider,
-                detail=f"{type(exc).__name__}: {exc}",
-            ) from exc
 
     async def _read_stream(
         self, response: aiohttp.ClientResponse, on_partial: OnPartial | None
@@ -610,35 +562,22 @@ class OpenAICompatClient:
             self._owns_session = True
         return self._session
 
-    async def _request(self, method: str, url: str, *, limit: int, auth: bool = True) -> _Reply:
+    async def _request(self, method: str, url: str, *, limit: int, auth: bool = True) -> Reply:
         session = self._session_for_call()
         headers = self._headers() if auth else {}
-        try:
+        with transport_errors(
+            provider=self.provider,
+            service=self.profile.label,
+            timeout=f"{self.profile.label} did not answer in time; try again in a moment.",
+        ):
             async with session.request(
                 method, url, headers=headers, timeout=self._timeout()
             ) as response:
-                body = await _read_capped(response, limit, self.provider)
-                return _Reply(response.status, response.headers, response.content_type, body)
-        except EaselError:
-            raise
-        except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError) as exc:
-            raise _NotSentError(
-                f"Could not connect to {self.profile.label}; try again in a moment.",
-                provider=self.provider,
-                detail=f"{type(exc).__name__}: {exc}",
-            ) from exc
-        except TimeoutError as exc:
-            raise TransientUpstreamError(
-                f"{self.profile.label} did not answer in time; try again in a moment.",
-                provider=self.provider,
-                code="timeout",
-            ) from exc
-        except aiohttp.ClientError as exc:
-            raise TransientUpstreamError(
-                f"The connection to {self.profile.label} broke; try again in a moment.",
-                provider=self.provider,
-                detail=f"{type(exc).__name__}: {exc}",
-            ) from exc
+                body = await self._read(response, limit)
+                return Reply(response.status, response.headers, response.content_type, body)
+
+    async def _read(self, response: aiohttp.ClientResponse, limit: int) -> bytes:
+        return await read_capped(response, limit, provider=self.provider, refusal=_TOO_LARGE)
 
     async def _parse(self, body: bytes, model: type[_M], status: int) -> _M:
         """A 2xx body as ``model``; HTML or garbage is a transient error, an error body mapped."""
@@ -658,7 +597,7 @@ class OpenAICompatClient:
                 "try again in a moment.",
                 provider=self.provider,
                 status=status,
-                detail=_short(body[:2000].decode("utf-8", "replace")),
+                detail=short(body[:2000].decode("utf-8", "replace")),
             ) from exc
 
     def _not_json(self, status: int, body: bytes) -> TransientUpstreamError:
@@ -668,7 +607,7 @@ class OpenAICompatClient:
             provider=self.provider,
             status=status,
             code="not_json",
-            detail=_short(body[:2000].decode("utf-8", "replace")),
+            detail=short(body[:2000].decode("utf-8", "replace")),
         )
 
     async def _http_error(
@@ -703,7 +642,7 @@ class OpenAICompatClient:
         self, status: int, error: OpenAIErrorBody, retry_after: float | None, what: str
     ) -> EaselError:
         label = self.profile.label
-        said = _short(error.message or "")
+        said = short(error.message or "")
         detail = f"{error.type or ''} {error.code or ''}: {said}".strip()
         common: dict[str, Any] = {"provider": self.provider, "status": status, "code": error.code}
         if is_moderation_error(error):

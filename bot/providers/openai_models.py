@@ -12,13 +12,11 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from bot.providers._bodies import ErrorBody, Lenient, error_from_any
+
 
 class _Request(BaseModel):
     model_config = ConfigDict(extra="forbid")
-
-
-class _Lenient(BaseModel):
-    model_config = ConfigDict(extra="ignore")
 
 
 class ImageOptions(_Request):
@@ -51,7 +49,7 @@ class EditJSONBody(ImageOptions):
     mask: str | None = None
 
 
-class ImageDatum(_Lenient):
+class ImageDatum(Lenient):
     """One result: base64 (GPT image models) or a URL (some gateways, DALL·E)."""
 
     b64_json: str | None = Field(default=None, repr=False)
@@ -59,14 +57,14 @@ class ImageDatum(_Lenient):
     revised_prompt: str | None = None
 
 
-class TokenDetails(_Lenient):
+class TokenDetails(Lenient):
     """Token counts by kind."""
 
     image_tokens: int | None = None
     text_tokens: int | None = None
 
 
-class ImagesUsage(_Lenient):
+class ImagesUsage(Lenient):
     """Token usage of one call."""
 
     input_tokens: int | None = None
@@ -75,7 +73,7 @@ class ImagesUsage(_Lenient):
     input_tokens_details: TokenDetails | None = None
 
 
-class ImagesResponse(_Lenient):
+class ImagesResponse(Lenient):
     """The synchronous answer of both endpoints: ``{created, data[], usage}``."""
 
     created: int | None = None
@@ -87,25 +85,13 @@ class ImagesResponse(_Lenient):
     quality: str | None = None
 
 
-class OpenAIErrorBody(_Lenient):
+class OpenAIErrorBody(ErrorBody):
     """``error`` of an OpenAI-shaped error; ``code`` is text or a number, depending on the API."""
 
-    message: str | None = None
-    type: str | None = None
-    code: str | None = None
     param: str | None = None
 
-    @field_validator("code", mode="before")
-    @classmethod
-    def _code_as_text(cls, value: object) -> object:
-        if isinstance(value, bool):
-            return str(value).lower()
-        if isinstance(value, int | float):
-            return str(int(value))
-        return value
 
-
-class OpenAIErrorEnvelope(_Lenient):
+class OpenAIErrorEnvelope(Lenient):
     """``{"error": {...}}``; a bare string in ``error`` is taken as the message."""
 
     error: OpenAIErrorBody
@@ -113,20 +99,20 @@ class OpenAIErrorEnvelope(_Lenient):
     @field_validator("error", mode="before")
     @classmethod
     def _bare_string(cls, value: object) -> object:
-        return {"message": value} if isinstance(value, str) else value
+        return error_from_any(value)
 
 
 PartialType = Literal["image_generation.partial_image", "image_edit.partial_image"]
 CompletedType = Literal["image_generation.completed", "image_edit.completed"]
 
 
-class StreamEventHead(_Lenient):
+class StreamEventHead(Lenient):
     """Just the discriminator of an SSE event, read before the (large) image is validated."""
 
     type: str | None = None
 
 
-class PartialImageEvent(_Lenient):
+class PartialImageEvent(Lenient):
     """A preview frame (§4.4). Never the result: the final image comes in a completed event."""
 
     type: PartialType
@@ -136,7 +122,7 @@ class PartialImageEvent(_Lenient):
     output_format: str | None = None
 
 
-class CompletedImageEvent(_Lenient):
+class CompletedImageEvent(Lenient):
     """The final image of a streamed call."""
 
     type: CompletedType
@@ -146,7 +132,7 @@ class CompletedImageEvent(_Lenient):
     usage: ImagesUsage | None = None
 
 
-class StreamErrorEvent(_Lenient):
+class StreamErrorEvent(Lenient):
     """An ``error`` object inside the stream (the SDK raises on any ``data`` with ``error``)."""
 
     type: str | None = None
@@ -155,16 +141,16 @@ class StreamErrorEvent(_Lenient):
     @field_validator("error", mode="before")
     @classmethod
     def _bare_string(cls, value: object) -> object:
-        return {"message": value} if isinstance(value, str) else value
+        return error_from_any(value)
 
 
-class ModelListEntry(_Lenient):
+class ModelListEntry(Lenient):
     """One entry of ``GET /v1/models``."""
 
     id: str
 
 
-class ModelListResponse(_Lenient):
+class ModelListResponse(Lenient):
     """``GET /v1/models``."""
 
     data: list[ModelListEntry] = Field(default_factory=list)

@@ -15,19 +15,15 @@ reference shows the first attempt never created a task: images cost money.
 from __future__ import annotations
 
 import asyncio
-import email.utils
-import json
 import logging
 import random
 import re
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, Self, TypeVar
 from urllib.parse import quote
 
 import aiohttp
-from multidict import CIMultiDictProxy
 from pydantic import BaseModel, SecretStr, ValidationError
 
 from bot.errors import (
@@ -42,6 +38,14 @@ from bot.errors import (
     UpstreamRejectedError,
 )
 from bot.options import OutputFormat
+from bot.providers._http import (
+    NotSentError,
+    Reply,
+    parse_retry_after,
+    read_capped,
+    short,
+    transport_errors,
+)
 from bot.providers.base import ImageProvider, TaskSnapshot, TaskSpec, TaskState
 from bot.providers.catalog import ModelSpec
 from bot.providers.toapis_models import (
@@ -66,7 +70,6 @@ BACKOFF_CAP = 30.0  # no single backoff sleep is longer than this
 MAX_RETRY_AFTER = 60.0  # a longer Retry-After is handed to the caller instead of slept through
 MAX_DOWNLOAD_BYTES = 100 * 1024 * 1024  # a 4K PNG is ~30 MB; anything far bigger is not an image
 MAX_API_BODY_BYTES = 16 * 1024 * 1024  # JSON answers are tiny; this only stops runaway bodies
-_DETAIL_CHARS = 300
 
 # Words in a failed task's code or message that mean the safety system said no (§1.9). The one
 # documented failure wraps "upstream returned status 422", OpenAI's content-policy status.
@@ -86,72 +89,6 @@ def is_safety_failure(code: str | None, message: str | None) -> bool:
     """True when a failed task's code or message points at content policy or moderation."""
     text = f"{code or ''} {message or ''}".lower()
     return any(word in text for word in _SAFETY_WORDS) or bool(_SAFETY_STATUS.search(text))
-
-
-def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
-    """Seconds to wait from a ``Retry-After`` header (delta-seconds or an HTTP date)."""
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
-
-
-def _short(text: str) -> str:
-    """Upstream text trimmed for a message or a log line."""
-    flat = " ".join(text.split())
-    return flat if len(flat) <= _DETAIL_CHARS else flat[: _DETAIL_CHARS - 1] + "…"
-
-
-async def _read_capped(response: aiohttp.ClientResponse, limit: int) -> bytes:
-    """The whole body, refusing to buffer more than ``limit`` bytes (a broken or hostile URL)."""
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in response.content.iter_chunked(256 * 1024):
-        size += len(chunk)
-        if size > limit:
-            raise ResultUnavailableError(
-                f"The image service sent more than {limit // (1024 * 1024)} MB; "
-                "that cannot be an image, so it was not downloaded.",
-                provider=PROVIDER,
-                status=response.status,
-            )
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
-class _NotSentError(TransientUpstreamError):
-    """The connection was never made, so the service cannot have accepted the request."""
-
-
-class _Reply:
-    """One HTTP answer, fully read, so error mapping can look at status, headers and body."""
-
-    __slots__ = ("body", "content_type", "headers", "status")
-
-    def __init__(
-        self, status: int, headers: CIMultiDictProxy[str], content_type: str, body: bytes
-    ) -> None:
-        self.status = status
-        self.headers = headers
-        self.content_type = content_type
-        self.body = body
-
-    def json(self) -> Any:
-        """The body as JSON, or ``None`` when it is not JSON (an HTML gateway page, say)."""
-        try:
-            return json.loads(self.body)
-        except (ValueError, UnicodeDecodeError):
-            return None
 
 
 class ToAPIsProvider:
@@ -225,7 +162,7 @@ class ToAPIsProvider:
             )
             parsed = self._parse("upload", reply, UploadResponse)
             if not parsed.success or parsed.data is None:
-                reason = _short(parsed.message) or "no reason given"
+                reason = short(parsed.message) or "no reason given"
                 raise UpstreamRejectedError(
                     f"The image service refused the uploaded image ({reason}).",
                     provider=PROVIDER,
@@ -286,7 +223,7 @@ class ToAPIsProvider:
                     "submit", "POST", self._api("/v1/images/generations"), json_body=body
                 )
                 snapshot = self._snapshot(self._parse("submit", reply, TaskObject))
-            except (RateLimitedError, _NotSentError) as exc:
+            except (RateLimitedError, NotSentError) as exc:
                 # Refused at the door: nothing was accepted, so sending again is safe.
                 delay = self._retry_delay(attempt, exc)
                 if delay is None:
@@ -365,7 +302,7 @@ class ToAPIsProvider:
                 "ToAPIs task %s failed: %s %s (safety=%s)",
                 task_id,
                 snapshot.error_code,
-                _short(snapshot.error_message or ""),
+                short(snapshot.error_message or ""),
                 snapshot.safety_refusal,
             )
         return snapshot
@@ -391,7 +328,7 @@ class ToAPIsProvider:
         balance = await self._retrying("check", once)
         if not balance.success:
             raise UpstreamRejectedError(
-                f"The image service refused the balance check ({_short(balance.message)}).",
+                f"The image service refused the balance check ({short(balance.message)}).",
                 provider=PROVIDER,
                 detail=balance.message,
             )
@@ -481,13 +418,19 @@ class ToAPIsProvider:
         json_body: dict[str, Any] | None = None,
         form: aiohttp.FormData | None = None,
         params: dict[str, str] | None = None,
-    ) -> _Reply:
+    ) -> Reply:
         """Send one request; return a 2xx reply or raise the mapped ``EaselError``."""
         headers = {"Accept": "application/json"} if auth else {}
         if auth:
             headers["Authorization"] = f"Bearer {self._api_key.get_secret_value()}"
         session = self._session_for_call()
-        try:
+        with transport_errors(
+            provider=PROVIDER,
+            service="the image service",
+            timeout="The image service did not answer within "
+            f"{self._request_timeout:g} seconds; try again in a moment.",
+            timeout_detail=f"{op} {method} timed out",
+        ):
             async with session.request(
                 method,
                 url,
@@ -498,35 +441,18 @@ class ToAPIsProvider:
                 timeout=self._timeout,
             ) as response:
                 limit = MAX_DOWNLOAD_BYTES if op == "download" else MAX_API_BODY_BYTES
-                body = await _read_capped(response, limit)
-                reply = _Reply(response.status, response.headers, response.content_type, body)
-        except EaselError:
-            raise
-        except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError) as exc:
-            raise _NotSentError(
-                "Could not connect to the image service; try again in a moment.",
-                provider=PROVIDER,
-                detail=f"{type(exc).__name__}: {exc}",
-            ) from exc
-        except TimeoutError as exc:
-            raise TransientUpstreamError(
-                "The image service did not answer within "
-                f"{self._request_timeout:g} seconds; try again in a moment.",
-                provider=PROVIDER,
-                code="timeout",
-                detail=f"{op} {method} timed out",
-            ) from exc
-        except aiohttp.ClientError as exc:
-            raise TransientUpstreamError(
-                "The connection to the image service broke; try again in a moment.",
-                provider=PROVIDER,
-                detail=f"{type(exc).__name__}: {exc}",
-            ) from exc
+                body = await read_capped(
+                    response,
+                    limit,
+                    provider=PROVIDER,
+                    refusal="that cannot be an image, so it was not downloaded.",
+                )
+                reply = Reply(response.status, response.headers, response.content_type, body)
         if reply.status >= 300:
             raise self._http_error(op, reply)
         return reply
 
-    def _parse(self, op: Operation, reply: _Reply, model: type[_M]) -> _M:
+    def _parse(self, op: Operation, reply: Reply, model: type[_M]) -> _M:
         """Validate a 2xx body; HTML or garbage becomes a transient error, never a crash."""
         payload = reply.json()
         if payload is None:
@@ -542,7 +468,7 @@ class ToAPIsProvider:
                 "try again in a moment.",
                 provider=PROVIDER,
                 status=reply.status,
-                detail=_short(reply.body.decode("utf-8", "replace")),
+                detail=short(reply.body.decode("utf-8", "replace")),
             ) from exc
 
     @staticmethod
@@ -554,16 +480,16 @@ class ToAPIsProvider:
         except ValidationError:
             return None
 
-    def _not_json(self, reply: _Reply) -> TransientUpstreamError:
+    def _not_json(self, reply: Reply) -> TransientUpstreamError:
         return TransientUpstreamError(
             "The image service's gateway answered with an error page instead of JSON "
             f"(HTTP {reply.status}); try again in a moment.",
             provider=PROVIDER,
             status=reply.status,
-            detail=_short(reply.body.decode("utf-8", "replace")),
+            detail=short(reply.body.decode("utf-8", "replace")),
         )
 
-    def _error_for_code(self, op: Operation, reply: _Reply, envelope: ErrorEnvelope) -> EaselError:
+    def _error_for_code(self, op: Operation, reply: Reply, envelope: ErrorEnvelope) -> EaselError:
         """A 2xx body that is really an error: map its code as if it were the HTTP status."""
         code = (envelope.code or "").lower()
         by_code = {
@@ -579,7 +505,7 @@ class ToAPIsProvider:
         status = int(code) if code.isdigit() else by_code.get(code, 400)
         return self._status_error(op, status, reply, envelope)
 
-    def _http_error(self, op: Operation, reply: _Reply) -> EaselError:
+    def _http_error(self, op: Operation, reply: Reply) -> EaselError:
         """Map a non-2xx reply to the error hierarchy (upstream-apis.md §1.9)."""
         envelope = self._envelope(reply.json())
         if envelope is None and (reply.status >= 500 or reply.status in (408, 429)):
@@ -597,11 +523,11 @@ class ToAPIsProvider:
         return self._status_error(op, reply.status, reply, envelope)
 
     def _status_error(
-        self, op: Operation, status: int, reply: _Reply, envelope: ErrorEnvelope | None
+        self, op: Operation, status: int, reply: Reply, envelope: ErrorEnvelope | None
     ) -> EaselError:
-        upstream = _short(envelope.text) if envelope else ""
+        upstream = short(envelope.text) if envelope else ""
         code = envelope.code if envelope else None
-        detail = upstream or _short(reply.body.decode("utf-8", "replace"))
+        detail = upstream or short(reply.body.decode("utf-8", "replace"))
         common: dict[str, Any] = {"provider": PROVIDER, "status": status, "code": code}
         said = f": {upstream}" if upstream else ""
 

@@ -12,39 +12,14 @@ from typing import Any
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
 
-
-class _Lenient(BaseModel):
-    """Base for response bodies: unknown fields are dropped, never an error."""
-
-    model_config = ConfigDict(extra="ignore")
+from bot.providers._bodies import ErrorBody, Lenient, error_from_any
 
 
-class ToAPIsErrorBody(_Lenient):
+class ToAPIsErrorBody(ErrorBody):
     """An ``error`` object. ``code`` is numeric in some examples and a string in others."""
 
-    code: str | None = None
-    message: str | None = None
-    type: str | None = None
 
-    @field_validator("code", mode="before")
-    @classmethod
-    def _code_as_text(cls, value: object) -> object:
-        """Keep one type for ``code``: 404 and "404" mean the same thing to callers."""
-        if isinstance(value, bool):
-            return str(value).lower()
-        if isinstance(value, int | float):
-            return str(int(value))
-        return value
-
-
-def _error_from_any(value: object) -> object:
-    """Accept ``"error": "text"`` too: some gateways put a bare string there."""
-    if isinstance(value, str):
-        return {"message": value}
-    return value
-
-
-class ErrorEnvelope(_Lenient):
+class ErrorEnvelope(Lenient):
     """Any error body: ``{"error": {...}}`` (API) or ``{"success": false, "message": ...}``."""
 
     error: ToAPIsErrorBody | None = None
@@ -55,7 +30,7 @@ class ErrorEnvelope(_Lenient):
     @classmethod
     def _error_object(cls, value: object) -> object:
         """Accept a bare string in ``error`` as the message."""
-        return _error_from_any(value)
+        return error_from_any(value)
 
     @property
     def code(self) -> str | None:
@@ -70,13 +45,13 @@ class ErrorEnvelope(_Lenient):
         return self.message or ""
 
 
-class ResultImageRef(_Lenient):
+class ResultImageRef(Lenient):
     """One entry of ``result.data``."""
 
     url: str | None = None
 
 
-class TaskResult(_Lenient):
+class TaskResult(Lenient):
     """``result`` of a completed task: ``{"type": "image", "data": [{"url": ...}]}``."""
 
     type: str | None = None
@@ -86,7 +61,7 @@ class TaskResult(_Lenient):
 _PERCENT = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*%?\s*$")
 
 
-class TaskObject(_Lenient):
+class TaskObject(Lenient):
     """The task object returned by submit (§1.4) and by the status query (§1.5)."""
 
     model_config = ConfigDict(extra="ignore", populate_by_name=True)
@@ -111,7 +86,7 @@ class TaskObject(_Lenient):
     @classmethod
     def _error_object(cls, value: object) -> object:
         """Accept a bare string in ``error`` as the message."""
-        return _error_from_any(value)
+        return error_from_any(value)
 
     @field_validator("progress", mode="before")
     @classmethod
@@ -205,7 +180,7 @@ class GenerationRequest(BaseModel):
         return [*(self.reference_images or []), *(self.image_urls or [])]
 
 
-class UploadedFile(_Lenient):
+class UploadedFile(Lenient):
     """``data`` of a successful upload: ``url`` is what the generation request needs."""
 
     id: str | None = None
@@ -214,7 +189,7 @@ class UploadedFile(_Lenient):
     size: int | None = None
 
 
-class UploadResponse(_Lenient):
+class UploadResponse(Lenient):
     """``POST /v1/uploads/images``: ``{success, message, data: {id, url, mime_type, size}}``."""
 
     success: bool = True
@@ -222,7 +197,7 @@ class UploadResponse(_Lenient):
     data: UploadedFile | None = None
 
 
-class BalanceResponse(_Lenient):
+class BalanceResponse(Lenient):
     """``GET /v1/balance``: the key's quota; ``remain_balance == -1`` means unlimited."""
 
     success: bool = True
@@ -240,7 +215,7 @@ class BalanceResponse(_Lenient):
         return bool(self.unlimited_quota) or self.remain_balance == -1
 
 
-class ModelEntry(_Lenient):
+class ModelEntry(Lenient):
     """One entry of ``GET /v1/models``."""
 
     id: str
@@ -249,7 +224,7 @@ class ModelEntry(_Lenient):
     type: str | None = None
 
 
-class ModelList(_Lenient):
+class ModelList(Lenient):
     """``GET /v1/models`` (OpenAI-compatible list)."""
 
     object: str | None = None
