@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import os
-import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -12,28 +9,7 @@ import pytest
 from PIL import Image
 
 from bot.sandbox.server import Sandbox
-
-ROOT = Path(__file__).resolve().parents[2]
-FAST = {"POLL_FIRST_DELAY": "0.1", "POLL_INTERVAL": "0.2", "SANDBOX_TASK_DURATION": "0.5"}
-
-
-async def run_cli(*args: str, env: dict[str, str], tmp_path: Path) -> tuple[int, str, str]:
-    base = {
-        k: v for k, v in os.environ.items() if not k.startswith(("DISCORD_", "IMAGE_", "DATABASE_"))
-    }
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        *args,
-        cwd=ROOT,
-        env={**base, **FAST, "DATABASE_URL": f"sqlite:///{tmp_path}/db", **env},
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await asyncio.wait_for(process.communicate(), 60)
-    assert process.returncode is not None
-    return process.returncode, out.decode(), err.decode()
+from tests.support.cli import ROOT, run_cli
 
 
 @pytest.fixture

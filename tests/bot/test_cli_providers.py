@@ -2,39 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
 import io
 import json
-import os
-import sys
 from pathlib import Path
 
 import pytest
 from PIL import Image
 
 from bot.sandbox.openai_server import Flavour, OpenAISandbox
-
-ROOT = Path(__file__).resolve().parents[2]
-PREFIXES = ("DISCORD_", "IMAGE_", "DATABASE_", "TOAPIS_", "INFINITYBLUE_", "STARRISE_")
-PREFIXES += ("ANYFAST_", "OPENAI_", "SANDBOX_")
-FAST = {"POLL_FIRST_DELAY": "0.1", "POLL_INTERVAL": "0.2", "SANDBOX_TASK_DURATION": "0.5"}
-
-
-async def run_cli(*args: str, env: dict[str, str], tmp_path: Path) -> tuple[int, str, str]:
-    base = {k: v for k, v in os.environ.items() if not k.startswith(PREFIXES)}
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        *args,
-        cwd=ROOT,
-        env={**base, **FAST, "DATABASE_URL": f"sqlite:///{tmp_path}/db", **env},
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await asyncio.wait_for(process.communicate(), 60)
-    assert process.returncode is not None
-    return process.returncode, out.decode(), err.decode()
+from tests.support.cli import run_cli
 
 
 def pointing_at(server: OpenAISandbox, key: str = "sk-test") -> dict[str, str]:

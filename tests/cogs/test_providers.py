@@ -16,13 +16,10 @@ import aiohttp
 import discord.webhook.async_ as webhook_async
 import pytest
 from PIL import Image
-from pydantic import SecretStr
 
 from bot.client import EaselBot
 from bot.jobs.models import JobRequest
 from bot.options import Ratio, Resolution
-from bot.providers.openai_compat import OpenAICompatProvider
-from bot.providers.profiles import load_profiles
 from bot.sandbox.openai_server import Flavour, OpenAISandbox
 from bot.settings import load_settings
 from bot.store.jobs import JobRecord, JobState
@@ -41,8 +38,8 @@ from tests.support.discord_harness import (
     slash_command_payload,
 )
 from tests.support.engines import running_engine
+from tests.support.providers import PROFILES, compat_provider
 
-PROFILES = load_profiles()
 EPHEMERAL = 64
 Done = Callable[[list[RecordedCall]], bool]
 
@@ -60,13 +57,6 @@ class ProviderHarness:
         return self.servers[0]
 
 
-def provider(server: OpenAISandbox, session: aiohttp.ClientSession) -> OpenAICompatProvider:
-    profile = PROFILES[server.flavour]
-    return OpenAICompatProvider(
-        profile, SecretStr("k"), profile.spec(), base_url=server.base_url, session=session
-    )
-
-
 async def open_harness(
     tmp_path: Path, cdn: Cdn, servers: list[OpenAISandbox], session: aiohttp.ClientSession
 ) -> AsyncIterator[ProviderHarness]:
@@ -78,7 +68,7 @@ async def open_harness(
     )
     adapter = RecordingAdapter()
     token = webhook_async.async_context.set(adapter)
-    providers = [provider(server, session) for server in servers]
+    providers = [compat_provider(server, session) for server in servers]
     first = PROFILES[servers[0].flavour]
     try:
         async with running_engine(
@@ -97,12 +87,6 @@ async def open_harness(
             yield ProviderHarness(bot, adapter, servers, cdn, bot_http)
     finally:
         webhook_async.async_context.reset(token)
-
-
-@pytest.fixture
-async def session() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as http:
-        yield http
 
 
 def option(name: str, value: Any) -> dict[str, Any]:

@@ -123,23 +123,46 @@ def _file_bytes(file: discord.File) -> bytes:
     return data
 
 
-def message_payload(
-    message_id: int, payload: dict[str, Any], files: list[tuple[str, bytes]]
+def message_object(
+    message_id: int,
+    author: dict[str, Any],
+    attachments: list[dict[str, Any]],
+    *,
+    content: str = "",
+    embeds: list[dict[str, Any]] | None = None,
+    flags: int = 0,
+    components: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """A message object complete enough for discord.py's Message constructor."""
+    """A message in the test channel, complete enough for discord.py's Message constructor."""
     return {
         "id": str(message_id),
         "channel_id": str(CHANNEL_ID),
         "guild_id": str(GUILD_ID),
-        "author": user_payload(BOT_USER_ID, "Easel", bot=True),
-        "content": payload.get("content") or "",
+        "author": author,
+        "content": content,
         "timestamp": discord.utils.utcnow().isoformat(),
         "edited_timestamp": None,
         "tts": False,
         "mention_everyone": False,
         "mentions": [],
         "mention_roles": [],
-        "attachments": [
+        "attachments": attachments,
+        "embeds": embeds or [],
+        "pinned": False,
+        "type": 0,
+        "flags": flags,
+        "components": components or [],
+    }
+
+
+def message_payload(
+    message_id: int, payload: dict[str, Any], files: list[tuple[str, bytes]]
+) -> dict[str, Any]:
+    """The message Easel posted with ``payload`` and ``files``, as Discord answers with it."""
+    message = message_object(
+        message_id,
+        user_payload(BOT_USER_ID, "Easel", bot=True),
+        [
             {
                 "id": str(snowflake()),
                 "filename": name,
@@ -149,13 +172,12 @@ def message_payload(
             }
             for name, data in files
         ],
-        "embeds": payload.get("embeds") or [],
-        "pinned": False,
-        "type": 0,
-        "flags": payload.get("flags", 0),
-        "components": payload.get("components") or [],
-        "webhook_id": str(APP_ID),
-    }
+        content=payload.get("content") or "",
+        embeds=payload.get("embeds"),
+        flags=payload.get("flags", 0),
+        components=payload.get("components"),
+    )
+    return {**message, "webhook_id": str(APP_ID)}
 
 
 def user_payload(user_id: int, name: str, *, bot: bool = False) -> dict[str, Any]:

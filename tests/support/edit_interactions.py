@@ -9,13 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import discord
-
 from tests.support.discord_harness import (
-    CHANNEL_ID,
-    GUILD_ID,
     USER_ID,
     RecordedCall,
+    message_object,
     slash_command_payload,
     snowflake,
     user_payload,
@@ -30,19 +27,10 @@ def member_message(
     message_id: int | None = None,
 ) -> dict[str, Any]:
     """A message in the test channel with ``(filename, url, size, content_type)`` attachments."""
-    return {
-        "id": str(message_id or snowflake()),
-        "channel_id": str(CHANNEL_ID),
-        "guild_id": str(GUILD_ID),
-        "author": user_payload(author_id, "Easel" if bot else f"member{author_id % 1000}", bot=bot),
-        "content": "",
-        "timestamp": discord.utils.utcnow().isoformat(),
-        "edited_timestamp": None,
-        "tts": False,
-        "mention_everyone": False,
-        "mentions": [],
-        "mention_roles": [],
-        "attachments": [
+    return message_object(
+        message_id or snowflake(),
+        user_payload(author_id, "Easel" if bot else f"member{author_id % 1000}", bot=bot),
+        [
             {
                 "id": str(snowflake()),
                 "filename": name,
@@ -53,12 +41,7 @@ def member_message(
             }
             for name, url, size, content_type in attachments
         ],
-        "embeds": [],
-        "pinned": False,
-        "type": 0,
-        "flags": 0,
-        "components": [],
-    }
+    )
 
 
 def message_command_payload(

@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 import io
 from collections.abc import AsyncIterator
+from functools import partial
 from pathlib import Path
-from typing import Any
 
 import aiohttp
 import pytest
@@ -24,33 +24,14 @@ from bot.jobs.models import (
 from bot.options import Quality, Ratio, Resolution
 from bot.providers.catalog import toapis_model_spec
 from bot.providers.openai_compat import OpenAICompatProvider
-from bot.providers.profiles import load_profiles
 from bot.providers.toapis import ToAPIsProvider
 from bot.sandbox.openai_server import OpenAISandbox
 from bot.sandbox.server import Sandbox
 from bot.store.jobs import JobRecord, JobState
 from tests.support.engines import running_engine
+from tests.support.providers import PROFILES, compat_provider, no_sleep, unreachable_provider
 
-PROFILES = load_profiles()
-
-
-async def no_sleep(_: float) -> None:
-    return None
-
-
-def sync_provider(
-    server: OpenAISandbox, session: aiohttp.ClientSession, **options: Any
-) -> OpenAICompatProvider:
-    profile = PROFILES[server.flavour]
-    return OpenAICompatProvider(
-        profile,
-        SecretStr("k"),
-        profile.spec(),
-        base_url=server.base_url,
-        session=session,
-        sleep=no_sleep,
-        **options,
-    )
+sync_provider = partial(compat_provider, sleep=no_sleep)
 
 
 def png(*, alpha: bool = False) -> bytes:
@@ -68,12 +49,6 @@ async def run(engine: Engine, request: JobRequest) -> tuple[list[JobEvent], JobR
     job = await engine.store.get("f" * 32)
     assert job is not None
     return events, job
-
-
-@pytest.fixture
-async def session() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as http:
-        yield http
 
 
 @pytest.fixture
@@ -120,15 +95,7 @@ async def test_an_outage_or_no_balance_at_the_first_moves_the_job_to_the_next(
 async def test_a_timeout_or_no_connection_moves_the_job_on(
     tmp_path: Path, session: aiohttp.ClientSession, second: OpenAISandbox
 ) -> None:
-    profile = PROFILES["starrise"]
-    unreachable = OpenAICompatProvider(
-        profile,
-        SecretStr("k"),
-        profile.spec(),
-        base_url="http://127.0.0.1:9",
-        session=session,
-        sleep=no_sleep,
-    )
+    unreachable = unreachable_provider("starrise", session)
     async with OpenAISandbox("infinityblue", call_duration=0.05) as slow:
         slow.add_fault("timeout", "generate", hang=5)
         hanging = sync_provider(slow, session, request_timeout=0.3)

@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import io
-from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import aiohttp
 import pytest
 from PIL import Image
-from pydantic import SecretStr
 
 from bot.jobs.engine import Engine
 from bot.jobs.models import (
@@ -24,27 +21,10 @@ from bot.jobs.models import (
     JobUploading,
 )
 from bot.options import Ratio, Resolution
-from bot.providers.openai_compat import OpenAICompatProvider
-from bot.providers.profiles import load_profiles
 from bot.sandbox.openai_server import Flavour, OpenAISandbox
 from bot.store.jobs import JobRecord, JobState
 from tests.support.engines import running_engine
-
-PROFILES = load_profiles()
-
-
-def provider_for(
-    server: OpenAISandbox, session: aiohttp.ClientSession, **options: Any
-) -> OpenAICompatProvider:
-    profile = PROFILES[server.flavour]
-    return OpenAICompatProvider(
-        profile,
-        SecretStr("k"),
-        profile.spec(),
-        base_url=server.base_url,
-        session=session,
-        **options,
-    )
+from tests.support.providers import compat_provider
 
 
 def png(size: tuple[int, int] = (300, 200), *, alpha: bool = False) -> bytes:
@@ -67,18 +47,12 @@ async def run(engine: Engine, request: JobRequest) -> list[JobEvent]:
     return events
 
 
-@pytest.fixture
-async def session() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as http:
-        yield http
-
-
 @pytest.mark.parametrize("flavour", ["infinityblue", "starrise", "anyfast", "openai"])
 async def test_each_sync_api_delivers_a_job_through_the_engine(
     tmp_path: Path, session: aiohttp.ClientSession, flavour: Flavour
 ) -> None:
     async with OpenAISandbox(flavour, call_duration=0.05) as server:
-        provider = provider_for(server, session)
+        provider = compat_provider(server, session)
         async with running_engine(provider, tmp_path) as engine:
             events = await run(engine, JobRequest(prompt="a harbour", ratio=Ratio.WIDE_16_9, n=2))
     final = events[-1]
@@ -92,7 +66,7 @@ async def test_polling_local_tasks_spends_none_of_the_upstream_budget(
 ) -> None:
     async with (
         OpenAISandbox("starrise", call_duration=0.3) as server,
-        running_engine(provider_for(server, session), tmp_path) as engine,
+        running_engine(compat_provider(server, session), tmp_path) as engine,
     ):
         await run(engine, JobRequest(prompt="a harbour"))
         assert engine.scheduler.queries == 0
@@ -105,7 +79,7 @@ async def test_streamed_partials_become_small_previews_never_the_result(
 ) -> None:
     async with (
         OpenAISandbox("openai", call_duration=0.6) as server,
-        running_engine(provider_for(server, session), tmp_path) as engine,
+        running_engine(compat_provider(server, session), tmp_path) as engine,
     ):
         events = await run(engine, JobRequest(prompt="a harbour", ratio=Ratio.LANDSCAPE_3_2))
     previews = [e for e in events if isinstance(e, JobProgress) and e.preview is not None]
@@ -126,7 +100,7 @@ async def test_an_edit_with_a_mask_goes_to_starrise_as_files(
     tmp_path: Path, session: aiohttp.ClientSession
 ) -> None:
     async with OpenAISandbox("starrise", call_duration=0.05) as server:
-        async with running_engine(provider_for(server, session), tmp_path) as engine:
+        async with running_engine(compat_provider(server, session), tmp_path) as engine:
             request = JobRequest(
                 prompt="replace the sky",
                 edit=True,
@@ -175,7 +149,7 @@ async def test_a_sync_job_lost_to_a_restart_fails_with_a_retry(
     database = tmp_path / "easel.sqlite3"
     async with OpenAISandbox("starrise", call_duration=30) as server:
         async with running_engine(
-            provider_for(server, session), tmp_path / "files", database=database
+            compat_provider(server, session), tmp_path / "files", database=database
         ) as engine:
             engine.observe("discord", Recorder())
             resolved = engine.validate(JobRequest(prompt="a harbour"))
@@ -187,7 +161,7 @@ async def test_a_sync_job_lost_to_a_restart_fails_with_a_retry(
         # A new process: a new provider, which never heard of the call.
         recorder = Recorder()
         async with running_engine(
-            provider_for(server, session), tmp_path / "files", database=database
+            compat_provider(server, session), tmp_path / "files", database=database
         ) as engine:
             engine.observe("discord", recorder)
             assert await engine.resume() == 1
@@ -206,7 +180,7 @@ async def test_a_restart_within_the_process_still_finds_the_running_call(
 ) -> None:
     database = tmp_path / "easel.sqlite3"
     async with OpenAISandbox("starrise", call_duration=0.5) as server:
-        provider = provider_for(server, session)
+        provider = compat_provider(server, session)
         async with running_engine(provider, tmp_path / "files", database=database) as engine:
             engine.observe("discord", Recorder())
             resolved = engine.validate(JobRequest(prompt="a harbour"))

@@ -29,10 +29,8 @@ from bot.options import OutputFormat, Quality, Ratio, Resolution
 from bot.providers.base import TaskSnapshot, TaskSpec, TaskState
 from bot.providers.openai_compat import OpenAICompatProvider, iter_sse
 from bot.providers.openai_models import GenerationBody
-from bot.providers.profiles import load_profiles
 from bot.sandbox.openai_server import Flavour, OpenAISandbox
-
-PROFILES = load_profiles()
+from tests.support.providers import PROFILES, no_sleep, unreachable_provider
 
 
 def png(size: tuple[int, int] = (96, 64), *, alpha: bool = False) -> bytes:
@@ -57,10 +55,6 @@ def task(**changes: Any) -> TaskSpec:
         "client_reference": f"easel-{uuid.uuid4().hex}",  # one per call, like the engine
     }
     return TaskSpec(**{**fields, **changes})
-
-
-async def no_sleep(_: float) -> None:
-    return None
 
 
 class Api:
@@ -109,12 +103,6 @@ async def open_api(
         )
         yield Api(server, provider)
         await provider.close()
-
-
-@pytest.fixture
-async def session() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as http:
-        yield http
 
 
 @pytest.fixture(params=["infinityblue", "starrise", "openai"])
@@ -437,15 +425,7 @@ async def test_a_slow_call_times_out_after_the_profiles_minutes_and_is_not_resen
 
 
 async def test_an_unreachable_api_is_a_transient_error(session: aiohttp.ClientSession) -> None:
-    profile = PROFILES["openai"]
-    provider = OpenAICompatProvider(
-        profile,
-        SecretStr("k"),
-        profile.spec(),
-        base_url="http://127.0.0.1:9",
-        session=session,
-        sleep=no_sleep,
-    )
+    provider = unreachable_provider("openai", session)
     snapshot = await provider.submit(task())
     async with asyncio.timeout(10):
         while True:
