@@ -7,9 +7,10 @@ Shared by every command that starts a job, so each one only parses its own optio
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import uuid
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from typing import TYPE_CHECKING
 
 import discord
@@ -77,6 +78,42 @@ async def read_attachments(attachments: Sequence[discord.Attachment]) -> tuple[I
     return tuple(await asyncio.gather(*(read(attachment) for attachment in attachments)))
 
 
+class AckGate:
+    """Acknowledge first: work after a defer waits while other interactions await theirs.
+
+    When many members press at once, every interaction must be answered within Discord's 3 s
+    and the sooner the better; reading attachments, saving the job and the first progress edit
+    can wait a moment. The wait is capped so steady traffic never starves accepted jobs.
+    """
+
+    def __init__(self, max_wait: float = 1.0) -> None:
+        self.max_wait = max_wait
+        self._pending = 0
+        self._quiet = asyncio.Event()
+        self._quiet.set()
+
+    @contextlib.asynccontextmanager
+    async def acknowledging(self) -> AsyncIterator[None]:
+        """Mark one acknowledgement in flight."""
+        self._pending += 1
+        self._quiet.clear()
+        try:
+            yield
+        finally:
+            self._pending -= 1
+            if self._pending == 0:
+                self._quiet.set()
+
+    async def wait_until_quiet(self) -> None:
+        """Return once no acknowledgement is in flight, or after ``max_wait`` seconds."""
+        if self._pending:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._quiet.wait(), self.max_wait)
+
+
+ACK_GATE = AckGate()
+
+
 async def start_job(
     interaction: discord.Interaction[EaselBot],
     resolved: ResolvedRequest,
@@ -135,7 +172,9 @@ async def _accept(
     bot = interaction.client
     callback = None
     if not interaction.response.is_done():
-        callback = await interaction.response.defer(thinking=True)
+        async with ACK_GATE.acknowledging():
+            callback = await interaction.response.defer(thinking=True)
+        await ACK_GATE.wait_until_quiet()
     message_id = callback.message_id if callback is not None else None
     if message_id is None:
         message_id = await response_message_id(interaction)
