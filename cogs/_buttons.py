@@ -245,6 +245,9 @@ def result_view(job: JobRecord, *, upscale_possible: bool) -> discord.ui.View:
             "reroll", job.id, label="Re-roll", emoji="🔄", style=discord.ButtonStyle.primary, row=0
         )
     )
+    delete = JobButton(
+        "delete", job.id, label="Delete", emoji="🗑️", style=discord.ButtonStyle.danger, row=0
+    )
     if count <= 1:
         view.add_item(JobButton("vary", job.id, label="Vary", emoji="🎨", row=0))
         view.add_item(
@@ -253,17 +256,9 @@ def result_view(job: JobRecord, *, upscale_possible: bool) -> discord.ui.View:
             )
         )
         view.add_item(JobButton("edit", job.id, label="Edit", emoji="✏️", row=0))
-        view.add_item(
-            JobButton(
-                "delete", job.id, label="Delete", emoji="🗑️", style=discord.ButtonStyle.danger, row=0
-            )
-        )
+        view.add_item(delete)
         return view
-    view.add_item(
-        JobButton(
-            "delete", job.id, label="Delete", emoji="🗑️", style=discord.ButtonStyle.danger, row=0
-        )
-    )
+    view.add_item(delete)
     view.add_item(ImagePicker("vary", job.id, count, row=1))
     view.add_item(ImagePicker("upscale", job.id, count, row=2, disabled=not upscale_possible))
     view.add_item(ImagePicker("edit", job.id, count, row=3))
