@@ -10,10 +10,10 @@ import logging
 from datetime import UTC, datetime, timedelta, tzinfo
 from enum import StrEnum
 from functools import lru_cache
-from typing import Literal
+from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_serializer, field_validator
 
 from bot.options import Resolution
 
@@ -63,6 +63,13 @@ class GuildSettings(BaseModel):
     # results and moderation
     button_access: ButtonAccess = ButtonAccess.REQUESTER
     moderation_channel: int | None = None
+
+    @field_serializer(
+        "allowed_channels", "denied_channels", "required_roles", "banned_members", "commands"
+    )
+    def _sorted(self, values: frozenset[Any]) -> list[Any]:
+        """Sets are stored and compared as sorted lists: the same settings, the same JSON."""
+        return sorted(values)
 
     @field_validator("timezone")
     @classmethod
