@@ -29,6 +29,7 @@ FAILURE_NAMES = {
     "input": "unusable input",
     "cancelled": "cancelled",
     "internal": "Easel errors",
+    "interrupted": "cut off by a restart",
 }
 
 
