@@ -50,13 +50,6 @@ EDIT_RATIO_CHOICES = [
     Choice(name="auto (keep the first image's shape)", value="auto"),
     *RATIO_CHOICES,
 ]
-# Fixed choices for commands that do not autocomplete yet; /imagine autocompletes these two.
-RESOLUTION_CHOICES = [
-    Choice(name="1K (about 1 megapixel)", value=Resolution.R1K.value),
-    Choice(name="2K (about 4 megapixels)", value=Resolution.R2K.value),
-    Choice(name="4K (about 8 megapixels, wide ratios only)", value=Resolution.R4K.value),
-]
-QUALITY_CHOICES = [Choice(name=quality.value, value=quality.value) for quality in Quality]
 FORMAT_CHOICES = [
     Choice(name="PNG (lossless)", value=OutputFormat.PNG.value),
     Choice(name="JPEG (smaller)", value=OutputFormat.JPEG.value),

@@ -28,8 +28,8 @@ from cogs._edit_flow import (
 from cogs._options import (
     EDIT_RATIO_CHOICES,
     FORMAT_CHOICES,
-    QUALITY_CHOICES,
-    RESOLUTION_CHOICES,
+    edit_quality_autocomplete,
+    edit_resolution_autocomplete,
     parse_output_options,
 )
 from cogs._run import attached, check_attachments, read_attachments, tell_privately
@@ -47,11 +47,11 @@ OUTPUT_HELP = {
     "output_format": "File format (default PNG)",
     "compression": "JPEG quality 0-100, 100 is best (JPEG only)",
 }
-OUTPUT_CHOICES = {
-    "ratio": EDIT_RATIO_CHOICES,
-    "resolution": RESOLUTION_CHOICES,
-    "quality": QUALITY_CHOICES,
-    "output_format": FORMAT_CHOICES,
+OUTPUT_CHOICES = {"ratio": EDIT_RATIO_CHOICES, "output_format": FORMAT_CHOICES}
+# Tiers and quality depend on the editing model's provider: suggested, then checked on submit.
+OUTPUT_AUTOCOMPLETE = {
+    "resolution": edit_resolution_autocomplete,
+    "quality": edit_quality_autocomplete,
 }
 
 
@@ -154,6 +154,7 @@ class Edit(commands.Cog):
         image10="Another image",
     )
     @app_commands.choices(**OUTPUT_CHOICES)
+    @app_commands.autocomplete(**OUTPUT_AUTOCOMPLETE)
     async def edit_command(
         self,
         interaction: discord.Interaction[EaselBot],
@@ -218,6 +219,7 @@ class Edit(commands.Cog):
         image16="Another image",
     )
     @app_commands.choices(**OUTPUT_CHOICES)
+    @app_commands.autocomplete(**OUTPUT_AUTOCOMPLETE)
     async def blend_command(
         self,
         interaction: discord.Interaction[EaselBot],

@@ -338,3 +338,28 @@ async def test_the_resolution_option_autocompletes_from_the_configured_provider(
     assert second.payload is not None
     assert second.payload["data"]["choices"][0]["value"] == ""
     assert len(server.requests) == 0
+
+
+async def test_edit_and_blend_suggest_the_editing_models_tiers_and_quality(
+    tmp_path: Path, cdn: Cdn, session: aiohttp.ClientSession
+) -> None:
+    async with OpenAISandbox("infinityblue") as server:
+        async for h in open_harness(tmp_path, cdn, [server], session):
+            for name in ("edit", "blend"):
+                for focused in ("resolution", "quality"):
+                    payload = slash_command_payload(
+                        name,
+                        [
+                            option("ratio", "16:9"),
+                            {"name": focused, "type": 3, "value": "", "focused": True},
+                        ],
+                    )
+                    payload["type"] = 4  # APPLICATION_COMMAND_AUTOCOMPLETE
+                    dispatch(h.bot, payload)
+            await h.adapter.wait_for(lambda c: sum(x.is_callback for x in c) == 4, 10)
+    answers = [c.payload["data"]["choices"] for c in h.adapter.calls if c.is_callback and c.payload]
+    tiers = [[choice["value"] for choice in a] for a in answers if a and a[0]["value"] != ""]
+    assert tiers == [["1K", "2K", "4K"], ["1K", "2K", "4K"]]  # /edit, then /blend
+    no_quality = [a for a in answers if a and a[0]["value"] == ""]
+    assert len(no_quality) == 2 and all("no quality setting" in a[0]["name"] for a in no_quality)
+    assert len(server.requests) == 0
