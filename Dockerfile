@@ -5,6 +5,7 @@ WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY bot ./bot
 COPY cogs ./cogs
+COPY local_discord ./local_discord
 RUN python -m venv /opt/easel && /opt/easel/bin/pip install --no-compile .
 
 FROM python:3.11-slim

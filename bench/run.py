@@ -56,7 +56,12 @@ from bench.stats import (
     per_second_series,
     sandbox_task_starts,
 )
-from bot.local_discord import (
+from bot.metrics import LagSummary, LoopLagMonitor, MetricsReport, peak_rss_mb
+from bot.options import Ratio, Resolution
+from bot.providers.catalog import SIZE_TABLES
+from bot.sandbox.placeholder import render_placeholder
+from bot.sandbox.server import SandboxStats
+from local_discord import (
     Channel,
     InteractionHandle,
     LocalDiscord,
@@ -64,11 +69,6 @@ from bot.local_discord import (
     StoredMessage,
     User,
 )
-from bot.metrics import LagSummary, LoopLagMonitor, MetricsReport, peak_rss_mb
-from bot.options import Ratio, Resolution
-from bot.providers.catalog import SIZE_TABLES
-from bot.sandbox.placeholder import render_placeholder
-from bot.sandbox.server import SandboxStats
 
 CONNECT_TIMEOUT = 30.0
 UPSTREAM_KINDS = ("upload", "submit", "poll", "download")

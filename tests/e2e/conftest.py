@@ -22,10 +22,10 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
-from bot.local_discord import LocalDiscord, StoredMessage
 from bot.metrics import MetricsReport
 from bot.sandbox.server import Faults, Sandbox
 from bot.settings import Settings
+from local_discord import LocalDiscord, StoredMessage
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 STDERR_TAIL = 6000  # characters of the bot's stderr shown with a failure

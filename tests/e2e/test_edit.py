@@ -11,7 +11,7 @@ import io
 import pytest
 from PIL import Image
 
-from bot.local_discord import StoredMessage
+from local_discord import StoredMessage
 from tests.e2e.conftest import Stack, final_embed, is_final
 
 pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="module")]

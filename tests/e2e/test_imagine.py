@@ -10,8 +10,8 @@ import aiohttp
 import pytest
 from PIL import Image
 
-from bot.local_discord import Permission, RateLimitRule, StoredMessage
 from bot.sandbox.server import Sandbox
+from local_discord import Permission, RateLimitRule, StoredMessage
 from tests.e2e.conftest import Stack, assert_never_pinged, dump, final_embed, is_final
 
 pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="module")]

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.local_discord import LocalDiscord, StoredMessage
 from bot.sandbox.openai_server import OpenAISandbox
 from bot.sandbox.server import Sandbox
+from local_discord import LocalDiscord, StoredMessage
 from tests.e2e.conftest import (
     BotProcess,
     assert_never_pinged,

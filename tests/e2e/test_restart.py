@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.local_discord import LocalDiscord, StoredMessage
 from bot.sandbox.server import Sandbox
+from local_discord import LocalDiscord, StoredMessage
 from tests.e2e.conftest import (
     TASK_DURATION,
     BotProcess,

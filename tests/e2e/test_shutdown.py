@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.local_discord import LocalDiscord
 from bot.sandbox.server import Sandbox
+from local_discord import LocalDiscord
 from tests.e2e.conftest import start_bot, stop_and_check
 
 pytestmark = pytest.mark.e2e

@@ -2,7 +2,7 @@
 message context-menu command on it, and the submit of a modal Easel showed (labels, selects).
 
 Shapes follow Discord's docs for INTERACTION_CREATE (types 2/3 data, type 5 modal submit) and match
-what ``bot/local_discord`` sends in the end-to-end tests.
+what ``local_discord`` sends in the end-to-end tests.
 """
 
 from __future__ import annotations

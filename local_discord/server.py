@@ -12,8 +12,8 @@ from typing import Any, Self
 
 from aiohttp import web
 
-from bot.local_discord.clock import Clock
-from bot.local_discord.gateway import (
+from local_discord.clock import Clock
+from local_discord.gateway import (
     INTENT_GUILD_MEMBERS,
     INTENT_GUILDS,
     INVALID_SESSION,
@@ -22,14 +22,14 @@ from bot.local_discord.gateway import (
     GatewaySession,
     NoBotConnected,
 )
-from bot.local_discord.interactions import (
+from local_discord.interactions import (
     APPLICATION_COMMAND,
     AUTOCOMPLETE,
     MESSAGE_COMPONENT,
     MODAL_SUBMIT,
     InteractionHandle,
 )
-from bot.local_discord.models import (
+from local_discord.models import (
     TEXT_CHANNEL,
     Channel,
     Guild,
@@ -39,17 +39,17 @@ from bot.local_discord.models import (
     StoredMessage,
     User,
 )
-from bot.local_discord.payloads import JSON
-from bot.local_discord.permissions import (
+from local_discord.payloads import JSON
+from local_discord.permissions import (
     DEFAULT_BOT_ROLE,
     PermissionLike,
     to_bits,
 )
-from bot.local_discord.ratelimit import Limits, RateLimiter
-from bot.local_discord.rest import RequestRecord, RestApi
-from bot.local_discord.rules import DEFAULT_UPLOAD_LIMIT, MessageBody
-from bot.local_discord.state import UploadedFile, World
-from bot.local_discord.waiting import Waitable
+from local_discord.ratelimit import Limits, RateLimiter
+from local_discord.rest import RequestRecord, RestApi
+from local_discord.rules import DEFAULT_UPLOAD_LIMIT, MessageBody
+from local_discord.state import UploadedFile, World
+from local_discord.waiting import Waitable
 
 log = logging.getLogger(__name__)
 

@@ -16,9 +16,9 @@ from typing import Any, Protocol
 
 from aiohttp import WSMsgType, web
 
-from bot.local_discord.clock import Clock
-from bot.local_discord.payloads import JSON
-from bot.local_discord.state import World
+from local_discord.clock import Clock
+from local_discord.payloads import JSON
+from local_discord.state import World
 
 log = logging.getLogger(__name__)
 

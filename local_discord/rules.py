@@ -7,13 +7,13 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.local_discord.errors import (
+from local_discord.errors import (
     CANNOT_SEND_EMPTY_MESSAGE,
     DiscordError,
     form_error,
     form_errors,
 )
-from bot.local_discord.payloads import JSON
+from local_discord.payloads import JSON
 
 log = logging.getLogger(__name__)
 

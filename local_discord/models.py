@@ -7,7 +7,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.local_discord.payloads import (
+from local_discord.payloads import (
     JSON,
     AttachmentPayload,
     ChannelPayload,
@@ -18,7 +18,7 @@ from bot.local_discord.payloads import (
     RolePayload,
     UserPayload,
 )
-from bot.local_discord.snowflake import iso
+from local_discord.snowflake import iso
 
 log = logging.getLogger(__name__)
 

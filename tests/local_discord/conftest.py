@@ -17,7 +17,7 @@ import pytest
 from discord.ext import commands
 
 from bot.client import use_discord_endpoints
-from bot.local_discord import LocalDiscord
+from local_discord import LocalDiscord
 
 RunBot = Callable[..., contextlib.AbstractAsyncContextManager[commands.Bot]]
 

@@ -13,8 +13,8 @@ import discord
 import pytest
 from discord.ext import commands
 
-from bot.local_discord import LocalDiscord, NoBotConnected, Permission, zstd_available
-from bot.local_discord.gateway import GatewaySession
+from local_discord import LocalDiscord, NoBotConnected, Permission, zstd_available
+from local_discord.gateway import GatewaySession
 
 
 async def test_login_ready_and_guild_cache(

@@ -10,12 +10,12 @@ from typing import Any
 
 import pytest
 
-from bot.local_discord import Clock, DiscordError, LocalDiscord, Permission, RateLimitRule
-from bot.local_discord.permissions import ALL, apply_overwrites, base_permissions
-from bot.local_discord.ratelimit import RateLimited, RateLimiter
-from bot.local_discord.rules import check_command, check_not_empty, parse_message_body
-from bot.local_discord.snowflake import SnowflakeFactory, snowflake_time
-from bot.local_discord.state import image_size
+from local_discord import Clock, DiscordError, LocalDiscord, Permission, RateLimitRule
+from local_discord.permissions import ALL, apply_overwrites, base_permissions
+from local_discord.ratelimit import RateLimited, RateLimiter
+from local_discord.rules import check_command, check_not_empty, parse_message_body
+from local_discord.snowflake import SnowflakeFactory, snowflake_time
+from local_discord.state import image_size
 
 P = Permission
 TEXT = int(P.VIEW_CHANNEL | P.SEND_MESSAGES | P.ATTACH_FILES | P.EMBED_LINKS)
@@ -219,7 +219,7 @@ def test_the_fake_never_imports_discord() -> None:
     import ast
     from pathlib import Path
 
-    root = Path(__file__).resolve().parents[3] / "bot" / "local_discord"
+    root = Path(__file__).resolve().parents[2] / "local_discord"
     files = sorted(root.rglob("*.py"))
     assert files
     for path in files:

@@ -10,8 +10,8 @@ from collections.abc import Hashable
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.local_discord.clock import Clock
-from bot.local_discord.errors import DiscordError
+from local_discord.clock import Clock
+from local_discord.errors import DiscordError
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ import discord
 import pytest
 from discord.ext import commands
 
-from bot.local_discord import LocalDiscord, Permission, RateLimitRule
+from local_discord import LocalDiscord, Permission, RateLimitRule
 
 
 def _files(n: int, size: int = 8) -> list[discord.File]:

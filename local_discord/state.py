@@ -13,14 +13,14 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
-from bot.local_discord.errors import (
+from local_discord.errors import (
     UNKNOWN_APPLICATION_COMMAND,
     DiscordError,
     form_error,
     too_large,
 )
-from bot.local_discord.interactions import InteractionHandle
-from bot.local_discord.models import (
+from local_discord.interactions import InteractionHandle
+from local_discord.models import (
     DM_CHANNEL,
     FLAG_IS_COMPONENTS_V2,
     FLAG_LOADING,
@@ -36,15 +36,15 @@ from bot.local_discord.models import (
     StoredMessage,
     User,
 )
-from bot.local_discord.payloads import JSON, InteractionMetadataPayload, MessagePayload
-from bot.local_discord.permissions import (
+from local_discord.payloads import JSON, InteractionMetadataPayload, MessagePayload
+from local_discord.permissions import (
     DEFAULT_EVERYONE,
     Permission,
     apply_overwrites,
     base_permissions,
 )
-from bot.local_discord.rules import MessageBody, check_command, check_file_count, check_not_empty
-from bot.local_discord.snowflake import SnowflakeFactory, utcnow
+from local_discord.rules import MessageBody, check_command, check_file_count, check_not_empty
+from local_discord.snowflake import SnowflakeFactory, utcnow
 
 log = logging.getLogger(__name__)
 

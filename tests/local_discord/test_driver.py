@@ -10,7 +10,7 @@ import aiohttp
 import discord
 from discord.ext import commands
 
-from bot.local_discord import LocalDiscord, Permission
+from local_discord import LocalDiscord, Permission
 
 
 async def _until(predicate: Callable[[], bool]) -> None:

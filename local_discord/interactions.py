@@ -7,10 +7,10 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from bot.local_discord.clock import Clock
-from bot.local_discord.models import StoredMessage, User
-from bot.local_discord.payloads import JSON
-from bot.local_discord.waiting import Waitable
+from local_discord.clock import Clock
+from local_discord.models import StoredMessage, User
+from local_discord.payloads import JSON
+from local_discord.waiting import Waitable
 
 log = logging.getLogger(__name__)
 

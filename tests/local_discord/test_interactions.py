@@ -14,7 +14,7 @@ import pytest
 from discord import app_commands
 from discord.ext import commands
 
-from bot.local_discord import LocalDiscord
+from local_discord import LocalDiscord
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import BodyPartReader, hdrs, web
 
-from bot.local_discord.errors import (
+from local_discord.errors import (
     CANNOT_EDIT_OTHER_USERS_MESSAGE,
     INTERACTION_ALREADY_ACKNOWLEDGED,
     INVALID_WEBHOOK_TOKEN,
@@ -28,12 +28,12 @@ from bot.local_discord.errors import (
     missing_permissions,
     unknown_message,
 )
-from bot.local_discord.gateway import (
+from local_discord.gateway import (
     INTENT_DIRECT_MESSAGES,
     INTENT_GUILD_MESSAGES,
     dumps,
 )
-from bot.local_discord.interactions import (
+from local_discord.interactions import (
     APPLICATION_COMMAND,
     AUTOCOMPLETE,
     AUTOCOMPLETE_RESULT,
@@ -48,21 +48,21 @@ from bot.local_discord.interactions import (
     FileSummary,
     InteractionHandle,
 )
-from bot.local_discord.models import (
+from local_discord.models import (
     DM_CHANNEL,
     FLAG_EPHEMERAL,
     FLAG_LOADING,
     Channel,
     StoredMessage,
 )
-from bot.local_discord.payloads import JSON, InteractionMetadataPayload, MessagePayload
-from bot.local_discord.permissions import Permission
-from bot.local_discord.ratelimit import generic_headers
-from bot.local_discord.rules import check_autocomplete, check_modal, parse_message_body
-from bot.local_discord.state import CREATE_FLAGS, UploadedFile
+from local_discord.payloads import JSON, InteractionMetadataPayload, MessagePayload
+from local_discord.permissions import Permission
+from local_discord.ratelimit import generic_headers
+from local_discord.rules import check_autocomplete, check_modal, parse_message_body
+from local_discord.state import CREATE_FLAGS, UploadedFile
 
 if TYPE_CHECKING:
-    from bot.local_discord.server import LocalDiscord
+    from local_discord.server import LocalDiscord
 
 log = logging.getLogger(__name__)
 

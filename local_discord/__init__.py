@@ -28,11 +28,11 @@ from __future__ import annotations
 
 import logging
 
-from bot.local_discord.clock import Clock
-from bot.local_discord.errors import DiscordError
-from bot.local_discord.gateway import NoBotConnected, zstd_available
-from bot.local_discord.interactions import CallbackRecord, FileSummary, InteractionHandle
-from bot.local_discord.models import (
+from local_discord.clock import Clock
+from local_discord.errors import DiscordError
+from local_discord.gateway import NoBotConnected, zstd_available
+from local_discord.interactions import CallbackRecord, FileSummary, InteractionHandle
+from local_discord.models import (
     Channel,
     Guild,
     Member,
@@ -42,11 +42,11 @@ from bot.local_discord.models import (
     StoredMessage,
     User,
 )
-from bot.local_discord.permissions import Permission
-from bot.local_discord.ratelimit import Limits, RateLimitRule
-from bot.local_discord.rest import RequestRecord
-from bot.local_discord.server import LocalDiscord, Upload
-from bot.local_discord.state import UploadedFile
+from local_discord.permissions import Permission
+from local_discord.ratelimit import Limits, RateLimitRule
+from local_discord.rest import RequestRecord
+from local_discord.server import LocalDiscord, Upload
+from local_discord.state import UploadedFile
 
 log = logging.getLogger(__name__)
 
