@@ -212,21 +212,3 @@ def test_image_dimensions_are_read_from_headers(fmt: str, options: dict[str, Any
     assert image_size(buf.getvalue(), f"image/{fmt.lower()}") == (123, 45)
     assert image_size(buf.getvalue(), "application/octet-stream") == (None, None)
     assert image_size(b"\x89PNG\r\n\x1a\n broken", "image/png") == (None, None)
-
-
-def test_the_fake_never_imports_discord() -> None:
-    """It is a fake of the service, written from Discord's behaviour, not a client."""
-    import ast
-    from pathlib import Path
-
-    root = Path(__file__).resolve().parents[2] / "local_discord"
-    files = sorted(root.rglob("*.py"))
-    assert files
-    for path in files:
-        for node in ast.walk(ast.parse(path.read_text())):
-            names = []
-            if isinstance(node, ast.Import):
-                names = [a.name for a in node.names]
-            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-                names = [node.module]
-            assert not any(n.split(".")[0] == "discord" for n in names), path
