@@ -146,7 +146,7 @@ async def imagine(settings: Settings, args: argparse.Namespace) -> int:
         job_id = uuid.uuid4().hex
         async for event in engine.run(resolved.request, job_id=job_id):
             if isinstance(event, JobCompleted):
-                job = await engine.store.get(job_id)
+                job = await engine.get_job(job_id)
                 if job is not None and job.provider not in (None, engine.provider.name):
                     print(f"made by {engine.label_for(job)}", file=sys.stderr)  # failover
                 paths = await asyncio.to_thread(_write_images, args.out, event)

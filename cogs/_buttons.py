@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Any
 import discord
 
 from bot.errors import EaselError
-from bot.jobs.derive import DerivedAction, derived_request, next_tier
-from bot.store.jobs import JobRecord
+from bot.jobs.derive import DerivedAction, next_tier
+from bot.jobs.records import JobRecord
 from cogs._edit_flow import open_edit_for_result
 from cogs._job_message import NO_MENTIONS
 from cogs._policy import button_press_refusal
@@ -40,7 +40,7 @@ async def answer_privately(interaction: Interaction, text: str) -> None:
 
 async def load_job(interaction: Interaction, job_id: str) -> JobRecord | None:
     """The job behind a button, or None after telling the member it is gone."""
-    job = await interaction.client.engine.store.get(job_id)
+    job = await interaction.client.engine.get_job(job_id)
     if job is None:
         await answer_privately(interaction, "That job no longer exists.")
     return job
@@ -76,7 +76,7 @@ async def derive_and_start(
     """Make the derived request and start it as a new job with its own message."""
     engine = interaction.client.engine
     try:
-        request, inputs = await derived_request(job, action, engine.files, engine.spec, index=index)
+        request, inputs = await engine.derive(job, action, index=index)
         resolved = engine.validate(request)
     except EaselError as exc:
         await answer_privately(interaction, f"⚠️ {exc.user_message}")

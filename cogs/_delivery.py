@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING
 
 import discord
 
-from bot.jobs.models import JobCompleted, JobEvent, JobFailed, JobProgress, ResolvedRequest
-from bot.store.jobs import JobRecord
+from bot.jobs.models import JobCompleted, JobEvent, JobFailed, JobProgress
+from bot.jobs.records import JobRecord
 from cogs._buttons import progress_view, result_view, retry_view, upscale_possible
 from cogs._job_message import NO_MENTIONS, JobMessage
 from cogs._render import failure_embed, progress_embed, result_embed
@@ -22,13 +22,6 @@ if TYPE_CHECKING:
     from bot.client import EaselBot
 
 log = logging.getLogger(__name__)
-
-
-def resolved_of(job: JobRecord) -> ResolvedRequest:
-    """The validated request a job was accepted with."""
-    return ResolvedRequest(
-        request=job.request, resolution=job.resolution, width=job.width, height=job.height
-    )
 
 
 class DiscordDelivery:
@@ -55,7 +48,7 @@ class DiscordDelivery:
     async def on_event(self, job: JobRecord, event: JobEvent) -> None:
         """Render one event; final events raise if the member could not be told at all."""
         message = self._message(job)
-        resolved = resolved_of(job)
+        resolved = job.resolved()
         label = self.bot.engine.label_for(job)  # the provider that took the job
         if isinstance(event, JobCompleted):
             embed = result_embed(

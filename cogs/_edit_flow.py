@@ -25,6 +25,7 @@ import discord
 from bot.errors import InputError
 from bot.jobs import pipeline
 from bot.jobs.models import InputImage, JobRequest, ResolvedRequest
+from bot.jobs.records import JobRecord
 from bot.media.regions import (
     REGIONS,
     describe_regions,
@@ -34,7 +35,6 @@ from bot.media.regions import (
     region_preview,
 )
 from bot.options import OutputFormat, Quality, Ratio, Resolution
-from bot.store.jobs import JobRecord
 from cogs._job_message import NO_MENTIONS
 from cogs._policy import job_context
 from cogs._render import quote_prompt
@@ -105,7 +105,7 @@ def source_from_result(bot: EaselBot, job: JobRecord, index: int) -> EditSource:
 
     async def fetch() -> InputImage:
         try:
-            data = await bot.engine.files.read(stored.path)
+            data = await bot.engine.read_file(stored)
         except FileNotFoundError:
             raise InputError(
                 "That image is no longer stored. Use “Edit image” on the message instead."
@@ -122,7 +122,7 @@ async def parent_of(bot: EaselBot, message: discord.Message | None, filename: st
     match = _RESULT_NAME.match(filename)
     if match is None:
         return None
-    job = await bot.engine.store.get(match.group(1))
+    job = await bot.engine.get_job(match.group(1))
     return job.id if job is not None else None
 
 

@@ -18,7 +18,7 @@ from typing import Any
 
 import discord
 
-from bot.store.jobs import Delivery
+from bot.jobs.records import Delivery
 
 log = logging.getLogger(__name__)
 

@@ -14,9 +14,9 @@ import discord
 
 from bot.errors import PolicyRefusal
 from bot.jobs.models import ResolvedRequest
+from bot.jobs.records import JobAction, JobRecord
 from bot.policy.models import JobContext
 from bot.policy.rules import RULE_TITLES
-from bot.store.jobs import JobAction, JobRecord
 from bot.store.policy import AuditEntry
 from cogs._job_message import NO_MENTIONS
 from cogs._render import quote_prompt, settings_line
@@ -149,10 +149,7 @@ def audit_embed(entry: AuditEntry, job: JobRecord | None) -> discord.Embed:
     if entry.channel_id is not None:
         embed.add_field(name="Channel", value=f"<#{entry.channel_id}>", inline=True)
     if job is not None:
-        resolved = ResolvedRequest(
-            request=job.request, resolution=job.resolution, width=job.width, height=job.height
-        )
-        embed.add_field(name="Settings", value=settings_line(resolved), inline=False)
+        embed.add_field(name="Settings", value=settings_line(job.resolved()), inline=False)
         message_id = job.delivery.message_id if job.delivery else None
         link = jump_url(job.guild_id, job.channel_id, message_id)
         if link is not None:

@@ -17,8 +17,8 @@ import discord
 
 from bot.errors import InputError, PolicyRefusal
 from bot.jobs.models import InputImage, ResolvedRequest
+from bot.jobs.records import Delivery, JobAction, JobRecord
 from bot.media.limits import INPUT_MAX_BYTES
-from bot.store.jobs import Delivery, JobAction, JobRecord
 from cogs._job_message import NO_MENTIONS
 from cogs._policy import job_context, tell_refusal
 

@@ -10,9 +10,8 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.store.jobs import JobRecord, JobState
+from bot.jobs.records import JobRecord, JobState
 from cogs._buttons import DYNAMIC_ITEMS, result_view, upscale_possible
-from cogs._delivery import resolved_of
 from cogs._job_message import NO_MENTIONS
 from cogs._policy import jump_url
 from cogs._render import quote_prompt, result_embed
@@ -68,7 +67,7 @@ class Jobs(commands.Cog):
     async def jobs_command(self, interaction: discord.Interaction[EaselBot]) -> None:
         """Show the member's last ten jobs, privately."""
         await interaction.response.defer(ephemeral=True, thinking=True)
-        jobs = await self.bot.engine.store.recent_for_user(
+        jobs = await self.bot.engine.recent_jobs(
             interaction.user.id, guild_id=interaction.guild_id, limit=10
         )
         await interaction.followup.send(
@@ -79,7 +78,7 @@ class Jobs(commands.Cog):
     @app_commands.describe(job_id="The job's id (the first 8 characters are enough)")
     async def show_command(self, interaction: discord.Interaction[EaselBot], job_id: str) -> None:
         """Re-post a finished job from this server (or one of the member's own)."""
-        job = await self.bot.engine.store.get(job_id.strip().lower())
+        job = await self.bot.engine.get_job(job_id.strip().lower())
         visible = job is not None and (
             job.user_id == interaction.user.id or job.guild_id == interaction.guild_id
         )
@@ -106,7 +105,7 @@ class Jobs(commands.Cog):
             )
             return
         embed = result_embed(
-            resolved_of(job),
+            job.resolved(),
             images,
             requester=f"<@{job.user_id}>",
             elapsed=(job.finished_at or job.created_at) - job.created_at,

@@ -212,3 +212,36 @@ def test_import_checks_name_each_offender_with_file_and_line(tmp_path: Path) -> 
         "local_discord/server.py:2 imports bot.jobs",
         "local_discord/server.py:2 imports bot.jobs.engine",
     ]
+
+
+DOMAINS_WITHOUT_STORE = [
+    "bot/jobs",
+    pytest.param(
+        "bot/policy",
+        marks=pytest.mark.xfail(
+            strict=True,
+            reason="bot/policy/service.py imports bot.store.policy until the PolicyStore protocol",
+        ),
+    ),
+]
+
+
+@pytest.mark.parametrize("package", DOMAINS_WITHOUT_STORE)
+def test_domains_never_import_the_store_that_implements_them(package: str) -> None:
+    """The domain owns its records and store protocols; ``bot.store`` depends on it, never back."""
+    offenders = {
+        str(path.relative_to(ROOT)): sorted(
+            m for m in store_imports(path) if m == "bot.store" or m.startswith("bot.store.")
+        )
+        for path in sorted((ROOT / package).rglob("*.py"))
+    }
+    assert {k: v for k, v in offenders.items() if v} == {}
+
+
+def store_imports(path: Path) -> set[str]:
+    """Imported modules, counting ``from bot import store`` as ``bot.store`` (type-only too)."""
+    names = imported_modules(path)
+    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+        if isinstance(node, ast.ImportFrom) and node.module == "bot" and node.level == 0:
+            names.update(f"bot.{alias.name}" for alias in node.names)
+    return names

@@ -12,10 +12,10 @@ from typing import Literal
 
 from bot.errors import InputError
 from bot.jobs.models import InputImage, JobRequest
+from bot.jobs.ports import JobFiles
+from bot.jobs.records import JobRecord
 from bot.options import Resolution
 from bot.providers.catalog import ModelSpec
-from bot.store.files import FileStore
-from bot.store.jobs import JobRecord
 
 DerivedAction = Literal["reroll", "vary", "upscale"]
 
@@ -38,7 +38,7 @@ def next_tier(job: JobRecord, spec: ModelSpec) -> Resolution | None:
 async def derived_request(
     job: JobRecord,
     action: DerivedAction,
-    files: FileStore,
+    files: JobFiles,
     spec: ModelSpec,
     *,
     index: int = 0,

@@ -37,6 +37,7 @@ from bot.errors import (
     TransientUpstreamError,
 )
 from bot.jobs import pipeline
+from bot.jobs.derive import DerivedAction, derived_request
 from bot.jobs.models import (
     FailureKind,
     InputImage,
@@ -52,7 +53,9 @@ from bot.jobs.models import (
     ResolvedRequest,
     ResultImage,
 )
+from bot.jobs.ports import JobFiles, JobStore
 from bot.jobs.queue import FairQueue, QueueLimits
+from bot.jobs.records import Delivery, JobAction, JobRecord, JobState, Origin, StoredFile
 from bot.jobs.scheduler import PollPolicy, PollScheduler
 from bot.jobs.validation import resolve_auto, validate_request
 from bot.media.preview import make_preview
@@ -60,8 +63,6 @@ from bot.media.probe import probe
 from bot.options import Quality, Ratio, Resolution
 from bot.providers.base import ImageProvider, TaskSnapshot, TaskState
 from bot.providers.catalog import ModelSpec
-from bot.store.files import FileStore
-from bot.store.jobs import Delivery, JobAction, JobRecord, JobState, JobStore, Origin, StoredFile
 
 log = logging.getLogger(__name__)
 
@@ -118,7 +119,7 @@ class Engine:
         self,
         provider: ImageProvider,
         store: JobStore,
-        files: FileStore,
+        files: JobFiles,
         config: EngineConfig | None = None,
         *,
         label: str | None = None,
@@ -343,6 +344,28 @@ class Engine:
             await task
         return True
 
+    # ------------------------------------------------------------------ reading jobs
+
+    async def get_job(self, job_id: str) -> JobRecord | None:
+        """One job by id, or by a unique prefix of at least 8 characters (as shown to members)."""
+        return await self.store.get(job_id)
+
+    async def recent_jobs(
+        self, user_id: int, *, guild_id: int | None = None, limit: int = 10
+    ) -> list[JobRecord]:
+        """A member's latest jobs, newest first (in one server when ``guild_id`` is given)."""
+        return await self.store.recent_for_user(user_id, guild_id=guild_id, limit=limit)
+
+    async def read_file(self, stored: StoredFile) -> bytes:
+        """One stored input or result (FileNotFoundError once it was pruned)."""
+        return await self.files.read(stored.path)
+
+    async def derive(
+        self, job: JobRecord, action: DerivedAction, *, index: int = 0
+    ) -> tuple[JobRequest, tuple[InputImage, ...]]:
+        """The request and inputs to re-roll, vary or upscale ``job`` (its image ``index``)."""
+        return await derived_request(job, action, self.files, self.spec, index=index)
+
     async def load_results(self, job: JobRecord) -> tuple[ResultImage, ...]:
         """A finished job's images, from the file store."""
         images = []
@@ -476,7 +499,7 @@ class Engine:
             images = await pipeline.fetch_results(
                 provider,
                 snapshot,
-                self._resolved(job),
+                job.resolved(),
                 filename_stem=f"easel_{job.id[:8]}",
                 size_limit=job.size_limit,
             )
@@ -500,12 +523,6 @@ class Engine:
             job.finished_at = time.time()
             await self.store.save(job)
             log.info("job %s: %d image(s) ready", job.id, len(stored))
-
-    @staticmethod
-    def _resolved(job: JobRecord) -> ResolvedRequest:
-        return ResolvedRequest(
-            request=job.request, resolution=job.resolution, width=job.width, height=job.height
-        )
 
     def _serving(self, job: JobRecord) -> ImageProvider:
         """The provider that holds the job's task (the primary before anything was sent)."""
@@ -576,7 +593,7 @@ class Engine:
         A fallback without a quality setting gets the job without one rather than not at all.
         """
         if provider is self.provider and job.provider in (None, provider.name):
-            return self._resolved(job)  # as accepted (a job back from a failover is checked)
+            return job.resolved()  # as accepted (a job back from a failover is checked)
         request = job.request
         try:
             resolved = validate_request(request, provider.spec)

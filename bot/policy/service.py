@@ -23,6 +23,7 @@ from pydantic import BaseModel
 
 from bot.errors import PolicyRefusal
 from bot.jobs.models import JobCompleted, JobFailed
+from bot.jobs.records import JobRecord
 from bot.policy.models import (
     DM_SCOPE,
     GuildSettings,
@@ -32,7 +33,6 @@ from bot.policy.models import (
 )
 from bot.policy.rules import Usage, check_button, check_job
 from bot.policy.terms import MAX_TERM_CHARS, TermMatcher, normalize_term
-from bot.store.jobs import JobRecord
 from bot.store.policy import AuditEntry, SqlitePolicyStore, settings_diff
 
 log = logging.getLogger(__name__)

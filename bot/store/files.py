@@ -11,7 +11,7 @@ from pathlib import Path
 
 
 class FileStore:
-    """Reads and writes a job's files below one root folder."""
+    """``bot.jobs.ports.JobFiles`` on disk: a job's files below one root folder."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
@@ -22,9 +22,9 @@ class FileStore:
         await asyncio.to_thread(self._write, self.root / relative, data)
         return relative.as_posix()
 
-    async def read(self, relative: str) -> bytes:
+    async def read(self, path: str) -> bytes:
         """The bytes of a stored file (FileNotFoundError when it was pruned)."""
-        return await asyncio.to_thread((self.root / relative).read_bytes)
+        return await asyncio.to_thread((self.root / path).read_bytes)
 
     async def delete_job(self, job_id: str) -> None:
         """Remove every file of a job."""

@@ -1,144 +1,16 @@
-"""Job records and the repository that keeps them.
+"""``JobStore`` on SQLite: job records kept as rows, their nested parts as JSON columns.
 
-A job row is written before every irreversible step (submit, delivery), so after a crash the
-engine knows exactly where each accepted job stood and resumes it.
+The records and the protocol belong to ``bot.jobs``; this module only implements them.
 """
 
 from __future__ import annotations
 
 import json
 import time
-from enum import StrEnum
-from typing import Any, Literal, Protocol
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
-
-from bot.jobs.models import FailureKind, JobRequest
-from bot.options import OutputFormat, Resolution
+from bot.jobs.records import JobRecord, Origin
 from bot.store.database import Database
-
-Origin = Literal["discord", "cli"]
-JobAction = Literal["reroll", "vary", "upscale", "edit"]
-
-
-class JobState(StrEnum):
-    """Where a job stands. Only ``submitting`` is ambiguous after a crash (see the engine)."""
-
-    QUEUED = "queued"
-    UPLOADING = "uploading"
-    SUBMITTING = "submitting"
-    SUBMITTED = "submitted"
-    DOWNLOADED = "downloaded"
-    DELIVERED = "delivered"
-    FAILED = "failed"
-    CANCELLED = "cancelled"
-
-    @property
-    def finished(self) -> bool:
-        """No more upstream work: only telling the member may remain."""
-        return self in {JobState.DELIVERED, JobState.FAILED, JobState.CANCELLED}
-
-
-class StoredFile(BaseModel):
-    """A file kept on disk for a job: an input reference or a fitted result."""
-
-    model_config = ConfigDict(frozen=True)
-
-    path: str  # relative to the file store's root
-    filename: str
-    content_type: str
-    width: int = 0
-    height: int = 0
-    output_format: OutputFormat | None = None
-    note: str | None = None
-
-
-class Delivery(BaseModel):
-    """Where a job's messages go, and with which credentials while they last."""
-
-    model_config = ConfigDict(frozen=True)
-
-    application_id: int
-    interaction_token: SecretStr | None = None  # dead after 15 minutes; erased once delivered
-    token_expires_at: float = 0.0  # unix seconds
-    message_id: int | None = None
-
-
-class JobRecord(BaseModel):
-    """One accepted job, as persisted."""
-
-    model_config = ConfigDict(validate_assignment=True)
-
-    id: str
-    origin: Origin = "discord"
-    kind: str = "imagine"
-    state: JobState = JobState.QUEUED
-    guild_id: int | None = None
-    channel_id: int | None = None
-    user_id: int | None = None
-    request: JobRequest  # references carry no bytes here: they are in ``inputs``
-    resolution: Resolution
-    width: int
-    height: int
-    inputs: list[StoredFile] = Field(default_factory=list)
-    client_reference: str
-    provider: str | None = None  # the image API that took the task (failover may change it)
-    task_id: str | None = None
-    progress: int = 0
-    size_limit: int | None = None
-    delivery: Delivery | None = None
-    results: list[StoredFile] = Field(default_factory=list)
-    failure_kind: FailureKind | None = None
-    failure_reason: str | None = None
-    notified: bool = False
-    parent_id: str | None = None
-    action: JobAction | None = None
-    created_at: float = Field(default_factory=time.time)
-    updated_at: float = Field(default_factory=time.time)
-    submitted_at: float | None = None
-    finished_at: float | None = None
-
-    def reference_files(self) -> list[StoredFile]:
-        """The stored input images, without an edit's mask (``Engine.accept`` stores it last)."""
-        return self.inputs[: len(self.request.references)]
-
-    def mask_file(self) -> StoredFile | None:
-        """An edit's stored mask, or None when the job had no mask."""
-        count = len(self.request.references)
-        if self.request.mask is None or len(self.inputs) <= count:
-            return None
-        return self.inputs[count]
-
-
-class JobStore(Protocol):
-    """What the engine needs from persistence (SQLite now, PostgreSQL later)."""
-
-    async def add(self, job: JobRecord) -> None:
-        """Insert a new job."""
-        ...
-
-    async def save(self, job: JobRecord) -> None:
-        """Write the job's current fields."""
-        ...
-
-    async def get(self, job_id: str) -> JobRecord | None:
-        """One job by id."""
-        ...
-
-    async def unfinished(self, origin: Origin) -> list[JobRecord]:
-        """Jobs that still need upstream work or a message to the member, oldest first."""
-        ...
-
-    async def recent_for_user(
-        self, user_id: int, *, guild_id: int | None = None, limit: int = 10
-    ) -> list[JobRecord]:
-        """A member's latest jobs, newest first."""
-        ...
-
-    async def with_files_finished_before(self, cutoff: float, *, limit: int) -> list[JobRecord]:
-        """Told jobs finished before ``cutoff`` (unix seconds) that still have stored files."""
-        ...
-
 
 _COLUMNS = (
     "id", "origin", "kind", "state", "guild_id", "channel_id", "user_id", "request",
@@ -175,7 +47,7 @@ def _from_row(row: Any) -> JobRecord:
 
 
 class SqliteJobStore:
-    """``JobStore`` on the SQLite database."""
+    """``bot.jobs.ports.JobStore`` on the SQLite database."""
 
     def __init__(self, database: Database) -> None:
         self.database = database

@@ -6,7 +6,7 @@ import asyncio
 from typing import Any
 
 from bot.client import EaselBot
-from bot.store.jobs import JobState
+from bot.jobs.records import JobState
 from tests.cogs.conftest import Harness
 from tests.support.discord_harness import (
     USER_ID,

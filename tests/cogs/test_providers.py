@@ -19,10 +19,10 @@ from PIL import Image
 
 from bot.client import EaselBot
 from bot.jobs.models import JobRequest
+from bot.jobs.records import JobRecord, JobState
 from bot.options import Ratio, Resolution
 from bot.sandbox.openai_server import Flavour, OpenAISandbox
 from bot.settings import load_settings
-from bot.store.jobs import JobRecord, JobState
 from cogs._options import quality_choices, resolution_choices
 from tests.cogs.conftest import BotHttpRecorder, Cdn
 from tests.support.discord_harness import (

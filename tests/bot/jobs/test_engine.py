@@ -209,3 +209,19 @@ async def test_jobs_beyond_the_concurrency_cap_report_their_queue_position(
     assert isinstance(rest[-1], JobCompleted)
     assert isinstance(second_events[0], JobQueued) and second_events[0].position == 1
     assert isinstance(second_events[-1], JobCompleted)
+
+
+async def test_jobs_are_read_back_by_id_prefix_member_and_stored_file(engine: Engine) -> None:
+    resolved = engine.validate(JobRequest(prompt="x", ratio=Ratio.WIDE_16_9))
+    job_id = "feedface" + "0" * 24
+    await engine.accept(resolved, origin="cli", user_id=7, guild_id=9, job_id=job_id)
+    for _ in range(300):
+        job = await engine.get_job("feedface")  # the short id members see
+        if job is not None and job.state.finished:
+            break
+        await asyncio.sleep(0.02)
+    assert job is not None and job.id == job_id and job.resolved() == resolved
+    assert [j.id for j in await engine.recent_jobs(7, guild_id=9)] == [job_id]
+    assert await engine.recent_jobs(7, guild_id=10) == []
+    (image,) = await engine.load_results(job)
+    assert await engine.read_file(job.results[0]) == image.data

@@ -17,15 +17,14 @@ from pydantic import SecretStr
 
 from bot.errors import InputError
 from bot.jobs import pipeline
-from bot.jobs.derive import derived_request
 from bot.jobs.engine import Engine
 from bot.jobs.models import InputImage, JobCompleted, JobEvent, JobFailed, JobRequest
+from bot.jobs.records import JobRecord, JobState
 from bot.media.limits import UPLOAD_MAX_BYTES
 from bot.options import Ratio
 from bot.providers.catalog import toapis_model_spec
 from bot.providers.toapis import ToAPIsProvider
 from bot.sandbox.server import Sandbox
-from bot.store.jobs import JobRecord, JobState
 from tests.bot.media.images import animated_gif, encode, jpeg_with_orientation, noise, png_header
 from tests.support.engines import running_engine
 
@@ -188,7 +187,7 @@ async def test_the_stored_job_keeps_the_mask_as_a_file_not_in_the_request(
     assert job.request.mask is not None and job.request.mask.data == b""
     assert [f.filename for f in job.inputs] == ["photo.png", "m.png"]
     assert "mask_" in job.inputs[1].path
-    stored = await engine.store.get(job.id)
+    stored = await engine.get_job(job.id)
     assert stored is not None and stored.request.mask is not None and stored.request.edit
 
 
@@ -312,7 +311,7 @@ async def test_a_corrupt_mask_fails_the_job_before_any_upload(
     resolved = engine.validate(request)
     job = await engine.accept(resolved, origin="cli", inputs=request.references)
     for _ in range(100):
-        stored = await engine.store.get(job.id)
+        stored = await engine.get_job(job.id)
         if stored is not None and stored.state is JobState.FAILED:
             break
         await asyncio.sleep(0.02)
@@ -326,7 +325,7 @@ async def test_a_corrupt_mask_fails_the_job_before_any_upload(
 
 async def finished(engine: Engine, job_id: str) -> JobRecord:
     for _ in range(300):
-        job = await engine.store.get(job_id)
+        job = await engine.get_job(job_id)
         if job is not None and job.state.finished:
             return job
         await asyncio.sleep(0.02)
@@ -342,7 +341,7 @@ async def test_a_reroll_of_a_masked_edit_sends_the_same_images_and_mask(
     assert [f.filename for f in parent.reference_files()] == ["photo.png"]
     assert parent.mask_file() is not None and parent.mask_file().filename == "m.png"  # type: ignore[union-attr]
 
-    again, inputs = await derived_request(parent, "reroll", engine.files, engine.spec)
+    again, inputs = await engine.derive(parent, "reroll")
     child = await engine.accept(engine.validate(again), origin="cli", inputs=inputs)
     child = await finished(engine, child.id)
     assert child.state is JobState.DELIVERED, child.failure_reason
@@ -358,7 +357,7 @@ async def test_vary_of_an_edit_result_does_not_carry_the_mask_over(
     request = edit(image(solid((64, 64))), mask=image(bw_mask((64, 64), (0, 0, 32, 64)), "m.png"))
     parent = await engine.accept(engine.validate(request), origin="cli", inputs=request.references)
     parent = await finished(engine, parent.id)
-    varied, inputs = await derived_request(parent, "vary", engine.files, engine.spec)
+    varied, inputs = await engine.derive(parent, "vary")
     assert varied.mask is None and len(inputs) == 1
     child = await finished(
         engine, (await engine.accept(engine.validate(varied), origin="cli", inputs=inputs)).id

@@ -21,13 +21,13 @@ from bot.jobs.models import (
     JobFailed,
     JobRequest,
 )
+from bot.jobs.records import JobRecord, JobState
 from bot.options import Quality, Ratio, Resolution
 from bot.providers.catalog import toapis_model_spec
 from bot.providers.openai_tasks import OpenAICompatProvider
 from bot.providers.toapis import ToAPIsProvider
 from bot.sandbox.openai_server import OpenAISandbox
 from bot.sandbox.server import Sandbox
-from bot.store.jobs import JobRecord, JobState
 from tests.support.engines import running_engine
 from tests.support.providers import PROFILES, compat_provider, no_sleep, unreachable_provider
 
@@ -46,7 +46,7 @@ async def run(engine: Engine, request: JobRequest) -> tuple[list[JobEvent], JobR
     async with asyncio.timeout(20):
         async for event in engine.run(request, job_id="f" * 32):
             events.append(event)
-    job = await engine.store.get("f" * 32)
+    job = await engine.get_job("f" * 32)
     assert job is not None
     return events, job
 
@@ -203,7 +203,7 @@ async def test_an_async_provider_can_stand_in_and_is_polled_after_a_restart(
             job = await engine.accept(resolved, origin="discord", user_id=1, channel_id=2)
             async with asyncio.timeout(10):
                 while True:
-                    stored = await engine.store.get(job.id)
+                    stored = await engine.get_job(job.id)
                     assert stored is not None and stored.state is not JobState.FAILED
                     if stored.state is JobState.SUBMITTED and stored.provider == "toapis":
                         break
@@ -275,7 +275,7 @@ async def test_a_job_back_at_the_first_provider_after_a_restart_gets_its_sizes(
             await engine.resume()
             async with asyncio.timeout(10):
                 await recorder.done.wait()
-            stored = await engine.store.get(job.id)
+            stored = await engine.get_job(job.id)
     assert isinstance(recorder.final, JobCompleted)
     assert stored is not None and stored.provider == "toapis"
     assert (stored.resolution, stored.width, stored.height) == (Resolution.R2K, 2048, 1536)

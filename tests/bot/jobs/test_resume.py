@@ -13,11 +13,11 @@ from pydantic import SecretStr
 
 from bot.jobs.engine import Engine
 from bot.jobs.models import JobCompleted, JobEvent, JobFailed, JobRequest
+from bot.jobs.records import JobRecord, JobState
 from bot.providers.base import TaskSpec
 from bot.providers.catalog import toapis_model_spec
 from bot.providers.toapis import ToAPIsProvider
 from bot.sandbox.server import Sandbox
-from bot.store.jobs import JobRecord, JobState
 from tests.support.engines import running_engine
 
 
@@ -68,7 +68,7 @@ async def wait_for_state(
 ) -> JobRecord:
     async with asyncio.timeout(timeout):
         while True:
-            job = await engine.store.get(job_id)
+            job = await engine.get_job(job_id)
             assert job is not None
             if job.state in states:
                 return job

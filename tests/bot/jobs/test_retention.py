@@ -27,14 +27,14 @@ async def test_images_older_than_the_retention_are_deleted_and_recent_ones_kept(
                 events = [event async for event in engine.run(JobRequest(prompt=prompt))]
                 assert isinstance(events[-1], JobCompleted)
             assert await engine.store.unfinished("cli") == []  # both were told
-            old, new = [await engine.store.get(job_id) for job_id in await _all_ids(engine)]
+            old, new = [await engine.get_job(job_id) for job_id in await _all_ids(engine)]
             assert old is not None and new is not None
             old.finished_at = time.time() - 40 * 86400
             await engine.store.save(old)
 
             assert await engine.prune(30 * 86400) == 1
             assert await engine.prune(30 * 86400) == 0
-            pruned, kept = await engine.store.get(old.id), await engine.store.get(new.id)
+            pruned, kept = await engine.get_job(old.id), await engine.get_job(new.id)
             assert pruned is not None and pruned.results == [] and pruned.notified
             assert kept is not None and len(kept.results) == 1
             assert not (tmp_path / "files" / old.id).exists()

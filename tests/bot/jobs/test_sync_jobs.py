@@ -20,9 +20,9 @@ from bot.jobs.models import (
     JobRequest,
     JobUploading,
 )
+from bot.jobs.records import JobRecord, JobState
 from bot.options import Ratio, Resolution
 from bot.sandbox.openai_server import Flavour, OpenAISandbox
-from bot.store.jobs import JobRecord, JobState
 from tests.support.engines import running_engine
 from tests.support.providers import compat_provider
 
@@ -135,7 +135,7 @@ class Recorder:
 async def wait_for_state(engine: Engine, job_id: str, state: JobState) -> JobRecord:
     async with asyncio.timeout(10):
         while True:
-            job = await engine.store.get(job_id)
+            job = await engine.get_job(job_id)
             assert job is not None
             if job.state is state:
                 return job
@@ -167,7 +167,7 @@ async def test_a_sync_job_lost_to_a_restart_fails_with_a_retry(
             assert await engine.resume() == 1
             async with asyncio.timeout(10):
                 await recorder.done.wait()
-            stored = await engine.store.get(job.id)
+            stored = await engine.get_job(job.id)
     final = recorder.events[-1]
     assert isinstance(final, JobFailed)
     assert final.failure == "interrupted" and "Retry" in final.reason

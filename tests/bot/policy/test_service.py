@@ -11,12 +11,13 @@ import pytest
 
 from bot.errors import PolicyRefusal
 from bot.jobs.models import JobCompleted, JobFailed, JobRequest, ResultImage
+from bot.jobs.records import JobRecord, JobState
 from bot.options import OutputFormat, Resolution
 from bot.policy.models import JobContext
 from bot.policy.rules import Rule
 from bot.policy.service import PolicyService
 from bot.store.database import MEMORY, Database
-from bot.store.jobs import JobRecord, JobState, SqliteJobStore
+from bot.store.jobs import SqliteJobStore
 from bot.store.policy import AuditEntry, SqlitePolicyStore
 
 GUILD, CHANNEL, USER, OTHER = 10, 20, 30, 31

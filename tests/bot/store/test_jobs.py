@@ -9,10 +9,11 @@ import pytest
 from pydantic import SecretStr
 
 from bot.jobs.models import InputImage, JobRequest
+from bot.jobs.records import Delivery, JobRecord, JobState, StoredFile
 from bot.options import Ratio, Resolution
 from bot.store.database import Database, migrations
 from bot.store.files import FileStore
-from bot.store.jobs import Delivery, JobRecord, JobState, SqliteJobStore, StoredFile
+from bot.store.jobs import SqliteJobStore
 
 
 @pytest.fixture

@@ -1,0 +1,115 @@
+"""A job as the engine keeps it: the persisted record and the small types inside it.
+
+These belong to the jobs domain; ``bot.store`` only saves and loads them (see ``bot.jobs.ports``).
+A job row is written before every irreversible step (submit, delivery), so after a crash the
+engine knows exactly where each accepted job stood and resumes it.
+"""
+
+from __future__ import annotations
+
+import time
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
+
+from bot.jobs.models import FailureKind, JobRequest, ResolvedRequest
+from bot.options import OutputFormat, Resolution
+
+Origin = Literal["discord", "cli"]
+JobAction = Literal["reroll", "vary", "upscale", "edit"]
+
+
+class JobState(StrEnum):
+    """Where a job stands. Only ``submitting`` is ambiguous after a crash (see the engine)."""
+
+    QUEUED = "queued"
+    UPLOADING = "uploading"
+    SUBMITTING = "submitting"
+    SUBMITTED = "submitted"
+    DOWNLOADED = "downloaded"
+    DELIVERED = "delivered"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+    @property
+    def finished(self) -> bool:
+        """No more upstream work: only telling the member may remain."""
+        return self in {JobState.DELIVERED, JobState.FAILED, JobState.CANCELLED}
+
+
+class StoredFile(BaseModel):
+    """A file kept for a job: an input reference or a fitted result."""
+
+    model_config = ConfigDict(frozen=True)
+
+    path: str  # as the file store named it (relative to its root)
+    filename: str
+    content_type: str
+    width: int = 0
+    height: int = 0
+    output_format: OutputFormat | None = None
+    note: str | None = None
+
+
+class Delivery(BaseModel):
+    """Where a job's messages go, and with which credentials while they last."""
+
+    model_config = ConfigDict(frozen=True)
+
+    application_id: int
+    interaction_token: SecretStr | None = None  # dead after 15 minutes; erased once delivered
+    token_expires_at: float = 0.0  # unix seconds
+    message_id: int | None = None
+
+
+class JobRecord(BaseModel):
+    """One accepted job, as persisted."""
+
+    model_config = ConfigDict(validate_assignment=True)
+
+    id: str
+    origin: Origin = "discord"
+    kind: str = "imagine"
+    state: JobState = JobState.QUEUED
+    guild_id: int | None = None
+    channel_id: int | None = None
+    user_id: int | None = None
+    request: JobRequest  # references carry no bytes here: they are in ``inputs``
+    resolution: Resolution
+    width: int
+    height: int
+    inputs: list[StoredFile] = Field(default_factory=list)
+    client_reference: str
+    provider: str | None = None  # the image API that took the task (failover may change it)
+    task_id: str | None = None
+    progress: int = 0
+    size_limit: int | None = None
+    delivery: Delivery | None = None
+    results: list[StoredFile] = Field(default_factory=list)
+    failure_kind: FailureKind | None = None
+    failure_reason: str | None = None
+    notified: bool = False
+    parent_id: str | None = None
+    action: JobAction | None = None
+    created_at: float = Field(default_factory=time.time)
+    updated_at: float = Field(default_factory=time.time)
+    submitted_at: float | None = None
+    finished_at: float | None = None
+
+    def resolved(self) -> ResolvedRequest:
+        """The request with the exact size it was accepted at (or moved to by a failover)."""
+        return ResolvedRequest(
+            request=self.request, resolution=self.resolution, width=self.width, height=self.height
+        )
+
+    def reference_files(self) -> list[StoredFile]:
+        """The stored input images, without an edit's mask (``Engine.accept`` stores it last)."""
+        return self.inputs[: len(self.request.references)]
+
+    def mask_file(self) -> StoredFile | None:
+        """An edit's stored mask, or None when the job had no mask."""
+        count = len(self.request.references)
+        if self.request.mask is None or len(self.inputs) <= count:
+            return None
+        return self.inputs[count]
