@@ -18,9 +18,9 @@ from pydantic import SecretStr
 from bot.jobs.engine import Engine, EngineConfig
 from bot.jobs.scheduler import PollPolicy
 from bot.providers.base import ImageProvider
-from bot.providers.openai_tasks import OpenAICompatProvider
+from bot.providers.openai.tasks import OpenAICompatProvider
 from bot.providers.profiles import load_profiles
-from bot.providers.toapis import ToAPIsProvider
+from bot.providers.toapis.provider import ToAPIsProvider
 from bot.sandbox.openai_server import OpenAISandbox
 from bot.sandbox.server import Sandbox
 from bot.settings import ProviderName, Settings

@@ -1,7 +1,7 @@
 """HTTP plumbing both provider clients share: reading answers, transport failures, Retry-After.
 
 What an answer *means* (status and error-body mapping, which calls may be sent again) differs per
-API and stays in ``toapis`` and ``openai_compat``. This is how the bytes arrive, and how a request
+API and stays in ``toapis`` and ``openai``. This is how the bytes arrive, and how a request
 the service never got is told apart from one whose answer was lost: images cost money.
 """
 

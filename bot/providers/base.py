@@ -61,7 +61,7 @@ class ImageProvider(Protocol):
     """An async image-task API: upload inputs, submit, poll, download results.
 
     ``local_tasks`` is True for synchronous APIs run as tasks inside this process
-    (``bot.providers.openai_compat``): polling them costs no upstream query, and a task lost to a
+    (``bot.providers.openai.client``): polling them costs no upstream query, and a task lost to a
     restart cannot be looked up again. ``label`` names the service to members.
     """
 

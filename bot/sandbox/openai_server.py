@@ -35,7 +35,7 @@ from aiohttp import web
 from PIL import Image, ImageDraw, ImageFilter
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from bot.providers.openai_models import (
+from bot.providers.openai.models import (
     EditJSONBody,
     GenerationBody,
     ImageDatum,

@@ -29,7 +29,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from bot.options import Ratio, Resolution
 from bot.providers.catalog import SIZE_TABLES, SizeTableName, toapis_model_spec
-from bot.providers.toapis_models import (
+from bot.providers.toapis.models import (
     BalanceResponse,
     GenerationRequest,
     ModelEntry,

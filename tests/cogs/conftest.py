@@ -16,7 +16,7 @@ from pydantic import SecretStr
 
 from bot.client import EaselBot
 from bot.providers.catalog import toapis_model_spec
-from bot.providers.toapis import ToAPIsProvider
+from bot.providers.toapis.provider import ToAPIsProvider
 from bot.sandbox.server import Sandbox
 from bot.settings import load_settings
 from tests.support.discord_harness import RecordingAdapter, message_payload, prepare_bot, snowflake

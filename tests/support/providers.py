@@ -7,7 +7,7 @@ from typing import Any
 import aiohttp
 from pydantic import SecretStr
 
-from bot.providers.openai_tasks import OpenAICompatProvider
+from bot.providers.openai.tasks import OpenAICompatProvider
 from bot.providers.profiles import load_profiles
 from bot.sandbox.openai_server import Flavour, OpenAISandbox
 

@@ -24,8 +24,8 @@ from bot.jobs.models import (
 from bot.jobs.records import JobRecord, JobState
 from bot.options import Quality, Ratio, Resolution
 from bot.providers.catalog import toapis_model_spec
-from bot.providers.openai_tasks import OpenAICompatProvider
-from bot.providers.toapis import ToAPIsProvider
+from bot.providers.openai.tasks import OpenAICompatProvider
+from bot.providers.toapis.provider import ToAPIsProvider
 from bot.sandbox.openai_server import OpenAISandbox
 from bot.sandbox.server import Sandbox
 from tests.support.engines import running_engine

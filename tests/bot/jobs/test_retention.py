@@ -10,7 +10,7 @@ from pydantic import SecretStr
 
 from bot.jobs.models import JobCompleted, JobRequest
 from bot.providers.catalog import toapis_model_spec
-from bot.providers.toapis import ToAPIsProvider
+from bot.providers.toapis.provider import ToAPIsProvider
 from bot.sandbox.server import Sandbox
 from tests.support.engines import running_engine
 

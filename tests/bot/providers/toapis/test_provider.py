@@ -31,7 +31,7 @@ from bot.errors import (
 from bot.options import OutputFormat, Quality, Ratio, Resolution
 from bot.providers.base import TaskSnapshot, TaskSpec, TaskState
 from bot.providers.catalog import toapis_model_spec
-from bot.providers.toapis import BACKOFF_CAP, ToAPIsProvider, is_safety_failure
+from bot.providers.toapis.provider import BACKOFF_CAP, ToAPIsProvider, is_safety_failure
 from bot.sandbox.server import Sandbox
 
 API_KEY = "sk-test-SECRET-0123456789"

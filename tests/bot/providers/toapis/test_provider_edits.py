@@ -10,7 +10,7 @@ from pydantic import SecretStr
 from bot.options import OutputFormat, Quality, Ratio, Resolution
 from bot.providers.base import TaskSpec
 from bot.providers.catalog import toapis_model_spec
-from bot.providers.toapis import ToAPIsProvider
+from bot.providers.toapis.provider import ToAPIsProvider
 
 
 def provider(

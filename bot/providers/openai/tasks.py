@@ -29,13 +29,13 @@ from bot.errors import (
 from bot.options import OutputFormat
 from bot.providers.base import ImageProvider, TaskSnapshot, TaskSpec, TaskState
 from bot.providers.catalog import ModelSpec
-from bot.providers.openai_compat import (
+from bot.providers.openai.client import (
     InputFile,
     Moderation,
     OpenAICompatClient,
     Sleep,
 )
-from bot.providers.openai_models import (
+from bot.providers.openai.models import (
     GenerationBody,
     ImageOptions,
 )

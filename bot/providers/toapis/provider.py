@@ -48,7 +48,7 @@ from bot.providers._http import (
 )
 from bot.providers.base import ImageProvider, TaskSnapshot, TaskSpec, TaskState
 from bot.providers.catalog import ModelSpec
-from bot.providers.toapis_models import (
+from bot.providers.toapis.models import (
     BalanceResponse,
     ErrorEnvelope,
     GenerationRequest,

@@ -27,9 +27,9 @@ from bot.errors import (
 )
 from bot.options import OutputFormat, Quality, Ratio, Resolution
 from bot.providers.base import TaskSnapshot, TaskSpec, TaskState
-from bot.providers.openai_compat import iter_sse
-from bot.providers.openai_models import GenerationBody
-from bot.providers.openai_tasks import OpenAICompatProvider
+from bot.providers.openai.client import iter_sse
+from bot.providers.openai.models import GenerationBody
+from bot.providers.openai.tasks import OpenAICompatProvider
 from bot.sandbox.openai_server import Flavour, OpenAISandbox
 from tests.support.providers import PROFILES, no_sleep, unreachable_provider
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.providers.toapis_models import (
+from bot.providers.toapis.models import (
     BalanceResponse,
     ErrorEnvelope,
     GenerationRequest,

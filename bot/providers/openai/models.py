@@ -1,6 +1,6 @@
 """Pydantic models for every body of the OpenAI-compatible Images APIs (upstream-apis.md §2–§4).
 
-Shared by the client (``bot.providers.openai_compat``) and the emulator
+Shared by the client (``bot.providers.openai.client``) and the emulator
 (``bot.sandbox.openai_server``). Requests forbid unknown fields, so a typo never reaches an API;
 responses ignore unknown fields and make nearly everything optional, because gateways add and
 drop fields freely (Starrise documents only ``data``; InfinityBlue adds ``usage``).

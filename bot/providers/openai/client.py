@@ -8,7 +8,7 @@ Facts come from ``shared/reference/upstream-apis.md`` §2–§5; what differs pe
   ``b64_json`` or ``url`` results, or an SSE stream of partial previews and a final image, and maps
   every failure onto ``bot.errors``. A call can take many minutes (4K, high quality, relays), so
   timeouts are long; JSON and base64 of large images are decoded in threads.
-* ``bot.providers.openai_tasks.OpenAICompatProvider`` fits that into the engine's task-shaped
+* ``bot.providers.openai.tasks.OpenAICompatProvider`` fits that into the engine's task-shaped
   ``ImageProvider`` (local tasks, results from memory).
 """
 
@@ -48,7 +48,7 @@ from bot.providers._http import (
     short,
     transport_errors,
 )
-from bot.providers.openai_models import (
+from bot.providers.openai.models import (
     CompletedImageEvent,
     EditJSONBody,
     GenerationBody,

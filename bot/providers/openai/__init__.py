@@ -1,0 +1,1 @@
+"""OpenAI-compatible synchronous Images APIs (InfinityBlue, Starrise/Anyfast, OpenAI, gateways)."""

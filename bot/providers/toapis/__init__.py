@@ -1,0 +1,1 @@
+"""ToAPIs: the async image-task API (submit, poll by id, result URLs), behind ``ImageProvider``."""
