@@ -291,7 +291,8 @@ class EditImageModal(discord.ui.Modal, title="Edit image"):
         try:
             keys = parse_regions(self.area.values) if self.area.values else ()
             resolved = interaction.client.engine.validate(
-                edit_request(self.prompt.value, images=1, mask=bool(keys))
+                edit_request(self.prompt.value, images=1, mask=bool(keys)),
+                max_prompt_chars=MAX_PROMPT,
             )
         except InputError as exc:
             await tell_privately(interaction, exc.user_message)

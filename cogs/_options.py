@@ -27,6 +27,10 @@ if TYPE_CHECKING:
 
 E = TypeVar("E", bound=StrEnum)
 
+#: The longest prompt option Discord offers. Its API does not enforce option ranges (only its
+#: clients do), so every command passes this to ``Engine.validate`` too.
+PROMPT_MAX_CHARS = 6000
+
 RATIO_LABELS: dict[Ratio, str] = {
     Ratio.SQUARE: "square",
     Ratio.LANDSCAPE_3_2: "landscape photo",

@@ -17,6 +17,7 @@ from discord.ext import commands
 
 from bot.errors import InputError
 from bot.options import Ratio
+from bot.text import is_blank
 from cogs._edit_flow import (
     BLEND_PROMPT,
     EditImageModal,
@@ -28,6 +29,7 @@ from cogs._edit_flow import (
 from cogs._options import (
     EDIT_RATIO_CHOICES,
     FORMAT_CHOICES,
+    PROMPT_MAX_CHARS,
     edit_quality_autocomplete,
     edit_resolution_autocomplete,
     parse_output_options,
@@ -86,7 +88,8 @@ async def run_edit_command(
                 ),
                 n=n,
                 compression=compression,
-            )
+            ),
+            max_prompt_chars=PROMPT_MAX_CHARS,
         )
     except InputError as exc:
         await tell_privately(interaction, exc.user_message)
@@ -158,7 +161,7 @@ class Edit(commands.Cog):
     async def edit_command(
         self,
         interaction: discord.Interaction[EaselBot],
-        prompt: Range[str, 1, 6000],
+        prompt: Range[str, 1, PROMPT_MAX_CHARS],
         image: discord.Attachment,
         mask: discord.Attachment | None = None,
         ratio: str | None = None,
@@ -225,7 +228,7 @@ class Edit(commands.Cog):
         interaction: discord.Interaction[EaselBot],
         image1: discord.Attachment,
         image2: discord.Attachment,
-        prompt: Range[str, 1, 6000] | None = None,
+        prompt: Range[str, 1, PROMPT_MAX_CHARS] | None = None,
         ratio: str | None = None,
         resolution: str | None = None,
         quality: str | None = None,
@@ -254,7 +257,7 @@ class Edit(commands.Cog):
         )  # fmt: skip
         await run_edit_command(
             interaction,
-            prompt=(prompt or "").strip() or BLEND_PROMPT,
+            prompt=BLEND_PROMPT if prompt is None or is_blank(prompt) else prompt,
             images=images,
             mask=None,
             ratio=ratio,

@@ -15,6 +15,7 @@ from bot.jobs.models import InputImage, JobRequest
 from bot.options import Ratio
 from cogs._options import (
     FORMAT_CHOICES,
+    PROMPT_MAX_CHARS,
     RATIO_CHOICES,
     parse_output_options,
     quality_autocomplete,
@@ -63,7 +64,7 @@ class Imagine(commands.Cog):
     async def imagine_command(
         self,
         interaction: discord.Interaction[EaselBot],
-        prompt: Range[str, 1, 6000],
+        prompt: Range[str, 1, PROMPT_MAX_CHARS],
         ratio: str | None = None,
         resolution: str | None = None,
         quality: str | None = None,
@@ -102,7 +103,7 @@ class Imagine(commands.Cog):
                 # Placeholders so the count is validated now; the bytes are read after deferring.
                 references=tuple(InputImage(filename=a.filename, data=b"") for a in attachments),
             )
-            resolved = self.bot.engine.validate(request)
+            resolved = self.bot.engine.validate(request, max_prompt_chars=PROMPT_MAX_CHARS)
         except InputError as exc:
             await tell_privately(interaction, exc.user_message)
             return

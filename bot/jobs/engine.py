@@ -222,9 +222,11 @@ class Engine:
 
     # ------------------------------------------------------------------ accepting
 
-    def validate(self, request: JobRequest) -> ResolvedRequest:
+    def validate(
+        self, request: JobRequest, *, max_prompt_chars: int | None = None
+    ) -> ResolvedRequest:
         """Check a request without any I/O; raises InputError saying what to change."""
-        return validate_request(request, self.spec)
+        return validate_request(request, self.spec, max_prompt_chars=max_prompt_chars)
 
     async def check_inputs(self, images: Sequence[InputImage]) -> None:
         """Decode the member's images now, so a broken file is refused before acceptance."""

@@ -11,6 +11,7 @@ from bot.errors import InputError
 from bot.jobs.models import JobRequest, ResolvedRequest
 from bot.options import OutputFormat, Ratio
 from bot.providers.catalog import ModelSpec, Size
+from bot.text import is_blank, visible_text
 
 MAX_IMAGES_PER_JOB = 10
 
@@ -27,22 +28,18 @@ def spec_for(request: JobRequest, spec: ModelSpec) -> ModelSpec:
     return spec
 
 
-def validate_request(request: JobRequest, spec: ModelSpec) -> ResolvedRequest:
+def validate_request(
+    request: JobRequest, spec: ModelSpec, *, max_prompt_chars: int | None = None
+) -> ResolvedRequest:
     """Return the request with its exact output size, or raise InputError saying what to change.
 
     Edits are checked against the editing model (``ModelSpec.for_edit``). With ``ratio=auto`` the
-    size is a square estimate until ``resolve_auto`` sees the first image.
+    size is a square estimate until ``resolve_auto`` sees the first image. ``max_prompt_chars``
+    is the limit the member's input declared (a Discord option or form field), if lower than
+    the model's. The returned prompt is the cleaned one (``clean_prompt``).
     """
     spec = spec_for(request, spec)
-    prompt = request.prompt.strip()
-    if not prompt:
-        raise InputError("The prompt is empty. Describe the image you want.", field="prompt")
-    if len(prompt) > spec.max_prompt_chars:
-        raise InputError(
-            f"The prompt is {len(prompt):,} characters; {spec.model_id} takes at most "
-            f"{spec.max_prompt_chars:,}. Shorten it.",
-            field="prompt",
-        )
+    prompt = clean_prompt(request.prompt, spec, max_prompt_chars)
     max_n = min(spec.max_n, MAX_IMAGES_PER_JOB)
     if not 1 <= request.n <= max_n:
         raise InputError(f"`n` must be between 1 and {max_n} (got {request.n}).", field="n")
@@ -108,6 +105,34 @@ def validate_request(request: JobRequest, spec: ModelSpec) -> ResolvedRequest:
         width=width,
         height=height,
     )
+
+
+def clean_prompt(prompt: str, spec: ModelSpec, max_chars: int | None = None) -> str:
+    """The prompt as it reads on screen, trimmed, or InputError if it is blank or too long.
+
+    Done once, at acceptance: the blocked-term check, the stored job, the image API and every
+    message showing the prompt then see the same text, with no direction override that makes
+    it read differently and no invisible character (``bot.text.visible_text``).
+    """
+    cleaned = visible_text(prompt).strip()
+    if is_blank(cleaned):
+        invisible = "" if not prompt.strip() else " (it has only invisible characters)"
+        raise InputError(
+            f"The prompt is empty{invisible}. Describe the image you want.", field="prompt"
+        )
+    if max_chars is not None and max_chars < spec.max_prompt_chars and len(cleaned) > max_chars:
+        raise InputError(
+            f"The prompt is {len(cleaned):,} characters; prompts here can be at most "
+            f"{max_chars:,}. Shorten it.",
+            field="prompt",
+        )
+    if len(cleaned) > spec.max_prompt_chars:
+        raise InputError(
+            f"The prompt is {len(cleaned):,} characters; {spec.model_id} takes at most "
+            f"{spec.max_prompt_chars:,}. Shorten it.",
+            field="prompt",
+        )
+    return cleaned
 
 
 def _check_edit(request: JobRequest, spec: ModelSpec) -> None:

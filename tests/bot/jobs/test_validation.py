@@ -87,3 +87,58 @@ def test_compression_outside_0_to_100_is_refused() -> None:
 def test_more_than_sixteen_references_are_refused() -> None:
     images = tuple(InputImage(filename=f"{i}.png", data=b"") for i in range(17))
     assert "at most 16" in refuse(JobRequest(prompt="x", references=images), "references")
+
+
+def refuse_with_limit(request: JobRequest, max_prompt_chars: int) -> str:
+    with pytest.raises(InputError) as caught:
+        validate_request(request, SPEC, max_prompt_chars=max_prompt_chars)
+    assert caught.value.field == "prompt"
+    return caught.value.user_message
+
+
+@pytest.mark.parametrize(
+    "prompt",
+    [
+        "\u200b",  # zero-width space
+        "\u200c\u200d",  # zero-width non-joiner and joiner
+        "\u2060 \ufeff",  # word joiner, zero-width no-break space
+        "  \u200b\u200b  ",
+        "\u3164\u3164",  # Hangul fillers, which render as blank space
+        "\U000e0041\U000e0042",  # tag characters
+        "\u202e\u202c",  # a direction override around nothing
+    ],
+)
+def test_a_prompt_of_only_invisible_characters_is_refused_like_a_blank_one(prompt: str) -> None:
+    message = refuse(JobRequest(prompt=prompt), "prompt")
+    assert "empty" in message and "invisible" in message
+
+
+def test_a_direction_override_is_resolved_into_the_prompt_as_it_reads() -> None:
+    resolved = validate_request(JobRequest(prompt="a \u202edrowdab\u202c dog"), SPEC)
+    assert resolved.request.prompt == "a badword dog"
+
+
+def test_invisible_characters_are_removed_from_the_prompt() -> None:
+    prompt = "\u200ba red\u2060 fox\u00ad \u2066in snow\u2069\U000e0041"
+    assert validate_request(JobRequest(prompt=prompt), SPEC).request.prompt == "a red fox in snow"
+
+
+def test_emoji_sequences_keep_their_joiners() -> None:
+    prompt = "a 👩\u200d💻 at a desk under a 🏳️\u200d🌈"
+    assert validate_request(JobRequest(prompt=prompt), SPEC).request.prompt == prompt
+
+
+def test_a_prompt_over_the_declared_limit_is_refused_naming_both_lengths() -> None:
+    message = refuse_with_limit(JobRequest(prompt="a" * 6_001), 6_000)
+    assert "6,000" in message and "6,001" in message
+
+
+def test_a_prompt_at_the_declared_limit_is_accepted_without_counting_invisible_ones() -> None:
+    request = JobRequest(prompt="a" * 6_000 + "\u200b" * 5)
+    resolved = validate_request(request, SPEC, max_prompt_chars=6_000)
+    assert len(resolved.request.prompt) == 6_000
+
+
+def test_the_models_limit_applies_when_it_is_lower_than_the_declared_one() -> None:
+    message = refuse_with_limit(JobRequest(prompt="a" * 32_001), 40_000)
+    assert "gpt-image-2 takes at most 32,000" in message
