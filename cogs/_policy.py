@@ -18,6 +18,7 @@ from bot.jobs.records import JobAction, JobRecord
 from bot.policy.models import JobContext
 from bot.policy.rules import RULE_TITLES
 from bot.store.policy import AuditEntry
+from bot.text import visible_text
 from cogs._job_message import NO_MENTIONS
 from cogs._render import quote_prompt, settings_line
 
@@ -160,7 +161,7 @@ def audit_embed(entry: AuditEntry, job: JobRecord | None) -> discord.Embed:
         detail = discord.utils.escape_mentions(
             entry.detail  # a settings diff is ours; anything else may hold member text
             if entry.event == "settings"
-            else discord.utils.escape_markdown(entry.detail)
+            else discord.utils.escape_markdown(visible_text(entry.detail))
         )
         embed.add_field(name=name, value=detail[:1024], inline=False)
     embed.timestamp = discord.utils.utcnow()

@@ -15,6 +15,7 @@ from bot.jobs.models import (
     ResolvedRequest,
     ResultImage,
 )
+from bot.text import visible_text
 
 COLOUR_WORKING = discord.Colour.blurple()
 COLOUR_DONE = discord.Colour.green()
@@ -25,8 +26,13 @@ BAR_CELLS = 12
 
 
 def quote_prompt(prompt: str, limit: int = PROMPT_PREVIEW_CHARS) -> str:
-    """The prompt as safe display text: markdown and mentions neutralised, cut at a word."""
-    text = " ".join(prompt.split())
+    """The prompt as safe display text: markdown and mentions neutralised, cut at a word.
+
+    Also direction overrides and invisible characters (``bot.text.visible_text``): prompts are
+    cleaned when accepted, but a job stored before that, or a text from elsewhere, may not be,
+    and an override would also turn the rest of the message around.
+    """
+    text = " ".join(visible_text(prompt).split())
     if len(text) > limit:
         cut = text[:limit].rsplit(" ", 1)[0] if " " in text[:limit] else text[:limit]
         text = cut.rstrip(" ,.;:") + "…"

@@ -18,6 +18,7 @@ from discord.ext import commands
 from bot.options import Resolution
 from bot.policy.models import COMMANDS, MAX_N, ButtonAccess
 from bot.policy.rules import MAX_LISTED_CHANNELS
+from bot.text import visible_text
 from cogs._job_message import NO_MENTIONS
 from cogs._policy import answer_privately, is_admin
 
@@ -460,7 +461,8 @@ class Admin(
 
 
 def _escape(text: str) -> str:
-    return discord.utils.escape_mentions(text.replace("`", "'"))
+    """A term for display: no direction override may turn the rest of the list around."""
+    return discord.utils.escape_mentions(visible_text(text).replace("`", "'"))
 
 
 def _first_error(exc: ValueError) -> str:

@@ -34,6 +34,7 @@ from bot.policy.models import (
 from bot.policy.rules import Usage, check_button, check_job
 from bot.policy.terms import MAX_TERM_CHARS, TermMatcher, normalize_term
 from bot.store.policy import AuditEntry, SqlitePolicyStore, settings_diff
+from bot.text import visible_text
 
 log = logging.getLogger(__name__)
 
@@ -348,7 +349,7 @@ class PolicyService:
 
     async def add_term(self, guild_id: int, term: str, *, by: int | None) -> bool:
         """Block a term; False if the same spelling is already blocked. ValueError if unusable."""
-        term = " ".join(term.split())
+        term = " ".join(visible_text(term).split())  # stored and listed as it reads
         normalized = normalize_term(term)
         if len(normalized.rstrip("*")) < 2:
             raise ValueError("a term needs at least two letters or digits to match")
