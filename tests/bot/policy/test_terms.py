@@ -68,6 +68,16 @@ def test_look_alike_letters_from_the_unicode_confusables_data_match(prompt: str)
     assert TermMatcher(["badword"]).find(prompt) == "badword"
 
 
+def test_every_small_capital_reads_as_its_letter() -> None:
+    """What "small caps" text generators make; some are missing from the confusables data and
+    read from their Unicode names instead."""
+    matcher = TermMatcher(["spooky", "kill", "fog"])
+    assert matcher.find("a ꜱᴘᴏᴏᴋʏ night") == "spooky"
+    assert matcher.find("ᴍᴇɴ ᴡʜᴏ ᴋɪʟʟ") == "kill"
+    assert matcher.find("ꜰᴏɢ") == "fog"
+    assert matcher.find("ᴀ ǫᴜɪᴇᴛ ʟᴀᴋᴇ") is None
+
+
 @pytest.mark.parametrize(
     "prompt",
     [
