@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from bot.local_discord import LocalDiscord, StoredMessage
+from local_discord import LocalDiscord, StoredMessage
 from tests.e2e.conftest import Stack, final_embed, is_final
 
 pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="module")]
