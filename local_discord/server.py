@@ -45,8 +45,15 @@ from local_discord.permissions import (
     PermissionLike,
     to_bits,
 )
-from local_discord.ratelimit import Limits, RateLimiter
-from local_discord.rest import RequestRecord, RestApi
+from local_discord.ratelimit import Limits, RateLimiter, Throttle
+from local_discord.rest.cdn import CdnRoutes
+from local_discord.rest.channels import ChannelRoutes
+from local_discord.rest.commands import CommandRoutes
+from local_discord.rest.events import MessageEvents
+from local_discord.rest.guilds import GuildRoutes
+from local_discord.rest.http import BotAuth, RequestLog, RequestRecord
+from local_discord.rest.identity import IdentityRoutes
+from local_discord.rest.responses import InteractionResponses
 from local_discord.rules import DEFAULT_UPLOAD_LIMIT, MessageBody
 from local_discord.state import UploadedFile, World
 from local_discord.waiting import Waitable
@@ -126,10 +133,6 @@ class LocalDiscord(Waitable):
         #: discord.py stores a non-persistent view (or modal) only after it has read the HTTP
         #: answer to the request that showed it; a human cannot click faster than that anyway.
         self.reaction_time = 0.05
-        #: Every HTTP request, in arrival order (see ``RequestRecord``).
-        self.requests: list[RequestRecord] = []
-        #: Unexpected exceptions inside the fake (answered as 500); tests should expect none.
-        self.internal_errors: list[str] = []
         self.port: int | None = None
         self._runner: web.AppRunner | None = None
         self.gateway = Gateway(
@@ -140,7 +143,7 @@ class LocalDiscord(Waitable):
             on_change=self.changed,
         )
         self.gateway.heartbeat_interval_ms = int(heartbeat_interval * 1000)
-        self.rest = RestApi(self)
+        self._compose_rest()
 
         world = self.world
         self.owner = world.create_user("owner", global_name="Server Owner")
@@ -158,15 +161,56 @@ class LocalDiscord(Waitable):
         self.bot_member = world.add_member(self.guild, self.bot_user, roles=[self.bot_role])
         self.general = world.create_channel(self.guild, "general", topic="General chat")
 
+    def _compose_rest(self) -> None:
+        """The REST side from its parts; settings tests change live are read through lambdas."""
+        world, clock = self.world, self.clock
+        auth = BotAuth(lambda: self.bot_token)
+        self.request_log = RequestLog(
+            clock, auth, enabled=lambda: self.record_requests, on_change=self.changed
+        )
+        #: Every HTTP request, in arrival order (see ``RequestRecord``).
+        self.requests: list[RequestRecord] = self.request_log.requests
+        #: Unexpected exceptions inside the fake (answered as 500); tests should expect none.
+        self.internal_errors: list[str] = self.request_log.internal_errors
+        self.message_events = MessageEvents(
+            world, self.gateway.dispatch, enabled=lambda: self.dispatch_message_events
+        )
+        throttle = Throttle(lambda: self.limits, self.limiter)
+        self._resources = (
+            IdentityRoutes(
+                world,
+                auth,
+                gateway_url=lambda: self.gateway_url,
+                shards=lambda: self.recommended_shards,
+                identifies=lambda: self.gateway.identifies,
+            ),
+            CommandRoutes(world, auth, on_change=self.changed),
+            InteractionResponses(
+                world, clock, throttle, self.message_events, on_change=self.changed
+            ),
+            ChannelRoutes(
+                world,
+                clock,
+                auth,
+                throttle,
+                self.message_events,
+                upload_limit=lambda: self.channel_upload_limit,
+                on_change=self.changed,
+            ),
+            GuildRoutes(world, auth),
+            CdnRoutes(world),
+        )
+
     # ---------------------------------------------------------------- lifecycle
     async def start(self, port: int = 0) -> Self:
         """Bind 127.0.0.1 (``port=0`` picks a free port) and serve REST, gateway and CDN."""
         if self._runner is not None:
             raise RuntimeError("LocalDiscord already started")
         app = web.Application(
-            middlewares=[self.rest.middleware], client_max_size=1024 * 1024 * 1024
+            middlewares=[self.request_log.middleware], client_max_size=1024 * 1024 * 1024
         )
-        self.rest.routes(app)
+        for resource in self._resources:
+            resource.add_routes(app.router)
         app.router.add_get("/gateway", self.gateway.handle)
         runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0, handle_signals=False)
         await runner.setup()
@@ -637,7 +681,7 @@ class LocalDiscord(Waitable):
             perms=self.world.permissions(ch, u.id),
             route="driver:post_message",
         )
-        await self.rest._emit("MESSAGE_CREATE", msg)
+        await self.message_events.created(msg)
         self.changed()
         return msg
 

@@ -293,6 +293,10 @@ class World:
             member=None if mem is None or mem.type != 1 else (mem.allow, mem.deny),
         )
 
+    def bot_permissions(self, channel: Channel) -> int:
+        """The bot's resolved permissions in ``channel``: what its requests are checked against."""
+        return self.permissions(channel, self.bot_user.id)
+
     def guild_permissions(self, guild: Guild, member: Member) -> int:
         """Guild-level permissions of a member."""
         return base_permissions(
