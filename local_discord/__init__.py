@@ -44,7 +44,7 @@ from local_discord.models import (
 )
 from local_discord.permissions import Permission
 from local_discord.ratelimit import Limits, RateLimitRule
-from local_discord.rest import RequestRecord
+from local_discord.rest.http import RequestRecord
 from local_discord.server import LocalDiscord, Upload
 from local_discord.state import UploadedFile
 

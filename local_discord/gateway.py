@@ -17,7 +17,7 @@ from typing import Any, Protocol
 from aiohttp import WSMsgType, web
 
 from local_discord.clock import Clock
-from local_discord.payloads import JSON
+from local_discord.payloads import JSON, dumps
 from local_discord.state import World
 
 log = logging.getLogger(__name__)
@@ -43,11 +43,6 @@ INTENT_MESSAGE_CONTENT = 1 << 15
 PRIVILEGED_INTENTS = INTENT_GUILD_MEMBERS | INTENT_GUILD_PRESENCES | INTENT_MESSAGE_CONTENT
 
 RESUME_BUFFER = 2000
-
-
-def dumps(obj: Any) -> str:
-    """Compact JSON, the way Discord sends it."""
-    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False)
 
 
 class _Compressor(Protocol):

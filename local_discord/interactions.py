@@ -169,18 +169,6 @@ class InteractionHandle(Waitable):
         out.extend(m for m in self.followups if m is not self.original)
         return out
 
-    def changed(self) -> None:
-        """Wake waiters (called by the server after each change)."""
-        self._notify()
-
-    async def wait_for(
-        self,
-        predicate: Callable[[InteractionHandle], bool],
-        timeout: float = 5.0,  # noqa: ASYNC109 - test-facing API, like asyncio.wait_for
-    ) -> None:
-        """Wait until ``predicate(handle)`` holds; raises TimeoutError."""
-        await self._wait_until(predicate, timeout, f"condition on interaction {self.id}")
-
     async def wait_for_callback(self, timeout: float = 5.0) -> CallbackRecord:  # noqa: ASYNC109 - test-facing API, like asyncio.wait_for
         """Wait for the accepted initial response and return it."""
         await self._wait_until(

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any, NotRequired, TypedDict
 
 log = logging.getLogger(__name__)
 
 JSON = dict[str, Any]
+
+
+def dumps(obj: Any) -> str:
+    """Compact JSON, the way Discord sends it (gateway frames and REST bodies alike)."""
+    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False)
 
 
 class UserPayload(TypedDict):

@@ -122,16 +122,18 @@ DEFAULT_EVERYONE = int(
     | Permission.USE_EXTERNAL_APPS
 )
 
-# What the bot's managed role gets when "invited" (the usual image-bot invite scopes).
-DEFAULT_BOT_ROLE = int(
+# Everyone in a DM, the bot included, may do this (there are no roles or overwrites there).
+DM_PERMISSIONS = int(
     Permission.VIEW_CHANNEL
     | Permission.SEND_MESSAGES
     | Permission.EMBED_LINKS
     | Permission.ATTACH_FILES
     | Permission.READ_MESSAGE_HISTORY
     | Permission.ADD_REACTIONS
-    | Permission.USE_EXTERNAL_EMOJIS
 )
+
+# What the bot's managed role gets when "invited" (the usual image-bot invite scopes).
+DEFAULT_BOT_ROLE = DM_PERMISSIONS | int(Permission.USE_EXTERNAL_EMOJIS)
 
 ALL = int(Permission.all())
 

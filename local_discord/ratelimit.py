@@ -6,9 +6,9 @@ import hashlib
 import logging
 import math
 import time
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from local_discord.clock import Clock
 from local_discord.errors import DiscordError
@@ -133,3 +133,22 @@ class RateLimiter:
             "X-RateLimit-Reset": f"{time.time() + reset_after:.3f}",
             "X-RateLimit-Reset-After": f"{reset_after:.3f}",
         }
+
+
+class Throttle:
+    """The rules in force (``Limits``, which tests tighten live) applied by one ``RateLimiter``."""
+
+    __slots__ = ("_limiter", "_limits")
+
+    def __init__(self, limits: Callable[[], Limits], limiter: RateLimiter) -> None:
+        self._limits = limits
+        self._limiter = limiter
+
+    def __call__(
+        self, kind: Literal["message_edit", "message_create"], key: Hashable
+    ) -> dict[str, str]:
+        """Count one request of ``kind`` in bucket ``key``: its headers, or ``RateLimited``."""
+        rule: RateLimitRule | None = getattr(self._limits(), kind)
+        if rule is None:
+            return {}
+        return self._limiter.check(kind, rule, key)

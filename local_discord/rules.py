@@ -82,6 +82,19 @@ def _max_len(errors: list[tuple[str, str, str]], path: str, value: Any, limit: i
         errors.append((path, "BASE_TYPE_MAX_LENGTH", f"Must be {limit} or fewer in length."))
 
 
+def _objects(
+    errors: list[tuple[str, str, str]], data: JSON, key: str, message: str
+) -> list[JSON] | None:
+    """``data[key]`` if it is an array of objects; otherwise ``None`` (and an error if present)."""
+    value = data.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+        errors.append((key, "LIST_TYPE_CONVERT", message))
+        return None
+    return value
+
+
 def parse_message_body(data: Any) -> MessageBody:
     """Type-check a message body (create, edit, follow-up or callback ``data``) and apply limits."""
     if data is None:
@@ -97,13 +110,10 @@ def parse_message_body(data: Any) -> MessageBody:
     body.content = content
     _max_len(errors, "content", content, MAX_CONTENT)
 
-    embeds = data.get("embeds")
+    embeds = _objects(errors, data, "embeds", "Must be an array of embed objects.")
     if embeds is not None:
-        if not isinstance(embeds, list) or not all(isinstance(e, dict) for e in embeds):
-            errors.append(("embeds", "LIST_TYPE_CONVERT", "Must be an array of embed objects."))
-        else:
-            body.embeds = embeds
-            _check_embeds(errors, embeds)
+        body.embeds = embeds
+        _check_embeds(errors, embeds)
 
     components = data.get("components")
     if components is not None:
@@ -121,20 +131,17 @@ def parse_message_body(data: Any) -> MessageBody:
     if body.components:
         _check_components(errors, body.components, v2=bool(body.flags & (1 << 15)))
 
-    attachments = data.get("attachments")
+    attachments = _objects(errors, data, "attachments", "Must be an array.")
     if attachments is not None:
-        if not isinstance(attachments, list) or not all(isinstance(a, dict) for a in attachments):
-            errors.append(("attachments", "LIST_TYPE_CONVERT", "Must be an array."))
-        else:
-            body.attachments = attachments
-            if len(attachments) > MAX_ATTACHMENTS:
-                errors.append(
-                    (
-                        "attachments",
-                        "BASE_TYPE_MAX_LENGTH",
-                        f"Must be {MAX_ATTACHMENTS} or fewer in length.",
-                    )
+        body.attachments = attachments
+        if len(attachments) > MAX_ATTACHMENTS:
+            errors.append(
+                (
+                    "attachments",
+                    "BASE_TYPE_MAX_LENGTH",
+                    f"Must be {MAX_ATTACHMENTS} or fewer in length.",
                 )
+            )
 
     body.tts = bool(data.get("tts", False))
     am = data.get("allowed_mentions")

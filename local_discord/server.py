@@ -45,8 +45,15 @@ from local_discord.permissions import (
     PermissionLike,
     to_bits,
 )
-from local_discord.ratelimit import Limits, RateLimiter
-from local_discord.rest import RequestRecord, RestApi
+from local_discord.ratelimit import Limits, RateLimiter, Throttle
+from local_discord.rest.cdn import CdnRoutes
+from local_discord.rest.channels import ChannelRoutes
+from local_discord.rest.commands import CommandRoutes
+from local_discord.rest.events import MessageEvents
+from local_discord.rest.guilds import GuildRoutes
+from local_discord.rest.http import BotAuth, RequestLog, RequestRecord
+from local_discord.rest.identity import IdentityRoutes
+from local_discord.rest.responses import InteractionResponses
 from local_discord.rules import DEFAULT_UPLOAD_LIMIT, MessageBody
 from local_discord.state import UploadedFile, World
 from local_discord.waiting import Waitable
@@ -58,6 +65,8 @@ Upload = tuple[str, bytes] | tuple[str, bytes, str]
 UserRef = User | Member | int | str
 ChannelRef = Channel | int | str | None
 MessageRef = StoredMessage | int
+#: Whose overwrite: a role (``"@everyone"`` by name too), a member or a user (by name too).
+OverwriteTarget = Role | Member | User | str
 
 _OPTION_STRING, _OPTION_INTEGER, _OPTION_BOOLEAN = 3, 4, 5
 _OPTION_USER, _OPTION_CHANNEL, _OPTION_ROLE, _OPTION_MENTIONABLE = 6, 7, 8, 9
@@ -79,6 +88,45 @@ def _upload(item: Upload | UploadedFile, index: int) -> UploadedFile:
         return UploadedFile(index, filename, ctype, data)
     filename, data = item[0], item[1]
     return UploadedFile(index, filename, None, data)
+
+
+def _subcommand(
+    cmd: JSON, name: str, subcommand: str | None
+) -> tuple[list[JSON], Callable[[list[JSON]], list[JSON]]]:
+    """The option definitions of ``subcommand`` (``"sub"`` or ``"group sub"``), and a wrapper.
+
+    The wrapper nests filled options inside the subcommand (and group) as the client sends them.
+    """
+    defs: list[JSON] = cmd.get("options") or []
+    wrappers: list[tuple[int, str]] = []
+    for part in (subcommand or "").split():
+        found = next(
+            (
+                o
+                for o in defs
+                if o.get("name") == part and o.get("type") in (_SUBCOMMAND, _SUBCOMMAND_GROUP)
+            ),
+            None,
+        )
+        if found is None:
+            raise LookupError(f"/{name} has no subcommand {part!r}")
+        wrappers.append((int(found["type"]), part))
+        defs = found.get("options") or []
+
+    def wrap(built: list[JSON]) -> list[JSON]:
+        for wtype, wname in reversed(wrappers):
+            built = [{"type": wtype, "name": wname, "options": built}]
+        return built
+
+    return defs, wrap
+
+
+def _command_data(cmd: JSON, name: str, ctype: int, **fields: Any) -> JSON:
+    """The ``data`` of an application-command interaction invoking the stored ``cmd``."""
+    data: JSON = {"id": cmd["id"], "name": name, "type": ctype, **fields}
+    if "guild_id" in cmd:
+        data["guild_id"] = cmd["guild_id"]
+    return data
 
 
 class LocalDiscord(Waitable):
@@ -126,10 +174,6 @@ class LocalDiscord(Waitable):
         #: discord.py stores a non-persistent view (or modal) only after it has read the HTTP
         #: answer to the request that showed it; a human cannot click faster than that anyway.
         self.reaction_time = 0.05
-        #: Every HTTP request, in arrival order (see ``RequestRecord``).
-        self.requests: list[RequestRecord] = []
-        #: Unexpected exceptions inside the fake (answered as 500); tests should expect none.
-        self.internal_errors: list[str] = []
         self.port: int | None = None
         self._runner: web.AppRunner | None = None
         self.gateway = Gateway(
@@ -140,7 +184,7 @@ class LocalDiscord(Waitable):
             on_change=self.changed,
         )
         self.gateway.heartbeat_interval_ms = int(heartbeat_interval * 1000)
-        self.rest = RestApi(self)
+        self._compose_rest()
 
         world = self.world
         self.owner = world.create_user("owner", global_name="Server Owner")
@@ -158,15 +202,56 @@ class LocalDiscord(Waitable):
         self.bot_member = world.add_member(self.guild, self.bot_user, roles=[self.bot_role])
         self.general = world.create_channel(self.guild, "general", topic="General chat")
 
+    def _compose_rest(self) -> None:
+        """The REST side from its parts; settings tests change live are read through lambdas."""
+        world, clock = self.world, self.clock
+        auth = BotAuth(lambda: self.bot_token)
+        self.request_log = RequestLog(
+            clock, auth, enabled=lambda: self.record_requests, on_change=self.changed
+        )
+        #: Every HTTP request, in arrival order (see ``RequestRecord``).
+        self.requests: list[RequestRecord] = self.request_log.requests
+        #: Unexpected exceptions inside the fake (answered as 500); tests should expect none.
+        self.internal_errors: list[str] = self.request_log.internal_errors
+        self.message_events = MessageEvents(
+            world, self.gateway.dispatch, enabled=lambda: self.dispatch_message_events
+        )
+        throttle = Throttle(lambda: self.limits, self.limiter)
+        self._resources = (
+            IdentityRoutes(
+                world,
+                auth,
+                gateway_url=lambda: self.gateway_url,
+                shards=lambda: self.recommended_shards,
+                identifies=lambda: self.gateway.identifies,
+            ),
+            CommandRoutes(world, auth, on_change=self.changed),
+            InteractionResponses(
+                world, clock, throttle, self.message_events, on_change=self.changed
+            ),
+            ChannelRoutes(
+                world,
+                clock,
+                auth,
+                throttle,
+                self.message_events,
+                upload_limit=lambda: self.channel_upload_limit,
+                on_change=self.changed,
+            ),
+            GuildRoutes(world, auth),
+            CdnRoutes(world),
+        )
+
     # ---------------------------------------------------------------- lifecycle
     async def start(self, port: int = 0) -> Self:
         """Bind 127.0.0.1 (``port=0`` picks a free port) and serve REST, gateway and CDN."""
         if self._runner is not None:
             raise RuntimeError("LocalDiscord already started")
         app = web.Application(
-            middlewares=[self.rest.middleware], client_max_size=1024 * 1024 * 1024
+            middlewares=[self.request_log.middleware], client_max_size=1024 * 1024 * 1024
         )
-        self.rest.routes(app)
+        for resource in self._resources:
+            resource.add_routes(app.router)
         app.router.add_get("/gateway", self.gateway.handle)
         runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0, handle_signals=False)
         await runner.setup()
@@ -198,6 +283,9 @@ class LocalDiscord(Waitable):
     ) -> None:
         await self.stop()
 
+    def __repr__(self) -> str:
+        return f"<LocalDiscord {self.host}:{self.port}>"
+
     @property
     def base_url(self) -> str:
         """``http://127.0.0.1:PORT``."""
@@ -226,18 +314,6 @@ class LocalDiscord(Waitable):
         return self.world.application_id
 
     # ----------------------------------------------------------- observation
-    def changed(self) -> None:
-        """Wake ``wait_for`` callers; the server calls it after every change."""
-        self._notify()
-
-    async def wait_for(
-        self,
-        predicate: Callable[[LocalDiscord], bool],
-        timeout: float = 5.0,  # noqa: ASYNC109 - test-facing API, like asyncio.wait_for
-    ) -> None:
-        """Wait until ``predicate(ld)`` holds (re-checked on every change, no polling)."""
-        await self._wait_until(predicate, timeout, "LocalDiscord condition")
-
     async def wait_until_connected(self, timeout: float = 10.0) -> None:  # noqa: ASYNC109 - test-facing API, like asyncio.wait_for
         """Wait until a bot identified and received READY plus every GUILD_CREATE."""
         await self._wait_until(lambda ld: ld.gateway.connected, timeout, "the bot to connect")
@@ -545,7 +621,7 @@ class LocalDiscord(Waitable):
     async def set_overwrite(
         self,
         channel: ChannelRef,
-        target: Role | Member | User | str,
+        target: OverwriteTarget,
         *,
         allow: PermissionLike = 0,
         deny: PermissionLike = 0,
@@ -565,36 +641,38 @@ class LocalDiscord(Waitable):
         return ch
 
     async def deny(
-        self,
-        channel: ChannelRef,
-        *permissions: str,
-        target: Role | Member | User | str | None = None,
+        self, channel: ChannelRef, *permissions: str, target: OverwriteTarget | None = None
     ) -> Channel:
         """Add deny bits to the overwrite of ``target`` (default: the bot), e.g. "attach_files"."""
-        ch = self._channel(channel)
-        who = target if target is not None else self.bot_user
-        tid = who.id if not isinstance(who, str) else self._target_id(ch, who)
-        current = ch.overwrites.get(tid)
-        bits = to_bits(permissions)
-        allow = (current.allow if current else 0) & ~bits
-        deny = (current.deny if current else 0) | bits
-        return await self.set_overwrite(ch, who, allow=allow, deny=deny)
+        return await self._change_overwrite(channel, permissions, target, deny=True)
 
     async def allow(
-        self,
-        channel: ChannelRef,
-        *permissions: str,
-        target: Role | Member | User | str | None = None,
+        self, channel: ChannelRef, *permissions: str, target: OverwriteTarget | None = None
     ) -> Channel:
         """Add allow bits to ``target``'s overwrite (default: the bot)."""
+        return await self._change_overwrite(channel, permissions, target, deny=False)
+
+    async def _change_overwrite(
+        self,
+        channel: ChannelRef,
+        permissions: tuple[str, ...],
+        target: OverwriteTarget | None,
+        *,
+        deny: bool,
+    ) -> Channel:
+        """Move ``permissions`` to one side of ``target``'s overwrite, keeping its other bits."""
         ch = self._channel(channel)
         who = target if target is not None else self.bot_user
         tid = who.id if not isinstance(who, str) else self._target_id(ch, who)
         current = ch.overwrites.get(tid)
         bits = to_bits(permissions)
-        allow = (current.allow if current else 0) | bits
-        deny = (current.deny if current else 0) & ~bits
-        return await self.set_overwrite(ch, who, allow=allow, deny=deny)
+        allowed = current.allow if current else 0
+        denied = current.deny if current else 0
+        if deny:
+            allowed, denied = allowed & ~bits, denied | bits
+        else:
+            allowed, denied = allowed | bits, denied & ~bits
+        return await self.set_overwrite(ch, who, allow=allowed, deny=denied)
 
     def _target_id(self, ch: Channel, name: str) -> int:
         g = self.world.guilds[ch.guild_id] if ch.guild_id is not None else self.guild
@@ -637,7 +715,7 @@ class LocalDiscord(Waitable):
             perms=self.world.permissions(ch, u.id),
             route="driver:post_message",
         )
-        await self.rest._emit("MESSAGE_CREATE", msg)
+        await self.message_events.created(msg)
         self.changed()
         return msg
 
@@ -778,32 +856,14 @@ class LocalDiscord(Waitable):
         """
         ch = self._channel(channel)
         cmd = self._command(ch, name, 1)
-        defs: list[JSON] = cmd.get("options") or []
-        wrappers: list[tuple[int, str]] = []
-        for part in (subcommand or "").split():
-            found = next(
-                (
-                    o
-                    for o in defs
-                    if o.get("name") == part and o.get("type") in (_SUBCOMMAND, _SUBCOMMAND_GROUP)
-                ),
-                None,
-            )
-            if found is None:
-                raise LookupError(f"/{name} has no subcommand {part!r}")
-            wrappers.append((int(found["type"]), part))
-            defs = found.get("options") or []
+        defs, wrap = _subcommand(cmd, name, subcommand)
         if any(o.get("type") in (_SUBCOMMAND, _SUBCOMMAND_GROUP) for o in defs):
             raise ValueError(f"/{name} needs subcommand=")
         resolved: dict[str, dict[str, Any]] = {}
         built = self._build_options(
             defs, dict(options or {}), list(attachments), resolved, ch, validate
         )
-        for wtype, wname in reversed(wrappers):
-            built = [{"type": wtype, "name": wname, "options": built}]
-        data: JSON = {"id": cmd["id"], "name": name, "type": 1, "options": built}
-        if "guild_id" in cmd:
-            data["guild_id"] = cmd["guild_id"]
+        data = _command_data(cmd, name, 1, options=wrap(built))
         if resolved:
             data["resolved"] = resolved
         return await self._dispatch(
@@ -932,12 +992,7 @@ class LocalDiscord(Waitable):
         """A type-4 autocomplete request: values are raw (partly typed) text, ``focused`` marked."""
         ch = self._channel(channel)
         cmd = self._command(ch, name, 1)
-        defs: list[JSON] = cmd.get("options") or []
-        wrappers: list[tuple[int, str]] = []
-        for part in (subcommand or "").split():
-            found = next(o for o in defs if o.get("name") == part)
-            wrappers.append((int(found["type"]), part))
-            defs = found.get("options") or []
+        defs, wrap = _subcommand(cmd, name, subcommand)
         types = {str(d["name"]): int(d["type"]) for d in defs}
         built: list[JSON] = []
         for key, value in options.items():
@@ -945,11 +1000,7 @@ class LocalDiscord(Waitable):
             if key == focused:
                 opt["focused"] = True
             built.append(opt)
-        for wtype, wname in reversed(wrappers):
-            built = [{"type": wtype, "name": wname, "options": built}]
-        data: JSON = {"id": cmd["id"], "name": name, "type": 1, "options": built}
-        if "guild_id" in cmd:
-            data["guild_id"] = cmd["guild_id"]
+        data = _command_data(cmd, name, 1, options=wrap(built))
         return await self._dispatch(AUTOCOMPLETE, user, ch, data, command=cmd)
 
     async def use_message_command(
@@ -965,15 +1016,8 @@ class LocalDiscord(Waitable):
         ch = self._channel(channel)
         cmd = self._command(ch, name, 3)
         msg = self._message(message)
-        data: JSON = {
-            "id": cmd["id"],
-            "name": name,
-            "type": 3,
-            "target_id": str(msg.id),
-            "resolved": {"messages": {str(msg.id): msg.payload()}},
-        }
-        if "guild_id" in cmd:
-            data["guild_id"] = cmd["guild_id"]
+        resolved = {"messages": {str(msg.id): msg.payload()}}
+        data = _command_data(cmd, name, 3, target_id=str(msg.id), resolved=resolved)
         return await self._dispatch(
             APPLICATION_COMMAND,
             user,
@@ -992,15 +1036,7 @@ class LocalDiscord(Waitable):
         t = self._user(target)
         resolved: dict[str, dict[str, Any]] = {}
         self._resolve_user(t, ch, resolved)
-        data: JSON = {
-            "id": cmd["id"],
-            "name": name,
-            "type": 2,
-            "target_id": str(t.id),
-            "resolved": resolved,
-        }
-        if "guild_id" in cmd:
-            data["guild_id"] = cmd["guild_id"]
+        data = _command_data(cmd, name, 2, target_id=str(t.id), resolved=resolved)
         return await self._dispatch(APPLICATION_COMMAND, user, ch, data, command=cmd)
 
     async def _react_after(self, shown_at: float | None) -> None:
@@ -1015,6 +1051,18 @@ class LocalDiscord(Waitable):
         self, user: UserRef, message: MessageRef, custom_id: str
     ) -> InteractionHandle:
         """A click on a button (or any component) with ``custom_id`` on ``message``."""
+        return await self._use_component(user, message, custom_id)
+
+    async def select(
+        self, user: UserRef, message: MessageRef, custom_id: str, values: Sequence[str]
+    ) -> InteractionHandle:
+        """A choice in a select menu on ``message``."""
+        return await self._use_component(user, message, custom_id, [str(v) for v in values])
+
+    async def _use_component(
+        self, user: UserRef, message: MessageRef, custom_id: str, values: list[str] | None = None
+    ) -> InteractionHandle:
+        """A MESSAGE_COMPONENT interaction, once a human could have seen the message."""
         msg = self._message(message)
         ctype = msg.custom_ids().get(custom_id)
         if ctype is None:
@@ -1023,24 +1071,8 @@ class LocalDiscord(Waitable):
                 f"it has {sorted(msg.custom_ids())}"
             )
         data: JSON = {"custom_id": custom_id, "component_type": ctype}
-        await self._react_after(msg.versions[-1].at if msg.versions else None)
-        return await self._dispatch(
-            MESSAGE_COMPONENT, user, self.world.channels[msg.channel_id], data, source=msg
-        )
-
-    async def select(
-        self, user: UserRef, message: MessageRef, custom_id: str, values: Sequence[str]
-    ) -> InteractionHandle:
-        """A choice in a select menu on ``message``."""
-        msg = self._message(message)
-        ctype = msg.custom_ids().get(custom_id)
-        if ctype is None:
-            raise LookupError(f"message {msg.id} has no component {custom_id!r}")
-        data: JSON = {
-            "custom_id": custom_id,
-            "component_type": ctype,
-            "values": [str(v) for v in values],
-        }
+        if values is not None:
+            data["values"] = values
         await self._react_after(msg.versions[-1].at if msg.versions else None)
         return await self._dispatch(
             MESSAGE_COMPONENT, user, self.world.channels[msg.channel_id], data, source=msg

@@ -39,6 +39,7 @@ from local_discord.models import (
 from local_discord.payloads import JSON, InteractionMetadataPayload, MessagePayload
 from local_discord.permissions import (
     DEFAULT_EVERYONE,
+    DM_PERMISSIONS,
     Permission,
     apply_overwrites,
     base_permissions,
@@ -266,14 +267,7 @@ class World:
     def permissions(self, channel: Channel, user_id: int) -> int:
         """Resolved permissions of ``user_id`` in ``channel`` (roles, then overwrites)."""
         if channel.guild_id is None:
-            return int(
-                Permission.VIEW_CHANNEL
-                | Permission.SEND_MESSAGES
-                | Permission.EMBED_LINKS
-                | Permission.ATTACH_FILES
-                | Permission.READ_MESSAGE_HISTORY
-                | Permission.ADD_REACTIONS
-            )
+            return DM_PERMISSIONS
         guild = self.guilds[channel.guild_id]
         member = guild.members.get(user_id)
         if member is None:
@@ -292,6 +286,10 @@ class World:
             roles=role_ows,
             member=None if mem is None or mem.type != 1 else (mem.allow, mem.deny),
         )
+
+    def bot_permissions(self, channel: Channel) -> int:
+        """The bot's resolved permissions in ``channel``: what its requests are checked against."""
+        return self.permissions(channel, self.bot_user.id)
 
     def guild_permissions(self, guild: Guild, member: Member) -> int:
         """Guild-level permissions of a member."""

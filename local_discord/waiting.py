@@ -15,6 +15,18 @@ class Waitable:
 
     _waiters: list[asyncio.Future[None]]
 
+    def changed(self) -> None:
+        """Wake ``wait_for`` callers; the server calls it after every change it makes."""
+        self._notify()
+
+    async def wait_for(
+        self,
+        predicate: Callable[[Self], bool],
+        timeout: float = 5.0,  # noqa: ASYNC109 - test-facing API, like asyncio.wait_for
+    ) -> None:
+        """Wait until ``predicate(self)`` holds (re-checked on every change, no polling)."""
+        await self._wait_until(predicate, timeout, f"a condition on {self!r}")
+
     def _notify(self) -> None:
         """Wake every current waiter so it re-checks its predicate (cheap with no waiters)."""
         waiters = self._waiters
