@@ -108,7 +108,6 @@ class EaselBot(commands.Bot):
         self.settings = settings
         self._resources = AsyncExitStack()
         self._closing: asyncio.Future[None] | None = None
-        self._pruner: asyncio.Task[None] | None = None
         if engine is not None:
             self.engine = engine
 
@@ -126,18 +125,6 @@ class EaselBot(commands.Bot):
         resumed = await self.engine.resume()
         if resumed:
             log.info("resumed %d unfinished job(s)", resumed)
-        if self.settings.result_retention_days > 0:
-            self._pruner = asyncio.create_task(self._prune_daily(), name="prune-files")
-
-    async def _prune_daily(self) -> None:
-        """Delete job images past their retention, now and then once a day."""
-        keep = self.settings.result_retention_days * 86400
-        while True:
-            try:
-                await self.engine.prune(keep)
-            except Exception:
-                log.exception("pruning old job files failed; trying again tomorrow")
-            await asyncio.sleep(86400)
 
     async def _open_policy(self) -> None:
         """Load server rules and usage from the engine's database; hook usage and audit in."""
@@ -186,8 +173,6 @@ class EaselBot(commands.Bot):
         await asyncio.shield(self._closing)
 
     async def _close_once(self) -> None:
-        if self._pruner is not None:
-            self._pruner.cancel()
         await super().close()
         await self._resources.aclose()
 

@@ -16,6 +16,7 @@ import aiohttp
 from pydantic import SecretStr
 
 from bot.jobs.engine import Engine, EngineConfig
+from bot.jobs.retention import DAY, Retention
 from bot.jobs.scheduler import PollPolicy
 from bot.providers.base import ImageProvider
 from bot.providers.openai.tasks import OpenAICompatProvider
@@ -156,10 +157,11 @@ async def open_engine(
         if session is None:
             session = await stack.enter_async_context(aiohttp.ClientSession())
         providers, labels = await build_providers(settings, session, stack)
+        jobs, files = SqliteJobStore(database), FileStore(files_root)
         engine = Engine(
             providers[0],
-            SqliteJobStore(database),
-            FileStore(files_root),
+            jobs,
+            files,
             engine_config(settings),
             label=labels[providers[0].name],
             fallbacks=providers[1:],
@@ -167,4 +169,8 @@ async def open_engine(
         )
         await engine.start()
         stack.push_async_callback(engine.stop)
+        if not ephemeral and settings.result_retention_days > 0:
+            retention = Retention(jobs, files, keep=settings.result_retention_days * DAY)
+            retention.start()
+            stack.push_async_callback(retention.stop)
         yield engine

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Literal
 
 from bot.errors import InputError
+from bot.jobs.job_files import read_inputs
 from bot.jobs.models import InputImage, JobRequest
 from bot.jobs.ports import JobFiles
 from bot.jobs.records import JobRecord
@@ -45,24 +46,8 @@ async def derived_request(
 ) -> tuple[JobRequest, tuple[InputImage, ...]]:
     """The request (and its input images) for ``action`` on ``job``'s image ``index``."""
     if action == "reroll":
-        inputs = tuple(
-            [
-                InputImage(
-                    filename=f.filename, data=await files.read(f.path), content_type=f.content_type
-                )
-                for f in job.reference_files()
-            ]
-        )
-        stored_mask = job.mask_file()  # an edit's mask travels in the request, not the inputs
-        mask = (
-            None
-            if stored_mask is None
-            else InputImage(
-                filename=stored_mask.filename,
-                data=await files.read(stored_mask.path),
-                content_type=stored_mask.content_type,
-            )
-        )
+        # An edit's mask travels in the request, not the inputs.
+        inputs, mask = await read_inputs(files, job)
         return job.request.model_copy(update={"references": inputs, "mask": mask}), inputs
     if not 0 <= index < len(job.results):
         raise InputError(f"That job has no image {index + 1}.", field="index")

@@ -2,46 +2,96 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
+import uuid
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
+import pytest
 from pydantic import SecretStr
 
+from bot.jobs.engine import Engine
 from bot.jobs.models import JobCompleted, JobRequest
+from bot.jobs.records import JobRecord
+from bot.jobs.retention import DAY, Retention, prune
 from bot.providers.catalog import toapis_model_spec
 from bot.providers.toapis.provider import ToAPIsProvider
 from bot.sandbox.server import Sandbox
 from tests.support.engines import running_engine
 
 
-async def test_images_older_than_the_retention_are_deleted_and_recent_ones_kept(
-    tmp_path: Path,
-) -> None:
+@pytest.fixture
+async def engine(tmp_path: Path) -> AsyncIterator[Engine]:
     async with Sandbox(task_duration=0.1) as sandbox, aiohttp.ClientSession() as session:
         provider = ToAPIsProvider(
             sandbox.base_url, SecretStr("k"), toapis_model_spec("gpt-image-2"), session=session
         )
         async with running_engine(provider, tmp_path / "files") as engine:
-            for prompt in ("old", "new"):
-                events = [event async for event in engine.run(JobRequest(prompt=prompt))]
-                assert isinstance(events[-1], JobCompleted)
-            assert await engine.store.unfinished("cli") == []  # both were told
-            old, new = [await engine.get_job(job_id) for job_id in await _all_ids(engine)]
-            assert old is not None and new is not None
-            old.finished_at = time.time() - 40 * 86400
-            await engine.store.save(old)
-
-            assert await engine.prune(30 * 86400) == 1
-            assert await engine.prune(30 * 86400) == 0
-            pruned, kept = await engine.get_job(old.id), await engine.get_job(new.id)
-            assert pruned is not None and pruned.results == [] and pruned.notified
-            assert kept is not None and len(kept.results) == 1
-            assert not (tmp_path / "files" / old.id).exists()
-            assert len(await engine.load_results(kept)) == 1
+            yield engine
 
 
-async def _all_ids(engine: object) -> list[str]:
-    database = engine.store.database  # type: ignore[attr-defined]
-    rows = await database.fetch_all("SELECT id FROM jobs ORDER BY created_at")
-    return [row["id"] for row in rows]
+async def test_images_older_than_the_retention_are_deleted_and_recent_ones_kept(
+    engine: Engine, tmp_path: Path
+) -> None:
+    old, new = await _two_told_jobs(engine)
+    old.finished_at = time.time() - 40 * DAY
+    await engine.store.save(old)
+
+    assert await prune(engine.store, engine.files, 30 * DAY) == 1
+    assert await prune(engine.store, engine.files, 30 * DAY) == 0
+    pruned, kept = await engine.get_job(old.id), await engine.get_job(new.id)
+    assert pruned is not None and pruned.results == [] and pruned.notified
+    assert kept is not None and len(kept.results) == 1
+    assert not (tmp_path / "files" / old.id).exists()
+    assert len(await engine.load_results(kept)) == 1
+
+
+async def test_the_retention_loop_prunes_at_start_and_again_each_round_until_stopped(
+    engine: Engine,
+) -> None:
+    old, new = await _two_told_jobs(engine)
+    old.finished_at = time.time() - 40 * DAY
+    await engine.store.save(old)
+    retention = Retention(engine.store, engine.files, keep=30 * DAY, interval=0.05)
+    retention.start()
+    try:
+        await _until_pruned(engine, old.id)  # the first round runs at once
+        fresh = await engine.get_job(new.id)
+        assert fresh is not None and fresh.results  # still within the retention
+        fresh.finished_at = time.time() - 31 * DAY
+        await engine.store.save(fresh)
+        await _until_pruned(engine, new.id)  # a later round takes the newly old one
+    finally:
+        await retention.stop()
+    after = await _told_job(engine, "after")
+    after.finished_at = time.time() - 40 * DAY
+    await engine.store.save(after)
+    await asyncio.sleep(0.2)  # four rounds' worth: a stopped loop prunes nothing
+    kept = await engine.get_job(after.id)
+    assert kept is not None and kept.results
+
+
+async def _two_told_jobs(engine: Engine) -> tuple[JobRecord, JobRecord]:
+    old, new = [await _told_job(engine, prompt) for prompt in ("old", "new")]
+    assert await engine.store.unfinished("cli") == []  # both were told
+    return old, new
+
+
+async def _told_job(engine: Engine, prompt: str) -> JobRecord:
+    job_id = uuid.uuid4().hex
+    events = [event async for event in engine.run(JobRequest(prompt=prompt), job_id=job_id)]
+    assert isinstance(events[-1], JobCompleted)
+    job = await engine.get_job(job_id)
+    assert job is not None and job.notified and job.results
+    return job
+
+
+async def _until_pruned(engine: Engine, job_id: str) -> None:
+    for _ in range(200):
+        job = await engine.get_job(job_id)
+        if job is not None and not job.results:
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"job {job_id} was not pruned")

@@ -69,8 +69,8 @@ async def test_polling_local_tasks_spends_none_of_the_upstream_budget(
         running_engine(compat_provider(server, session), tmp_path) as engine,
     ):
         await run(engine, JobRequest(prompt="a harbour"))
-        assert engine.scheduler.queries == 0
-        assert engine.local_scheduler.queries >= 1
+        assert engine.watcher.scheduler.queries == 0
+        assert engine.watcher.local_scheduler.queries >= 1
         assert server.count("generate") == 1
 
 

@@ -1,0 +1,206 @@
+"""Submitting a job with failover: the first provider that takes it, the next one on an outage.
+
+Inputs are converted once, before any request; each provider gets its own uploads. Only errors
+``fails_over`` accepts move a job on: a refusal or a bad request would fail, and be charged,
+everywhere. After a restart, a submit that may have been sent is looked up, never sent twice.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from bot.errors import (
+    AuthenticationError,
+    EaselError,
+    InputError,
+    InsufficientQuotaError,
+    PermanentUpstreamError,
+    RefusalError,
+    TaskNotFoundError,
+    TransientUpstreamError,
+)
+from bot.jobs import job_files, pipeline
+from bot.jobs.models import JobSubmitted, JobUploading, ResolvedRequest
+from bot.jobs.ports import JobFiles, JobStore
+from bot.jobs.provider_set import ProviderSet
+from bot.jobs.records import JobRecord, JobState
+from bot.jobs.validation import resolve_auto, validate_request
+from bot.jobs.watch import Emit, TaskWatcher
+from bot.options import Ratio
+from bot.providers.base import ImageProvider, TaskSnapshot
+
+log = logging.getLogger(__name__)
+
+
+class InterruptedJobError(PermanentUpstreamError):
+    """A synchronous call was cut off by a restart: its image is gone, it can only run again."""
+
+
+def fails_over(error: EaselError) -> bool:
+    """Whether the next provider should take a job this error stopped at submit.
+
+    Yes for an outage (5xx, gateway pages, timeouts, broken connections, rate limits after the
+    provider's own retries) and for an account that cannot pay or is not let in (402, 401, 403,
+    an endpoint or model the service does not have): another account can still make the image.
+    Never for what the request itself caused (a 400 or 413, a safety refusal, the member's
+    input): it would be refused, and charged, everywhere.
+    """
+    if isinstance(error, InputError | RefusalError | InterruptedJobError):
+        return False
+    return isinstance(
+        error,
+        TransientUpstreamError | InsufficientQuotaError | AuthenticationError | TaskNotFoundError,
+    )
+
+
+class Failover:
+    """Uploads and submits a job, trying the providers in order."""
+
+    def __init__(
+        self,
+        providers: ProviderSet,
+        store: JobStore,
+        files: JobFiles,
+        emit: Emit,
+        watcher: TaskWatcher,
+    ) -> None:
+        self._providers = providers
+        self._store = store
+        self._files = files
+        self._emit = emit
+        self._watcher = watcher
+
+    async def submit(self, job: JobRecord) -> tuple[ImageProvider, TaskSnapshot]:
+        """Send the job to the first provider that takes it; the next on an outage.
+
+        A provider whose model cannot do what the job asks (a mask where masks are ignored) is
+        skipped. Returns the provider that took the job and its latest snapshot (a synchronous
+        provider's finished call).
+        """
+        job.state = JobState.UPLOADING
+        await self._store.save(job)
+        references, mask = await job_files.read_inputs(self._files, job)
+        # Every input is converted before the first upload: a bad one costs no request.
+        prepared = await pipeline.prepare_inputs(references, mask)
+        providers = self._providers.providers
+        last_error: EaselError | None = None
+        for position, provider in enumerate(providers):
+            try:
+                resolved = self._resolve_for(job, provider, prepared)
+            except InputError as exc:
+                if position == 0:
+                    raise
+                log.info("job %s: %s cannot take it (%s)", job.id, provider.name, exc.user_message)
+                continue
+            try:
+                snapshot = await self._submit_to(job, provider, resolved, prepared)
+            except EaselError as exc:
+                if not fails_over(exc) or position == len(providers) - 1:
+                    raise
+                last_error = exc
+                log.warning("job %s: %s failed (%s); failing over", job.id, provider.name, exc)
+                job.task_id = None
+                job.submitted_at = None
+                job.state = JobState.UPLOADING
+                await self._store.save(job)
+                continue
+            return provider, snapshot
+        assert last_error is not None  # the primary either raised or was tried
+        raise last_error
+
+    async def recover(self, job: JobRecord, provider: ImageProvider) -> None:
+        """After a restart, settle a job whose submit may have been sent: never submit twice.
+
+        A task found by the job's client reference is adopted; a submit that never arrived goes
+        back to ``uploading`` to be sent again; a synchronous call died with the last process.
+        """
+        if job.state not in (JobState.SUBMITTING, JobState.SUBMITTED):
+            return
+        if provider.local_tasks:
+            # A synchronous call lives in this process only: after a restart it is gone.
+            found = await provider.find_task(job.client_reference)
+            if found is None:
+                log.info("job %s: its call to %s died with the last process", job.id, provider.name)
+                raise InterruptedJobError(
+                    f"Easel restarted while {provider.label} was still making this image. That "
+                    "service answers only over the open connection, so the image was lost (it "
+                    "may still be charged). Press Retry to make it again.",
+                    provider=provider.name,
+                )
+            if job.state is JobState.SUBMITTING:
+                await self.submitted(job, found)
+        elif job.state is JobState.SUBMITTING:
+            found = await provider.find_task(job.client_reference)
+            if found is None:
+                log.info("job %s: the interrupted submit never arrived; sending it", job.id)
+                job.state = JobState.UPLOADING
+            else:
+                log.info("job %s: found task %s after a restart", job.id, found.task_id)
+                await self.submitted(job, found)
+
+    async def submitted(self, job: JobRecord, snapshot: TaskSnapshot) -> None:
+        """Record the task the job became (before anything else can fail) and say so."""
+        job.task_id = snapshot.task_id
+        job.state = JobState.SUBMITTED
+        job.submitted_at = job.submitted_at or time.time()
+        await self._store.save(job)
+        log.info("job %s: submitted as task %s", job.id, snapshot.task_id)
+        await self._emit(job, JobSubmitted(task_id=snapshot.task_id))
+
+    def _resolve_for(
+        self, job: JobRecord, provider: ImageProvider, prepared: pipeline.PreparedInputs
+    ) -> ResolvedRequest:
+        """The job's request as ``provider`` takes it (its sizes may differ from the primary's).
+
+        A fallback without a quality setting gets the job without one rather than not at all.
+        """
+        if provider is self._providers.primary and job.provider in (None, provider.name):
+            return job.resolved()  # as accepted (a job back from a failover is checked)
+        request = job.request
+        try:
+            resolved = validate_request(request, provider.spec)
+        except InputError as exc:
+            if exc.field != "quality":
+                raise
+            request = request.model_copy(update={"quality": None})
+            resolved = validate_request(request, provider.spec)
+        if request.ratio is Ratio.AUTO and prepared.references:
+            first = prepared.references[0]
+            resolved = resolve_auto(resolved, provider.spec, (first.width, first.height))
+        return resolved
+
+    async def _submit_to(
+        self,
+        job: JobRecord,
+        provider: ImageProvider,
+        resolved: ResolvedRequest,
+        prepared: pipeline.PreparedInputs,
+    ) -> TaskSnapshot:
+        """Upload to and submit at one provider; a synchronous call is also awaited here.
+
+        The row names the provider before the submit, so a restart polls the right one.
+        """
+        if provider is not self._providers.primary or job.provider not in (None, provider.name):
+            job.request = resolved.request
+            job.resolution = resolved.resolution
+            job.width, job.height = resolved.width, resolved.height
+        job.provider = provider.name
+        await self._store.save(job)
+        total = len(prepared.references) + (1 if prepared.mask is not None else 0)
+        show_uploads = total > 0 and not provider.local_tasks  # local "uploads" are instant
+        if show_uploads:
+            await self._emit(job, JobUploading(done=0, total=total))
+        urls, mask_url = await pipeline.upload_prepared(provider, prepared)
+        if show_uploads:
+            await self._emit(job, JobUploading(done=total, total=total))
+        job.state = JobState.SUBMITTING
+        await self._store.save(job)  # before the irreversible step
+        snapshot = await provider.submit(
+            pipeline.task_spec(provider, resolved, urls, job.client_reference, mask_url=mask_url)
+        )
+        await self.submitted(job, snapshot)
+        if provider.local_tasks:
+            # The call is the submit: an outage during it can still go to the next provider.
+            return await self._watcher.until_done(job, provider, first_delay=0.0)
+        return snapshot

@@ -1,0 +1,148 @@
+"""Event fan-out: every job event goes to its watcher and its origin's observer, exactly in order.
+
+Observers (the Discord delivery, the command line) render a job's ``JobEvent`` stream; finish
+hooks (usage counters, audit logs) learn each outcome. A job is marked ``notified`` only after
+its observer told the member, so a failed final message is told again after a restart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable, Iterator, Mapping
+from contextlib import contextmanager
+from typing import Protocol
+
+from bot.jobs.models import FailureKind, JobCompleted, JobEvent, JobFailed, JobQueued
+from bot.jobs.ports import JobStore
+from bot.jobs.records import JobRecord, JobState, Origin
+
+log = logging.getLogger(__name__)
+
+FINAL_EVENTS = (JobCompleted, JobFailed)
+
+FinishHook = Callable[[JobRecord, JobCompleted | JobFailed], Awaitable[None]]
+
+
+class JobObserver(Protocol):
+    """Tells the member about a job (renders events on Discord, prints them on a terminal)."""
+
+    async def on_event(self, job: JobRecord, event: JobEvent) -> None:
+        """Handle one event; raising on a final event leaves the job to be told again later."""
+        ...
+
+
+class EventFanout:
+    """Sends each job's events to its listener and observer, and records who was told."""
+
+    def __init__(
+        self,
+        store: JobStore,
+        live: Mapping[str, JobRecord],
+        position: Callable[[str], int | None],
+    ) -> None:
+        """``live`` holds the jobs being worked on; ``position`` reads a job's queue place."""
+        self._store = store
+        self._live = live
+        self._position = position
+        self._observers: dict[Origin, JobObserver] = {}
+        self._finish_hooks: list[FinishHook] = []
+        self._listeners: dict[str, asyncio.Queue[JobEvent]] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._position_tasks: set[asyncio.Task[None]] = set()
+
+    @property
+    def origins(self) -> list[Origin]:
+        """The origins that have an observer (only their jobs can be resumed)."""
+        return list(self._observers)
+
+    def observe(self, origin: Origin, observer: JobObserver) -> None:
+        """Send every event of jobs from ``origin`` to ``observer``."""
+        self._observers[origin] = observer
+
+    def on_finished(self, hook: FinishHook) -> None:
+        """Call ``hook`` once per job when its outcome is known (see ``Engine.on_finished``)."""
+        self._finish_hooks.append(hook)
+
+    @contextmanager
+    def listen(self, job_id: str) -> Iterator[asyncio.Queue[JobEvent]]:
+        """A queue that also receives the job's events while the block runs (``Engine.run``)."""
+        events: asyncio.Queue[JobEvent] = asyncio.Queue()
+        self._listeners[job_id] = events
+        try:
+            yield events
+        finally:
+            self._listeners.pop(job_id, None)
+
+    def forget(self, job_id: str) -> None:
+        """Drop what was kept for a job this process stopped working on."""
+        self._locks.pop(job_id, None)
+
+    async def emit(self, job: JobRecord, event: JobEvent) -> None:
+        """Hand one event on; a failed progress update is logged, a failed final one raised."""
+        lock = self._locks.setdefault(job.id, asyncio.Lock())
+        async with lock:
+            listener = self._listeners.get(job.id)
+            if listener is not None:
+                listener.put_nowait(event)
+            observer = self._observers.get(job.origin)
+            if observer is not None:
+                if isinstance(event, FINAL_EVENTS):
+                    await observer.on_event(job, event)
+                else:
+                    try:
+                        await observer.on_event(job, event)
+                    except Exception:
+                        log.warning("job %s: progress update failed", job.id, exc_info=True)
+
+    async def tell(
+        self, job: JobRecord, event: JobCompleted | JobFailed, final_state: JobState
+    ) -> None:
+        """Run the finish hooks, tell the member; mark the job notified only if that worked."""
+        for hook in self._finish_hooks:
+            try:
+                await hook(job, event)
+            except Exception:
+                log.exception("job %s: a finish hook failed", job.id)
+        try:
+            await self.emit(job, event)
+        except Exception:
+            log.exception("job %s: could not tell the member; will retry at the next start", job.id)
+            return
+        job.state = final_state
+        job.notified = True
+        if job.delivery is not None and job.delivery.interaction_token is not None:
+            job.delivery = job.delivery.model_copy(update={"interaction_token": None})
+        await self._store.save(job)
+
+    async def fail(self, job: JobRecord, kind: FailureKind, reason: str, state: JobState) -> None:
+        """Record why the job ended without images, then tell the member."""
+        job.state = state
+        job.failure_kind = kind
+        job.failure_reason = reason
+        job.finished_at = time.time()
+        await self._store.save(job)
+        await self.tell(job, failed_event(job), state)
+
+    def position_changed(self, job_id: str, position: int) -> None:
+        """The queue moved: tell a waiting job its new place (read again when it is sent)."""
+        job = self._live.get(job_id)
+        if job is not None and job.state is JobState.QUEUED:
+            task = asyncio.get_running_loop().create_task(self._emit_position(job))
+            self._position_tasks.add(task)
+            task.add_done_callback(self._position_tasks.discard)
+
+    async def _emit_position(self, job: JobRecord) -> None:
+        position = self._position(job.id)
+        if position is not None:
+            await self.emit(job, JobQueued(position=position))
+
+
+def failed_event(job: JobRecord) -> JobFailed:
+    """The final event of a job that ended without images, from its row."""
+    return JobFailed(
+        reason=job.failure_reason or "The job did not finish.",
+        failure=job.failure_kind or "internal",
+        task_id=job.task_id,
+    )

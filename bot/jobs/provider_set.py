@@ -1,0 +1,70 @@
+"""The providers a job may go to, in failover order, and what members are told about each."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from bot.errors import PermanentUpstreamError
+from bot.jobs.records import JobRecord, JobState
+from bot.providers.base import ImageProvider
+from bot.providers.catalog import ModelSpec
+
+
+class ProviderSet:
+    """The primary provider, the fallbacks after it, and a label for each.
+
+    The primary's model is what requests are validated against and every job tries it first. A
+    job records which provider took it; polling, resume and its label follow that one.
+    """
+
+    def __init__(
+        self,
+        primary: ImageProvider,
+        fallbacks: Sequence[ImageProvider] = (),
+        *,
+        label: str | None = None,
+        labels: Mapping[str, str] | None = None,
+    ) -> None:
+        self.primary = primary
+        self.providers: list[ImageProvider] = [primary, *fallbacks]
+        names = [p.name for p in self.providers]
+        if len(set(names)) != len(names):
+            raise ValueError(f"provider names must be unique, got {names}")
+        self.label = label or f"{primary.label} · {primary.spec.model_id}"
+        self._labels = {p.name: f"{p.label} · {p.spec.model_id}" for p in self.providers}
+        self._labels.update(labels or {})
+        self._labels[primary.name] = self.label
+
+    @property
+    def spec(self) -> ModelSpec:
+        """What the primary provider's model allows (requests are validated against it)."""
+        return self.primary.spec
+
+    def named(self, name: str | None) -> ImageProvider | None:
+        """The configured provider of this name (the primary for None), or None."""
+        if name is None:
+            return self.primary
+        return next((p for p in self.providers if p.name == name), None)
+
+    def label_for(self, job: JobRecord) -> str:
+        """Who makes (or made) the job's images, as shown to the member.
+
+        A job another provider took over says so, so the member knows why it looks different.
+        """
+        if job.provider is None or job.provider == self.primary.name:
+            return self.label
+        label = self._labels.get(job.provider, job.provider)
+        return f"{label} · standing in for {self.primary.label}"
+
+    def serving(self, job: JobRecord) -> ImageProvider:
+        """The provider that holds the job's task (the primary before anything was sent)."""
+        if job.state in (JobState.QUEUED, JobState.UPLOADING):
+            return self.primary
+        provider = self.named(job.provider)
+        if provider is None:
+            raise PermanentUpstreamError(
+                f"The image service that took this job ({job.provider}) is no longer configured, "
+                "so its result cannot be collected. Please run it again.",
+                provider=job.provider or "unknown",
+            )
+        return provider
