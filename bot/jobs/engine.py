@@ -365,9 +365,10 @@ class Engine:
             provider, snapshot = await self.failover.submit(job)
         if job.state is JobState.SUBMITTED:
             if snapshot is None or snapshot.state is not TaskState.COMPLETED:
-                # A task submitted before this process started is polled at once.
+                # A task submitted before this process started is polled at once, as is one
+                # whose polls cost nothing upstream.
                 resumed = (job.submitted_at or 0) < self._started_at
-                first_delay = 0.0 if resumed or provider.local_tasks else None
+                first_delay = 0.0 if resumed or not provider.traits.polled_upstream else None
                 snapshot = await self.watcher.until_done(job, provider, first_delay=first_delay)
             await self._collect(job, provider, snapshot)
 

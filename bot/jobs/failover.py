@@ -117,7 +117,7 @@ class Failover:
         """
         if job.state not in (JobState.SUBMITTING, JobState.SUBMITTED):
             return
-        if provider.local_tasks:
+        if not provider.traits.survives_restart:
             # A synchronous call lives in this process only: after a restart it is gone.
             found = await provider.find_task(job.client_reference)
             if found is None:
@@ -188,7 +188,7 @@ class Failover:
         job.provider = provider.name
         await self._store.save(job)
         total = len(prepared.references) + (1 if prepared.mask is not None else 0)
-        show_uploads = total > 0 and not provider.local_tasks  # local "uploads" are instant
+        show_uploads = total > 0 and not provider.traits.instant_uploads
         if show_uploads:
             await self._emit(job, JobUploading(done=0, total=total))
         urls, mask_url = await pipeline.upload_prepared(provider, prepared)
@@ -200,7 +200,7 @@ class Failover:
             pipeline.task_spec(provider, resolved, urls, job.client_reference, mask_url=mask_url)
         )
         await self.submitted(job, snapshot)
-        if provider.local_tasks:
+        if provider.traits.synchronous:
             # The call is the submit: an outage during it can still go to the next provider.
             return await self._watcher.until_done(job, provider, first_delay=0.0)
         return snapshot

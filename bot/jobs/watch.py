@@ -1,7 +1,8 @@
 """Watching submitted tasks until they end: the poll schedulers, progress, previews, deadlines.
 
 Tasks that live upstream are polled through one budgeted scheduler (``bot.jobs.scheduler``);
-tasks a provider runs in this process through a second one that costs no upstream query. A
+tasks a provider keeps in memory (``ProviderTraits.polled_upstream`` False) through a second one
+that costs no upstream query. A
 streamed partial image becomes a small preview on the job's progress, never a result.
 """
 
@@ -81,7 +82,7 @@ class TaskWatcher:
         task_id = job.task_id
         deadline = self.deadline(job)
         remaining = (job.submitted_at or time.time()) + deadline - time.time()
-        scheduler = self.local_scheduler if provider.local_tasks else self.scheduler
+        scheduler = self.scheduler if provider.traits.polled_upstream else self.local_scheduler
         last = job.progress
         last_preview: int | None = None
         self._task_providers[task_id] = provider

@@ -57,18 +57,43 @@ class TaskSnapshot(BaseModel):
     preview_index: int | None = None
 
 
+class ProviderTraits(BaseModel):
+    """How the engine treats a provider's tasks: each provider class declares its own."""
+
+    model_config = ConfigDict(frozen=True)
+
+    # A poll is a status query to the API, spent from the account's query budget. Otherwise it
+    # reads the task from memory: it is polled at once and often, outside the budget.
+    polled_upstream: bool
+    # A task submitted before a restart can still be looked up (by its client reference).
+    survives_restart: bool
+    # Uploads stay in this process (data URLs): there is no upload progress worth showing.
+    instant_uploads: bool
+    # The image comes back on the submitting call, so an outage during it can still fail over.
+    synchronous: bool
+
+
+# Tasks the API keeps (ToAPIs): budgeted polls, lookups after a restart, real uploads.
+UPSTREAM_TASKS = ProviderTraits(
+    polled_upstream=True, survives_restart=True, instant_uploads=False, synchronous=False
+)
+# Synchronous calls run as tasks inside this process (the OpenAI-compatible APIs).
+IN_PROCESS_CALLS = ProviderTraits(
+    polled_upstream=False, survives_restart=False, instant_uploads=True, synchronous=True
+)
+
+
 class ImageProvider(Protocol):
     """An async image-task API: upload inputs, submit, poll, download results.
 
-    ``local_tasks`` is True for synchronous APIs run as tasks inside this process
-    (``bot.providers.openai.client``): polling them costs no upstream query, and a task lost to a
-    restart cannot be looked up again. ``label`` names the service to members.
+    ``traits`` says how its tasks behave (see ``ProviderTraits``); ``label`` names the service
+    to members.
     """
 
     name: str
     label: str
     spec: ModelSpec
-    local_tasks: bool
+    traits: ProviderTraits
 
     async def upload_image(self, data: bytes, filename: str, content_type: str) -> str:
         """Upload an input image and return a public URL the API can fetch."""

@@ -27,7 +27,7 @@ from bot.errors import (
     TaskNotFoundError,
 )
 from bot.options import OutputFormat
-from bot.providers.base import ImageProvider, TaskSnapshot, TaskSpec, TaskState
+from bot.providers.base import IN_PROCESS_CALLS, ImageProvider, TaskSnapshot, TaskSpec, TaskState
 from bot.providers.catalog import ModelSpec
 from bot.providers.openai.client import (
     InputFile,
@@ -75,7 +75,7 @@ class _Upload:
 class OpenAICompatProvider:
     """An OpenAI-compatible API behind the engine's task-shaped ``ImageProvider``."""
 
-    local_tasks = True
+    traits = IN_PROCESS_CALLS
 
     def __init__(
         self,

@@ -46,7 +46,7 @@ from bot.providers._http import (
     short,
     transport_errors,
 )
-from bot.providers.base import ImageProvider, TaskSnapshot, TaskSpec, TaskState
+from bot.providers.base import UPSTREAM_TASKS, ImageProvider, TaskSnapshot, TaskSpec, TaskState
 from bot.providers.catalog import ModelSpec
 from bot.providers.toapis.models import (
     BalanceResponse,
@@ -96,7 +96,7 @@ class ToAPIsProvider:
 
     name = PROVIDER
     label = "ToAPIs"
-    local_tasks = False  # tasks live upstream: polls use the query budget, lookups work
+    traits = UPSTREAM_TASKS  # tasks live upstream: polls use the query budget, lookups work
 
     def __init__(
         self,

@@ -26,6 +26,7 @@ from bot.jobs.models import (
 )
 from bot.jobs.queue import QueueLimits
 from bot.options import OutputFormat, Ratio, Resolution
+from bot.providers.base import UPSTREAM_TASKS
 from bot.providers.catalog import toapis_model_spec
 from bot.providers.toapis.provider import ToAPIsProvider
 from bot.sandbox.server import Sandbox
@@ -225,3 +226,24 @@ async def test_jobs_are_read_back_by_id_prefix_member_and_stored_file(engine: En
     assert await engine.recent_jobs(7, guild_id=10) == []
     (image,) = await engine.load_results(job)
     assert await engine.read_file(job.results[0]) == image.data
+
+
+async def test_the_providers_declared_traits_decide_polling_and_upload_progress(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    """Each trait is read on its own: here ToAPIs is told its polls are free, uploads instant."""
+    async with aiohttp.ClientSession() as session:
+        provider = ToAPIsProvider(
+            sandbox.base_url, SecretStr("k"), toapis_model_spec("gpt-image-2"), session=session
+        )
+        provider.traits = UPSTREAM_TASKS.model_copy(
+            update={"polled_upstream": False, "instant_uploads": True}
+        )
+        async with running_engine(provider, tmp_path) as engine:
+            request = JobRequest(prompt="x", references=(InputImage(filename="r.png", data=png()),))
+            events = await events_of(engine, request)
+            assert isinstance(events[-1], JobCompleted)
+            assert engine.watcher.scheduler.queries == 0  # the free scheduler polled instead
+            assert engine.watcher.local_scheduler.queries >= 1
+    assert not any(isinstance(event, JobUploading) for event in events)
+    assert sandbox.count("upload") == 1  # the upload still happened, just without progress
