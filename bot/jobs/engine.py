@@ -94,10 +94,10 @@ class Engine:
         fallbacks: Sequence[ImageProvider] = (),
         labels: Mapping[str, str] | None = None,
     ) -> None:
-        self.lineup = ProviderSet(provider, fallbacks, label=label, labels=labels)
+        self.provider_set = ProviderSet(provider, fallbacks, label=label, labels=labels)
         self.provider = provider
-        self.providers = self.lineup.providers
-        self.label = self.lineup.label
+        self.providers = self.provider_set.providers
+        self.label = self.provider_set.label
         self.store = store
         self.files = files
         self.config = config or EngineConfig()
@@ -113,7 +113,7 @@ class Engine:
             local_poll=self.config.local_poll,
             job_timeout=self.config.job_timeout,
         )
-        self.failover = Failover(self.lineup, store, files, self.events.emit, self.watcher)
+        self.failover = Failover(self.provider_set, store, files, self.events.emit, self.watcher)
         self._started_at = time.time()
 
     # ------------------------------------------------------------------ providers and observers
@@ -121,11 +121,11 @@ class Engine:
     @property
     def spec(self) -> ModelSpec:
         """What the primary provider's model allows (requests are validated against it)."""
-        return self.lineup.spec
+        return self.provider_set.spec
 
     def label_for(self, job: JobRecord) -> str:
         """Who makes (or made) the job's images, as shown to the member."""
-        return self.lineup.label_for(job)
+        return self.provider_set.label_for(job)
 
     def observe(self, origin: Origin, observer: JobObserver) -> None:
         """Send every event of jobs from ``origin`` to ``observer`` (register before resume)."""
@@ -358,7 +358,7 @@ class Engine:
 
     async def _work(self, job: JobRecord) -> None:
         """Upload, submit, poll and download, saving the row before each irreversible step."""
-        provider = self.lineup.serving(job)
+        provider = self.provider_set.serving(job)
         snapshot: TaskSnapshot | None = None
         await self.failover.recover(job, provider)  # after a restart: was the submit sent?
         if job.state in (JobState.QUEUED, JobState.UPLOADING):

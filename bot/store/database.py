@@ -2,7 +2,8 @@
 
 One connection per process (aiosqlite runs it on its own thread, so queries never block the
 event loop). Migrations are numbered SQL files applied in order at start; the applied version is
-kept in ``schema_version``. A PostgreSQL implementation would satisfy the same repositories.
+kept in ``schema_version``. A PostgreSQL backend would implement the same domain protocols
+(``bot.jobs.ports``).
 """
 
 from __future__ import annotations
