@@ -1,13 +1,16 @@
-"""What the JSON bodies of both API families share: lenient reading and the error object.
+"""What the JSON bodies of both API families share: lenient reading, the error object, models.
 
 ToAPIs and the OpenAI-compatible gateways both answer errors as ``{"error": {code, message,
 type}}`` and both get it wrong the same ways (numeric or string codes, a bare string in
 ``error``), so the normalising lives here once; each API's models module adds its own fields.
+Both list models the OpenAI way (``GET /v1/models``).
 """
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, field_validator
+from typing import Annotated
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
 
 class Lenient(BaseModel):
@@ -22,6 +25,7 @@ class ErrorBody(Lenient):
     code: str | None = None
     message: str | None = None
     type: str | None = None
+    param: str | None = None
 
     @field_validator("code", mode="before")
     @classmethod
@@ -39,3 +43,23 @@ def error_from_any(value: object) -> object:
     if isinstance(value, str):
         return {"message": value}
     return value
+
+
+# The ``error`` field of any body: an object, or a bare string taken as its message.
+ErrorField = Annotated[ErrorBody, BeforeValidator(error_from_any)]
+
+
+class ModelEntry(Lenient):
+    """One entry of ``GET /v1/models``."""
+
+    id: str
+    object: str | None = None
+    owned_by: str | None = None
+    type: str | None = None
+
+
+class ModelList(Lenient):
+    """``GET /v1/models`` (the OpenAI list both families serve)."""
+
+    object: str | None = None
+    data: list[ModelEntry] = Field(default_factory=list)

@@ -9,17 +9,19 @@ from __future__ import annotations
 
 import email.utils
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
 import aiohttp
 from multidict import CIMultiDictProxy
+from pydantic import SecretStr
 
 from bot.errors import EaselError, ResultUnavailableError, TransientUpstreamError
 
 DETAIL_CHARS = 300
+Sleep = Callable[[float], Awaitable[None]]  # injected, so tests retry without waiting
 
 
 def short(text: str) -> str:
@@ -122,3 +124,105 @@ def transport_errors(
             provider=provider,
             detail=f"{type(exc).__name__}: {exc}",
         ) from exc
+
+
+def normalise_base_url(base_url: str) -> str:
+    """Accept ``https://host``, ``…/`` and ``…/v1``: admins paste all three."""
+    return base_url.strip().rstrip("/").removesuffix("/v1")
+
+
+class Connection:
+    """Where one API lives, its key and the HTTP session: what every call of a client shares.
+
+    A caller's session is used and left open; without one, a session is made on first use
+    (inside the running loop) and closed by ``close``. The key only goes to ``base_url``: a
+    result URL on another host is fetched with ``auth=False``.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        api_key: SecretStr,
+        *,
+        provider: str,
+        service: str,
+        session: aiohttp.ClientSession | None = None,
+        refusal: str,
+    ) -> None:
+        self.base_url = normalise_base_url(base_url)
+        self.provider = provider
+        self.service = service  # names the API in messages
+        self._api_key = api_key
+        self._session = session
+        self._owns_session = session is None
+        self._refusal = refusal  # ends "sent more than N MB; …" (see ``read_capped``)
+
+    def url(self, path: str) -> str:
+        """The absolute URL of an API path."""
+        return f"{self.base_url}{path}"
+
+    def headers(self, accept: str = "application/json") -> dict[str, str]:
+        """The headers of a call to the API itself: ``Accept`` and the Bearer key."""
+        return {
+            "Accept": accept,
+            "Authorization": f"Bearer {self._api_key.get_secret_value()}",
+        }
+
+    @property
+    def session(self) -> aiohttp.ClientSession:
+        """The caller's session, or our own (made again if it was closed)."""
+        if self._session is None or (self._owns_session and self._session.closed):
+            self._session = aiohttp.ClientSession()
+            self._owns_session = True
+        return self._session
+
+    @property
+    def own_session(self) -> aiohttp.ClientSession | None:
+        """The session this connection made and must close, if any."""
+        return self._session if self._owns_session else None
+
+    async def close(self) -> None:
+        """Close the session if this connection made it; a caller's session stays open."""
+        if self._owns_session and self._session is not None and not self._session.closed:
+            await self._session.close()
+        if self._owns_session:
+            self._session = None
+
+    async def read(self, response: aiohttp.ClientResponse, limit: int) -> bytes:
+        """A whole body, at most ``limit`` bytes."""
+        return await read_capped(response, limit, provider=self.provider, refusal=self._refusal)
+
+    def transport_errors(
+        self, timeout_message: str, timeout_detail: str = ""
+    ) -> AbstractContextManager[None]:
+        """``transport_errors`` for a call to this API (a context manager)."""
+        return transport_errors(
+            provider=self.provider,
+            service=self.service,
+            timeout=timeout_message,
+            timeout_detail=timeout_detail,
+        )
+
+    async def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        limit: int,
+        time_limit: aiohttp.ClientTimeout,
+        timeout_message: str,
+        timeout_detail: str = "",
+        auth: bool = True,
+        **options: Any,
+    ) -> Reply:
+        """Send one request and read its whole answer; transport failures become ``bot.errors``.
+
+        ``options`` go to aiohttp (``json``, ``data``, ``params``); the status is not judged
+        here: what an answer means is each API's own business.
+        """
+        with self.transport_errors(timeout_message, timeout_detail):
+            async with self.session.request(
+                method, url, headers=self.headers() if auth else {}, timeout=time_limit, **options
+            ) as response:
+                body = await self.read(response, limit)
+                return Reply(response.status, response.headers, response.content_type, body)

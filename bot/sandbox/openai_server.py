@@ -35,6 +35,7 @@ from aiohttp import web
 from PIL import Image, ImageDraw, ImageFilter
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from bot.providers._bodies import ModelEntry, ModelList
 from bot.providers.openai.models import (
     EditJSONBody,
     GenerationBody,
@@ -42,8 +43,6 @@ from bot.providers.openai.models import (
     ImageOptions,
     ImagesResponse,
     ImagesUsage,
-    ModelListEntry,
-    ModelListResponse,
 )
 from bot.providers.profiles import ProviderProfile, load_profiles
 from bot.providers.sizes import parse_size
@@ -695,11 +694,10 @@ class OpenAISandbox(Emulator[Endpoint, LoggedCall, FaultRule]):
         return response
 
     async def _models(self, request: web.Request) -> web.Response:
-        body = ModelListResponse(data=[ModelListEntry(id=m) for m in self.profile.models])
-        payload = body.model_dump()
-        for entry in payload["data"]:
-            entry["object"] = "model"
-        return web.json_response({"object": "list", **payload})
+        body = ModelList(
+            object="list", data=[ModelEntry(id=m, object="model") for m in self.profile.models]
+        )
+        return web.json_response(body.model_dump(exclude_none=True))
 
     async def _file(self, request: web.Request) -> web.Response:
         stored = self._files.get(request.match_info["name"])

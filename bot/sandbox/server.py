@@ -28,16 +28,14 @@ from PIL import Image
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from bot.options import Ratio, Resolution
+from bot.providers._bodies import ErrorBody, ModelEntry, ModelList
 from bot.providers.catalog import SIZE_TABLES, SizeTableName, toapis_model_spec
 from bot.providers.toapis.models import (
     BalanceResponse,
     GenerationRequest,
-    ModelEntry,
-    ModelList,
     ResultImageRef,
     TaskObject,
     TaskResult,
-    ToAPIsErrorBody,
     UploadedFile,
     UploadResponse,
 )
@@ -662,12 +660,12 @@ class Sandbox(Emulator[Endpoint, LoggedRequest, FaultRule]):
         elif task.outcome != "ok":
             obj.status = "failed"
             obj.error = (
-                ToAPIsErrorBody(
+                ErrorBody(
                     code="generation_failed",
                     message="call upstream API failed: upstream returned status 422",
                 )
                 if task.outcome == "safety"
-                else ToAPIsErrorBody(
+                else ErrorBody(
                     code="generation_failed",
                     message="call upstream API failed: upstream returned status 500",
                 )

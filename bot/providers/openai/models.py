@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
-from bot.providers._bodies import ErrorBody, Lenient, error_from_any
+from bot.providers._bodies import ErrorField, Lenient
 
 
 class _Request(BaseModel):
@@ -85,21 +85,10 @@ class ImagesResponse(Lenient):
     quality: str | None = None
 
 
-class OpenAIErrorBody(ErrorBody):
-    """``error`` of an OpenAI-shaped error; ``code`` is text or a number, depending on the API."""
-
-    param: str | None = None
-
-
 class OpenAIErrorEnvelope(Lenient):
     """``{"error": {...}}``; a bare string in ``error`` is taken as the message."""
 
-    error: OpenAIErrorBody
-
-    @field_validator("error", mode="before")
-    @classmethod
-    def _bare_string(cls, value: object) -> object:
-        return error_from_any(value)
+    error: ErrorField
 
 
 PartialType = Literal["image_generation.partial_image", "image_edit.partial_image"]
@@ -136,21 +125,4 @@ class StreamErrorEvent(Lenient):
     """An ``error`` object inside the stream (the SDK raises on any ``data`` with ``error``)."""
 
     type: str | None = None
-    error: OpenAIErrorBody
-
-    @field_validator("error", mode="before")
-    @classmethod
-    def _bare_string(cls, value: object) -> object:
-        return error_from_any(value)
-
-
-class ModelListEntry(Lenient):
-    """One entry of ``GET /v1/models``."""
-
-    id: str
-
-
-class ModelListResponse(Lenient):
-    """``GET /v1/models``."""
-
-    data: list[ModelListEntry] = Field(default_factory=list)
+    error: ErrorField

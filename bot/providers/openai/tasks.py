@@ -27,14 +27,11 @@ from bot.errors import (
     TaskNotFoundError,
 )
 from bot.options import OutputFormat
+from bot.providers._http import Sleep
 from bot.providers.base import IN_PROCESS_CALLS, ImageProvider, TaskSnapshot, TaskSpec, TaskState
 from bot.providers.catalog import ModelSpec
-from bot.providers.openai.client import (
-    InputFile,
-    Moderation,
-    OpenAICompatClient,
-    Sleep,
-)
+from bot.providers.openai.bodies import InputFile
+from bot.providers.openai.client import Moderation, OpenAICompatClient
 from bot.providers.openai.models import (
     GenerationBody,
     ImageOptions,

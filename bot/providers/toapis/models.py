@@ -12,25 +12,15 @@ from typing import Any
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
 
-from bot.providers._bodies import ErrorBody, Lenient, error_from_any
-
-
-class ToAPIsErrorBody(ErrorBody):
-    """An ``error`` object. ``code`` is numeric in some examples and a string in others."""
+from bot.providers._bodies import ErrorField, Lenient
 
 
 class ErrorEnvelope(Lenient):
     """Any error body: ``{"error": {...}}`` (API) or ``{"success": false, "message": ...}``."""
 
-    error: ToAPIsErrorBody | None = None
+    error: ErrorField | None = None
     success: bool | None = None
     message: str | None = None
-
-    @field_validator("error", mode="before")
-    @classmethod
-    def _error_object(cls, value: object) -> object:
-        """Accept a bare string in ``error`` as the message."""
-        return error_from_any(value)
 
     @property
     def code(self) -> str | None:
@@ -77,16 +67,10 @@ class TaskObject(Lenient):
     expires_at: int | None = None
     url: str | None = None
     result: TaskResult | None = None
-    error: ToAPIsErrorBody | None = None
+    error: ErrorField | None = None
     fail_reason: str | None = None
     client_business_id: str | None = None
     metadata: dict[str, Any] | None = None
-
-    @field_validator("error", mode="before")
-    @classmethod
-    def _error_object(cls, value: object) -> object:
-        """Accept a bare string in ``error`` as the message."""
-        return error_from_any(value)
 
     @field_validator("progress", mode="before")
     @classmethod
@@ -213,19 +197,3 @@ class BalanceResponse(Lenient):
     def unlimited(self) -> bool:
         """True when the key has no spending cap."""
         return bool(self.unlimited_quota) or self.remain_balance == -1
-
-
-class ModelEntry(Lenient):
-    """One entry of ``GET /v1/models``."""
-
-    id: str
-    object: str | None = None
-    owned_by: str | None = None
-    type: str | None = None
-
-
-class ModelList(Lenient):
-    """``GET /v1/models`` (OpenAI-compatible list)."""
-
-    object: str | None = None
-    data: list[ModelEntry] = Field(default_factory=list)

@@ -6,10 +6,10 @@ Facts come from ``shared/reference/upstream-apis.md`` §1: JSON submit to
 ``url`` and expire after 24 h, uploads go to ``/v1/uploads/images``, and the front gateway
 sometimes answers with an HTML error page instead of JSON.
 
-Every failure leaves here as an ``EaselError`` from ``bot.errors`` whose ``user_message`` a member
-can act on. Transient failures are retried with jittered backoff, except that a submit is only
-sent again when it provably was not accepted (429, connection refused) or when a lookup by client
-reference shows the first attempt never created a task: images cost money.
+Every failure leaves as an ``EaselError`` (``toapis.errors`` maps them) whose ``user_message`` a
+member can act on. Transient failures are retried with jittered backoff, except that a submit is
+only sent again when it provably was not accepted (429, connection refused) or when a lookup by
+client reference shows the first attempt never created a task: images cost money.
 """
 
 from __future__ import annotations
@@ -17,85 +17,47 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-import re
 from collections.abc import Awaitable, Callable
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, Self, TypeVar
 from urllib.parse import quote
 
 import aiohttp
-from pydantic import BaseModel, SecretStr, ValidationError
+from pydantic import SecretStr
 
 from bot.errors import (
-    AuthenticationError,
-    EaselError,
-    InsufficientQuotaError,
     RateLimitedError,
-    ResultUnavailableError,
-    SafetyRefusal,
     TaskNotFoundError,
     TransientUpstreamError,
     UpstreamRejectedError,
 )
 from bot.options import OutputFormat
-from bot.providers._http import (
-    NotSentError,
-    Reply,
-    parse_retry_after,
-    read_capped,
-    short,
-    transport_errors,
-)
+from bot.providers._bodies import ModelList
+from bot.providers._http import Connection, NotSentError, Reply, Sleep, short
 from bot.providers.base import UPSTREAM_TASKS, ImageProvider, TaskSnapshot, TaskSpec, TaskState
 from bot.providers.catalog import ModelSpec
+from bot.providers.toapis.errors import Operation, ReplyReader, is_safety_failure
 from bot.providers.toapis.models import (
     BalanceResponse,
-    ErrorEnvelope,
     GenerationRequest,
-    ModelList,
     TaskObject,
     UploadResponse,
 )
 
 log = logging.getLogger(__name__)
 
-Sleep = Callable[[float], Awaitable[None]]
-Operation = Literal["upload", "submit", "poll", "download", "check"]
 _T = TypeVar("_T")
-_M = TypeVar("_M", bound=BaseModel)
 
-PROVIDER = "toapis"
 BACKOFF_BASE = 1.0  # seconds before the first retry (then doubled, with jitter)
 BACKOFF_CAP = 30.0  # no single backoff sleep is longer than this
 MAX_RETRY_AFTER = 60.0  # a longer Retry-After is handed to the caller instead of slept through
 MAX_DOWNLOAD_BYTES = 100 * 1024 * 1024  # a 4K PNG is ~30 MB; anything far bigger is not an image
 MAX_API_BODY_BYTES = 16 * 1024 * 1024  # JSON answers are tiny; this only stops runaway bodies
 
-# Words in a failed task's code or message that mean the safety system said no (§1.9). The one
-# documented failure wraps "upstream returned status 422", OpenAI's content-policy status.
-_SAFETY_WORDS = (
-    "content_policy",
-    "content policy",
-    "policy_violation",
-    "moderation",
-    "safety",
-    "nsfw",
-    "inappropriate",
-)
-_SAFETY_STATUS = re.compile(r"\b422\b")
-
-
-def is_safety_failure(code: str | None, message: str | None) -> bool:
-    """True when a failed task's code or message points at content policy or moderation."""
-    text = f"{code or ''} {message or ''}".lower()
-    return any(word in text for word in _SAFETY_WORDS) or bool(_SAFETY_STATUS.search(text))
-
 
 class ToAPIsProvider:
     """The ToAPIs client: upload, submit, poll, download, check (see the module docstring)."""
 
-    name = PROVIDER
-    label = "ToAPIs"
     traits = UPSTREAM_TASKS  # tasks live upstream: polls use the query budget, lookups work
 
     def __init__(
@@ -109,12 +71,21 @@ class ToAPIsProvider:
         max_retries: int = 4,
         sleep: Sleep = asyncio.sleep,
         resolution_case: Literal["upper", "lower"] = "upper",
+        name: str = "toapis",
+        label: str = "ToAPIs",
     ) -> None:
-        self.base_url = self._normalise_base(base_url)
+        self.name = name  # the profile's name: another gateway of this family has its own
+        self.label = label
         self.spec = spec
-        self._api_key = api_key
-        self._session = session
-        self._owns_session = session is None
+        self.http = Connection(
+            base_url,
+            api_key,
+            provider=name,
+            service="the image service",
+            session=session,
+            refusal="that cannot be an image, so it was not downloaded.",
+        )
+        self.replies = ReplyReader(provider=name, model_id=spec.model_id)
         self._request_timeout = request_timeout
         self._timeout = aiohttp.ClientTimeout(total=request_timeout)
         self._max_retries = max(0, max_retries)
@@ -124,11 +95,10 @@ class ToAPIsProvider:
     def __repr__(self) -> str:
         return f"ToAPIsProvider(base_url={self.base_url!r}, model={self.spec.model_id!r})"
 
-    @staticmethod
-    def _normalise_base(base_url: str) -> str:
-        """Accept ``https://toapis.com``, ``…/`` and ``…/v1``: admins paste all three."""
-        base = base_url.strip().rstrip("/")
-        return base.removesuffix("/v1")
+    @property
+    def base_url(self) -> str:
+        """Where the API lives (``/v1`` and trailing slashes taken off)."""
+        return self.http.base_url
 
     async def __aenter__(self) -> Self:
         return self
@@ -143,10 +113,7 @@ class ToAPIsProvider:
 
     async def close(self) -> None:
         """Close the session if this provider created it; a caller's session stays open."""
-        if self._owns_session and self._session is not None and not self._session.closed:
-            await self._session.close()
-        if self._owns_session:
-            self._session = None
+        await self.http.close()
 
     # ------------------------------------------------------------------ public operations
 
@@ -158,14 +125,14 @@ class ToAPIsProvider:
             form.add_field("file", data, filename=filename, content_type=content_type)
             form.add_field("purpose", "generation")
             reply = await self._request(
-                "upload", "POST", self._api("/v1/uploads/images"), form=form
+                "upload", "POST", self.http.url("/v1/uploads/images"), data=form
             )
-            parsed = self._parse("upload", reply, UploadResponse)
+            parsed = self.replies.parse("upload", reply, UploadResponse)
             if not parsed.success or parsed.data is None:
                 reason = short(parsed.message) or "no reason given"
                 raise UpstreamRejectedError(
                     f"The image service refused the uploaded image ({reason}).",
-                    provider=PROVIDER,
+                    provider=self.name,
                     status=reply.status,
                     detail=parsed.message,
                 )
@@ -220,52 +187,32 @@ class ToAPIsProvider:
         while True:
             try:
                 reply = await self._request(
-                    "submit", "POST", self._api("/v1/images/generations"), json_body=body
+                    "submit", "POST", self.http.url("/v1/images/generations"), json=body
                 )
-                snapshot = self._snapshot(self._parse("submit", reply, TaskObject))
-            except (RateLimitedError, NotSentError) as exc:
-                # Refused at the door: nothing was accepted, so sending again is safe.
-                delay = self._retry_delay(attempt, exc)
-                if delay is None:
-                    raise
-                log.warning(
-                    "ToAPIs submit not accepted (%s); retry %d/%d in %.1fs",
-                    exc,
-                    attempt + 1,
-                    self._max_retries,
-                    delay,
-                )
+                snapshot = self._snapshot(self.replies.parse("submit", reply, TaskObject))
             except TransientUpstreamError as exc:
-                # Ambiguous: the task may exist. Only a client reference can tell.
-                if reference is None:
-                    log.warning(
-                        "ToAPIs submit failed ambiguously (%s); no client reference, not resending",
-                        exc,
-                    )
-                    raise
-                found = await self._find_by_reference(reference)
-                if found is not None:
-                    log.info(
-                        "ToAPIs submit answered %s but task %s exists (client reference %s)",
-                        exc,
-                        found.task_id,
-                        reference,
-                    )
-                    return found
+                why = f"not accepted ({exc})"  # refused at the door: sending again is safe
+                if not isinstance(exc, RateLimitedError | NotSentError):
+                    # Ambiguous: the task may exist. Only a client reference can tell.
+                    found = await self._task_behind(exc, reference)
+                    if found is not None:
+                        return found
+                    why = f"failed ({exc}) and no task has reference {reference}"
                 delay = self._retry_delay(attempt, exc)
                 if delay is None:
                     raise
                 log.warning(
-                    "ToAPIs submit failed (%s) and no task has reference %s; retry %d/%d in %.1fs",
-                    exc,
-                    reference,
+                    "%s submit %s; retry %d/%d in %.1fs",
+                    self.label,
+                    why,
                     attempt + 1,
                     self._max_retries,
                     delay,
                 )
             else:
                 log.info(
-                    "Submitted ToAPIs task %s (model %s, %s %s, n=%d)",
+                    "Submitted %s task %s (model %s, %s %s, n=%d)",
+                    self.label,
                     snapshot.task_id,
                     self.spec.model_id,
                     task.ratio.value,
@@ -275,6 +222,28 @@ class ToAPIsProvider:
                 return snapshot
             await self._sleep(delay)
             attempt += 1
+
+    async def _task_behind(
+        self, exc: TransientUpstreamError, reference: str | None
+    ) -> TaskSnapshot | None:
+        """After an ambiguous submit failure: the task it created, None if none, or raise."""
+        if reference is None:
+            log.warning(
+                "%s submit failed ambiguously (%s); no client reference, not resending",
+                self.label,
+                exc,
+            )
+            raise exc
+        found = await self._find_by_reference(reference)
+        if found is not None:
+            log.info(
+                "%s submit answered %s but task %s exists (client reference %s)",
+                self.label,
+                exc,
+                found.task_id,
+                reference,
+            )
+        return found
 
     async def poll(self, task_id: str, *, retry: bool = True) -> TaskSnapshot:
         """Read a task by id (or by the ``client_business_id`` it was submitted with).
@@ -322,14 +291,14 @@ class ToAPIsProvider:
         """One line saying the API is reachable with this key, and its balance."""
 
         async def once() -> BalanceResponse:
-            reply = await self._request("check", "GET", self._api("/v1/balance"))
-            return self._parse("check", reply, BalanceResponse)
+            reply = await self._request("check", "GET", self.http.url("/v1/balance"))
+            return self.replies.parse("check", reply, BalanceResponse)
 
         balance = await self._retrying("check", once)
         if not balance.success:
             raise UpstreamRejectedError(
                 f"The image service refused the balance check ({short(balance.message)}).",
-                provider=PROVIDER,
+                provider=self.name,
                 detail=balance.message,
             )
         if balance.unlimited:
@@ -338,16 +307,19 @@ class ToAPIsProvider:
             amount = "unknown"
         else:
             amount = f"{balance.remain_balance:.2f}"
-        return f"ToAPIs reachable at {self.base_url}, balance {amount} (model {self.spec.model_id})"
+        return (
+            f"{self.label} reachable at {self.base_url}, balance {amount} "
+            f"(model {self.spec.model_id})"
+        )
 
     async def list_models(self, kind: str = "image") -> list[str]:
         """Model ids the key can use (``GET /v1/models?type=image``), to check a configured id."""
 
         async def once() -> ModelList:
             reply = await self._request(
-                "check", "GET", self._api("/v1/models"), params={"type": kind}
+                "check", "GET", self.http.url("/v1/models"), params={"type": kind}
             )
-            return self._parse("check", reply, ModelList)
+            return self.replies.parse("check", reply, ModelList)
 
         return [entry.id for entry in (await self._retrying("check", once)).data]
 
@@ -355,9 +327,9 @@ class ToAPIsProvider:
 
     async def _get_task(self, task_id: str) -> TaskObject:
         """One ``GET /v1/images/generations/{id}``; the id is quoted as one path segment."""
-        url = self._api(f"/v1/images/generations/{quote(task_id, safe='')}")
+        url = self.http.url(f"/v1/images/generations/{quote(task_id, safe='')}")
         reply = await self._request("poll", "GET", url)
-        return self._parse("poll", reply, TaskObject)
+        return self.replies.parse("poll", reply, TaskObject)
 
     async def find_task(self, client_reference: str) -> TaskSnapshot | None:
         """The task submitted with this client reference, or None when the service has none.
@@ -398,201 +370,24 @@ class ToAPIsProvider:
 
     # ------------------------------------------------------------------ HTTP plumbing
 
-    def _api(self, path: str) -> str:
-        return f"{self.base_url}{path}"
-
-    def _session_for_call(self) -> aiohttp.ClientSession:
-        """The caller's session, or our own (created lazily inside the running loop)."""
-        if self._session is None or (self._owns_session and self._session.closed):
-            self._session = aiohttp.ClientSession(timeout=self._timeout)
-            self._owns_session = True
-        return self._session
-
     async def _request(
-        self,
-        op: Operation,
-        method: str,
-        url: str,
-        *,
-        auth: bool = True,
-        json_body: dict[str, Any] | None = None,
-        form: aiohttp.FormData | None = None,
-        params: dict[str, str] | None = None,
+        self, op: Operation, method: str, url: str, *, auth: bool = True, **options: Any
     ) -> Reply:
         """Send one request; return a 2xx reply or raise the mapped ``EaselError``."""
-        headers = {"Accept": "application/json"} if auth else {}
-        if auth:
-            headers["Authorization"] = f"Bearer {self._api_key.get_secret_value()}"
-        session = self._session_for_call()
-        with transport_errors(
-            provider=PROVIDER,
-            service="the image service",
-            timeout="The image service did not answer within "
+        reply = await self.http.request(
+            method,
+            url,
+            auth=auth,
+            limit=MAX_DOWNLOAD_BYTES if op == "download" else MAX_API_BODY_BYTES,
+            time_limit=self._timeout,
+            timeout_message="The image service did not answer within "
             f"{self._request_timeout:g} seconds; try again in a moment.",
             timeout_detail=f"{op} {method} timed out",
-        ):
-            async with session.request(
-                method,
-                url,
-                headers=headers,
-                json=json_body,
-                data=form,
-                params=params,
-                timeout=self._timeout,
-            ) as response:
-                limit = MAX_DOWNLOAD_BYTES if op == "download" else MAX_API_BODY_BYTES
-                body = await read_capped(
-                    response,
-                    limit,
-                    provider=PROVIDER,
-                    refusal="that cannot be an image, so it was not downloaded.",
-                )
-                reply = Reply(response.status, response.headers, response.content_type, body)
+            **options,
+        )
         if reply.status >= 300:
-            raise self._http_error(op, reply)
+            raise self.replies.error(op, reply)
         return reply
-
-    def _parse(self, op: Operation, reply: Reply, model: type[_M]) -> _M:
-        """Validate a 2xx body; HTML or garbage becomes a transient error, never a crash."""
-        payload = reply.json()
-        if payload is None:
-            raise self._not_json(reply)
-        try:
-            return model.model_validate(payload)
-        except ValidationError as exc:
-            envelope = self._envelope(payload)
-            if envelope is not None and (envelope.error is not None or envelope.success is False):
-                raise self._error_for_code(op, reply, envelope) from exc
-            raise TransientUpstreamError(
-                f"The image service sent an answer Easel could not read (HTTP {reply.status}); "
-                "try again in a moment.",
-                provider=PROVIDER,
-                status=reply.status,
-                detail=short(reply.body.decode("utf-8", "replace")),
-            ) from exc
-
-    @staticmethod
-    def _envelope(payload: Any) -> ErrorEnvelope | None:
-        if not isinstance(payload, dict):
-            return None
-        try:
-            return ErrorEnvelope.model_validate(payload)
-        except ValidationError:
-            return None
-
-    def _not_json(self, reply: Reply) -> TransientUpstreamError:
-        return TransientUpstreamError(
-            "The image service's gateway answered with an error page instead of JSON "
-            f"(HTTP {reply.status}); try again in a moment.",
-            provider=PROVIDER,
-            status=reply.status,
-            detail=short(reply.body.decode("utf-8", "replace")),
-        )
-
-    def _error_for_code(self, op: Operation, reply: Reply, envelope: ErrorEnvelope) -> EaselError:
-        """A 2xx body that is really an error: map its code as if it were the HTTP status."""
-        code = (envelope.code or "").lower()
-        by_code = {
-            "rate_limit_exceeded": 429,
-            "insufficient_quota": 402,
-            "unauthorized": 401,
-            "authentication_error": 401,
-            "task_not_found": 404,
-            "not_found_error": 404,
-            "content_policy_violation": 422,
-            "invalid_request": 400,
-        }
-        status = int(code) if code.isdigit() else by_code.get(code, 400)
-        return self._status_error(op, status, reply, envelope)
-
-    def _http_error(self, op: Operation, reply: Reply) -> EaselError:
-        """Map a non-2xx reply to the error hierarchy (upstream-apis.md §1.9)."""
-        envelope = self._envelope(reply.json())
-        if envelope is None and (reply.status >= 500 or reply.status in (408, 429)):
-            # The CDN front sends HTML 5xx pages; 4xx pages still say who is at fault.
-            error = self._not_json(reply)
-            if reply.status == 429:
-                return RateLimitedError(
-                    error.user_message,
-                    provider=PROVIDER,
-                    status=429,
-                    detail=error.detail,
-                    retry_after=parse_retry_after(reply.headers.get("Retry-After")),
-                )
-            return error
-        return self._status_error(op, reply.status, reply, envelope)
-
-    def _status_error(
-        self, op: Operation, status: int, reply: Reply, envelope: ErrorEnvelope | None
-    ) -> EaselError:
-        upstream = short(envelope.text) if envelope else ""
-        code = envelope.code if envelope else None
-        detail = upstream or short(reply.body.decode("utf-8", "replace"))
-        common: dict[str, Any] = {"provider": PROVIDER, "status": status, "code": code}
-        said = f": {upstream}" if upstream else ""
-
-        if op == "download" and 400 <= status < 500 and status not in (408, 429):
-            return ResultUnavailableError(
-                f"The result link expired or is gone (HTTP {status}); run the request again.",
-                detail=detail,
-                **common,
-            )
-        if status in (400, 413) or (400 <= status < 500 and status not in _MAPPED_4XX):
-            what = "uploaded image" if op == "upload" else "request"
-            return UpstreamRejectedError(
-                f"The image service refused the {what} (HTTP {status}{said}).",
-                detail=detail,
-                **common,
-            )
-        if status == 401:
-            return AuthenticationError(
-                "The image service rejected the API key (HTTP 401). "
-                "An admin needs to check IMAGE_API_KEY.",
-                detail=detail,
-                **common,
-            )
-        if status == 403:
-            return AuthenticationError(
-                "The image service refused this API key access (HTTP 403). "
-                f"An admin needs to check IMAGE_API_KEY and its access to {self.spec.model_id}.",
-                detail=detail,
-                **common,
-            )
-        if status == 402:
-            return InsufficientQuotaError(
-                "The image service account is out of balance (HTTP 402). "
-                "An admin needs to top it up.",
-                detail=detail,
-                **common,
-            )
-        if status == 404:
-            message = (
-                "The image service does not know this task (HTTP 404); it may have expired."
-                if op == "poll"
-                else "The image service has no such endpoint (HTTP 404). "
-                "An admin needs to check IMAGE_API_BASE_URL."
-            )
-            return TaskNotFoundError(message, detail=detail, **common)
-        if status == 422:
-            return SafetyRefusal(
-                "The image service's safety system refused this request; "
-                "try rewording the prompt or using other images.",
-                provider=PROVIDER,
-                detail=detail,
-            )
-        if status == 429:
-            return RateLimitedError(
-                "The image service is rate limiting requests (HTTP 429); try again in a moment.",
-                retry_after=parse_retry_after(reply.headers.get("Retry-After")),
-                detail=detail,
-                **common,
-            )
-        return TransientUpstreamError(
-            f"The image service had a server error (HTTP {status}); try again in a moment.",
-            detail=detail,
-            retry_after=parse_retry_after(reply.headers.get("Retry-After")),
-            **common,
-        )
 
     # ------------------------------------------------------------------ retries
 
@@ -631,9 +426,6 @@ class ToAPIsProvider:
                 )
             await self._sleep(delay)
             attempt += 1
-
-
-_MAPPED_4XX = frozenset({400, 401, 402, 403, 404, 408, 413, 422, 429})
 
 
 if TYPE_CHECKING:  # mypy proves the class satisfies the engine's protocol

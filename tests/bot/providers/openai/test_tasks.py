@@ -1,11 +1,11 @@
-"""The OpenAI-compatible client and its task adapter, against the emulator of each API."""
+"""The OpenAI-compatible provider (task adapter and HTTP client), against each API's emulator."""
 
 from __future__ import annotations
 
 import asyncio
 import io
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
@@ -27,7 +27,6 @@ from bot.errors import (
 )
 from bot.options import OutputFormat, Quality, Ratio, Resolution
 from bot.providers.base import TaskSnapshot, TaskSpec, TaskState
-from bot.providers.openai.client import iter_sse
 from bot.providers.openai.models import GenerationBody
 from bot.providers.openai.tasks import OpenAICompatProvider
 from bot.sandbox.openai_server import Flavour, OpenAISandbox
@@ -308,17 +307,6 @@ async def wait_failure(api: Api, snapshot: TaskSnapshot) -> None:
         while True:
             await asyncio.sleep(0.01)
             await api.provider.poll(snapshot.task_id)  # raises the call's error
-
-
-async def test_sse_parser_handles_split_lines_crlf_comments_and_no_final_blank() -> None:
-    async def chunks(parts: Sequence[bytes]) -> AsyncIterator[bytes]:
-        for part in parts:
-            yield part
-
-    raw = b': keep-alive\r\nevent: a\r\ndata: {"x":\r\ndata: 1}\r\n\r\nevent: b\ndata: tail'
-    parts = [raw[i : i + 7] for i in range(0, len(raw), 7)]
-    events = [event async for event in iter_sse(chunks(parts))]
-    assert [(e.event, e.data) for e in events] == [("a", b'{"x":\n1}'), ("b", b"tail")]
 
 
 # ---------------------------------------------------------------------------- errors

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from bot.providers._bodies import ModelList
 from bot.providers.toapis.models import (
     BalanceResponse,
     ErrorEnvelope,
     GenerationRequest,
-    ModelList,
     TaskObject,
     UploadResponse,
 )

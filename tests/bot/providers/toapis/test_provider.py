@@ -31,7 +31,8 @@ from bot.errors import (
 from bot.options import OutputFormat, Quality, Ratio, Resolution
 from bot.providers.base import TaskSnapshot, TaskSpec, TaskState
 from bot.providers.catalog import toapis_model_spec
-from bot.providers.toapis.provider import BACKOFF_CAP, ToAPIsProvider, is_safety_failure
+from bot.providers.toapis.errors import is_safety_failure
+from bot.providers.toapis.provider import BACKOFF_CAP, ToAPIsProvider
 from bot.sandbox.server import Sandbox
 
 API_KEY = "sk-test-SECRET-0123456789"
@@ -822,7 +823,7 @@ async def test_own_session_is_closed_on_close(sandbox: Sandbox) -> None:
         sandbox.base_url, SecretStr(API_KEY), toapis_model_spec("gpt-image-2")
     ) as provider:
         await provider.check()
-        session = provider._session
+        session = provider.http.own_session
         assert session is not None
     assert session.closed
 

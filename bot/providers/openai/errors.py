@@ -1,0 +1,208 @@
+"""What an OpenAI-compatible answer means when it is not images (upstream-apis.md §2, §4.5).
+
+Who is at fault decides the class: a safety refusal (``moderation_blocked`` and its relatives),
+an account out of balance, a bad key, a request the API refused, or a server error worth another
+try. Gateways answer with HTML pages, bare strings and odd codes, so reading is lenient.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from multidict import CIMultiDictProxy
+from pydantic import BaseModel, ValidationError
+
+from bot.errors import (
+    AuthenticationError,
+    EaselError,
+    InsufficientQuotaError,
+    PermanentUpstreamError,
+    RateLimitedError,
+    SafetyRefusal,
+    TaskNotFoundError,
+    TransientUpstreamError,
+    UpstreamRejectedError,
+)
+from bot.providers._bodies import ErrorBody
+from bot.providers._http import parse_retry_after, short
+from bot.providers.openai.bodies import loads
+from bot.providers.openai.models import OpenAIErrorEnvelope
+
+_M = TypeVar("_M", bound=BaseModel)
+
+# Codes and words that mean the service's safety system said no (§4.5), not a bad request.
+_SAFETY_CODES = ("moderation_blocked", "content_policy_violation", "content_filter")
+_SAFETY_WORDS = ("safety system", "content policy", "moderation")
+
+
+def is_moderation_error(error: ErrorBody | None) -> bool:
+    """True when an error body is a safety refusal (``moderation_blocked`` and its relatives)."""
+    if error is None:
+        return False
+    code = (error.code or "").lower()
+    if any(word in code for word in _SAFETY_CODES):
+        return True
+    text = f"{error.type or ''} {error.message or ''}".lower()
+    return any(word in text for word in _SAFETY_WORDS)
+
+
+def retry_after_seconds(headers: CIMultiDictProxy[str]) -> float | None:
+    """``retry-after-ms`` (OpenAI) or ``Retry-After`` (seconds or an HTTP date)."""
+    millis = headers.get("retry-after-ms")
+    if millis:
+        try:
+            return max(0.0, float(millis) / 1000)
+        except ValueError:
+            pass
+    return parse_retry_after(headers.get("Retry-After"))
+
+
+@dataclass(frozen=True)
+class ReplyReader:
+    """Reads one API's answers: a body as its model, or the ``EaselError`` it stands for."""
+
+    provider: str  # the profile's name, on every error
+    label: str  # the API's name in messages
+
+    async def parse(self, body: bytes, model: type[_M], status: int) -> _M:
+        """A 2xx body as ``model``; HTML or garbage is a transient error, an error body mapped."""
+        try:
+            payload = await loads(body)
+        except (ValueError, UnicodeDecodeError):
+            raise self.not_json(status, body) from None
+        if isinstance(payload, dict) and "error" in payload and not payload.get("data"):
+            envelope = _envelope(payload)
+            if envelope is not None:
+                raise self.from_body(400, envelope.error, None, "answer")
+        try:
+            return model.model_validate(payload)
+        except ValidationError as exc:
+            raise TransientUpstreamError(
+                f"{self.label} sent an answer Easel could not read (HTTP {status}); "
+                "try again in a moment.",
+                provider=self.provider,
+                status=status,
+                detail=short(body[:2000].decode("utf-8", "replace")),
+            ) from exc
+
+    def not_json(self, status: int, body: bytes) -> TransientUpstreamError:
+        """An answer that is not JSON: a gateway's error page, worth another try."""
+        return TransientUpstreamError(
+            f"{self.label}'s gateway answered with an error page instead of JSON "
+            f"(HTTP {status}); try again in a moment.",
+            provider=self.provider,
+            status=status,
+            code="not_json",
+            detail=short(body[:2000].decode("utf-8", "replace")),
+        )
+
+    async def http_error(
+        self, status: int, headers: CIMultiDictProxy[str], body: bytes
+    ) -> EaselError:
+        """Map a non-2xx answer: who is at fault decides the class."""
+        try:
+            payload = await loads(body) if body else None
+        except (ValueError, UnicodeDecodeError):
+            payload = None
+        envelope = _envelope(payload)
+        retry_after = retry_after_seconds(headers)
+        if envelope is None:
+            if status >= 500 or status in (408, 429):
+                error = self.not_json(status, body)
+                if status == 429:
+                    return RateLimitedError(
+                        error.user_message,
+                        provider=self.provider,
+                        status=429,
+                        detail=error.detail,
+                        retry_after=retry_after,
+                    )
+                error.retry_after = retry_after
+                return error
+            envelope = OpenAIErrorEnvelope(
+                error=ErrorBody(message=body[:300].decode("utf-8", "replace"))
+            )
+        return self.from_body(status, envelope.error, retry_after, "request")
+
+    def from_body(
+        self, status: int, error: ErrorBody, retry_after: float | None, what: str
+    ) -> EaselError:
+        """The error an ``error`` object stands for; ``what`` failed: request, answer, stream."""
+        label = self.label
+        said = short(error.message or "")
+        detail = f"{error.type or ''} {error.code or ''}: {said}".strip()
+        common: dict[str, Any] = {"provider": self.provider, "status": status, "code": error.code}
+        if is_moderation_error(error):
+            return SafetyRefusal(
+                f"{label}'s safety system refused this request. Reword the prompt (or use "
+                "other images) and try again.",
+                provider=self.provider,
+                detail=detail,
+            )
+        code = (error.code or "").lower()
+        kind = (error.type or "").lower()
+        if status == 402 or "insufficient_quota" in (code, kind) or code == "billing_hard_limit":
+            return InsufficientQuotaError(
+                f"The {label} account is out of balance. An admin needs to top it up.",
+                detail=detail,
+                **common,
+            )
+        simple = _simple_error(label, status, said)
+        if simple is not None:
+            kind_of_error, message = simple
+            return kind_of_error(message, detail=detail, **common)
+        if status == 429:
+            return RateLimitedError(
+                f"{label} is rate limiting requests (HTTP 429); try again in a moment.",
+                retry_after=retry_after,
+                detail=detail,
+                **common,
+            )
+        where = "in the stream" if what == "stream" else f"HTTP {status}"
+        if status >= 500 or status in (408, 409) or kind in ("server_error", "api_error"):
+            return TransientUpstreamError(
+                f"{label} had a server error ({where}); try again in a moment.",
+                retry_after=retry_after,
+                detail=detail,
+                **{**common, "code": error.code or ("stream_error" if what == "stream" else None)},
+            )
+        return UpstreamRejectedError(
+            f"{label} refused the {what} ({where}{': ' + said if said else ''}).",
+            detail=detail,
+            **common,
+        )
+
+
+def _simple_error(
+    label: str, status: int, said: str
+) -> tuple[type[PermanentUpstreamError], str] | None:
+    """The class and message of a status whose meaning needs nothing but the status."""
+    if status == 401:
+        return AuthenticationError, (
+            f"{label} rejected the API key (HTTP 401). An admin needs to check it."
+        )
+    if status == 403:
+        return AuthenticationError, (
+            f"{label} refused this API key access to the model (HTTP 403"
+            f"{': ' + said if said else ''}). An admin needs to check the key's access."
+        )
+    if status == 404:
+        return TaskNotFoundError, (
+            f"{label} has no such endpoint or model (HTTP 404). An admin needs to check "
+            "its base URL and model id."
+        )
+    if status == 413:
+        return UpstreamRejectedError, (
+            f"{label} refused the images as too large (HTTP 413). Use smaller or fewer images."
+        )
+    return None
+
+
+def _envelope(payload: Any) -> OpenAIErrorEnvelope | None:
+    if not isinstance(payload, dict) or "error" not in payload:
+        return None
+    try:
+        return OpenAIErrorEnvelope.model_validate(payload)
+    except ValidationError:
+        return None

@@ -1,0 +1,198 @@
+"""What a ToAPIs answer means when it is not a success (upstream-apis.md §1.9).
+
+Every failure leaves the ToAPIs client as an ``EaselError`` from ``bot.errors`` whose
+``user_message`` a member can act on: the HTTP status (or, in a 2xx body that is really an error,
+its code) decides the class, and a failed task's words decide whether it was a safety refusal.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any, Literal, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from bot.errors import (
+    AuthenticationError,
+    EaselError,
+    InsufficientQuotaError,
+    RateLimitedError,
+    ResultUnavailableError,
+    SafetyRefusal,
+    TaskNotFoundError,
+    TransientUpstreamError,
+    UpstreamRejectedError,
+)
+from bot.providers._http import Reply, parse_retry_after, short
+from bot.providers.toapis.models import ErrorEnvelope
+
+Operation = Literal["upload", "submit", "poll", "download", "check"]
+_M = TypeVar("_M", bound=BaseModel)
+
+# Words in a failed task's code or message that mean the safety system said no (§1.9). The one
+# documented failure wraps "upstream returned status 422", OpenAI's content-policy status.
+_SAFETY_WORDS = (
+    "content_policy",
+    "content policy",
+    "policy_violation",
+    "moderation",
+    "safety",
+    "nsfw",
+    "inappropriate",
+)
+_SAFETY_STATUS = re.compile(r"\b422\b")
+_MAPPED_4XX = frozenset({400, 401, 402, 403, 404, 408, 413, 422, 429})
+# Codes a 2xx error body uses, read as the HTTP status they stand for.
+_CODE_STATUS = {
+    "rate_limit_exceeded": 429,
+    "insufficient_quota": 402,
+    "unauthorized": 401,
+    "authentication_error": 401,
+    "task_not_found": 404,
+    "not_found_error": 404,
+    "content_policy_violation": 422,
+    "invalid_request": 400,
+}
+
+
+def is_safety_failure(code: str | None, message: str | None) -> bool:
+    """True when a failed task's code or message points at content policy or moderation."""
+    text = f"{code or ''} {message or ''}".lower()
+    return any(word in text for word in _SAFETY_WORDS) or bool(_SAFETY_STATUS.search(text))
+
+
+@dataclass(frozen=True)
+class ReplyReader:
+    """Reads one client's answers: a body as its model, or the error it stands for.
+
+    ``provider`` names the client in errors; ``model_id`` is told when a key lacks access.
+    """
+
+    provider: str
+    model_id: str
+
+    def parse(self, op: Operation, reply: Reply, model: type[_M]) -> _M:
+        """Validate a 2xx body; HTML or garbage becomes a transient error, never a crash."""
+        payload = reply.json()
+        if payload is None:
+            raise self.not_json(reply)
+        try:
+            return model.model_validate(payload)
+        except ValidationError as exc:
+            envelope = _envelope(payload)
+            if envelope is not None and (envelope.error is not None or envelope.success is False):
+                code = (envelope.code or "").lower()
+                status = int(code) if code.isdigit() else _CODE_STATUS.get(code, 400)
+                raise self._status_error(op, status, reply, envelope) from exc
+            raise TransientUpstreamError(
+                f"The image service sent an answer Easel could not read (HTTP {reply.status}); "
+                "try again in a moment.",
+                provider=self.provider,
+                status=reply.status,
+                detail=short(reply.body.decode("utf-8", "replace")),
+            ) from exc
+
+    def error(self, op: Operation, reply: Reply) -> EaselError:
+        """Map a non-2xx reply to the error hierarchy."""
+        envelope = _envelope(reply.json())
+        if envelope is None and (reply.status >= 500 or reply.status in (408, 429)):
+            # The CDN front sends HTML 5xx pages; 4xx pages still say who is at fault.
+            error = self.not_json(reply)
+            if reply.status == 429:
+                return RateLimitedError(
+                    error.user_message,
+                    provider=self.provider,
+                    status=429,
+                    detail=error.detail,
+                    retry_after=parse_retry_after(reply.headers.get("Retry-After")),
+                )
+            return error
+        return self._status_error(op, reply.status, reply, envelope)
+
+    def not_json(self, reply: Reply) -> TransientUpstreamError:
+        """An answer that is not JSON: a gateway's error page, worth another try."""
+        return TransientUpstreamError(
+            "The image service's gateway answered with an error page instead of JSON "
+            f"(HTTP {reply.status}); try again in a moment.",
+            provider=self.provider,
+            status=reply.status,
+            detail=short(reply.body.decode("utf-8", "replace")),
+        )
+
+    def _status_error(
+        self, op: Operation, status: int, reply: Reply, envelope: ErrorEnvelope | None
+    ) -> EaselError:
+        upstream = short(envelope.text) if envelope else ""
+        code = envelope.code if envelope else None
+        detail = upstream or short(reply.body.decode("utf-8", "replace"))
+        common: dict[str, Any] = {"provider": self.provider, "status": status, "code": code}
+        said = f": {upstream}" if upstream else ""
+
+        if op == "download" and 400 <= status < 500 and status not in (408, 429):
+            return ResultUnavailableError(
+                f"The result link expired or is gone (HTTP {status}); run the request again.",
+                detail=detail,
+                **common,
+            )
+        if status in (400, 413) or (400 <= status < 500 and status not in _MAPPED_4XX):
+            what = "uploaded image" if op == "upload" else "request"
+            return UpstreamRejectedError(
+                f"The image service refused the {what} (HTTP {status}{said}).",
+                detail=detail,
+                **common,
+            )
+        if status in (401, 403):
+            access = "" if status == 401 else f" and its access to {self.model_id}"
+            verb = "rejected the API key" if status == 401 else "refused this API key access"
+            return AuthenticationError(
+                f"The image service {verb} (HTTP {status}). "
+                f"An admin needs to check IMAGE_API_KEY{access}.",
+                detail=detail,
+                **common,
+            )
+        if status == 402:
+            return InsufficientQuotaError(
+                "The image service account is out of balance (HTTP 402). "
+                "An admin needs to top it up.",
+                detail=detail,
+                **common,
+            )
+        if status == 404:
+            message = (
+                "The image service does not know this task (HTTP 404); it may have expired."
+                if op == "poll"
+                else "The image service has no such endpoint (HTTP 404). "
+                "An admin needs to check IMAGE_API_BASE_URL."
+            )
+            return TaskNotFoundError(message, detail=detail, **common)
+        if status == 422:
+            return SafetyRefusal(
+                "The image service's safety system refused this request; "
+                "try rewording the prompt or using other images.",
+                provider=self.provider,
+                detail=detail,
+            )
+        retry_after = parse_retry_after(reply.headers.get("Retry-After"))
+        if status == 429:
+            return RateLimitedError(
+                "The image service is rate limiting requests (HTTP 429); try again in a moment.",
+                retry_after=retry_after,
+                detail=detail,
+                **common,
+            )
+        return TransientUpstreamError(
+            f"The image service had a server error (HTTP {status}); try again in a moment.",
+            detail=detail,
+            retry_after=retry_after,
+            **common,
+        )
+
+
+def _envelope(payload: Any) -> ErrorEnvelope | None:
+    if not isinstance(payload, dict):
+        return None
+    try:
+        return ErrorEnvelope.model_validate(payload)
+    except ValidationError:
+        return None
