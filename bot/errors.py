@@ -1,6 +1,13 @@
 """One error hierarchy for Easel, shared by the engine, the providers, the cogs and the CLI.
 
-Every error carries a ``user_message``: one plain sentence a member (or a CLI user) can act on.
+Every error is worded for whoever reads it. ``message`` is the audience-neutral core: what
+happened, in plain words that read the same in Discord and in a terminal (no option names in
+Discord's markup, no "this server", no slash commands). ``member_hint`` is what a Discord member
+can do about it (the option to change, or that an admin must act); ``operator_hint`` is what the
+operator running Easel can do (the flag or setting to change). ``for_member()`` and
+``for_operator()`` join the core and the hint; ``user_message`` is the member's wording, which is
+what the cogs show.
+
 The class says who is at fault and what the engine does about it:
 
 * ``InputError``: the member's input is wrong; nothing is spent upstream.
@@ -13,13 +20,48 @@ The class says who is at fault and what the engine does about it:
 
 from __future__ import annotations
 
+from datetime import timedelta
+from typing import Literal
+
+import humanize
+
+Audience = Literal["member", "operator"]
+
+
+def in_words(seconds: float) -> str:
+    """A duration as people say it: "5 seconds", "2 minutes", "1 hour and 30 minutes"."""
+    return humanize.precisedelta(timedelta(seconds=max(seconds, 0)), format="%0.3g")
+
 
 class EaselError(Exception):
-    """Base class: an error with a message that is safe to show to a member."""
+    """Base class: an error with a message that is safe to show, worded per audience."""
 
-    def __init__(self, user_message: str) -> None:
-        super().__init__(user_message)
-        self.user_message = user_message
+    def __init__(self, message: str, *, member_hint: str = "", operator_hint: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.member_hint = member_hint
+        self.operator_hint = operator_hint
+
+    def for_member(self) -> str:
+        """What a Discord member reads: the core, then what they can do."""
+        return _join(self.message, self.member_hint)
+
+    def for_operator(self) -> str:
+        """What the operator reads on the command line: the core, then the flag or setting."""
+        return _join(self.message, self.operator_hint)
+
+    def render(self, audience: Audience) -> str:
+        """The message for ``audience``."""
+        return self.for_member() if audience == "member" else self.for_operator()
+
+    @property
+    def user_message(self) -> str:
+        """The member's wording (what the cogs show)."""
+        return self.for_member()
+
+
+def _join(message: str, hint: str) -> str:
+    return f"{message} {hint}" if hint else message
 
 
 class ConfigError(EaselError):
@@ -34,8 +76,15 @@ class ConfigError(EaselError):
 class InputError(EaselError):
     """The member's input cannot be used as given; the message says what to change."""
 
-    def __init__(self, user_message: str, *, field: str | None = None) -> None:
-        super().__init__(user_message)
+    def __init__(
+        self,
+        message: str,
+        *,
+        field: str | None = None,
+        member_hint: str = "",
+        operator_hint: str = "",
+    ) -> None:
+        super().__init__(message, member_hint=member_hint, operator_hint=operator_hint)
         self.field = field
 
 
@@ -50,8 +99,8 @@ class PolicyRefusal(RefusalError):
     the member would teach them how to get around the list.
     """
 
-    def __init__(self, user_message: str, *, rule: str, admin_detail: str = "") -> None:
-        super().__init__(user_message)
+    def __init__(self, message: str, *, rule: str, admin_detail: str = "") -> None:
+        super().__init__(message)
         self.rule = rule
         self.admin_detail = admin_detail
 
@@ -59,8 +108,16 @@ class PolicyRefusal(RefusalError):
 class SafetyRefusal(RefusalError):
     """The image service's safety system refused the prompt or the result."""
 
-    def __init__(self, user_message: str, *, provider: str, detail: str = "") -> None:
-        super().__init__(user_message)
+    def __init__(
+        self,
+        message: str,
+        *,
+        provider: str,
+        detail: str = "",
+        member_hint: str = "",
+        operator_hint: str = "",
+    ) -> None:
+        super().__init__(message, member_hint=member_hint, operator_hint=operator_hint)
         self.provider = provider
         self.detail = detail
 
@@ -70,21 +127,23 @@ class UpstreamError(EaselError):
 
     def __init__(
         self,
-        user_message: str,
+        message: str,
         *,
         provider: str,
         status: int | None = None,
         code: str | None = None,
         detail: str = "",
+        member_hint: str = "",
+        operator_hint: str = "",
     ) -> None:
-        super().__init__(user_message)
+        super().__init__(message, member_hint=member_hint, operator_hint=operator_hint)
         self.provider = provider
         self.status = status
         self.code = code
         self.detail = detail
 
     def __str__(self) -> str:
-        parts = [self.user_message]
+        parts = [self.message]
         if self.status is not None:
             parts.append(f"HTTP {self.status}")
         if self.code:
@@ -97,15 +156,25 @@ class TransientUpstreamError(UpstreamError):
 
     def __init__(
         self,
-        user_message: str,
+        message: str,
         *,
         provider: str,
         status: int | None = None,
         code: str | None = None,
         detail: str = "",
         retry_after: float | None = None,
+        member_hint: str = "",
+        operator_hint: str = "",
     ) -> None:
-        super().__init__(user_message, provider=provider, status=status, code=code, detail=detail)
+        super().__init__(
+            message,
+            provider=provider,
+            status=status,
+            code=code,
+            detail=detail,
+            member_hint=member_hint,
+            operator_hint=operator_hint,
+        )
         self.retry_after = retry_after
 
 
