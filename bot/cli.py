@@ -134,7 +134,7 @@ async def imagine(settings: Settings, args: argparse.Namespace) -> int:
         try:
             resolved = engine.validate(request)
         except EaselError as exc:
-            print(f"error: {exc.user_message}", file=sys.stderr)
+            print(f"error: {exc.for_operator()}", file=sys.stderr)
             return EXIT_JOB_FAILED
         size = "auto" if request.ratio is Ratio.AUTO else f"{resolved.width}x{resolved.height}"
         model = spec_for(request, engine.spec).model_id
@@ -199,7 +199,7 @@ async def check(settings: Settings) -> int:
             try:
                 print(await provider.check())
             except EaselError as exc:
-                print(f"error: {provider.label}: {exc.user_message}", file=sys.stderr)
+                print(f"error: {provider.label}: {exc.for_operator()}", file=sys.stderr)
                 failed = True
     return EXIT_JOB_FAILED if failed else 0
 

@@ -42,7 +42,9 @@ def validate_request(
     prompt = clean_prompt(request.prompt, spec, max_prompt_chars)
     max_n = min(spec.max_n, MAX_IMAGES_PER_JOB)
     if not 1 <= request.n <= max_n:
-        raise InputError(f"`n` must be between 1 and {max_n} (got {request.n}).", field="n")
+        raise InputError(
+            f"The number of images must be between 1 and {max_n} (got {request.n}).", field="n"
+        )
     if len(request.references) > spec.max_references:
         raise InputError(
             f"{len(request.references)} reference images were attached; "
@@ -52,20 +54,22 @@ def validate_request(
     _check_edit(request, spec)
     if request.quality is not None and not spec.supports_quality:
         raise InputError(
-            f"This server's model ({spec.model_id}) does not take a quality setting. "
-            "Leave `quality` out.",
+            f"The model {spec.model_id} does not take a quality setting.",
             field="quality",
+            member_hint="Leave `quality` out.",
+            operator_hint="Leave --quality out.",
         )
     if request.compression is not None:
         if request.output_format is not OutputFormat.JPEG:
             raise InputError(
-                "`compression` only applies to JPEG. "
-                "Set `format` to jpeg, or leave compression out.",
+                "Compression only applies to JPEG.",
                 field="compression",
+                member_hint="Set `format` to jpeg, or leave `compression` out.",
+                operator_hint="Add --format jpeg, or leave --compression out.",
             )
         if not 0 <= request.compression <= 100:
             raise InputError(
-                f"`compression` must be between 0 and 100 (got {request.compression}).",
+                f"Compression must be between 0 and 100 (got {request.compression}).",
                 field="compression",
             )
 
@@ -73,12 +77,16 @@ def validate_request(
     if not tiers:
         if request.ratio is Ratio.AUTO:
             raise InputError(
-                f"The `auto` ratio is only offered for edits ({spec.model_id} needs a fixed "
-                "ratio). Pick one, e.g. 1:1.",
+                f"The auto ratio is only offered for edits: {spec.model_id} needs a fixed ratio.",
                 field="ratio",
+                member_hint="Pick a `ratio`, e.g. 1:1.",
+                operator_hint="Pass --ratio, e.g. --ratio 1:1.",
             )
         raise InputError(
-            f"{spec.model_id} does not offer the {request.ratio} ratio.", field="ratio"
+            f"{spec.model_id} does not make {request.ratio} images; it makes {spec.offered()}.",
+            field="ratio",
+            member_hint="Pick one of those ratios.",
+            operator_hint="Pass one of those ratios with --ratio.",
         )
     resolution = request.resolution or tiers[0]
     if request.ratio is Ratio.AUTO:
@@ -92,10 +100,15 @@ def validate_request(
     size = spec.size_for(request.ratio, resolution)
     if size is None:
         offered_tiers = ", ".join(tiers)
-        offered_ratios = ", ".join(spec.ratios_for(resolution)) or "none"
+        offered_ratios = ", ".join(spec.ratios_for(resolution))
+        at_tier = (
+            f"at {resolution} pick one of: {offered_ratios}"
+            if offered_ratios
+            else f"{spec.model_id} has no {resolution} sizes"
+        )
         raise InputError(
             f"{request.ratio} is not available at {resolution}. For {request.ratio} pick "
-            f"{offered_tiers}; at {resolution} pick one of: {offered_ratios}.",
+            f"{offered_tiers}; {at_tier}.",
             field="resolution",
         )
     width, height = size
@@ -139,22 +152,37 @@ def _check_edit(request: JobRequest, spec: ModelSpec) -> None:
     """Edits need an image; a mask needs an edit and a model that takes masks."""
     if request.edit and not request.references:
         raise InputError(
-            "An edit needs at least one image. Attach the image to change.", field="references"
+            "An edit needs at least one image.",
+            field="references",
+            member_hint="Attach the image to change.",
+            operator_hint="Pass the image to change with --image.",
         )
     if request.mask is None:
         return
     if not request.edit:
         raise InputError(
-            "A mask only applies to edits. Use /edit (or --edit) to repaint part of an image.",
+            "A mask only applies to edits.",
             field="mask",
+            member_hint="Use /edit to repaint part of an image.",
+            operator_hint="Add --edit to repaint part of the first --image.",
         )
     if not spec.supports_mask and spec.mask_refusal:
-        raise InputError(spec.mask_refusal, field="mask")
+        raise InputError(
+            spec.mask_refusal,
+            field="mask",
+            member_hint="Leave the mask out and say in the prompt what to change (or ask an "
+            "admin to use a provider that honours masks).",
+            operator_hint="Leave --mask out and say in the prompt what to change, or put a "
+            "provider that honours masks first in IMAGE_PROVIDERS.",
+        )
     if not spec.supports_mask:
         raise InputError(
-            f"This server's editing model ({spec.model_id}) does not take a mask. "
-            "Leave the mask out, or ask an admin to set IMAGE_EDIT_MODEL to an official model.",
+            f"The editing model {spec.model_id} does not take a mask.",
             field="mask",
+            member_hint="Leave the mask out, or ask an admin to set IMAGE_EDIT_MODEL to an "
+            "official model.",
+            operator_hint="Leave --mask out, or set IMAGE_EDIT_MODEL to an official model "
+            "(gpt-image-2-official).",
         )
 
 

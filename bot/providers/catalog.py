@@ -1,24 +1,29 @@
 """What each upstream model allows: ratios per tier with exact pixel sizes, counts and options.
 
-The ToAPIs size tables come from ``shared/reference/upstream-apis.md`` §1.3.1. Two versions of the
-docs disagree: the seed pages (the original API pages) offer 1K only for 1:1, 3:2 and 2:3 and 4K
-only for six wide ratios; the 2026-08 docs mirror offers every ratio at every tier. The seed table
-is the default; ``IMAGE_SIZE_TABLE=extended`` switches to the mirror's.
+Which sizes a model takes is data: its profile (``profiles.toml``) names a ``SizeRule`` per model,
+and ``size_rule_table`` turns it into the ratio → pixels table the engine validates against.
+
+The ToAPIs size tables come from ``shared/reference/upstream-apis.md`` §1.3.1 and §1.3.3. For
+gpt-image-2 two versions of the docs disagree: the seed pages (the original API pages) offer 1K
+only for 1:1, 3:2 and 2:3 and 4K only for six wide ratios; the 2026-08 docs mirror offers every
+ratio at every tier. The seed table is the default; ``IMAGE_SIZE_TABLE=extended`` switches to the
+mirror's. The official channel's page is the same in both versions: every ratio (and ``auto``) at
+1K and 2K, only the six wide ones at 4K.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from typing import Literal, TypeAlias
+from typing import Annotated, Any, Literal, TypeAlias
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Discriminator, Tag
 
 from bot.options import Ratio, Resolution
-from bot.providers.sizes import FreeSizeRules
+from bot.providers.sizes import FreeSizeRules, ListedSizes, format_size, listed_size_table
+from bot.providers.sizes import Size as Size  # re-exported: the engine names sizes from here
+from bot.providers.sizes import SizeTable as SizeTable
 
-Size: TypeAlias = tuple[int, int]
-SizeTable: TypeAlias = Mapping[Resolution, Mapping[Ratio, Size]]
 SizeTableName: TypeAlias = Literal["seed", "extended"]
 
 _R = Ratio
@@ -90,6 +95,44 @@ EXTENDED_SIZES: SizeTable = {
 
 SIZE_TABLES: Mapping[SizeTableName, SizeTable] = {"seed": SEED_SIZES, "extended": EXTENDED_SIZES}
 
+# The official channel (§1.3.3, seeds 000/002): "13 ratios or auto"; "4K only supports 6 ratios".
+OFFICIAL_SIZES: SizeTable = {_1K: EXTENDED_SIZES[_1K], _2K: _TWO_K, _4K: _FOUR_K_WIDE}
+
+# A shipped table a profile names: "toapis" is gpt-image-2's (seed or extended, as
+# IMAGE_SIZE_TABLE says), "toapis-official" the official channel's.
+SizeTableRef: TypeAlias = Literal["toapis", "toapis-official"]
+
+
+def _size_rule_kind(value: Any) -> str:
+    if isinstance(value, str):
+        return "table"
+    if isinstance(value, list | tuple):
+        return "listed"
+    return "free"
+
+
+# What sizes one model takes, as a profile gives it: a table of rules (free ``WxH``), a list of
+# exact sizes, or the name of a shipped ratio table.
+SizeRule: TypeAlias = Annotated[
+    Annotated[FreeSizeRules, Tag("free")]
+    | Annotated[ListedSizes, Tag("listed")]
+    | Annotated[SizeTableRef, Tag("table")],
+    Discriminator(_size_rule_kind),
+]
+
+
+def size_rule_table(
+    rule: SizeRule, size_table: SizeTableName = "seed"
+) -> tuple[SizeTable, FreeSizeRules | None]:
+    """The ratio → pixels table a rule offers, and the free rules behind it (None: exact sizes)."""
+    if isinstance(rule, FreeSizeRules):
+        return free_size_table(rule), rule
+    if rule == "toapis":
+        return SIZE_TABLES[size_table], None
+    if rule == "toapis-official":
+        return OFFICIAL_SIZES, None
+    return listed_size_table(rule), None
+
 
 def free_size_table(rules: FreeSizeRules) -> SizeTable:
     """Every ratio at every tier for a free-size API: the extended table's sizes, snapped.
@@ -154,6 +197,34 @@ class ModelSpec(BaseModel):
         """Ratios offered at this tier, in the catalogue's order."""
         return [ratio for ratio in Ratio if ratio in self.sizes.get(resolution, {})]
 
+    def offered(self, tiers: list[Resolution] | None = None) -> str:
+        """What the model offers (at ``tiers``), for a refusal that names the choices.
+
+        A short table names every size ("1:1 (1024x1024), 3:2 (1536x1024) at 1K"); a long one
+        names the ratios per tier.
+        """
+        shown = [tier for tier in (tiers or list(Resolution)) if self.sizes.get(tier)]
+        entries = sum(len(self.sizes[tier]) for tier in shown)
+        parts = []
+        for tier in shown:
+            ratios = self.ratios_for(tier)
+            if entries <= 6:
+                sizes = self.sizes[tier]
+                names = [f"{ratio} ({format_size(sizes[ratio])})" for ratio in ratios]
+            else:
+                names = [str(ratio) for ratio in ratios]
+            parts.append(f"{', '.join(names)} at {tier}")
+        return "; ".join(parts) or "no sizes"
+
+    def size_problem(self, width: int, height: int) -> str | None:
+        """Why the model refuses ``width``x``height``, or None when it takes that size."""
+        if self.free_sizes is not None:
+            return self.free_sizes.problem(width, height)
+        allowed = {size for tier in self.sizes.values() for size in tier.values()}
+        if (width, height) in allowed:
+            return None
+        return f"{self.model_id} takes only {self.offered()}"
+
     def auto_size(self, resolution: Resolution, source: Size | None) -> Size:
         """The table size ``auto`` stands for: the ratio at this tier nearest ``source``'s shape.
 
@@ -182,12 +253,6 @@ def nearest_ratio(ratios: list[Ratio], source: Size | None) -> Ratio:
     return min(concrete, key=distance)
 
 
-# Models whose ToAPIs pages document `quality` and `output_format` (§1.3.2, §1.3.3). The plain
-# gpt-image-2 page documents neither, so Easel refuses `quality` there and converts formats itself.
-_TOAPIS_QUALITY_MODELS = ("gpt-image-2-vip", "gpt-image-2-official", "gpt-image-1.5-official")
-_TOAPIS_FORMAT_MODELS = ("gpt-image-2-official", "gpt-image-1.5-official")
-# The official channel (§1.3.3): edits with `image_urls` + `mask_url`, and `size: auto`.
-TOAPIS_EDIT_MODELS = ("gpt-image-2-official", "gpt-image-1.5-official")
 # Seeds 000/002 name gpt-image-1.5-official; the 2026-08 docs gpt-image-2-official (§1.2).
 DEFAULT_EDIT_MODEL = "gpt-image-2-official"
 
@@ -195,22 +260,14 @@ DEFAULT_EDIT_MODEL = "gpt-image-2-official"
 def toapis_model_spec(
     model_id: str, table: SizeTableName = "seed", *, edit_model: str | None = DEFAULT_EDIT_MODEL
 ) -> ModelSpec:
-    """The spec of a ToAPIs model id (unknown ids get the plain gpt-image-2 rules).
+    """The spec of a ToAPIs model id, from the shipped ``toapis`` profile.
 
-    ``edit_model`` is the model edits go to (``IMAGE_EDIT_MODEL``); None or the same id means
-    this model takes its own edits.
+    Unknown ids get the plain gpt-image-2 rules. ``edit_model`` is the model edits go to
+    (``IMAGE_EDIT_MODEL``); None or the same id means this model takes its own edits. For callers
+    that have no profile at hand (the ToAPIs emulator, tests).
     """
-    edit = None
-    if edit_model is not None and edit_model != model_id:
-        edit = toapis_model_spec(edit_model, table, edit_model=None)
-    official = model_id in TOAPIS_EDIT_MODELS
-    return ModelSpec(
-        model_id=model_id,
-        sizes=SIZE_TABLES[table],
-        supports_quality=model_id in _TOAPIS_QUALITY_MODELS,
-        supports_output_format=model_id in _TOAPIS_FORMAT_MODELS,
-        supports_mask=official,
-        supports_auto_ratio=official,
-        reference_field="image_urls" if official else "reference_images",
-        edit=edit,
-    )
+    # profiles builds its specs from this module, so it is imported at call time.
+    from bot.providers.profiles import shipped_profiles
+
+    profile = shipped_profiles()["toapis"]
+    return profile.spec(model_id, edit_model or model_id, size_table=table)

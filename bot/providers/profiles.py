@@ -1,10 +1,11 @@
 """Provider profiles: what each image API takes, shipped as data (``profiles.toml``).
 
-A profile says where an API lives, which models it serves and what they accept: how sizes are
-given (ToAPIs' ratio table or free ``WxH`` within rules), whether ``n`` works or must be looped,
-masks, formats, quality, streaming, prompt limits, the edit transport (JSON with data URLs or
-multipart files). The engine never branches on a provider's name: it reads the ``ModelSpec`` a
-profile builds, and the OpenAI-compatible client reads the profile itself.
+A profile says where an API lives, which models it serves and what they accept: which sizes
+(a ratio table, free ``WxH`` within rules, or the exact sizes the docs list), whether ``n`` works
+or must be looped, masks, formats, quality, streaming, prompt limits, the edit transport (JSON
+with data URLs or multipart files). What differs between models of one API is in
+``model_overrides``. The engine never branches on a provider's or a model's name: it reads the
+``ModelSpec`` a profile builds, and the OpenAI-compatible client reads the profile itself.
 
 Admins change any field, or add a profile for another gateway, with ``IMAGE_PROFILES_FILE``.
 """
@@ -14,6 +15,7 @@ from __future__ import annotations
 import logging
 import tomllib
 from collections.abc import Mapping
+from functools import cache
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
@@ -22,7 +24,13 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from bot.errors import ConfigError
 from bot.options import Ratio
-from bot.providers.catalog import ModelSpec, SizeTableName, free_size_table, toapis_model_spec
+from bot.providers.catalog import (
+    ModelSpec,
+    ReferenceField,
+    SizeRule,
+    SizeTableName,
+    size_rule_table,
+)
 from bot.providers.sizes import FreeSizeRules
 
 log = logging.getLogger(__name__)
@@ -44,6 +52,10 @@ class ModelOverrides(BaseModel):
     quality: bool | None = None
     mask: bool | None = None
     streaming: bool | None = None
+    sizes: SizeRule | None = None
+    auto_ratio: bool | None = None
+    formats: tuple[UpstreamFormat, ...] | None = None
+    reference_field: ReferenceField | None = None
 
 
 class ModelCaps(BaseModel):
@@ -56,10 +68,19 @@ class ModelCaps(BaseModel):
     quality: bool
     mask: bool
     streaming: bool
+    sizes: SizeRule
+    auto_ratio: bool
+    formats: tuple[UpstreamFormat, ...]
+    reference_field: ReferenceField
 
 
 class ProviderProfile(BaseModel):
-    """One image API. Fields after ``docs`` apply to the OpenAI-compatible family only."""
+    """One image API: defaults for its models, and where a model differs, ``model_overrides``.
+
+    ``sizes``, ``quality``, ``mask``, ``formats``, ``auto_ratio``, ``reference_field`` and the
+    ``n`` limits apply to both families; the transport, streaming and moderation fields to the
+    OpenAI-compatible family only.
+    """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -73,13 +94,18 @@ class ProviderProfile(BaseModel):
     docs: str = ""
 
     edit_transport: EditTransport = "multipart"
-    sizes: FreeSizeRules = Field(default_factory=FreeSizeRules)
+    # Free WxH within rules (a table of them), exact sizes (a list), or a shipped ratio table.
+    sizes: SizeRule = Field(default_factory=FreeSizeRules)
+    # The API takes ``size: auto`` itself (ToAPIs' official channel). OpenAI-compatible edits
+    # always offer auto: Easel sends the size nearest the first image's shape.
+    auto_ratio: bool = False
+    reference_field: ReferenceField = "reference_images"  # ToAPIs: the field for input images
     native_n: bool = True  # False: one image per call, so Easel loops for n
     max_n: int = Field(default=10, ge=1, le=10)
     quality: bool = True
     mask: bool = True
     mask_refusal: str | None = None  # told to a member whose mask this API would ignore
-    formats: tuple[UpstreamFormat, ...] = ("png", "jpeg")
+    formats: tuple[UpstreamFormat, ...] = ("png", "jpeg")  # empty: Easel converts results
     backgrounds: tuple[Background, ...] = ("auto",)
     moderation: bool = False  # takes ``moderation`` (auto | low) on generations
     moderation_on_edits: bool = False
@@ -102,13 +128,11 @@ class ProviderProfile(BaseModel):
     def caps(self, model_id: str | None = None) -> ModelCaps:
         """This provider's capabilities for ``model_id`` (its default model when None)."""
         override = self.model_overrides.get(model_id or self.model, ModelOverrides())
-        return ModelCaps(
-            native_n=self.native_n if override.native_n is None else override.native_n,
-            max_n=override.max_n or self.max_n,
-            quality=self.quality if override.quality is None else override.quality,
-            mask=self.mask if override.mask is None else override.mask,
-            streaming=self.streaming if override.streaming is None else override.streaming,
-        )
+        merged = {
+            field: getattr(self, field) if value is None else value
+            for field, value in override.model_dump(exclude_unset=False).items()
+        }
+        return ModelCaps.model_validate(merged)
 
     def with_changes(self, **changes: Any) -> ProviderProfile:
         """A validated copy with some fields changed (settings overrides)."""
@@ -123,26 +147,56 @@ class ProviderProfile(BaseModel):
     ) -> ModelSpec:
         """The ``ModelSpec`` the engine validates against for this profile and model."""
         model_id = model_id or self.model
+        edit_model_id = edit_model_id or self.edit_model or model_id
         if self.family == "toapis":
-            return toapis_model_spec(
-                model_id, size_table, edit_model=edit_model_id or self.edit_model
-            )
-        return openai_model_spec(self, model_id, edit_model_id or self.edit_model or model_id)
+            return toapis_spec(self, model_id, edit_model_id, size_table)
+        return openai_model_spec(self, model_id, edit_model_id, size_table)
 
 
-def openai_model_spec(profile: ProviderProfile, model_id: str, edit_model_id: str) -> ModelSpec:
-    """The spec of an OpenAI-compatible model: free sizes, every ratio at every tier.
+def _sizes(caps: ModelCaps, size_table: SizeTableName) -> dict[str, Any]:
+    table, free = size_rule_table(caps.sizes, size_table)
+    return {"sizes": table, "free_sizes": free}
+
+
+def toapis_spec(
+    profile: ProviderProfile, model_id: str, edit_model_id: str, size_table: SizeTableName
+) -> ModelSpec:
+    """The spec of a ToAPIs model; edits go to ``edit_model_id`` when it is another model."""
+    edit = None
+    if edit_model_id != model_id:
+        edit = toapis_spec(profile, edit_model_id, edit_model_id, size_table)
+    caps = profile.caps(model_id)
+    return ModelSpec(
+        model_id=model_id,
+        supports_quality=caps.quality,
+        supports_output_format=bool(caps.formats),
+        supports_mask=caps.mask,
+        supports_auto_ratio=caps.auto_ratio,
+        reference_field=caps.reference_field,
+        max_n=caps.max_n,
+        max_references=profile.max_references,
+        max_prompt_chars=profile.max_prompt_chars,
+        edit=edit,
+        **_sizes(caps, size_table),
+    )
+
+
+def openai_model_spec(
+    profile: ProviderProfile,
+    model_id: str,
+    edit_model_id: str,
+    size_table: SizeTableName = "seed",
+) -> ModelSpec:
+    """The spec of an OpenAI-compatible model: its sizes (free ``WxH`` or the listed ones).
 
     Edits (and, where ``references_via_edit``, any request with input images) are validated
-    against the edit spec: its own prompt limit, masks, and ``auto`` (the first image's shape).
+    against the edit spec: its own prompt limit, masks, and ``auto`` (the allowed size nearest
+    the first image's shape, which Easel sends).
     """
     caps, edit_caps = profile.caps(model_id), profile.caps(edit_model_id)
-    table = free_size_table(profile.sizes)
     common: dict[str, Any] = {
-        "sizes": table,
         "supports_output_format": True,
         "max_references": profile.max_references,
-        "free_sizes": profile.sizes,
     }
     edit = ModelSpec(
         model_id=edit_model_id,
@@ -153,6 +207,7 @@ def openai_model_spec(profile: ProviderProfile, model_id: str, edit_model_id: st
         max_prompt_chars=profile.max_edit_prompt_chars,
         mask_refusal=None if edit_caps.mask else profile.mask_refusal,
         **common,
+        **_sizes(edit_caps, size_table),
     )
     return ModelSpec(
         model_id=model_id,
@@ -162,6 +217,7 @@ def openai_model_spec(profile: ProviderProfile, model_id: str, edit_model_id: st
         references_via_edit=profile.references_via_edit,
         edit=edit,
         **common,
+        **_sizes(caps, size_table),
     )
 
 
@@ -176,6 +232,12 @@ def shipped_profile_data() -> dict[str, Any]:
     """The profiles shipped with Easel, as raw tables."""
     text = (resources.files("bot.providers") / "profiles.toml").read_text(encoding="utf-8")
     return _read_toml(text, "profiles.toml")
+
+
+@cache
+def shipped_profiles() -> Mapping[str, ProviderProfile]:
+    """The shipped profiles, validated once (they never change while Easel runs)."""
+    return load_profiles()
 
 
 def load_profiles(extra_file: Path | None = None) -> dict[str, ProviderProfile]:
@@ -221,6 +283,8 @@ def _merge(base: Mapping[str, Any], changes: Mapping[str, Any]) -> dict[str, Any
 def describe_sizes(spec: ModelSpec) -> str:
     """How a model takes sizes, in one line for ``python -m bot models``."""
     rules = spec.free_sizes
+    if rules is None and sum(len(sizes) for sizes in spec.sizes.values()) <= 6:
+        return f"only {spec.offered()}"
     if rules is None:
         tiers = ", ".join(
             f"{tier}: {len(spec.ratios_for(tier))} ratios"

@@ -1,22 +1,25 @@
-"""Free ``WxH`` sizes: the rules OpenAI-compatible gpt-image-2 APIs put on them, and snapping.
+"""Sizes a model takes, as data: free ``WxH`` within rules, or a list of exact sizes.
 
-InfinityBlue, Starrise/Anyfast and OpenAI accept any ``{width}x{height}`` whose sides are
-multiples of 16, whose aspect is at most 3:1, whose area is 655,360–8,294,400 pixels and whose long
-side is at most 3,840 (upstream-apis.md §2–§4). Easel's options stay ratio + tier; these helpers
-map them (and an input image's shape, for ``auto``) onto the nearest size the rules allow.
+gpt-image-2 on InfinityBlue, Starrise/Anyfast and OpenAI accepts any ``{width}x{height}`` whose
+sides are multiples of 16, whose aspect is at most 3:1, whose area is 655,360–8,294,400 pixels and
+whose long side is at most 3,840 (upstream-apis.md §2–§4): ``FreeSizeRules``. OpenAI's older
+gpt-image-1 and gpt-image-1.5 take only the sizes their docs list (§4.1): ``ListedSizes``. Easel's
+options stay ratio + tier; these helpers map them (and an input image's shape, for ``auto``) onto
+the nearest size the model allows.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
-from typing import TypeAlias
+from collections.abc import Iterator, Mapping
+from typing import Annotated, TypeAlias
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
-from bot.options import Resolution
+from bot.options import Ratio, Resolution
 
 Size: TypeAlias = tuple[int, int]
+SizeTable: TypeAlias = Mapping[Resolution, Mapping[Ratio, Size]]
 
 # The area each tier aims for: 1024², 2048², and the largest area the rules allow (3840×2160).
 TIER_PIXELS: dict[Resolution, int] = {
@@ -122,3 +125,61 @@ def parse_size(text: str) -> Size | None:
 def format_size(size: Size) -> str:
     """(1536, 1024) as ``"1536x1024"``, the form the APIs take."""
     return f"{size[0]}x{size[1]}"
+
+
+# How far a listed size's shape may be from its ratio: ToAPIs' 2048x1360 is "3:2" (0.4 % off).
+_RATIO_TOLERANCE = 0.01
+
+
+def ratio_of(size: Size) -> Ratio | None:
+    """The ratio ``size`` has (within 1 %), or None when it is none of the 13."""
+    width, height = size
+    shape = math.log(width / height)
+    for ratio in Ratio:
+        if ratio is Ratio.AUTO:
+            continue
+        across, down = ratio.value.split(":")
+        if abs(math.log(int(across) / int(down)) - shape) <= _RATIO_TOLERANCE:
+            return ratio
+    return None
+
+
+def tier_of(size: Size) -> Resolution:
+    """The tier whose area ``size`` is nearest (1024x1536 is 1K, 2048x1152 is 2K)."""
+    area = math.log(size[0] * size[1])
+    return min(Resolution, key=lambda tier: abs(math.log(TIER_PIXELS[tier]) - area))
+
+
+def _check_listed(sizes: tuple[str, ...]) -> tuple[str, ...]:
+    """Every entry is ``WxH`` of one of the 13 ratios, and no two share a ratio and tier."""
+    if not sizes:
+        raise ValueError("list at least one size")
+    seen: dict[tuple[Resolution, Ratio], str] = {}
+    for text in sizes:
+        size = parse_size(text)
+        if size is None or min(size) <= 0:
+            raise ValueError(f"{text!r} is not WxH")
+        ratio = ratio_of(size)
+        if ratio is None:
+            raise ValueError(f"{text} is none of the ratios Easel offers")
+        key = (tier_of(size), ratio)
+        if key in seen:
+            raise ValueError(f"{text} and {seen[key]} are both {ratio} at {key[0]}")
+        seen[key] = text
+    return sizes
+
+
+# Exactly the sizes a model's docs list, e.g. ["1024x1024", "1536x1024", "1024x1536"] (§4.1).
+ListedSizes: TypeAlias = Annotated[tuple[str, ...], AfterValidator(_check_listed)]
+
+
+def listed_size_table(sizes: ListedSizes) -> SizeTable:
+    """The listed sizes as ratio → size per tier (each size sits at the tier nearest its area)."""
+    table: dict[Resolution, dict[Ratio, Size]] = {}
+    for text in sizes:
+        size = parse_size(text)
+        assert size is not None  # checked when the profile was loaded
+        ratio = ratio_of(size)
+        assert ratio is not None
+        table.setdefault(tier_of(size), {})[ratio] = size
+    return {tier: table[tier] for tier in Resolution if tier in table}

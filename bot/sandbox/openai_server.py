@@ -509,7 +509,7 @@ class OpenAISandbox(Emulator[Endpoint, LoggedCall, FaultRule]):
             size = parse_size(options.size)
             if size is None:
                 raise _Refused(400, "size must be WxH or auto")
-            problem = profile.sizes.problem(*size)
+            problem = profile.spec(options.model).size_problem(*size)  # per model (§4.1)
             if problem is not None:
                 raise _Refused(400, f"Invalid size {options.size}: {problem}", code="invalid_size")
         if options.output_format is not None and options.output_format not in profile.formats:
@@ -561,7 +561,12 @@ class OpenAISandbox(Emulator[Endpoint, LoggedCall, FaultRule]):
         if size is not None:
             return size
         if call.images:
-            return self.profile.sizes.snap(*_size_of(call.images[0]))
+            spec = self.profile.spec(call.options.model)
+            source = _size_of(call.images[0])
+            if spec.free_sizes is not None:
+                return spec.free_sizes.snap(*source)
+            tier = next(tier for tier in spec.sizes if spec.sizes[tier])
+            return spec.auto_size(tier, source)  # the listed size nearest the input's shape
         return 1024, 1024
 
     async def _answer(self, request: web.Request, call: _Call) -> web.StreamResponse:

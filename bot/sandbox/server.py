@@ -29,7 +29,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from bot.options import Ratio, Resolution
 from bot.providers._bodies import ErrorBody, ModelEntry, ModelList
-from bot.providers.catalog import SIZE_TABLES, SizeTableName, toapis_model_spec
+from bot.providers.catalog import SizeTableName, toapis_model_spec
 from bot.providers.toapis.models import (
     BalanceResponse,
     GenerationRequest,
@@ -561,7 +561,7 @@ class Sandbox(Emulator[Endpoint, LoggedRequest, FaultRule]):
             tier = Resolution((body.resolution or "1K").upper())
         except ValueError:
             raise _Invalid("resolution must be one of 1K, 2K, 4K") from None
-        table = SIZE_TABLES[self.size_table].get(tier, {})
+        table = spec.sizes.get(tier, {})  # the model's own table (the official one differs)
         if ratio is not Ratio.AUTO and ratio not in table:
             offered = ", ".join(table)
             raise _Invalid(f"size {ratio.value} is not supported at {tier.value}; use {offered}")

@@ -182,3 +182,19 @@ async def test_the_sandbox_can_emulate_a_streaming_api(tmp_path: Path) -> None:
     assert "Sandbox (OpenAI emulator)" in stderr and "(preview 1)" in stderr
     with Image.open(io.BytesIO(Path(stdout.strip()).read_bytes())) as image:
         assert image.size == (1024, 1024)
+
+
+async def test_a_size_the_model_does_not_make_is_refused_before_any_request(
+    tmp_path: Path,
+) -> None:
+    """gpt-image-1.5 makes three sizes (§4.1): 16:9 is refused, naming them, for nothing spent."""
+    async with OpenAISandbox("openai", api_key="sk-test") as server:
+        code, stdout, stderr = await run_cli(
+            "imagine", "a wide shot", "--ratio", "16:9", "--out", str(tmp_path / "out"),
+            env={**pointing_at(server), "OPENAI_MODEL": "gpt-image-1.5"}, tmp_path=tmp_path,
+        )  # fmt: skip
+        assert len(server.requests_to("generate")) == 0 and server.calls == 0
+    assert code == 1 and not stdout
+    assert "gpt-image-1.5 does not make 16:9" in stderr
+    assert "1:1 (1024x1024), 3:2 (1536x1024), 2:3 (1024x1536) at 1K" in stderr
+    assert "--ratio" in stderr

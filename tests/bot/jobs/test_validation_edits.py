@@ -54,7 +54,7 @@ def test_a_mask_needs_an_edit_model_that_takes_masks() -> None:
 
 def test_auto_is_only_for_models_that_document_it() -> None:
     message = refuse(JobRequest(prompt="x", ratio=Ratio.AUTO), "ratio")
-    assert "`auto`" in message and "only offered for edits" in message
+    assert "auto ratio" in message and "only offered for edits" in message
 
 
 def test_auto_starts_as_a_square_estimate_and_follows_the_first_image() -> None:

@@ -119,3 +119,100 @@ def test_capabilities_describe_what_differs() -> None:
     assert "2 preview" in openai["delivery"] and "multipart" in openai["edits"]
     toapis = capabilities(profiles["toapis"], profiles["toapis"].spec())
     assert toapis["sizes"].startswith("ratio table") and "polled" in toapis["delivery"]
+
+
+# Each shipped model's sizes, as upstream-apis.md states them. Every model a profile lists must
+# be here, so a model added to profiles.toml is checked against the docs before it ships.
+_FIXED_1K = {"1:1": (1024, 1024), "3:2": (1536, 1024), "2:3": (1024, 1536)}
+DOCUMENTED_SIZES: dict[tuple[str, str], str | dict[str, tuple[int, int]]] = {
+    ("toapis", "gpt-image-2"): "seed table",  # §1.3.1 (IMAGE_SIZE_TABLE=extended: the mirror)
+    ("toapis", "gpt-image-2-vip"): "seed table",  # §1.3.2: the fields of gpt-image-2
+    ("toapis", "gpt-image-2-official"): "official table",  # §1.3.3, seeds 000/002
+    ("toapis", "gpt-image-1.5-official"): "official table",
+    ("infinityblue", "gpt-image-2"): "free",  # §2
+    ("starrise", "gpt-image-2"): "free",  # §3, seed 004
+    ("starrise", "gpt-image-2-c"): "free",
+    ("anyfast", "gpt-image-2"): "free",
+    ("anyfast", "gpt-image-2-c"): "free",
+    ("openai", "gpt-image-2"): "free",  # §4.1: any WxH within the rules
+    ("openai", "gpt-image-2-2026-04-21"): "free",
+    ("openai", "gpt-image-1.5"): _FIXED_1K,  # §4.1: 1024x1024, 1536x1024, 1024x1536, auto
+    ("openai", "gpt-image-1"): _FIXED_1K,
+}
+
+
+def test_every_shipped_model_takes_the_sizes_its_docs_list() -> None:
+    profiles = load_profiles()
+    listed = {(name, model) for name, p in profiles.items() for model in (p.model, *p.models)}
+    assert listed == set(DOCUMENTED_SIZES)
+    for (name, model), documented in DOCUMENTED_SIZES.items():
+        spec = profiles[name].spec(model, model)
+        table = {
+            tier: {str(ratio): size for ratio, size in sizes.items()}
+            for tier, sizes in spec.sizes.items()
+            if sizes
+        }
+        if documented == "free":
+            assert spec.free_sizes is not None, model
+        elif documented == "seed table":
+            assert spec.free_sizes is None and len(table[Resolution.R1K]) == 3, model
+            assert not spec.supports_auto_ratio, model
+        elif documented == "official table":
+            assert len(table[Resolution.R1K]) == 13 and len(table[Resolution.R2K]) == 13, model
+            assert table[Resolution.R1K]["16:9"] == (1536, 864)
+            assert set(table[Resolution.R4K]) == {"16:9", "9:16", "2:1", "1:2", "21:9", "9:21"}
+            assert spec.supports_auto_ratio and spec.supports_mask, model
+        else:
+            assert spec.free_sizes is None and table == {Resolution.R1K: documented}, model
+
+
+@pytest.mark.parametrize("model", ["gpt-image-1", "gpt-image-1.5"])
+def test_older_openai_models_refuse_sizes_they_do_not_make_naming_the_ones_they_do(
+    model: str,
+) -> None:
+    spec = load_profiles()["openai"].spec(model)
+    with pytest.raises(InputError) as caught:
+        validate_request(JobRequest(prompt="x", ratio=Ratio.WIDE_16_9), spec)
+    message = caught.value.for_member()
+    assert caught.value.field == "ratio" and f"{model} does not make 16:9" in message
+    assert "1:1 (1024x1024), 3:2 (1536x1024), 2:3 (1024x1536) at 1K" in message
+    with pytest.raises(InputError, match=f"{model} has no 2K sizes"):
+        validate_request(JobRequest(prompt="x", resolution=Resolution.R2K), spec)
+    resolved = validate_request(JobRequest(prompt="x", ratio=Ratio.PORTRAIT_2_3), spec)
+    assert (resolved.width, resolved.height) == (1024, 1536)
+
+
+def test_auto_on_a_model_with_listed_sizes_picks_the_nearest_listed_one() -> None:
+    edit = load_profiles()["openai"].spec("gpt-image-1").for_edit()
+    assert edit.auto_size(Resolution.R1K, (1920, 1080)) == (1536, 1024)
+    assert edit.auto_size(Resolution.R1K, (1000, 1100)) == (1024, 1024)
+
+
+def test_sizes_can_be_listed_per_model_in_a_profiles_file(tmp_path: Path) -> None:
+    extra = tmp_path / "profiles.toml"
+    extra.write_text(
+        '[starrise.model_overrides."gpt-image-2-c"]\nsizes = ["1024x1024", "2048x1152"]\n'
+    )
+    starrise = load_profiles(extra)["starrise"]
+    narrow = starrise.spec("gpt-image-2-c")
+    assert narrow.size_for(Ratio.WIDE_16_9, Resolution.R2K) == (2048, 1152)
+    assert narrow.size_for(Ratio.WIDE_16_9, Resolution.R1K) is None
+    assert narrow.size_problem(1536, 1024) is not None
+    assert starrise.spec("gpt-image-2").free_sizes is not None  # the other model keeps its rules
+
+
+@pytest.mark.parametrize(
+    ("sizes", "words"),
+    [
+        ('["1000x1024"]', "none of the ratios"),
+        ('["big"]', "not WxH"),
+        ('["1024x1024", "1040x1040"]', "both 1:1 at 1K"),
+        ('"toapis-vip"', "sizes"),
+    ],
+)
+def test_a_bad_size_list_is_one_config_error(tmp_path: Path, sizes: str, words: str) -> None:
+    extra = tmp_path / "profiles.toml"
+    extra.write_text(f'[openai.model_overrides."gpt-image-1"]\nsizes = {sizes}\n')
+    with pytest.raises(ConfigError) as caught:
+        load_profiles(extra)
+    assert words in str(caught.value)

@@ -438,3 +438,16 @@ async def test_calls_of_different_jobs_run_at_the_same_time(session: aiohttp.Cli
         started = asyncio.get_running_loop().time()
         await asyncio.gather(*(api.run(task()) for _ in range(6)))
         assert asyncio.get_running_loop().time() - started < 1.5
+
+
+async def test_the_emulator_answers_400_to_a_size_an_older_openai_model_does_not_make(
+    session: aiohttp.ClientSession,
+) -> None:
+    """What the real API does (§4.1), so Easel's own refusal is the only thing that saves it."""
+    async for api in open_api("openai", session, model="gpt-image-1"):
+        wide = task(ratio=Ratio.WIDE_16_9, resolution=Resolution.R2K, width=2048, height=1152)
+        error = await fails_with(api, wide)
+        assert isinstance(error, UpstreamRejectedError) and error.status == 400
+        assert "1536x1024" in error.message
+        (image,) = await api.images(task())  # 1536x1024 is one of its sizes
+        assert size_of(image) == (1536, 1024)
