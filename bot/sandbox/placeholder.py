@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from functools import lru_cache
 from typing import Literal
 
-from PIL import Image, ImageChops, ImageDraw, ImageFilter, ImageFont
+from PIL import Image, ImageChops, ImageDraw, ImageFilter, ImageFont, ImageOps
 
 PlaceholderFormat = Literal["png", "jpeg"]
 
@@ -148,19 +148,32 @@ _BLEND_OVERLAY = 0.35  # how much of the gradient covers the inputs of an unmask
 _DEPTH_GRID = 48  # cells across the coarse map used to find room for a region's label
 
 
+def _cover(image: Image.Image, size: tuple[int, int], resample: Image.Resampling) -> Image.Image:
+    """``image`` scaled to cover ``size`` at its own aspect, the overflow cropped evenly.
+
+    The real APIs answer a full-frame picture of the size asked, never a letterboxed one, and
+    never a stretched one: when the output's shape differs from the input's (a 16:9 photo edited
+    at 3:2), the kept pixels are the input's at the same aspect with the long side trimmed.
+    The mask gets the same transform, so a region stays over the same input pixels.
+    """
+    return ImageOps.fit(image, size, method=resample, centering=(0.5, 0.5))
+
+
 def _open_rgb(data: bytes, size: tuple[int, int]) -> Image.Image:
-    """An input image stretched to exactly ``size`` (a placeholder: shape fidelity is not the
-    point, but a masked region must land on the same fraction of the picture)."""
+    """An input image covering exactly ``size`` (cropped, never stretched: see ``_cover``)."""
     with Image.open(io.BytesIO(data)) as image:
-        return image.convert("RGB").resize(size, Image.Resampling.BILINEAR)
+        return _cover(image.convert("RGB"), size, Image.Resampling.BILINEAR)
 
 
 def _repaint_region(mask: bytes, size: tuple[int, int]) -> Image.Image:
-    """ "L" image at ``size``: 255 where the mask is transparent (repaint), 0 where kept."""
+    """ "L" image at ``size``: 255 where the mask is transparent (repaint), 0 where kept.
+
+    The mask has the first image's shape, so covering ``size`` crops it exactly as the image.
+    """
     with Image.open(io.BytesIO(mask)) as image:
         alpha = image.convert("RGBA").getchannel("A")
     region = alpha.point(lambda value: 255 if value < 128 else 0)
-    return region.resize(size, Image.Resampling.NEAREST)
+    return _cover(region, size, Image.Resampling.NEAREST)
 
 
 def _largest_rectangle(cells: list[list[bool]]) -> tuple[int, int, int, int] | None:
@@ -253,11 +266,13 @@ def render_edit_placeholder(
 ) -> bytes:
     """Encode a labelled sandbox *edit* of exactly ``width`` x ``height`` pixels.
 
-    With a mask: the first image, stretched to the output size, with every pixel the mask marks
+    With a mask: the first image, covering the output size (scaled at its own aspect, the
+    overflow cropped evenly from both sides, never stretched), with every pixel the mask marks
     transparent "repainted" (the prompt's gradient, a magenta seam along the inside of its edge,
-    and "SANDBOX · REPAINTED" written inside it) and every other pixel left exactly as it was, so
-    a test can tell which region changed. Without a mask: the inputs side by side under a
-    translucent gradient, labelled "SANDBOX EDIT" or "SANDBOX BLEND".
+    and "SANDBOX · REPAINTED" written inside it) and every other pixel left as the input's, so a
+    test can tell which region changed. Without a mask: the inputs side by side, each covering
+    its strip the same way, under a translucent gradient, labelled "SANDBOX EDIT" or
+    "SANDBOX BLEND".
     """
     if width <= 0 or height <= 0:
         raise ValueError(f"placeholder size must be positive, got {width}x{height}")

@@ -63,6 +63,29 @@ async def test_an_edit_with_two_images_and_a_mask_writes_the_repainted_image(
     assert picture.getpixel((700, 900)) != BLUE  # bottom half repainted
 
 
+async def test_an_edit_of_a_wide_photo_keeps_its_shape_and_its_pixels_unsquashed(
+    external_api: Sandbox, env: dict[str, str], tmp_path: Path
+) -> None:
+    """``auto`` (the edit default) on a 16:9 photo: 16:9 back, the kept square still square."""
+    photo = Image.new("RGB", (1920, 1080), BLUE)
+    photo.paste((0, 0, 0), (1200, 200, 1380, 380))  # in the top half, which is kept
+    first = save(tmp_path, "wide.png", photo)
+    mask = save(tmp_path, "mask.png", bottom_half_mask(photo.size))
+    code, stdout, stderr = await run_cli(
+        "imagine", "a lake", "--image", first, "--mask", mask, "--out", str(tmp_path / "out"),
+        env=env, tmp_path=tmp_path,
+    )  # fmt: skip
+    assert code == 0, stderr
+    assert external_api.requests_to("submit")[0].body["size"] == "auto"
+    [path] = [Path(line) for line in stdout.splitlines()]
+    with Image.open(path) as image:
+        picture = image.convert("RGB")
+    assert picture.size == (1536, 864)
+    dark = picture.crop((0, 0, 1536, 400)).convert("L").point(lambda v: 255 if v < 40 else 0)
+    box = dark.getbbox()
+    assert box is not None and box[2] - box[0] == box[3] - box[1] == 144  # 180 px at 0.8
+
+
 async def test_the_edit_model_is_a_setting(
     external_api: Sandbox, env: dict[str, str], tmp_path: Path
 ) -> None:

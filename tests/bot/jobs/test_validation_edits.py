@@ -9,6 +9,7 @@ from bot.jobs.models import InputImage, JobRequest, ResolvedRequest
 from bot.jobs.validation import resolve_auto, validate_request
 from bot.options import Quality, Ratio, Resolution
 from bot.providers.catalog import toapis_model_spec
+from bot.providers.profiles import load_profiles
 
 SPEC = toapis_model_spec("gpt-image-2")  # edits go to gpt-image-2-official
 IMAGE = InputImage(filename="a.png", data=b"")
@@ -64,6 +65,24 @@ def test_auto_starts_as_a_square_estimate_and_follows_the_first_image() -> None:
     assert (landscape.width, landscape.height) == (1536, 1024)
     portrait = resolve_auto(resolved, SPEC, (640, 1000))
     assert (portrait.width, portrait.height) == (1024, 1536)
+
+
+@pytest.mark.parametrize(
+    ("provider", "model", "tier", "expected"),
+    [
+        ("toapis", "gpt-image-2", Resolution.R1K, (1536, 864)),  # the official channel's 1K
+        ("toapis", "gpt-image-2", Resolution.R2K, (2048, 1152)),
+        ("starrise", "gpt-image-2", Resolution.R1K, (1360, 768)),  # free: the shape, snapped
+        ("openai", "gpt-image-1", Resolution.R1K, (1536, 1024)),  # listed: the nearest of three
+    ],
+)
+def test_auto_keeps_a_wide_inputs_shape_as_closely_as_the_provider_allows(
+    provider: str, model: str, tier: Resolution, expected: tuple[int, int]
+) -> None:
+    spec = load_profiles()[provider].spec(model)
+    resolved = validate_request(edit(references=(IMAGE,), ratio=Ratio.AUTO, resolution=tier), spec)
+    wide = resolve_auto(resolved, spec, (1920, 1080))
+    assert (wide.width, wide.height) == expected
 
 
 def test_auto_at_4k_picks_among_the_wide_sizes() -> None:

@@ -100,6 +100,26 @@ async def test_auto_size_follows_the_first_images_shape(
     assert (await result(http, sandbox, task["id"])).size == (1024, 1536)
 
 
+async def test_auto_keeps_a_wide_inputs_shape_and_its_kept_pixels_unsquashed(
+    sandbox: Sandbox, http: aiohttp.ClientSession
+) -> None:
+    """A 16:9 photo edited with ``auto`` comes back 16:9 (the official channel has 16:9 at 1K)."""
+    photo = Image.new("RGB", (1920, 1080), BLUE)
+    photo.paste((0, 0, 0), (1350, 450, 1530, 630))  # a square in the kept right half
+    picture = await upload(http, sandbox, encode(photo), "wide.png")
+    mask = await upload(http, sandbox, encode(left_half_mask(photo.size)), "m.png")
+    status, task = await submit(http, sandbox, image_urls=[picture], mask_url=mask, size="auto")
+    assert status == 200, task
+    image = (await result(http, sandbox, task["id"])).convert("RGB")
+    assert image.size == (1536, 864)
+    dark = image.crop((800, 0, 1536, 864)).convert("L").point(lambda v: 255 if v < 40 else 0)
+    box = dark.getbbox()
+    assert box is not None
+    assert box[2] - box[0] == box[3] - box[1] == 144  # 180 px at 0.8: the same square
+    assert image.getpixel((1500, 100)) == BLUE  # kept
+    assert image.getpixel((100, 800)) != BLUE  # repainted
+
+
 async def test_a_blend_shows_every_input(sandbox: Sandbox, http: aiohttp.ClientSession) -> None:
     blue = await upload(http, sandbox, encode(Image.new("RGB", (64, 64), BLUE)), "b.png")
     orange = await upload(

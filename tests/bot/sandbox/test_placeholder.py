@@ -8,7 +8,7 @@ import time
 import pytest
 from PIL import Image
 
-from bot.sandbox.placeholder import render_placeholder
+from bot.sandbox.placeholder import render_edit_placeholder, render_placeholder
 
 # Extremes of both size tables (smallest, tallest, widest, largest 4K) plus the common 16:9 2K.
 SIZES = [(1024, 1024), (768, 1024), (1152, 2688), (2688, 1152), (3840, 1648), (2048, 1152)]
@@ -76,3 +76,50 @@ def _timed(width: int, height: int, prompt: str) -> float:
     start = time.perf_counter()
     render_placeholder(width, height, prompt)
     return time.perf_counter() - start
+
+
+BLUE = (20, 60, 200)
+
+
+def _png(image: Image.Image) -> bytes:
+    out = io.BytesIO()
+    image.save(out, format="PNG")
+    return out.getvalue()
+
+
+def _wide_photo_with_a_square() -> Image.Image:
+    """1920x1080 blue, a black 180x180 square in its right half, near the middle."""
+    photo = Image.new("RGB", (1920, 1080), BLUE)
+    photo.paste((0, 0, 0), (1100, 450, 1280, 630))
+    return photo
+
+
+def _left_half_repainted(size: tuple[int, int]) -> Image.Image:
+    mask = Image.new("RGBA", size, (0, 0, 0, 255))
+    mask.paste((0, 0, 0, 0), (0, 0, size[0] // 2, size[1]))
+    return mask
+
+
+def _dark_box(image: Image.Image) -> tuple[int, int, int, int] | None:
+    """The bounding box of the near-black pixels."""
+    dark = image.convert("L").point(lambda value: 255 if value < 40 else 0)
+    return dark.getbbox()
+
+
+@pytest.mark.parametrize("size", [(1536, 1024), (1024, 1024), (1536, 864)])
+def test_kept_pixels_keep_the_inputs_aspect_whatever_the_output_shape(
+    size: tuple[int, int],
+) -> None:
+    """A 16:9 photo edited at another shape is cropped to cover it, never squashed."""
+    photo = _wide_photo_with_a_square()
+    data = render_edit_placeholder(
+        *size, "p", [_png(photo)], _png(_left_half_repainted(photo.size))
+    )
+    image = _open(data).convert("RGB")
+    assert image.size == size
+    box = _dark_box(image.crop((size[0] // 2 + 8, 0, *size)))
+    assert box is not None
+    width, height = box[2] - box[0], box[3] - box[1]
+    assert abs(width - height) <= 2, (width, height)  # still a square
+    scale = max(size[0] / 1920, size[1] / 1080)  # cover: the larger factor, the rest cropped
+    assert abs(width - 180 * scale) <= 2
