@@ -24,8 +24,10 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from pydantic import BaseModel, Field
 
 from bot.errors import (
+    Audience,
     EaselError,
     InputError,
+    InternalError,
     JobTimeoutError,
     PermanentUpstreamError,
     RefusalError,
@@ -241,7 +243,7 @@ class Engine:
             resolved = self.validate(request)
             await self.check_inputs(request.references)
         except InputError as exc:
-            yield JobFailed(reason=exc.user_message, failure="input")
+            yield JobFailed(reason=exc.for_operator(), failure="input")
             return
         job_id = job_id or uuid.uuid4().hex
         with self.events.listen(job_id) as events:
@@ -345,16 +347,18 @@ class Engine:
             )
         except EaselError as exc:
             log.info("job %s: failed: %s", job.id, exc)
-            await self.events.fail(job, _failure_kind(exc), exc.user_message, JobState.FAILED)
+            reason = exc.render(_audience(job))
+            await self.events.fail(job, _failure_kind(exc), reason, JobState.FAILED)
         except Exception:
             log.exception("job %s: crashed", job.id)
-            await self.events.fail(
-                job,
-                "internal",
-                f"Something went wrong inside Easel (reference `{job.id[:8]}`). "
-                "The team can find it in the logs; please try again.",
-                JobState.FAILED,
+            crash = InternalError(
+                "Something went wrong inside Easel.",
+                member_hint=f"The team can find it in the logs (reference `{job.id[:8]}`); "
+                "please try again.",
+                operator_hint=f"The traceback is in the log above (job {job.id}).",
             )
+            reason = crash.render(_audience(job))
+            await self.events.fail(job, "internal", reason, JobState.FAILED)
 
     async def _work(self, job: JobRecord) -> None:
         """Upload, submit, poll and download, saving the row before each irreversible step."""
@@ -391,6 +395,11 @@ class Engine:
 
 
 _NEEDS_UPSTREAM = (JobState.QUEUED, JobState.UPLOADING, JobState.SUBMITTING, JobState.SUBMITTED)
+
+
+def _audience(job: JobRecord) -> Audience:
+    """Who reads this job's messages: the operator at a terminal, or a member in Discord."""
+    return "operator" if job.origin == "cli" else "member"
 
 
 def _failure_kind(error: EaselError) -> FailureKind:

@@ -125,8 +125,10 @@ class Failover:
                 raise InterruptedJobError(
                     f"Easel restarted while {provider.label} was still making this image. That "
                     "service answers only over the open connection, so the image was lost (it "
-                    "may still be charged). Press Retry to make it again.",
+                    "may still be charged).",
                     provider=provider.name,
+                    member_hint="Press Retry to make it again.",
+                    operator_hint="Run the command again.",
                 )
             if job.state is JobState.SUBMITTING:
                 await self.submitted(job, found)

@@ -12,7 +12,7 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable
 
-from bot.errors import EaselError, JobTimeoutError, SafetyRefusal, TaskFailedError
+from bot.errors import EaselError, JobTimeoutError, SafetyRefusal, TaskFailedError, in_words
 from bot.jobs.models import JobEvent, JobProgress
 from bot.jobs.records import JobRecord
 from bot.jobs.scheduler import PollPolicy, PollScheduler
@@ -113,9 +113,11 @@ class TaskWatcher:
                     return snapshot
         except TimeoutError:
             raise JobTimeoutError(
-                f"The image service did not finish within {deadline / 60:.0f} minutes "
-                f"(task `{task_id}`). Please try again later.",
+                f"{provider.label} did not finish within {in_words(deadline)}.",
                 provider=provider.name,
+                member_hint=f"Please try again later (task `{task_id}`).",
+                operator_hint=f"Task {task_id} was given up; try again later, or allow more "
+                "time with JOB_TIMEOUT.",
             ) from None
         finally:
             self._task_providers.pop(task_id, None)

@@ -120,7 +120,7 @@ def transport_errors(
         ) from exc
     except aiohttp.ClientError as exc:
         raise TransientUpstreamError(
-            f"The connection to {service} broke; try again in a moment.",
+            f"The connection to {service} was lost; try again in a moment.",
             provider=provider,
             detail=f"{type(exc).__name__}: {exc}",
         ) from exc

@@ -66,8 +66,11 @@ FaultKind = Literal[
     "413",
     "safety",
     "stream_error",
-    "stream_cut",
+    "stream_cut",  # previews, then the stream ends without the final image
+    "stream_stall",  # previews, then nothing for ``hang`` seconds, then the end
+    "stream_empty",  # the stream ends before any event
 ]
+_STREAM_FAULTS = ("stream_error", "stream_cut", "stream_stall", "stream_empty")
 MAX_BODY_BYTES = 512 * 1024 * 1024
 MAX_EDIT_IMAGES = 16
 MAX_IMAGE_BYTES = 50 * 1000 * 1000
@@ -312,10 +315,11 @@ class OpenAISandbox(Emulator[Endpoint, LoggedCall, FaultRule]):
         if refused is not None:
             return refused
         rule = self._take_fault(endpoint)
-        if rule is not None and rule.kind not in ("stream_error", "stream_cut"):
+        if rule is not None and rule.kind not in _STREAM_FAULTS:
             return await self._fault_response(rule)
         if rule is not None:
             request[_STREAM_FAULT] = rule.kind
+            request[_STREAM_HANG] = rule.hang
         return await handler(request)
 
     async def _fault_response(self, rule: FaultRule) -> web.Response:
@@ -643,6 +647,9 @@ class OpenAISandbox(Emulator[Endpoint, LoggedCall, FaultRule]):
             headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"}
         )
         await response.prepare(request)
+        if fault == "stream_empty":
+            await response.write_eof()
+            return response
         pause = self.faults.call_duration / (partials + 1)
         size = options.size or "auto"
         for index in range(partials):
@@ -675,7 +682,9 @@ class OpenAISandbox(Emulator[Endpoint, LoggedCall, FaultRule]):
                 )
                 await response.write_eof()
                 return response
-        if fault == "stream_cut":
+        if fault == "stream_stall":
+            await asyncio.sleep(request[_STREAM_HANG])
+        if fault in ("stream_cut", "stream_stall"):
             await response.write_eof()  # previews came, the final image never does
             return response
         await asyncio.sleep(pause)
@@ -713,6 +722,7 @@ class OpenAISandbox(Emulator[Endpoint, LoggedCall, FaultRule]):
 
 _ENTRY = web.RequestKey("openai_entry", LoggedCall)
 _STREAM_FAULT = web.RequestKey("stream_fault", str)
+_STREAM_HANG = web.RequestKey("stream_hang", float)
 
 
 def _loggable(payload: Any) -> dict[str, Any]:

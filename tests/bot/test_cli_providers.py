@@ -96,6 +96,38 @@ async def test_a_mask_on_infinityblue_is_refused_before_any_request(tmp_path: Pa
         )
         assert server.count("edit") == 0
     assert code == 1 and "ignores masks" in stderr
+    assert "Leave --mask out" in stderr and "IMAGE_PROVIDERS" in stderr  # the operator's terms
+    assert "this server" not in stderr and "admin" not in stderr
+
+
+async def test_refusals_name_the_flag_not_the_discord_option(tmp_path: Path) -> None:
+    async with OpenAISandbox("infinityblue", api_key="sk-test") as server:
+        code, _, stderr = await run_cli(
+            "imagine", "a fox", "--quality", "high", "--out", str(tmp_path),
+            env=pointing_at(server), tmp_path=tmp_path,
+        )  # fmt: skip
+        assert server.calls == 0
+    assert code == 1
+    assert stderr == "error: The model gpt-image-2 does not take a quality setting. " + (
+        "Leave --quality out.\n"
+    )
+
+
+async def test_a_stalled_stream_is_told_as_stalled_with_the_time_in_words(
+    tmp_path: Path,
+) -> None:
+    async with OpenAISandbox("openai", api_key="sk-test", call_duration=0.2) as server:
+        server.add_fault("stream_stall", "generate", hang=60)
+        code, stdout, stderr = await run_cli(
+            "imagine", "a fox", "--out", str(tmp_path),
+            env={**pointing_at(server), "IMAGE_SYNC_TIMEOUT": "4"}, tmp_path=tmp_path,
+        )  # fmt: skip
+    assert code == 1 and not stdout
+    assert (
+        "error: OpenAI stopped streaming after 2 previews and sent no final image within "
+        "4 seconds; try again." in stderr
+    )
+    assert "broke" not in stderr and "minutes" not in stderr
 
 
 async def test_imagine_on_openai_shows_the_streamed_previews(tmp_path: Path) -> None:

@@ -26,6 +26,7 @@ from bot.errors import (
     RateLimitedError,
     ResultUnavailableError,
     TransientUpstreamError,
+    in_words,
 )
 from bot.providers._bodies import ModelList
 from bot.providers._http import Connection, NotSentError, Reply, Sleep, short
@@ -216,7 +217,7 @@ class OpenAICompatClient:
             headers["Content-Type"] = content_type
         with self.http.transport_errors(
             f"{self.profile.label} did not answer within "
-            f"{self.request_timeout / 60:g} minutes; try again later.",
+            f"{in_words(self.request_timeout)}; try again later.",
             f"POST {path} timed out",
         ):
             async with self.http.session.post(
@@ -226,7 +227,9 @@ class OpenAICompatClient:
                     body = await self.http.read(response, MAX_ERROR_BYTES)
                     raise await self.replies.http_error(response.status, response.headers, body)
                 if response.content_type == "text/event-stream":
-                    return await read_stream(response, on_partial, self.replies)
+                    return await read_stream(
+                        response, on_partial, self.replies, self.request_timeout
+                    )
                 body = await self.http.read(response, MAX_RESPONSE_BYTES)
                 parsed = await self.replies.parse(body, ImagesResponse, response.status)
                 return await self._images(parsed)

@@ -144,14 +144,22 @@ class ReplyReader:
         kind = (error.type or "").lower()
         if status == 402 or "insufficient_quota" in (code, kind) or code == "billing_hard_limit":
             return InsufficientQuotaError(
-                f"The {label} account is out of balance. An admin needs to top it up.",
+                f"The {label} account is out of balance.",
                 detail=detail,
+                member_hint="An admin needs to top it up.",
+                operator_hint=f"Top up the {label} account.",
                 **common,
             )
-        simple = _simple_error(label, status, said)
+        simple = _simple_error(label, self.provider.upper(), status, said)
         if simple is not None:
-            kind_of_error, message = simple
-            return kind_of_error(message, detail=detail, **common)
+            kind_of_error, message, member_hint, operator_hint = simple
+            return kind_of_error(
+                message,
+                detail=detail,
+                member_hint=member_hint,
+                operator_hint=operator_hint,
+                **common,
+            )
         if status == 429:
             return RateLimitedError(
                 f"{label} is rate limiting requests (HTTP 429); try again in a moment.",
@@ -175,26 +183,43 @@ class ReplyReader:
 
 
 def _simple_error(
-    label: str, status: int, said: str
-) -> tuple[type[PermanentUpstreamError], str] | None:
-    """The class and message of a status whose meaning needs nothing but the status."""
+    label: str, setting: str, status: int, said: str
+) -> tuple[type[PermanentUpstreamError], str, str, str] | None:
+    """The class, message and member and operator hints of a status that needs nothing more.
+
+    ``setting`` prefixes the provider's own settings; the first provider may take its key, URL
+    and model from the IMAGE_… ones instead, so the operator is told both.
+    """
     if status == 401:
-        return AuthenticationError, (
-            f"{label} rejected the API key (HTTP 401). An admin needs to check it."
+        return (
+            AuthenticationError,
+            f"{label} rejected the API key (HTTP 401).",
+            "An admin needs to check it.",
+            f"Check {setting}_API_KEY (or IMAGE_API_KEY).",
         )
     if status == 403:
-        return AuthenticationError, (
+        return (
+            AuthenticationError,
             f"{label} refused this API key access to the model (HTTP 403"
-            f"{': ' + said if said else ''}). An admin needs to check the key's access."
+            f"{': ' + said if said else ''}).",
+            "An admin needs to check the key's access.",
+            f"Check what {setting}_API_KEY (or IMAGE_API_KEY) may use.",
         )
     if status == 404:
-        return TaskNotFoundError, (
-            f"{label} has no such endpoint or model (HTTP 404). An admin needs to check "
-            "its base URL and model id."
+        return (
+            TaskNotFoundError,
+            f"{label} has no such endpoint or model (HTTP 404).",
+            "An admin needs to check its base URL and model id.",
+            f"Check {setting}_BASE_URL and {setting}_MODEL (or IMAGE_API_BASE_URL and "
+            "IMAGE_MODEL).",
         )
     if status == 413:
-        return UpstreamRejectedError, (
-            f"{label} refused the images as too large (HTTP 413). Use smaller or fewer images."
+        message = f"{label} refused the images as too large (HTTP 413)."
+        return (
+            UpstreamRejectedError,
+            message,
+            "Use smaller or fewer images.",
+            ("Use smaller or fewer images."),
         )
     return None
 

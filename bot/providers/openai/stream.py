@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import aiohttp
 from pydantic import ValidationError
 
-from bot.errors import EaselError, TransientUpstreamError
+from bot.errors import EaselError, TransientUpstreamError, in_words
 from bot.providers.openai.bodies import decode_b64, loads
 from bot.providers.openai.errors import ReplyReader
 from bot.providers.openai.models import (
@@ -119,15 +119,21 @@ async def iter_sse(
 
 
 async def read_stream(
-    response: aiohttp.ClientResponse, on_partial: OnPartial | None, replies: ReplyReader
+    response: aiohttp.ClientResponse,
+    on_partial: OnPartial | None,
+    replies: ReplyReader,
+    time_limit: float,
 ) -> list[bytes]:
     """Partial images go to ``on_partial``; only ``*.completed`` events are results.
 
     A stream that ends without a completed event (a missing ``[DONE]`` is fine) failed, even
     if partials came: a partial is a blurry preview, never the image the member asked for.
+    Whether it stalled (nothing more within ``time_limit``, the call's seconds), was cut or
+    simply ended, and how many previews came, is said as is.
     """
     label, provider = replies.label, replies.provider
     finals: list[bytes] = []
+    previews = 0
     used = False
     try:
         async for event in iter_sse(response.content.iter_any()):
@@ -150,6 +156,7 @@ async def read_stream(
             if kind.endswith(".partial_image"):
                 partial = PartialImageEvent.model_validate({**payload, "type": kind})
                 used = True
+                previews += 1
                 if on_partial is not None:
                     await on_partial(
                         partial.partial_image_index, await decode_b64(partial.b64_json)
@@ -172,19 +179,32 @@ async def read_stream(
     except (aiohttp.ClientError, TimeoutError) as exc:
         if not used:
             raise
+        came = _previews(previews)
+        if isinstance(exc, TimeoutError):
+            what = (
+                f"{label} stopped streaming after {came} and sent no final image within "
+                f"{in_words(time_limit)}; try again."
+            )
+        else:
+            what = f"The connection to {label} was cut after {came}, before the final image."
         raise StreamStartedError(
             TransientUpstreamError(
-                f"The stream from {label} broke before the final image.",
+                what,
                 provider=provider,
                 code="stream_incomplete",
                 detail=f"{type(exc).__name__}: {exc}",
             )
         ) from exc
     if not finals:
+        after = f" after {_previews(previews)}" if previews else ""
         error = TransientUpstreamError(
-            f"{label} ended the stream without the final image (only previews came); try again.",
+            f"{label} ended the stream{after} without the final image; try again.",
             provider=provider,
             code="stream_incomplete",
         )
         raise StreamStartedError(error) if used else error
     return finals
+
+
+def _previews(count: int) -> str:
+    return "1 preview" if count == 1 else f"{count} previews"

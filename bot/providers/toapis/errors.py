@@ -1,7 +1,7 @@
 """What a ToAPIs answer means when it is not a success (upstream-apis.md §1.9).
 
-Every failure leaves the ToAPIs client as an ``EaselError`` from ``bot.errors`` whose
-``user_message`` a member can act on: the HTTP status (or, in a 2xx body that is really an error,
+Every failure leaves the ToAPIs client as an ``EaselError`` from ``bot.errors`` that its reader
+(a member, or the operator) can act on: the HTTP status (or, in a 2xx body that is really an error,
 its code) decides the class, and a failed task's words decide whether it was a safety refusal.
 """
 
@@ -146,26 +146,34 @@ class ReplyReader:
             access = "" if status == 401 else f" and its access to {self.model_id}"
             verb = "rejected the API key" if status == 401 else "refused this API key access"
             return AuthenticationError(
-                f"The image service {verb} (HTTP {status}). "
-                f"An admin needs to check IMAGE_API_KEY{access}.",
+                f"The image service {verb} (HTTP {status}).",
                 detail=detail,
+                member_hint=f"An admin needs to check IMAGE_API_KEY{access}.",
+                operator_hint=f"Check IMAGE_API_KEY{access}.",
                 **common,
             )
         if status == 402:
             return InsufficientQuotaError(
-                "The image service account is out of balance (HTTP 402). "
-                "An admin needs to top it up.",
+                "The image service account is out of balance (HTTP 402).",
+                detail=detail,
+                member_hint="An admin needs to top it up.",
+                operator_hint="Top up the ToAPIs account.",
+                **common,
+            )
+        if status == 404 and op == "poll":
+            return TaskNotFoundError(
+                "The image service does not know this task (HTTP 404); it may have expired.",
                 detail=detail,
                 **common,
             )
         if status == 404:
-            message = (
-                "The image service does not know this task (HTTP 404); it may have expired."
-                if op == "poll"
-                else "The image service has no such endpoint (HTTP 404). "
-                "An admin needs to check IMAGE_API_BASE_URL."
+            return TaskNotFoundError(
+                "The image service has no such endpoint (HTTP 404).",
+                detail=detail,
+                member_hint="An admin needs to check IMAGE_API_BASE_URL.",
+                operator_hint="Check IMAGE_API_BASE_URL.",
+                **common,
             )
-            return TaskNotFoundError(message, detail=detail, **common)
         if status == 422:
             return SafetyRefusal(
                 "The image service's safety system refused this request; "

@@ -30,6 +30,7 @@ from bot.errors import (
     TaskNotFoundError,
     TransientUpstreamError,
     UpstreamRejectedError,
+    in_words,
 )
 from bot.options import OutputFormat
 from bot.providers._bodies import ModelList
@@ -381,7 +382,7 @@ class ToAPIsProvider:
             limit=MAX_DOWNLOAD_BYTES if op == "download" else MAX_API_BODY_BYTES,
             time_limit=self._timeout,
             timeout_message="The image service did not answer within "
-            f"{self._request_timeout:g} seconds; try again in a moment.",
+            f"{in_words(self._request_timeout)}; try again in a moment.",
             timeout_detail=f"{op} {method} timed out",
             **options,
         )

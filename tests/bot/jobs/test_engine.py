@@ -30,6 +30,7 @@ from bot.providers.base import UPSTREAM_TASKS
 from bot.providers.catalog import toapis_model_spec
 from bot.providers.toapis.provider import ToAPIsProvider
 from bot.sandbox.server import Sandbox
+from bot.store.jobs import JobRecord
 from tests.support.engines import fast_config, running_engine
 
 
@@ -164,6 +165,38 @@ async def test_a_task_slower_than_the_deadline_times_out(sandbox: Sandbox, tmp_p
             failed = (await events_of(engine, JobRequest(prompt="x")))[-1]
     assert isinstance(failed, JobFailed) and failed.failure == "timeout"
     assert failed.task_id and failed.task_id in failed.reason
+
+
+async def test_a_timeout_is_worded_for_the_terminal_or_for_discord(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    """The command line is told the setting and the time in words; a member to try later."""
+    sandbox.faults.task_duration = 30
+    told: list[JobFailed] = []
+
+    class Member:
+        async def on_event(self, job: JobRecord, event: JobEvent) -> None:
+            if isinstance(event, JobFailed):
+                told.append(event)
+
+    async with aiohttp.ClientSession() as session:
+        provider = ToAPIsProvider(
+            sandbox.base_url, SecretStr("k"), toapis_model_spec("gpt-image-2"), session=session
+        )
+        async with running_engine(provider, tmp_path, fast_config(job_timeout=0.3)) as engine:
+            failed = (await events_of(engine, JobRequest(prompt="x")))[-1]
+            engine.observe("discord", Member())
+            resolved = engine.validate(JobRequest(prompt="x"))
+            await engine.accept(resolved, origin="discord", user_id=1, channel_id=2)
+            async with asyncio.timeout(10):
+                while not told:
+                    await asyncio.sleep(0.02)
+    assert isinstance(failed, JobFailed)
+    assert failed.reason.startswith("ToAPIs did not finish within 0.3 seconds. Task ")
+    assert "JOB_TIMEOUT" in failed.reason and "`" not in failed.reason
+    (member,) = told
+    assert member.reason.startswith("ToAPIs did not finish within 0.3 seconds. Please try again")
+    assert "JOB_TIMEOUT" not in member.reason
 
 
 async def test_an_input_error_costs_no_upstream_call(engine: Engine, sandbox: Sandbox) -> None:

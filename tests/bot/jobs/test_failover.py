@@ -135,7 +135,7 @@ async def test_when_every_provider_is_down_the_member_hears_the_last_reason(
     ) as engine:
         events, job = await run(engine, JobRequest(prompt="a harbour"))
     final = events[-1]
-    assert isinstance(final, JobFailed) and "top it up" in final.reason
+    assert isinstance(final, JobFailed) and "OpenAI account is out of balance" in final.reason
     assert job.state is JobState.FAILED
 
 

@@ -8,7 +8,8 @@ from bot.errors import InputError
 from bot.jobs.models import InputImage, JobRequest
 from bot.jobs.validation import validate_request
 from bot.options import OutputFormat, Quality, Ratio, Resolution
-from bot.providers.catalog import toapis_model_spec
+from bot.providers.catalog import ModelSpec, toapis_model_spec
+from bot.providers.profiles import load_profiles
 
 SPEC = toapis_model_spec("gpt-image-2")
 
@@ -142,3 +143,42 @@ def test_a_prompt_at_the_declared_limit_is_accepted_without_counting_invisible_o
 def test_the_models_limit_applies_when_it_is_lower_than_the_declared_one() -> None:
     message = refuse_with_limit(JobRequest(prompt="a" * 32_001), 40_000)
     assert "gpt-image-2 takes at most 32,000" in message
+
+
+_IMAGE = InputImage(filename="a.png", data=b"")
+_BLUE = load_profiles()["infinityblue"].spec()
+_GPT_IMAGE_1 = load_profiles()["openai"].spec("gpt-image-1")
+_NO_MASKS = toapis_model_spec("gpt-image-2", edit_model=None)
+
+
+@pytest.mark.parametrize(
+    ("request_", "spec", "flag"),
+    [
+        (JobRequest(prompt="x", quality=Quality.HIGH), SPEC, "--quality"),
+        (JobRequest(prompt="x", compression=50), SPEC, "--format jpeg"),
+        (JobRequest(prompt="x", ratio=Ratio.AUTO), SPEC, "--ratio"),
+        (JobRequest(prompt="x", ratio=Ratio.WIDE_16_9), _GPT_IMAGE_1, "--ratio"),
+        (JobRequest(prompt="x", references=(_IMAGE,), mask=_IMAGE), SPEC, "--edit"),
+        (JobRequest(prompt="x", edit=True), SPEC, "--image"),
+        (
+            JobRequest(prompt="x", edit=True, references=(_IMAGE,), mask=_IMAGE),
+            _BLUE,
+            "--mask",
+        ),
+        (
+            JobRequest(prompt="x", edit=True, references=(_IMAGE,), mask=_IMAGE),
+            _NO_MASKS,
+            "IMAGE_EDIT_MODEL",
+        ),
+    ],
+)
+def test_refusals_speak_to_the_member_in_discords_terms_and_to_the_operator_in_flags(
+    request_: JobRequest, spec: ModelSpec, flag: str
+) -> None:
+    with pytest.raises(InputError) as caught:
+        validate_request(request_, spec)
+    operator, member = caught.value.for_operator(), caught.value.for_member()
+    assert flag in operator
+    for discord_words in ("`", "server", "admin", "/edit"):
+        assert discord_words not in operator
+    assert "--" not in member

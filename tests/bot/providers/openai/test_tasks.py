@@ -451,3 +451,54 @@ async def test_the_emulator_answers_400_to_a_size_an_older_openai_model_does_not
         assert "1536x1024" in error.message
         (image,) = await api.images(task())  # 1536x1024 is one of its sizes
         assert size_of(image) == (1536, 1024)
+
+
+async def test_a_stalled_stream_says_it_stalled_and_after_how_many_previews(
+    session: aiohttp.ClientSession,
+) -> None:
+    async for api in open_api("openai", session, request_timeout=3):
+        api.server.add_fault("stream_stall", "generate", hang=30)
+        error = await fails_with(api)
+        assert isinstance(error, TransientUpstreamError) and error.code == "stream_incomplete"
+        assert error.message == (
+            "OpenAI stopped streaming after 2 previews and sent no final image within "
+            "3 seconds; try again."
+        )
+        assert api.server.count("generate") == 1
+
+
+async def test_a_stream_that_ends_after_previews_says_how_many_came(openai: Api) -> None:
+    openai.server.add_fault("stream_cut", "generate")
+    error = await fails_with(openai)
+    assert error.message == (
+        "OpenAI ended the stream after 2 previews without the final image; try again."
+    )
+
+
+async def test_a_stream_that_ends_before_anything_does_not_claim_previews_came(
+    openai: Api,
+) -> None:
+    openai.server.add_fault("stream_empty", "generate")
+    error = await fails_with(openai)
+    assert error.message == "OpenAI ended the stream without the final image; try again."
+    assert openai.server.count("generate") == 1
+
+
+async def test_a_timeout_is_said_in_seconds_when_it_is_seconds(
+    session: aiohttp.ClientSession,
+) -> None:
+    async for api in open_api("starrise", session, request_timeout=1):
+        api.server.add_fault("timeout", "generate", hang=30)
+        error = await fails_with(api)
+        assert error.message == "Starrise did not answer within 1 second; try again later."
+
+
+async def test_account_problems_tell_the_member_to_ask_an_admin_and_the_operator_what_to_set(
+    session: aiohttp.ClientSession,
+) -> None:
+    async for api in open_api("starrise", session):
+        api.server.add_fault("402", "generate")
+        error = await fails_with(api)
+        core = "The Starrise account is out of balance."
+        assert error.for_member() == f"{core} An admin needs to top it up."
+        assert error.for_operator() == f"{core} Top up the Starrise account."

@@ -627,9 +627,11 @@ async def test_wrong_api_key_is_an_authentication_error_sent_once(
 ) -> None:
     """With the sandbox requiring a key, a wrong one fails fast and is never retried."""
     async with Sandbox(api_key="the-right-key", task_duration=0) as sb:
-        with pytest.raises(AuthenticationError, match="IMAGE_API_KEY"):
+        with pytest.raises(AuthenticationError) as caught:
             await make_provider(sb.base_url).submit(task())
         assert sb.count("submit") == 1
+    assert caught.value.for_operator().endswith("Check IMAGE_API_KEY.")
+    assert caught.value.for_member().endswith("An admin needs to check IMAGE_API_KEY.")
 
 
 async def test_exhausted_balance_is_insufficient_quota(
