@@ -325,7 +325,7 @@ def capabilities(
             if caps.native_n
             else f"1-{caps.max_n}, one per call (Easel loops)"
         )
-        rows["formats"] = ", ".join(profile.formats)
+        rows["formats"] = ", ".join(caps.formats)
         transport = (
             "JSON with data URLs (image + images)"
             if profile.edit_transport == "json"

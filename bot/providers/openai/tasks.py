@@ -229,7 +229,7 @@ class OpenAICompatProvider:
         """The fields of one call: only what this profile documents for this endpoint."""
         spec = self.spec.for_edit() if edit else self.spec
         profile = self.profile
-        formats = profile.formats
+        formats = profile.caps(spec.model_id).formats  # a model may differ (model_overrides)
         output_format = None
         compression = None
         if task.output_format is not None and task.output_format.value in formats:
