@@ -16,8 +16,8 @@ from bot.errors import PolicyRefusal
 from bot.jobs.models import ResolvedRequest
 from bot.jobs.records import JobAction, JobRecord
 from bot.policy.models import JobContext
+from bot.policy.records import AuditEntry
 from bot.policy.rules import RULE_TITLES
-from bot.store.policy import AuditEntry
 from bot.text import visible_text
 from cogs._job_message import NO_MENTIONS
 from cogs._render import quote_prompt, settings_line

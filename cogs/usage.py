@@ -10,8 +10,8 @@ from discord import app_commands
 from discord.app_commands import Range
 from discord.ext import commands
 
+from bot.policy.records import DayUsage, EventCount
 from bot.policy.rules import RULE_TITLES
-from bot.store.policy import DayUsage, EventCount
 from cogs._job_message import NO_MENTIONS
 from cogs._policy import answer_privately, is_admin
 

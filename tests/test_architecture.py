@@ -214,16 +214,7 @@ def test_import_checks_name_each_offender_with_file_and_line(tmp_path: Path) -> 
     ]
 
 
-DOMAINS_WITHOUT_STORE = [
-    "bot/jobs",
-    pytest.param(
-        "bot/policy",
-        marks=pytest.mark.xfail(
-            strict=True,
-            reason="bot/policy/service.py imports bot.store.policy until the PolicyStore protocol",
-        ),
-    ),
-]
+DOMAINS_WITHOUT_STORE = ["bot/jobs", "bot/policy"]
 
 
 @pytest.mark.parametrize("package", DOMAINS_WITHOUT_STORE)

@@ -31,9 +31,10 @@ from bot.policy.models import (
     local_day,
     next_midnight,
 )
+from bot.policy.ports import PolicyStore
+from bot.policy.records import AuditEntry, settings_diff
 from bot.policy.rules import Usage, check_button, check_job
 from bot.policy.terms import MAX_TERM_CHARS, TermMatcher, normalize_term
-from bot.store.policy import AuditEntry, SqlitePolicyStore, settings_diff
 from bot.text import visible_text
 
 log = logging.getLogger(__name__)
@@ -83,7 +84,7 @@ class PolicyService:
 
     def __init__(
         self,
-        store: SqlitePolicyStore,
+        store: PolicyStore,
         *,
         clock: Callable[[], float] = time.time,
         dms_allowed: bool = False,
@@ -104,7 +105,7 @@ class PolicyService:
         self._pruned_at = 0.0
 
     @classmethod
-    async def load(cls, store: SqlitePolicyStore, **options: Any) -> PolicyService:
+    async def load(cls, store: PolicyStore, **options: Any) -> PolicyService:
         """A service with settings, terms, recent usage, running jobs and cooldowns loaded."""
         service = cls(store, **options)
         await service.reload()

@@ -6,74 +6,18 @@ check never waits on the database; reports (``/usage``) read them directly.
 
 from __future__ import annotations
 
-import json
 import logging
 import time
-from typing import Literal
-
-from pydantic import BaseModel, ConfigDict, Field
 
 from bot.policy.models import GuildSettings
+from bot.policy.records import AuditEntry, DayUsage, EventCount, MemberUsage, PendingJob
 from bot.store.database import Database
 
 log = logging.getLogger(__name__)
 
-AuditEvent = Literal["completed", "failed", "refused", "settings"]
-
-
-class AuditEntry(BaseModel):
-    """One line of a server's audit log: a job's outcome, a refusal or a settings change."""
-
-    model_config = ConfigDict(frozen=True)
-
-    guild_id: int
-    event: AuditEvent
-    day: str
-    at: float = Field(default_factory=time.time)
-    user_id: int | None = None
-    channel_id: int | None = None
-    job_id: str | None = None
-    rule: str | None = None
-    prompt: str | None = None
-    detail: str | None = None
-
-
-class DayUsage(BaseModel):
-    """Images and jobs on one day."""
-
-    day: str
-    images: int
-    jobs: int
-
-
-class MemberUsage(BaseModel):
-    """One member's images and jobs over a period."""
-
-    user_id: int
-    images: int
-    jobs: int
-
-
-class EventCount(BaseModel):
-    """How many audit entries of one event and rule (e.g. refused/member_quota)."""
-
-    event: str
-    rule: str | None
-    count: int
-
-
-class PendingJob(BaseModel):
-    """An accepted job that has not finished: it holds a quota reservation."""
-
-    job_id: str
-    guild_id: int | None
-    user_id: int
-    n: int
-    created_at: float
-
 
 class SqlitePolicyStore:
-    """The policy tables on the SQLite database (migration 002)."""
+    """The ``PolicyStore`` on the SQLite database (the policy tables of migration 002)."""
 
     def __init__(self, database: Database) -> None:
         self.database = database
@@ -252,9 +196,3 @@ class SqlitePolicyStore:
             AuditEntry.model_validate({key: row[key] for key in AuditEntry.model_fields})
             for row in rows
         ]
-
-
-def settings_diff(before: GuildSettings, after: GuildSettings) -> str:
-    """The changed settings as ``name: old → new`` lines, for the audit log."""
-    old, new = json.loads(before.model_dump_json()), json.loads(after.model_dump_json())
-    return "; ".join(f"`{key}`: {old[key]} → {new[key]}" for key in new if old.get(key) != new[key])

@@ -14,11 +14,12 @@ from bot.jobs.models import JobCompleted, JobFailed, JobRequest, ResultImage
 from bot.jobs.records import JobRecord, JobState
 from bot.options import OutputFormat, Resolution
 from bot.policy.models import JobContext
+from bot.policy.records import AuditEntry
 from bot.policy.rules import Rule
 from bot.policy.service import PolicyService
 from bot.store.database import MEMORY, Database
 from bot.store.jobs import SqliteJobStore
-from bot.store.policy import AuditEntry, SqlitePolicyStore
+from bot.store.policy import SqlitePolicyStore
 
 GUILD, CHANNEL, USER, OTHER = 10, 20, 30, 31
 TOKYO = ZoneInfo("Asia/Tokyo")

@@ -1,0 +1,74 @@
+"""The policy's records: audit entries, usage report rows, and the jobs that hold reservations.
+
+They belong to the policy domain (the service writes them, the moderation log and ``/usage``
+show them); ``bot.store`` only persists them (``bot.policy.ports``).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from bot.policy.models import GuildSettings
+
+AuditEvent = Literal["completed", "failed", "refused", "settings"]
+
+
+class AuditEntry(BaseModel):
+    """One line of a server's audit log: a job's outcome, a refusal or a settings change."""
+
+    model_config = ConfigDict(frozen=True)
+
+    guild_id: int
+    event: AuditEvent
+    day: str
+    at: float = Field(default_factory=time.time)
+    user_id: int | None = None
+    channel_id: int | None = None
+    job_id: str | None = None
+    rule: str | None = None
+    prompt: str | None = None
+    detail: str | None = None
+
+
+class DayUsage(BaseModel):
+    """Images and jobs on one day."""
+
+    day: str
+    images: int
+    jobs: int
+
+
+class MemberUsage(BaseModel):
+    """One member's images and jobs over a period."""
+
+    user_id: int
+    images: int
+    jobs: int
+
+
+class EventCount(BaseModel):
+    """How many audit entries of one event and rule (e.g. refused/member_quota)."""
+
+    event: str
+    rule: str | None
+    count: int
+
+
+class PendingJob(BaseModel):
+    """An accepted job that has not finished: it holds a quota reservation."""
+
+    job_id: str
+    guild_id: int | None
+    user_id: int
+    n: int
+    created_at: float
+
+
+def settings_diff(before: GuildSettings, after: GuildSettings) -> str:
+    """The changed settings as ``name: old → new`` lines, for the audit log."""
+    old, new = json.loads(before.model_dump_json()), json.loads(after.model_dump_json())
+    return "; ".join(f"`{key}`: {old[key]} → {new[key]}" for key in new if old.get(key) != new[key])
