@@ -1,38 +1,41 @@
-"""The discord.py Bot subclass: owns the engine and loads the cogs (Discord glue)."""
+"""The discord.py Bot subclass and the process around it (Discord glue).
+
+The bot is built with its engine and policy service injected (``bot.runtime.open_services``,
+after discord.py's ``examples/advanced_startup.py``) and loads its extensions by name: the
+Discord side registers itself from the extensions' ``setup``, so nothing in ``bot/`` imports
+``cogs``.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
+import importlib.util
 import json
 import logging
 import pkgutil
 import signal
-from contextlib import AsyncExitStack
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 
 import discord
 import discord.gateway
 import discord.http
 import yarl
-from discord import app_commands
 from discord.ext import commands
 
-import cogs
 from bot.errors import ConfigError
 from bot.jobs.engine import Engine
 from bot.metrics import LoopLagMonitor
 from bot.policy.service import PolicyService
-from bot.runtime import open_engine
+from bot.runtime import open_services
 from bot.settings import Settings
-from bot.store.jobs import SqliteJobStore
-from bot.store.policy import SqlitePolicyStore
-from cogs._delivery import DiscordDelivery
-from cogs._policy import ModerationLog
 
 log = logging.getLogger(__name__)
 
-NO_MENTIONS = discord.AllowedMentions.none()
+EXTENSIONS = "cogs"  # the package of extensions, loaded by name
+NO_MENTIONS = discord.AllowedMentions.none()  # every message Easel sends; prompts never ping
 
 
 def use_discord_endpoints(api_base: str | None, gateway_url: str | None) -> None:
@@ -48,76 +51,52 @@ def use_discord_endpoints(api_base: str | None, gateway_url: str | None) -> None
         discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(gateway_url)
 
 
-def extension_names() -> list[str]:
-    """Every cog module under ``cogs/``; ``_``-prefixed modules are private helpers."""
+def extension_names(package: str = EXTENSIONS) -> list[str]:
+    """Every extension module of ``package``; ``_``-prefixed modules are private helpers.
+
+    Found without importing the package: ``load_extension`` imports each by name.
+    """
+    spec = importlib.util.find_spec(package)
+    if spec is None or spec.submodule_search_locations is None:
+        raise ConfigError("extensions", f"no package {package!r} to load extensions from")
     return sorted(
-        f"{cogs.__name__}.{module.name}"
-        for module in pkgutil.iter_modules(cogs.__path__)
+        f"{package}.{module.name}"
+        for module in pkgutil.iter_modules(spec.submodule_search_locations)
         if not module.name.startswith("_")
     )
 
 
-class EaselTree(app_commands.CommandTree["EaselBot"]):
-    """Command tree whose last-resort error handler always answers the member."""
-
-    async def on_error(
-        self, interaction: discord.Interaction[EaselBot], error: app_commands.AppCommandError
-    ) -> None:
-        """Log unexpected errors once and tell the member, ephemerally, that it was our fault."""
-        original = getattr(error, "original", error)
-        log.error(
-            "command %s failed for user %s in guild %s",
-            interaction.command.qualified_name if interaction.command else "?",
-            interaction.user.id,
-            interaction.guild_id,
-            exc_info=original,
-        )
-        message = (
-            f"Something went wrong inside Easel (reference `{interaction.id}`). Please try again."
-        )
-        try:
-            if interaction.response.is_done():
-                await interaction.followup.send(
-                    message, ephemeral=True, allowed_mentions=NO_MENTIONS
-                )
-            else:
-                await interaction.response.send_message(
-                    message, ephemeral=True, allowed_mentions=NO_MENTIONS
-                )
-        except discord.HTTPException:
-            log.warning("could not report the error to the member", exc_info=True)
-
-
 class EaselBot(commands.Bot):
-    """Easel's bot: one engine shared by every cog."""
+    """Easel's bot: the engine and the policy service, shared by every extension."""
 
-    engine: Engine
-    policy: PolicyService
-    moderation_log: ModerationLog
-
-    def __init__(self, settings: Settings, *, engine: Engine | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        engine: Engine,
+        policy: PolicyService,
+        extensions: Sequence[str] | None = None,
+    ) -> None:
         super().__init__(
             command_prefix=commands.when_mentioned,
             # Slash commands, buttons and modals need no intent; GUILDS keeps the channel cache.
             # Message intents would echo every edit of the bot's own messages back to it.
             intents=discord.Intents(guilds=True),
             allowed_mentions=NO_MENTIONS,
-            tree_cls=EaselTree,
             help_command=None,
         )
         self.settings = settings
-        self._resources = AsyncExitStack()
+        self.engine = engine
+        self.policy = policy
+        self.initial_extensions = list(extension_names() if extensions is None else extensions)
         self._closing: asyncio.Future[None] | None = None
-        if engine is not None:
-            self.engine = engine
 
     async def setup_hook(self) -> None:
-        """Open the engine, load every cog, sync commands if changed, resume unfinished jobs."""
-        if not hasattr(self, "engine"):
-            self.engine = await self._resources.enter_async_context(open_engine(self.settings))
-        self.engine.observe("discord", DiscordDelivery(self))
-        await self._open_policy()
-        for name in extension_names():
+        """Load the extensions, sync commands if changed, then resume unfinished jobs.
+
+        Resuming comes last: the extensions register the observer that renders Discord jobs.
+        """
+        for name in self.initial_extensions:
             await self.load_extension(name)
             log.info("loaded %s", name)
         if self.settings.sync_commands:
@@ -125,16 +104,6 @@ class EaselBot(commands.Bot):
         resumed = await self.engine.resume()
         if resumed:
             log.info("resumed %d unfinished job(s)", resumed)
-
-    async def _open_policy(self) -> None:
-        """Load server rules and usage from the engine's database; hook usage and audit in."""
-        store = self.engine.store
-        if not isinstance(store, SqliteJobStore):
-            raise ConfigError("DATABASE_URL", "community controls need the SQLite job store")
-        self.policy = await PolicyService.load(SqlitePolicyStore(store.database))
-        self.moderation_log = ModerationLog(self)
-        self.policy.subscribe(self.moderation_log)
-        self.engine.on_finished(self.policy.job_finished)
 
     async def sync_commands_if_changed(self) -> None:
         """Bulk-overwrite the commands only when their definitions changed since the last sync.
@@ -163,10 +132,10 @@ class EaselBot(commands.Bot):
         )
 
     async def close(self) -> None:
-        """Stop the gateway first, then the engine and its connections (once, however called).
+        """Stop the gateway (once, however called); the engine is closed by its owner after.
 
         SIGTERM and leaving ``async with bot`` both close the bot; the second caller waits for
-        the first instead of closing the database a second time.
+        the first instead of closing twice.
         """
         if self._closing is None:
             self._closing = asyncio.ensure_future(self._close_once())
@@ -174,7 +143,6 @@ class EaselBot(commands.Bot):
 
     async def _close_once(self) -> None:
         await super().close()
-        await self._resources.aclose()
 
     async def on_ready(self) -> None:
         """Log once the gateway is ready."""
@@ -201,11 +169,26 @@ def run_bot(settings: Settings) -> int:
 
 
 async def _run(settings: Settings, token: str) -> int:
-    bot = EaselBot(settings)
-    loop = asyncio.get_running_loop()
     stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stopping.set)
+    async with LoopLagMonitor(settings.metrics_file), open_services(settings) as services:
+        bot = EaselBot(settings, engine=services.engine, policy=services.policy)
+        async with _closed_on(stopping, bot), bot:
+            try:
+                await bot.start(token)
+            except discord.LoginFailure:
+                raise ConfigError(
+                    "DISCORD_TOKEN",
+                    "was rejected by Discord. Copy the bot token again from the portal.",
+                ) from None
+    return 0
+
+
+@contextlib.asynccontextmanager
+async def _closed_on(stopping: asyncio.Event, bot: EaselBot) -> AsyncIterator[None]:
+    """Close ``bot`` when ``stopping`` is set (SIGTERM, SIGINT) while the block runs."""
 
     async def stop_on_signal() -> None:
         await stopping.wait()
@@ -214,15 +197,9 @@ async def _run(settings: Settings, token: str) -> int:
 
     stopper = asyncio.create_task(stop_on_signal())
     try:
-        async with LoopLagMonitor(settings.metrics_file), bot:
-            await bot.start(token)
-    except discord.LoginFailure:
-        raise ConfigError(
-            "DISCORD_TOKEN", "was rejected by Discord. Copy the bot token again from the portal."
-        ) from None
+        yield
     finally:
         if stopping.is_set():
-            await stopper  # let the signal's close finish before the loop ends
+            await stopper  # let the signal's close finish before the services close
         else:
             stopper.cancel()
-    return 0

@@ -10,6 +10,7 @@ import logging
 import tempfile
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import aiohttp
@@ -18,6 +19,8 @@ from pydantic import SecretStr
 from bot.jobs.engine import Engine, EngineConfig
 from bot.jobs.retention import DAY, Retention
 from bot.jobs.scheduler import PollPolicy
+from bot.policy.ports import PolicyStore
+from bot.policy.service import PolicyService
 from bot.providers.base import ImageProvider
 from bot.providers.openai.tasks import OpenAICompatProvider
 from bot.providers.profiles import load_profiles
@@ -28,6 +31,7 @@ from bot.settings import ProviderName, Settings
 from bot.store.database import MEMORY, Database
 from bot.store.files import FileStore
 from bot.store.jobs import SqliteJobStore
+from bot.store.policy import SqlitePolicyStore
 
 log = logging.getLogger(__name__)
 
@@ -140,11 +144,16 @@ async def build_providers(
 
 @asynccontextmanager
 async def open_engine(
-    settings: Settings, *, ephemeral: bool = False, session: aiohttp.ClientSession | None = None
+    settings: Settings,
+    *,
+    ephemeral: bool = False,
+    session: aiohttp.ClientSession | None = None,
+    database: Database | None = None,
 ) -> AsyncIterator[Engine]:
     """Yield a started Engine; everything it opened is closed on exit.
 
     ``ephemeral`` keeps state in memory and a temporary folder (the command line's one-off jobs).
+    ``database``, when given, is used (and left open) instead of opening the configured one.
     """
     async with AsyncExitStack() as stack:
         if ephemeral:
@@ -153,7 +162,8 @@ async def open_engine(
         else:
             database_path = settings.database_path
             files_root = settings.database_path.parent / "files"
-        database = await stack.enter_async_context(Database.open(database_path))
+        if database is None:
+            database = await stack.enter_async_context(Database.open(database_path))
         if session is None:
             session = await stack.enter_async_context(aiohttp.ClientSession())
         providers, labels = await build_providers(settings, session, stack)
@@ -174,3 +184,33 @@ async def open_engine(
             retention.start()
             stack.push_async_callback(retention.stop)
         yield engine
+
+
+@dataclass(frozen=True)
+class Services:
+    """What the Discord bot runs on: the engine and the policy service, on one database."""
+
+    engine: Engine
+    policy: PolicyService
+
+
+async def load_policy(store: PolicyStore, engine: Engine) -> PolicyService:
+    """The policy service loaded from ``store``, counting and auditing every finished job."""
+    policy = await PolicyService.load(store)
+    engine.on_finished(policy.job_finished)
+    return policy
+
+
+@asynccontextmanager
+async def open_services(settings: Settings) -> AsyncIterator[Services]:
+    """Yield the started engine and the loaded policy service; both are closed on exit.
+
+    The bot is built with these injected (discord.py's ``advanced_startup`` pattern), so its
+    resources open before it logs in and close after its gateway is gone.
+    """
+    async with (
+        Database.open(settings.database_path) as database,
+        open_engine(settings, database=database) as engine,
+    ):
+        policy = await load_policy(SqlitePolicyStore(database), engine)
+        yield Services(engine, policy)

@@ -13,11 +13,10 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 
-from bot.errors import EaselError
 from bot.jobs.derive import DerivedAction, next_tier
 from bot.jobs.records import JobRecord
+from cogs._answers import answer_privately, report_error
 from cogs._edit_flow import open_edit_for_result
-from cogs._job_message import NO_MENTIONS
 from cogs._policy import button_press_refusal
 from cogs._run import start_job
 
@@ -28,14 +27,6 @@ log = logging.getLogger(__name__)
 
 JOB_ID = r"(?P<job>[0-9a-f]{8,32})"
 Interaction = discord.Interaction["EaselBot"]
-
-
-async def answer_privately(interaction: Interaction, text: str) -> None:
-    """An ephemeral answer, whether or not the interaction was already acknowledged."""
-    if interaction.response.is_done():
-        await interaction.followup.send(text, ephemeral=True, allowed_mentions=NO_MENTIONS)
-    else:
-        await interaction.response.send_message(text, ephemeral=True, allowed_mentions=NO_MENTIONS)
 
 
 async def load_job(interaction: Interaction, job_id: str) -> JobRecord | None:
@@ -57,13 +48,11 @@ def can_manage_messages(interaction: Interaction) -> bool:
     return bool(permissions and permissions.manage_messages)
 
 
-async def may_use_result(interaction: Interaction, job: JobRecord) -> bool:
+def ensure_may_use_result(interaction: Interaction, job: JobRecord) -> None:
     """Who may re-roll, vary, upscale or edit: the server's "who may press" rule decides."""
     refusal = button_press_refusal(interaction, job.user_id)
-    if refusal is None:
-        return True
-    await answer_privately(interaction, refusal)
-    return False
+    if refusal is not None:
+        raise refusal
 
 
 async def derive_and_start(
@@ -75,15 +64,23 @@ async def derive_and_start(
 ) -> None:
     """Make the derived request and start it as a new job with its own message."""
     engine = interaction.client.engine
-    try:
-        request, inputs = await engine.derive(job, action, index=index)
-        resolved = engine.validate(request)
-    except EaselError as exc:
-        await answer_privately(interaction, f"⚠️ {exc.user_message}")
-        return
+    request, inputs = await engine.derive(job, action, index=index)
+    resolved = engine.validate(request)
     await start_job(
         interaction, resolved, inputs=inputs, kind=job.kind, parent_id=job.id, action=action
     )
+
+
+async def press(interaction: Interaction, action: str, job_id: str, index: int) -> None:
+    """Run a button's or menu's action; its errors are reported like a command's.
+
+    discord.py only logs what a dynamic item's callback raises, so this is where they are
+    handed to the error handler.
+    """
+    try:
+        await run_action(interaction, action, job_id, index)
+    except Exception as error:  # noqa: BLE001 - every error is reported (and bugs logged) there
+        await report_error(interaction, error)
 
 
 async def run_action(interaction: Interaction, action: str, job_id: str, index: int) -> None:
@@ -116,8 +113,7 @@ async def run_action(interaction: Interaction, action: str, job_id: str, index: 
             await interaction.message.delete()
         log.info("job %s: message deleted by %s", job.id, interaction.user.id)
         return
-    if not await may_use_result(interaction, job):
-        return
+    ensure_may_use_result(interaction, job)
     if action == "edit":
         await open_edit_for_result(interaction, job, index)  # an edit of the image, area optional
         return
@@ -167,7 +163,7 @@ class JobButton(
 
     async def callback(self, interaction: Interaction) -> None:  # type: ignore[override]
         """Run the action."""
-        await run_action(interaction, self.action, self.job_id, self.index)
+        await press(interaction, self.action, self.job_id, self.index)
 
 
 PICKER_PLACEHOLDERS = {
@@ -217,7 +213,7 @@ class ImagePicker(
     async def callback(self, interaction: Interaction) -> None:  # type: ignore[override]
         """Run the action on the chosen image."""
         index = int(self.item.values[0]) if self.item.values else 0
-        await run_action(interaction, self.action, self.job_id, index)
+        await press(interaction, self.action, self.job_id, index)
 
 
 def progress_view(job: JobRecord) -> discord.ui.View:

@@ -12,10 +12,11 @@ from typing import TYPE_CHECKING
 
 import discord
 
+from bot.client import NO_MENTIONS
 from bot.jobs.models import JobCompleted, JobEvent, JobFailed, JobProgress
 from bot.jobs.records import JobRecord
 from cogs._buttons import progress_view, result_view, retry_view, upscale_possible
-from cogs._job_message import NO_MENTIONS, JobMessage
+from cogs._job_message import JobMessage
 from cogs._render import failure_embed, progress_embed, result_embed
 
 if TYPE_CHECKING:

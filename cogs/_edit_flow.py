@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 
+from bot.client import NO_MENTIONS
 from bot.errors import InputError
 from bot.jobs import pipeline
 from bot.jobs.models import InputImage, JobRequest, ResolvedRequest
@@ -35,16 +36,10 @@ from bot.media.regions import (
     region_preview,
 )
 from bot.options import OutputFormat, Quality, Ratio, Resolution
-from cogs._job_message import NO_MENTIONS
+from cogs._answers import answer_privately, report_error
 from cogs._policy import job_context
 from cogs._render import quote_prompt
-from cogs._run import (
-    check_attachments,
-    looks_like_image,
-    read_attachments,
-    start_job,
-    tell_privately,
-)
+from cogs._run import check_attachments, looks_like_image, read_attachments, start_job
 
 if TYPE_CHECKING:
     from bot.client import EaselBot
@@ -156,24 +151,18 @@ def edit_request(
     )
 
 
-async def passes_policy(
+async def vet_policy(
     interaction: Interaction, resolved: ResolvedRequest, *, kind: str, parent_id: str | None
-) -> bool:
-    """Apply the server's rules as a dry run (nothing stays reserved); tell a refusal privately.
+) -> None:
+    """Apply the server's rules as a dry run (nothing stays reserved); raise a refusal.
 
     ``start_job`` applies them for real, before it defers. Edits defer earlier, to download and
     check the images, so they ask first: before deferring (a refusal is then a private answer
     at once) and again just before ``start_job`` with no await in between, so its own check
     cannot refuse after a public "thinking…".
     """
-    bot = interaction.client
     ctx = job_context(interaction, resolved, kind=kind, action="edit" if parent_id else None)
-    refusal = bot.policy.preview(ctx)
-    if refusal is None:
-        return True
-    await tell_privately(interaction, refusal.user_message, icon="🚫")
-    await bot.policy.refused(ctx, refusal)
-    return False
+    await interaction.client.policy.vet(ctx)
 
 
 async def start_edit(
@@ -184,7 +173,7 @@ async def start_edit(
     *,
     kind: str = "edit",
     parent_id: str | None = None,
-) -> JobRecord | None:
+) -> JobRecord:
     """Check the mask against the first image (no spend on a bad one), then start the job.
 
     ``resolved`` came from ``engine.validate`` on an ``edit_request``; ``images`` and ``mask``
@@ -192,17 +181,11 @@ async def start_edit(
     answered yet.
     """
     if not interaction.response.is_done():
-        if not await passes_policy(interaction, resolved, kind=kind, parent_id=parent_id):
-            return None
+        await vet_policy(interaction, resolved, kind=kind, parent_id=parent_id)
         await interaction.response.defer(thinking=True)
     if mask is not None:
-        try:
-            await pipeline.check_mask(images[0], mask)
-        except InputError as exc:
-            await tell_privately(interaction, exc.user_message)
-            return None
-    if not await passes_policy(interaction, resolved, kind=kind, parent_id=parent_id):
-        return None
+        await pipeline.check_mask(images[0], mask)
+    await vet_policy(interaction, resolved, kind=kind, parent_id=parent_id)
     request = resolved.request.model_copy(update={"mask": mask})
     return await start_job(
         interaction,
@@ -288,35 +271,20 @@ class EditImageModal(discord.ui.Modal, title="Edit image"):
         """Validate; run a whole-image edit now, or show the area on a preview first."""
         index = int(self.image.values[0]) if self.image and self.image.values else 0
         source = self.sources[min(index, len(self.sources) - 1)]
-        try:
-            keys = parse_regions(self.area.values) if self.area.values else ()
-            resolved = interaction.client.engine.validate(
-                edit_request(self.prompt.value, images=1, mask=bool(keys)),
-                max_prompt_chars=MAX_PROMPT,
-            )
-        except InputError as exc:
-            await tell_privately(interaction, exc.user_message)
-            return
+        keys = parse_regions(self.area.values) if self.area.values else ()
+        resolved = interaction.client.engine.validate(
+            edit_request(self.prompt.value, images=1, mask=bool(keys)),
+            max_prompt_chars=MAX_PROMPT,
+        )
         parent_id = source.parent_id
-        if not await passes_policy(interaction, resolved, kind="edit", parent_id=parent_id):
-            return
-        if keys:
-            await interaction.response.defer(ephemeral=True, thinking=True)
-        else:
-            await interaction.response.defer(thinking=True)
-        try:
-            image = await source.fetch()
-            parent_id = parent_id or await parent_of(
-                interaction.client, self.message, source.filename
-            )
-            if keys:
-                preview = await region_preview(image.data, image.filename, keys)
-        except InputError as exc:
-            await tell_privately(interaction, exc.user_message)
-            return
+        await vet_policy(interaction, resolved, kind="edit", parent_id=parent_id)
+        await interaction.response.defer(ephemeral=bool(keys), thinking=True)
+        image = await source.fetch()
+        parent_id = parent_id or await parent_of(interaction.client, self.message, source.filename)
         if not keys:
             await start_edit(interaction, resolved, [image], parent_id=parent_id)
             return
+        preview = await region_preview(image.data, image.filename, keys)
         picker = RegionPicker(
             interaction, resolved, image, preview.source_size, keys, parent_id=parent_id
         )
@@ -330,22 +298,13 @@ class EditImageModal(discord.ui.Modal, title="Edit image"):
     async def on_error(  # type: ignore[override]
         self, interaction: Interaction, error: Exception
     ) -> None:
-        """Log the bug once and tell the member plainly."""
-        log.error("edit modal failed for user %s", interaction.user.id, exc_info=error)
-        await _report_bug(interaction)
+        """Tell the member what went wrong (a bug is logged with a reference)."""
+        await report_error(interaction, error)
 
 
 def preview_file(data: bytes, keys: Sequence[str]) -> discord.File:
     """The preview as an attachment."""
     return discord.File(io.BytesIO(data), filename=preview_filename(keys))
-
-
-async def _report_bug(interaction: Interaction) -> None:
-    text = f"Something went wrong inside Easel (reference `{interaction.id}`). Please try again."
-    try:
-        await tell_privately(interaction, text)
-    except discord.HTTPException:
-        log.warning("could not report the error to the member", exc_info=True)
 
 
 # ---------------------------------------------------------------------------- region picker
@@ -408,16 +367,12 @@ class RegionPicker(discord.ui.View):
         """Only the member who asked may use their picker."""
         if interaction.user.id == self.origin.user.id:
             return True
-        await tell_privately(interaction, "This area picker belongs to someone else.")
+        await answer_privately(interaction, "⚠️ This area picker belongs to someone else.")
         return False
 
     async def on_area(self, interaction: Interaction) -> None:
         """Show the new choice on the preview."""
-        try:
-            keys = parse_regions(self.area.values)
-        except InputError as exc:
-            await tell_privately(interaction, exc.user_message)
-            return
+        keys = parse_regions(self.area.values)
         await interaction.response.defer()
         self.keys = keys
         self.area.options = area_options(keys)
@@ -435,19 +390,10 @@ class RegionPicker(discord.ui.View):
     )  # fmt: skip
     async def repaint(self, interaction: Interaction, _: discord.ui.Button[RegionPicker]) -> None:
         """Build the mask at the image's exact size and start the edit."""
-        if self.started:
-            await tell_privately(interaction, "This edit has already started.")
-            return
-        self.started = True
-        mask_data = await region_mask(self.source_size, self.keys)
-        mask = InputImage(filename="region_mask.png", data=mask_data, content_type="image/png")
-        job = await start_edit(
-            interaction, self.resolved, [self.image], mask, parent_id=self.parent_id
-        )
-        await self._close(
-            f"🖌️ Repainting **{describe_regions(self.keys)}**: the result follows below."
-            if job is not None
-            else "The edit did not start; see the message above."
+        await self._start(
+            interaction,
+            mask=True,
+            started=f"🖌️ Repainting **{describe_regions(self.keys)}**: the result follows below.",
         )
 
     @discord.ui.button(
@@ -456,18 +402,28 @@ class RegionPicker(discord.ui.View):
     )  # fmt: skip
     async def whole(self, interaction: Interaction, _: discord.ui.Button[RegionPicker]) -> None:
         """Edit without a mask."""
+        await self._start(
+            interaction, mask=False, started="✏️ Editing the whole image: the result follows below."
+        )
+
+    async def _start(self, interaction: Interaction, *, mask: bool, started: str) -> None:
+        """Start the edit once (with the area's mask or none); the picker then says how it went."""
         if self.started:
-            await tell_privately(interaction, "This edit has already started.")
+            await answer_privately(interaction, "⚠️ This edit has already started.")
             return
         self.started = True
-        request = self.resolved.request.model_copy(update={"mask": None})
-        resolved = self.resolved.model_copy(update={"request": request})
-        job = await start_edit(interaction, resolved, [self.image], parent_id=self.parent_id)
-        await self._close(
-            "✏️ Editing the whole image: the result follows below."
-            if job is not None
-            else "The edit did not start; see the message above."
-        )
+        resolved, region = self.resolved, None
+        if mask:
+            mask_data = await region_mask(self.source_size, self.keys)
+            region = InputImage(
+                filename="region_mask.png", data=mask_data, content_type="image/png"
+            )
+        else:
+            request = resolved.request.model_copy(update={"mask": None})
+            resolved = resolved.model_copy(update={"request": request})
+        # A refusal or a bad mask goes to on_error, which closes the picker once the member is told.
+        await start_edit(interaction, resolved, [self.image], region, parent_id=self.parent_id)
+        await self._close(started)
 
     @discord.ui.button(
         label="Cancel", style=discord.ButtonStyle.secondary, row=1, custom_id="easel:region:cancel"
@@ -488,9 +444,10 @@ class RegionPicker(discord.ui.View):
     async def on_error(  # type: ignore[override]
         self, interaction: Interaction, error: Exception, item: discord.ui.Item[Any]
     ) -> None:
-        """Log the bug once and tell the member plainly."""
-        log.error("region picker failed for user %s", interaction.user.id, exc_info=error)
-        await _report_bug(interaction)
+        """Tell the member what went wrong; an edit that was to start did not: say so."""
+        await report_error(interaction, error)
+        if self.started:
+            await self._close("The edit did not start; see the message above.")
 
     async def _close(self, text: str, *, keep_preview: bool = True) -> None:
         """Replace the picker's controls with ``text`` (the preview stays, as a record)."""
@@ -516,11 +473,7 @@ async def open_edit_for_result(
     ``require_area``, necessarily) which area to repaint; an area is shown on a preview before
     anything is spent. The new job records ``job`` as its parent. Must be the first response.
     """
-    try:
-        source = source_from_result(interaction.client, job, index)
-    except InputError as exc:
-        await tell_privately(interaction, exc.user_message)
-        return
+    source = source_from_result(interaction.client, job, index)
     await interaction.response.send_modal(EditImageModal([source], require_area=require_area))
 
 

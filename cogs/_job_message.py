@@ -18,13 +18,13 @@ from typing import Any
 
 import discord
 
+from bot.client import NO_MENTIONS
 from bot.jobs.records import Delivery
 
 log = logging.getLogger(__name__)
 
 TOKEN_SAFETY_MARGIN = 60.0  # seconds: stop using the token a minute before Discord kills it
 INVALID_WEBHOOK_TOKEN = 50027
-NO_MENTIONS = discord.AllowedMentions.none()
 
 
 class JobMessage:

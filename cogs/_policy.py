@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 import discord
 
+from bot.client import NO_MENTIONS
 from bot.errors import PolicyRefusal
 from bot.jobs.models import ResolvedRequest
 from bot.jobs.records import JobAction, JobRecord
@@ -19,7 +20,6 @@ from bot.policy.models import JobContext
 from bot.policy.records import AuditEntry
 from bot.policy.rules import RULE_TITLES
 from bot.text import visible_text
-from cogs._job_message import NO_MENTIONS
 from cogs._render import quote_prompt, settings_line
 
 if TYPE_CHECKING:
@@ -96,29 +96,19 @@ def job_context(
     )
 
 
-async def answer_privately(interaction: Interaction, text: str) -> None:
-    """One ephemeral answer, whether or not the interaction was acknowledged already."""
-    if interaction.response.is_done():
-        await interaction.followup.send(text, ephemeral=True, allowed_mentions=NO_MENTIONS)
-    else:
-        await interaction.response.send_message(text, ephemeral=True, allowed_mentions=NO_MENTIONS)
+def button_press_refusal(
+    interaction: Interaction, requester_id: int | None
+) -> PolicyRefusal | None:
+    """None if this member may press the buttons on ``requester_id``'s result; else why not.
 
-
-async def tell_refusal(interaction: Interaction, refusal: PolicyRefusal) -> None:
-    """Tell the member, privately, which rule said no and what they can do."""
-    await answer_privately(interaction, f"🚫 {refusal.user_message}")
-
-
-def button_press_refusal(interaction: Interaction, requester_id: int | None) -> str | None:
-    """None if this member may press the buttons on ``requester_id``'s result; else the message
-    to show them (ephemerally). Follows the server's "who may press result buttons" setting."""
-    refusal = interaction.client.policy.button_refusal(
+    Follows the server's "who may press result buttons" setting.
+    """
+    return interaction.client.policy.button_refusal(
         interaction.guild_id,
         requester_id=requester_id,
         presser_id=interaction.user.id,
         presser_is_admin=is_admin(interaction),
     )
-    return None if refusal is None else f"🚫 {refusal.user_message}"
 
 
 def jump_url(guild_id: int | None, channel_id: int | None, message_id: int | None) -> str | None:

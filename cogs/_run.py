@@ -15,12 +15,11 @@ from typing import TYPE_CHECKING
 
 import discord
 
-from bot.errors import InputError, PolicyRefusal
+from bot.errors import InputError
 from bot.jobs.models import InputImage, ResolvedRequest
 from bot.jobs.records import Delivery, JobAction, JobRecord
 from bot.media.limits import INPUT_MAX_BYTES
-from cogs._job_message import NO_MENTIONS
-from cogs._policy import job_context, tell_refusal
+from cogs._policy import job_context
 
 if TYPE_CHECKING:
     from bot.client import EaselBot
@@ -123,22 +122,17 @@ async def start_job(
     kind: str = "imagine",
     parent_id: str | None = None,
     action: JobAction | None = None,
-) -> JobRecord | None:
+) -> JobRecord:
     """Check the server's rules, defer (if not yet), read the inputs, and accept the job.
 
-    None if a rule refused it (the member is told privately, nothing is deferred or spent) or
-    the inputs are bad. The policy check is memory-only, so it runs before the 3-second defer.
+    Raises ``PolicyRefusal`` if a rule refused it (nothing is deferred or spent) and
+    ``InputError`` for bad inputs; the error handler tells the member. The policy check is
+    memory-only, so it runs before the 3-second defer.
     """
     bot = interaction.client
     job_id = uuid.uuid4().hex
     ctx = job_context(interaction, resolved, kind=kind, action=action)
-    try:
-        bot.policy.check(ctx, job_id=job_id)
-    except PolicyRefusal as refusal:
-        await tell_refusal(interaction, refusal)
-        log.info("user %s refused by rule %s in guild %s", ctx.user_id, refusal.rule, ctx.guild_id)
-        await bot.policy.refused(ctx, refusal)
-        return None
+    await bot.policy.admit(ctx, job_id=job_id)
     accepted = False
     try:
         job = await _accept(
@@ -151,7 +145,7 @@ async def start_job(
             parent_id=parent_id,
             action=action,
         )
-        accepted = job is not None
+        accepted = True
         return job
     finally:
         if not accepted:
@@ -168,7 +162,7 @@ async def _accept(
     kind: str,
     parent_id: str | None,
     action: JobAction | None,
-) -> JobRecord | None:
+) -> JobRecord:
     bot = interaction.client
     callback = None
     if not interaction.response.is_done():
@@ -178,12 +172,8 @@ async def _accept(
     message_id = callback.message_id if callback is not None else None
     if message_id is None:
         message_id = await response_message_id(interaction)
-    try:
-        all_inputs = (*inputs, *await read_attachments(attachments))
-        await bot.engine.check_inputs(all_inputs)
-    except InputError as exc:
-        await tell_privately(interaction, exc.user_message)
-        return None
+    all_inputs = (*inputs, *await read_attachments(attachments))
+    await bot.engine.check_inputs(all_inputs)
     delivery = Delivery(
         application_id=interaction.application_id,
         interaction_token=interaction.token,
@@ -213,23 +203,3 @@ async def response_message_id(interaction: discord.Interaction[EaselBot]) -> int
     except discord.HTTPException:
         log.warning("could not read the response message of interaction %s", interaction.id)
         return None
-
-
-async def tell_privately(
-    interaction: discord.Interaction[EaselBot], text: str, *, icon: str = "⚠️"
-) -> None:
-    """Say ``text`` only to the member, whether or not the interaction was answered yet.
-
-    After a public "thinking…" the thinking message is deleted first: the first follow-up would
-    otherwise replace it and be shown to everyone.
-    """
-    if not interaction.response.is_done():
-        await interaction.response.send_message(
-            f"{icon} {text}", ephemeral=True, allowed_mentions=NO_MENTIONS
-        )
-        return
-    try:
-        await interaction.delete_original_response()
-    except discord.HTTPException:
-        log.debug("could not delete the original response", exc_info=True)
-    await interaction.followup.send(f"{icon} {text}", ephemeral=True, allowed_mentions=NO_MENTIONS)

@@ -1,7 +1,8 @@
 """``/easel``: the server admins' controls (where, who, how much, what, results, moderation log).
 
-Every subcommand checks Manage Server in code: ``default_permissions`` only hides the group by
-default and a server can grant it to anyone in Integrations. All answers are ephemeral.
+Every subcommand checks Manage Server in code (``Admin.interaction_check``):
+``default_permissions`` only hides the group by default and a server can grant it to anyone in
+Integrations. All answers are ephemeral.
 """
 
 from __future__ import annotations
@@ -19,8 +20,8 @@ from bot.options import Resolution
 from bot.policy.models import COMMANDS, MAX_N, ButtonAccess
 from bot.policy.rules import MAX_LISTED_CHANNELS
 from bot.text import visible_text
-from cogs._job_message import NO_MENTIONS
-from cogs._policy import answer_privately, is_admin
+from cogs._answers import Refused, answer_privately
+from cogs._policy import is_admin
 
 if TYPE_CHECKING:
     from bot.client import EaselBot
@@ -32,26 +33,6 @@ Place = app_commands.AppCommandChannel | app_commands.AppCommandThread
 MAX_LISTED = MAX_LISTED_CHANNELS
 TIMEZONES = sorted(available_timezones())
 COLOUR = discord.Colour.blurple()
-
-
-async def ensure_admin(interaction: Interaction) -> bool:
-    """True for members with Manage Server; everyone else gets one private refusal."""
-    if interaction.guild_id is None:
-        await answer_privately(interaction, "Easel's settings are per server: run this in one.")
-        return False
-    if is_admin(interaction):
-        return True
-    log.info(
-        "user %s tried /easel in guild %s without Manage Server",
-        interaction.user.id,
-        interaction.guild_id,
-    )
-    await answer_privately(
-        interaction,
-        "🚫 Only members with the **Manage Server** permission can change Easel's settings. "
-        "`/usage` shows your own images and limits.",
-    )
-    return False
 
 
 def mentions(ids: frozenset[int], template: str, *, empty: str) -> str:
@@ -142,27 +123,33 @@ class Admin(
 
     terms = app_commands.Group(name="terms", description="Blocked terms in prompts")
 
+    async def interaction_check(self, interaction: Interaction) -> bool:  # type: ignore[override]
+        """Every subcommand: members with Manage Server only; anyone else is refused privately."""
+        if interaction.guild_id is None:
+            raise Refused("Easel's settings are per server: run this in one.")
+        if is_admin(interaction):
+            return True
+        log.info(
+            "user %s tried /easel in guild %s without Manage Server",
+            interaction.user.id,
+            interaction.guild_id,
+        )
+        raise Refused(
+            "🚫 Only members with the **Manage Server** permission can change Easel's settings. "
+            "`/usage` shows your own images and limits."
+        )
+
     async def _update(self, interaction: Interaction, done: str, **changes: Any) -> None:
-        """Apply changes (validated), answer with what changed, or say what was wrong."""
+        """Apply changes (validated: the error handler says what was wrong), say what changed."""
         assert interaction.guild_id is not None
-        try:
-            await self.bot.policy.update(interaction.guild_id, by=interaction.user.id, **changes)
-        except ValueError as exc:
-            await answer_privately(interaction, f"⚠️ {_first_error(exc)}")
-            return
+        await self.bot.policy.update(interaction.guild_id, by=interaction.user.id, **changes)
         await answer_privately(interaction, f"✅ {done}")
 
     @app_commands.command(name="settings", description="Show every Easel setting of this server")
     async def settings_command(self, interaction: Interaction) -> None:
         """One overview of where, who, how much, what, results and the moderation log."""
-        if not await ensure_admin(interaction):
-            return
         assert interaction.guild_id is not None
-        await interaction.response.send_message(
-            embed=overview_embed(self.bot, interaction.guild_id),
-            ephemeral=True,
-            allowed_mentions=NO_MENTIONS,
-        )
+        await answer_privately(interaction, embed=overview_embed(self.bot, interaction.guild_id))
 
     @app_commands.command(name="channel", description="Allow or deny Easel in a channel")
     @app_commands.describe(
@@ -173,8 +160,6 @@ class Admin(
         self, interaction: Interaction, channel: Place, rule: Literal["allow", "deny", "clear"]
     ) -> None:
         """Add a channel to the allow list or the deny list, or take it off both."""
-        if not await ensure_admin(interaction):
-            return
         assert interaction.guild_id is not None
         s = self.bot.policy.settings(interaction.guild_id)
         allowed = set(s.allowed_channels) - {channel.id}
@@ -206,8 +191,6 @@ class Admin(
         reset_channels: bool = False,
     ) -> None:
         """Change where Easel may be used; options left out stay as they are."""
-        if not await ensure_admin(interaction):
-            return
         changes: dict[str, Any] = {}
         if threads is not None:
             changes["threads"] = threads
@@ -229,8 +212,6 @@ class Admin(
         self, interaction: Interaction, role: discord.Role, rule: Literal["require", "clear"]
     ) -> None:
         """Members need at least one required role (admins never lose access)."""
-        if not await ensure_admin(interaction):
-            return
         assert interaction.guild_id is not None
         roles = set(self.bot.policy.settings(interaction.guild_id).required_roles)
         if rule == "require":
@@ -247,8 +228,6 @@ class Admin(
     @app_commands.describe(member="The member")
     async def ban_command(self, interaction: Interaction, member: discord.User) -> None:
         """Block one member (they are told, privately, when they try)."""
-        if not await ensure_admin(interaction):
-            return
         assert interaction.guild_id is not None
         banned = set(self.bot.policy.settings(interaction.guild_id).banned_members) | {member.id}
         await self._update(
@@ -261,8 +240,6 @@ class Admin(
     @app_commands.describe(member="The member")
     async def unban_command(self, interaction: Interaction, member: discord.User) -> None:
         """Unblock one member."""
-        if not await ensure_admin(interaction):
-            return
         assert interaction.guild_id is not None
         banned = set(self.bot.policy.settings(interaction.guild_id).banned_members) - {member.id}
         await self._update(
@@ -292,8 +269,6 @@ class Admin(
         timezone: str | None = None,
     ) -> None:
         """Change how much members may make; options left out stay as they are."""
-        if not await ensure_admin(interaction):
-            return
         changes: dict[str, Any] = {}
         if member_daily is not None:
             changes["member_daily_images"] = member_daily or None
@@ -330,8 +305,6 @@ class Admin(
         enabled: bool,
     ) -> None:
         """Switch one command (and its result buttons) on or off in this server."""
-        if not await ensure_admin(interaction):
-            return
         assert interaction.guild_id is not None
         on = set(self.bot.policy.settings(interaction.guild_id).commands)
         if enabled:
@@ -354,8 +327,6 @@ class Admin(
         buttons: Literal["requester", "anyone"] | None = None,
     ) -> None:
         """How results are posted; options left out stay as they are."""
-        if not await ensure_admin(interaction):
-            return
         changes: dict[str, Any] = {}
         if spoilers is not None:
             changes["spoilers"] = spoilers
@@ -374,8 +345,6 @@ class Admin(
         channel: app_commands.AppCommandChannel | app_commands.AppCommandThread | None = None,
     ) -> None:
         """Every job (member, channel, prompt, settings, link) and refusal goes to one channel."""
-        if not await ensure_admin(interaction):
-            return
         if channel is None:
             await self._update(interaction, "The moderation log is off.", moderation_channel=None)
             return
@@ -392,8 +361,6 @@ class Admin(
     )
     async def terms_add(self, interaction: Interaction, term: Range[str, 1, 1000]) -> None:
         """Block terms; matching ignores case, accents, spacing, leetspeak and repeated letters."""
-        if not await ensure_admin(interaction):
-            return
         assert interaction.guild_id is not None
         added: list[str] = []
         known: list[str] = []
@@ -421,8 +388,6 @@ class Admin(
     @app_commands.describe(term="The term, as listed by /easel terms list")
     async def terms_remove(self, interaction: Interaction, term: Range[str, 1, 1000]) -> None:
         """Unblock a term (any spelling that matches the same way)."""
-        if not await ensure_admin(interaction):
-            return
         assert interaction.guild_id is not None
         removed = await self.bot.policy.remove_term(
             interaction.guild_id, term, by=interaction.user.id
@@ -437,8 +402,6 @@ class Admin(
     @terms.command(name="list", description="Show the blocked terms (only you see them)")
     async def terms_list(self, interaction: Interaction) -> None:
         """The blocked terms, privately: members never see the list."""
-        if not await ensure_admin(interaction):
-            return
         assert interaction.guild_id is not None
         terms = self.bot.policy.terms(interaction.guild_id)
         if not terms:
@@ -455,25 +418,12 @@ class Admin(
         embed.set_footer(
             text="Matching ignores case, accents, spacing, leetspeak and repeated letters."
         )
-        await interaction.response.send_message(
-            embed=embed, ephemeral=True, allowed_mentions=NO_MENTIONS
-        )
+        await answer_privately(interaction, embed=embed)
 
 
 def _escape(text: str) -> str:
     """A term for display: no direction override may turn the rest of the list around."""
     return discord.utils.escape_mentions(visible_text(text).replace("`", "'"))
-
-
-def _first_error(exc: ValueError) -> str:
-    """A pydantic ValidationError's first message, in plain words."""
-    errors = getattr(exc, "errors", None)
-    if callable(errors):
-        found = errors()
-        if found:
-            message = str(found[0].get("msg", exc))
-            return message.removeprefix("Value error, ")
-    return str(exc)
 
 
 async def setup(bot: EaselBot) -> None:

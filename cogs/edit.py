@@ -22,9 +22,9 @@ from cogs._edit_flow import (
     BLEND_PROMPT,
     EditImageModal,
     edit_request,
-    passes_policy,
     sources_from_message,
     start_edit,
+    vet_policy,
 )
 from cogs._options import (
     EDIT_RATIO_CHOICES,
@@ -34,7 +34,7 @@ from cogs._options import (
     edit_resolution_autocomplete,
     parse_output_options,
 )
-from cogs._run import attached, check_attachments, read_attachments, tell_privately
+from cogs._run import attached, check_attachments, read_attachments
 
 if TYPE_CHECKING:
     from bot.client import EaselBot
@@ -72,37 +72,28 @@ async def run_edit_command(
     kind: str,
 ) -> None:
     """Shared by /edit and /blend: validate (free), defer, download, check the mask, start."""
-    try:
-        check_attachments([*images, *([mask] if mask else [])])
-        resolved = interaction.client.engine.validate(
-            edit_request(
-                prompt,
-                images=len(images),
-                mask=mask is not None,
-                **parse_output_options(
-                    ratio=ratio,
-                    resolution=resolution,
-                    quality=quality,
-                    output_format=output_format,
-                    default_ratio=Ratio.AUTO,
-                ),
-                n=n,
-                compression=compression,
+    check_attachments([*images, *([mask] if mask else [])])
+    resolved = interaction.client.engine.validate(
+        edit_request(
+            prompt,
+            images=len(images),
+            mask=mask is not None,
+            **parse_output_options(
+                ratio=ratio,
+                resolution=resolution,
+                quality=quality,
+                output_format=output_format,
+                default_ratio=Ratio.AUTO,
             ),
-            max_prompt_chars=PROMPT_MAX_CHARS,
-        )
-    except InputError as exc:
-        await tell_privately(interaction, exc.user_message)
-        return
-    if not await passes_policy(interaction, resolved, kind=kind, parent_id=None):
-        return
+            n=n,
+            compression=compression,
+        ),
+        max_prompt_chars=PROMPT_MAX_CHARS,
+    )
+    await vet_policy(interaction, resolved, kind=kind, parent_id=None)
     await interaction.response.defer(thinking=True)
-    try:
-        inputs = await read_attachments(images)
-        mask_input = (await read_attachments([mask]))[0] if mask is not None else None
-    except InputError as exc:
-        await tell_privately(interaction, exc.user_message)
-        return
+    inputs = await read_attachments(images)
+    mask_input = (await read_attachments([mask]))[0] if mask is not None else None
     await start_edit(interaction, resolved, inputs, mask_input, kind=kind)
 
 
@@ -129,12 +120,10 @@ class Edit(commands.Cog):
         """Right-click → Apps → Edit image: ask what to change (a modal must answer first)."""
         sources = sources_from_message(message)
         if not sources:
-            await tell_privately(
-                interaction,
+            raise InputError(
                 "That message has no image attached. Use “Edit image” on a message with a "
-                "PNG, JPEG, WebP or GIF.",
+                "PNG, JPEG, WebP or GIF."
             )
-            return
         await interaction.response.send_modal(EditImageModal(sources, message=message))
 
     @app_commands.command(name="edit", description="Change an image: describe the edit")

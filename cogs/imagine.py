@@ -10,7 +10,6 @@ from discord import app_commands
 from discord.app_commands import Range
 from discord.ext import commands
 
-from bot.errors import InputError
 from bot.jobs.models import InputImage, JobRequest
 from bot.options import Ratio
 from cogs._options import (
@@ -21,7 +20,7 @@ from cogs._options import (
     quality_autocomplete,
     resolution_autocomplete,
 )
-from cogs._run import attached, check_attachments, start_job, tell_privately
+from cogs._run import attached, check_attachments, start_job
 
 if TYPE_CHECKING:
     from bot.client import EaselBot
@@ -87,26 +86,22 @@ class Imagine(commands.Cog):
             reference, reference2, reference3, reference4, reference5,
             reference6, reference7, reference8, reference9, reference10,
         )  # fmt: skip
-        try:
-            check_attachments(attachments)
-            request = JobRequest(
-                prompt=prompt,
-                **parse_output_options(
-                    ratio=ratio,
-                    resolution=resolution,
-                    quality=quality,
-                    output_format=output_format,
-                    default_ratio=Ratio.SQUARE,
-                ),
-                n=n,
-                compression=compression,
-                # Placeholders so the count is validated now; the bytes are read after deferring.
-                references=tuple(InputImage(filename=a.filename, data=b"") for a in attachments),
-            )
-            resolved = self.bot.engine.validate(request, max_prompt_chars=PROMPT_MAX_CHARS)
-        except InputError as exc:
-            await tell_privately(interaction, exc.user_message)
-            return
+        check_attachments(attachments)
+        request = JobRequest(
+            prompt=prompt,
+            **parse_output_options(
+                ratio=ratio,
+                resolution=resolution,
+                quality=quality,
+                output_format=output_format,
+                default_ratio=Ratio.SQUARE,
+            ),
+            n=n,
+            compression=compression,
+            # Placeholders so the count is validated now; the bytes are read after deferring.
+            references=tuple(InputImage(filename=a.filename, data=b"") for a in attachments),
+        )
+        resolved = self.bot.engine.validate(request, max_prompt_chars=PROMPT_MAX_CHARS)
         await start_job(interaction, resolved, attachments=attachments)
 
 

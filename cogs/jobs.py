@@ -10,9 +10,10 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.client import NO_MENTIONS
 from bot.jobs.records import JobRecord, JobState
-from cogs._buttons import DYNAMIC_ITEMS, result_view, upscale_possible
-from cogs._job_message import NO_MENTIONS
+from cogs._answers import answer_privately
+from cogs._buttons import result_view, upscale_possible
 from cogs._policy import jump_url
 from cogs._render import quote_prompt, result_embed
 
@@ -83,26 +84,22 @@ class Jobs(commands.Cog):
             job.user_id == interaction.user.id or job.guild_id == interaction.guild_id
         )
         if job is None or not visible:
-            await interaction.response.send_message(
+            await answer_privately(
+                interaction,
                 f"No job `{discord.utils.escape_markdown(job_id[:40])}` here. `/jobs` lists yours.",
-                ephemeral=True,
-                allowed_mentions=NO_MENTIONS,
             )
             return
         if not job.results:
-            await interaction.response.send_message(
-                f"Job `{job.id[:8]}` has no images ({STATE_LABELS[job.state]}).",
-                ephemeral=True,
-                allowed_mentions=NO_MENTIONS,
+            await answer_privately(
+                interaction, f"Job `{job.id[:8]}` has no images ({STATE_LABELS[job.state]})."
             )
             return
         await interaction.response.defer(thinking=True)
         try:
             images = await self.bot.engine.load_results(job)
         except FileNotFoundError:
-            await interaction.followup.send(
-                f"Job `{job.id[:8]}`'s images are no longer stored.", ephemeral=True
-            )
+            gone = f"Job `{job.id[:8]}`'s images are no longer stored."
+            await answer_privately(interaction, gone)
             return
         embed = result_embed(
             job.resolved(),
@@ -121,6 +118,5 @@ class Jobs(commands.Cog):
 
 
 async def setup(bot: EaselBot) -> None:
-    """Load the cog and the buttons that survive restarts."""
-    bot.add_dynamic_items(*DYNAMIC_ITEMS)
+    """Load the cog."""
     await bot.add_cog(Jobs(bot))

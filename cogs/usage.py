@@ -10,10 +10,11 @@ from discord import app_commands
 from discord.app_commands import Range
 from discord.ext import commands
 
+from bot.client import NO_MENTIONS
 from bot.policy.records import DayUsage, EventCount
 from bot.policy.rules import RULE_TITLES
-from cogs._job_message import NO_MENTIONS
-from cogs._policy import answer_privately, is_admin
+from cogs._answers import answer_privately
+from cogs._policy import is_admin
 
 if TYPE_CHECKING:
     from bot.client import EaselBot

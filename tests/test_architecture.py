@@ -236,3 +236,8 @@ def store_imports(path: Path) -> set[str]:
         if isinstance(node, ast.ImportFrom) and node.module == "bot" and node.level == 0:
             names.update(f"bot.{alias.name}" for alias in node.names)
     return names
+
+
+def test_the_product_package_never_imports_the_discord_glue() -> None:
+    """``bot/`` loads the extensions by name; ``cogs`` plugs itself in from their ``setup``."""
+    assert offenders(["bot"], ["cogs"]) == []

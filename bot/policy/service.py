@@ -19,9 +19,9 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
-from bot.errors import PolicyRefusal
+from bot.errors import InputError, PolicyRefusal
 from bot.jobs.models import JobCompleted, JobFailed
 from bot.jobs.records import JobRecord
 from bot.policy.models import (
@@ -146,6 +146,11 @@ class PolicyService:
         """Call ``listener`` with every new audit entry (the Discord moderation log)."""
         self._listeners.append(listener)
 
+    def unsubscribe(self, listener: AuditListener) -> None:
+        """Stop calling ``listener`` (an extension unloading)."""
+        if listener in self._listeners:
+            self._listeners.remove(listener)
+
     # ------------------------------------------------------------------ reading
 
     def settings(self, guild_id: int | None) -> GuildSettings:
@@ -223,6 +228,24 @@ class PolicyService:
         self._reserve(reservation)
         self._last_job[key] = now
         return reservation
+
+    async def admit(self, ctx: JobContext, *, job_id: str) -> Reservation:
+        """``check``, with a refusal recorded (``refused``) before it is raised.
+
+        Nothing is awaited when the request passes, so no other check can run in between.
+        """
+        try:
+            return self.check(ctx, job_id=job_id)
+        except PolicyRefusal as refusal:
+            await self.refused(ctx, refusal)
+            raise
+
+    async def vet(self, ctx: JobContext) -> None:
+        """``preview`` as a check: a refusal is recorded and raised; nothing is reserved."""
+        refusal = self.preview(ctx)
+        if refusal is not None:
+            await self.refused(ctx, refusal)
+            raise refusal
 
     def preview(self, ctx: JobContext) -> PolicyRefusal | None:
         """The refusal ``check`` would raise now, without reserving anything (a dry run for
@@ -312,7 +335,8 @@ class PolicyService:
         self._prune()
 
     async def refused(self, ctx: JobContext, refusal: PolicyRefusal) -> None:
-        """Log a refusal for ``/usage`` and the moderation log (after the member was told)."""
+        """Log a refusal for ``/usage`` and the moderation log."""
+        log.info("user %s refused by rule %s in guild %s", ctx.user_id, refusal.rule, ctx.guild_id)
         entry = AuditEntry(
             guild_id=ctx.scope,
             event="refused",
@@ -338,9 +362,12 @@ class PolicyService:
     # ------------------------------------------------------------------ changing settings
 
     async def update(self, guild_id: int, *, by: int | None, **changes: Any) -> GuildSettings:
-        """Change some settings (validated: ValueError says what is wrong), save, log."""
+        """Change some settings (validated: InputError says what is wrong), save, log."""
         before = self.settings(guild_id)
-        after = GuildSettings.model_validate({**before.model_dump(), **changes})
+        try:
+            after = GuildSettings.model_validate({**before.model_dump(), **changes})
+        except ValidationError as exc:
+            raise InputError(_first_error(exc)) from None
         if after == before:
             return after
         await self.store.save_settings(guild_id, after, by=by)
@@ -427,6 +454,14 @@ class PolicyService:
         horizon = now - max((s.cooldown_seconds for s in self._settings.values()), default=0)
         for ukey in [k for k, at in self._last_job.items() if at < horizon]:
             del self._last_job[ukey]
+
+
+def _first_error(exc: ValidationError) -> str:
+    """A validation error's first message, in plain words."""
+    errors = exc.errors()
+    if not errors:
+        return str(exc)
+    return str(errors[0].get("msg", exc)).removeprefix("Value error, ")
 
 
 def _utc_date(timestamp: float) -> date:

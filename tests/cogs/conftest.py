@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,10 +16,15 @@ from discord.http import Route
 from pydantic import SecretStr
 
 from bot.client import EaselBot
+from bot.providers.base import ImageProvider
 from bot.providers.catalog import toapis_model_spec
 from bot.providers.toapis.provider import ToAPIsProvider
+from bot.runtime import load_policy
 from bot.sandbox.server import Sandbox
-from bot.settings import load_settings
+from bot.settings import Settings, load_settings
+from bot.store.database import MEMORY, Database
+from bot.store.policy import SqlitePolicyStore
+from cogs._policy import ModerationLog
 from tests.support.discord_harness import RecordingAdapter, message_payload, prepare_bot, snowflake
 from tests.support.engines import running_engine
 
@@ -55,6 +61,33 @@ class Harness:
     sandbox: Sandbox
     cdn: Cdn
     bot_http: BotHttpRecorder
+
+
+def moderation_log(bot: EaselBot) -> ModerationLog:
+    """The moderation log the delivery extension subscribed to the policy service."""
+    cog = bot.get_cog("Delivery")
+    assert cog is not None, "the delivery extension is not loaded"
+    log: ModerationLog = cog.moderation_log  # type: ignore[attr-defined]
+    return log
+
+
+@asynccontextmanager
+async def easel_bot(
+    settings: Settings,
+    provider: ImageProvider,
+    files: Path,
+    *,
+    database: Path | str = MEMORY,
+    label: str | None = None,
+    fallbacks: Sequence[ImageProvider] = (),
+) -> AsyncIterator[EaselBot]:
+    """A bot built like ``open_services`` builds it: engine and policy on one database."""
+    async with (
+        Database.open(database) as db,
+        running_engine(provider, files, database=db, label=label, fallbacks=fallbacks) as engine,
+    ):
+        policy = await load_policy(SqlitePolicyStore(db), engine)
+        yield EaselBot(settings, engine=engine, policy=policy)
 
 
 @pytest.fixture
@@ -96,10 +129,9 @@ async def harness(tmp_path: Path, cdn: Cdn) -> AsyncIterator[Harness]:
         adapter = RecordingAdapter()
         token = webhook_async.async_context.set(adapter)  # set before any task copies the context
         try:
-            async with running_engine(
-                provider, tmp_path / "files", label="Sandbox · test"
-            ) as engine:
-                bot = EaselBot(settings, engine=engine)
+            async with easel_bot(
+                settings, provider, tmp_path / "files", label="Sandbox · test"
+            ) as bot:
                 await prepare_bot(bot)
                 bot.http._HTTPClient__session = session  # type: ignore[attr-defined]  # downloads
                 bot_http = BotHttpRecorder()

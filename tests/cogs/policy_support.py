@@ -8,7 +8,7 @@ from typing import Any
 
 import discord
 
-from tests.cogs.conftest import Harness
+from tests.cogs.conftest import Harness, moderation_log
 from tests.support.discord_harness import (
     CHANNEL_ID,
     GUILD_ID,
@@ -199,7 +199,7 @@ class LogRecorder:
 
 def record_log(h: Harness) -> LogRecorder:
     recorder = LogRecorder()
-    h.bot.moderation_log.post = recorder.post  # type: ignore[method-assign]
+    moderation_log(h.bot).post = recorder.post  # type: ignore[method-assign]
     return recorder
 
 

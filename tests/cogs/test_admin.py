@@ -9,7 +9,7 @@ import pytest
 from bot.client import EaselBot
 from bot.options import Resolution
 from bot.policy.models import ButtonAccess
-from tests.cogs.conftest import Harness
+from tests.cogs.conftest import Harness, moderation_log
 from tests.cogs.policy_support import (
     EPHEMERAL,
     answer,
@@ -141,7 +141,7 @@ async def test_commands_output_and_the_moderation_log(harness: Harness) -> None:
         ART,
     )
     await ask(harness, easel("limits", option("cooldown", 5, 4)))
-    await harness.bot.moderation_log.drain()
+    await moderation_log(harness.bot).drain()
     assert log.posts and log.posts[-1][0] == ART
     assert "`cooldown_seconds`: 0 → 5" in str(log.posts[-1][1]["fields"])
     await ask(harness, easel("modlog"))

@@ -91,7 +91,7 @@ async def test_progress_shows_a_cancel_button(harness: Harness) -> None:
 async def test_reroll_works_on_a_freshly_started_bot_and_submits_again(harness: Harness) -> None:
     job_id, final = await finished_job(harness)
     # A new bot process: no views in memory, only the dynamic items and the store.
-    fresh = EaselBot(harness.bot.settings, engine=harness.bot.engine)
+    fresh = EaselBot(harness.bot.settings, engine=harness.bot.engine, policy=harness.bot.policy)
     await prepare_bot(fresh)
     fresh.http.request = harness.bot_http.request  # type: ignore[method-assign]
     fresh.http._HTTPClient__session = harness.bot.http._HTTPClient__session  # type: ignore[attr-defined]

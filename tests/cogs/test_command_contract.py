@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from bot.client import EaselBot, extension_names
+from bot.runtime import open_services
 from bot.settings import load_settings
 from tests.support.discord_harness import prepare_bot
 
@@ -19,12 +20,13 @@ NAME = re.compile(r"^[-_\w]{1,32}$")
 @pytest.fixture
 async def bot(tmp_path: Path) -> AsyncIterator[EaselBot]:
     settings = load_settings(_env_file=None, database_url=f"sqlite:///{tmp_path}/db")
-    easel = EaselBot(settings)
-    await prepare_bot(easel)
-    for name in extension_names():
-        await easel.load_extension(name)
-    yield easel
-    await easel.close()
+    async with open_services(settings) as services:
+        easel = EaselBot(settings, engine=services.engine, policy=services.policy)
+        await prepare_bot(easel)
+        for name in easel.initial_extensions:
+            await easel.load_extension(name)
+        yield easel
+        await easel.close()
 
 
 def payloads(bot: EaselBot) -> list[dict[str, Any]]:

@@ -12,7 +12,7 @@ import pytest
 from bot.options import Resolution
 from bot.policy.models import ButtonAccess
 from cogs._policy import button_press_refusal
-from tests.cogs.conftest import Harness
+from tests.cogs.conftest import Harness, moderation_log
 from tests.cogs.policy_support import (
     EPHEMERAL,
     as_member,
@@ -120,7 +120,7 @@ async def test_a_blocked_term_is_refused_and_only_the_log_names_it(harness: Harn
     await harness.bot.policy.add_term(GUILD_ID, "spooky", by=1)
     text = await refusal(harness, imagine("a SP00KY house @everyone"))
     assert "Blocked term" in text and "spooky" not in text.lower()
-    await harness.bot.moderation_log.drain()
+    await moderation_log(harness.bot).drain()
     refused = [embed for _, embed in log.posts if "Refused" in str(embed.get("title"))]
     assert len(refused) == 1
     assert "matched blocked term: spooky" in str(refused[0]["fields"])
@@ -164,7 +164,7 @@ async def test_every_job_goes_to_the_moderation_log_with_prompt_settings_and_lin
     log = record_log(harness)
     await settings(harness, moderation_channel=555)
     await accepted(harness, imagine("a **bold** fox <@&123>", ratio="16:9", resolution="2K"))
-    await harness.bot.moderation_log.drain()
+    await moderation_log(harness.bot).drain()
     assert log.titles() == ["⚙️ Settings changed", "🖼️ Job delivered"]
     channel, embed = log.posts[-1]
     assert channel == 555
@@ -182,7 +182,7 @@ async def test_a_safety_refusal_upstream_is_logged_and_costs_no_quota(harness: H
     harness.sandbox.faults.safety_fail_tasks = 1
     final = await run_job(harness, imagine("a fox"))
     assert "safety system" in text_of(final)
-    await harness.bot.moderation_log.drain()
+    await moderation_log(harness.bot).drain()
     assert "🛡️ Refused by the image service's safety system" in log.titles()
     status = harness.bot.policy.status(GUILD_ID, USER_ID)
     assert (status.used, status.pending, status.left) == (0, 0, 1)

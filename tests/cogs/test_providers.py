@@ -24,7 +24,7 @@ from bot.options import Ratio, Resolution
 from bot.sandbox.openai_server import Flavour, OpenAISandbox
 from bot.settings import load_settings
 from cogs._options import quality_choices, resolution_choices
-from tests.cogs.conftest import BotHttpRecorder, Cdn
+from tests.cogs.conftest import BotHttpRecorder, Cdn, easel_bot
 from tests.support.discord_harness import (
     GUILD_ID,
     USER_ID,
@@ -37,7 +37,6 @@ from tests.support.discord_harness import (
     prepare_bot,
     slash_command_payload,
 )
-from tests.support.engines import running_engine
 from tests.support.providers import PROFILES, compat_provider
 
 EPHEMERAL = 64
@@ -71,14 +70,14 @@ async def open_harness(
     providers = [compat_provider(server, session) for server in servers]
     first = PROFILES[servers[0].flavour]
     try:
-        async with running_engine(
+        async with easel_bot(
+            settings,
             providers[0],
             tmp_path / "files",
             database=tmp_path / "easel.sqlite3",
             label=f"{first.label} · gpt-image-2",
             fallbacks=providers[1:],
-        ) as engine:
-            bot = EaselBot(settings, engine=engine)
+        ) as bot:
             await prepare_bot(bot)
             bot.http._HTTPClient__session = session  # type: ignore[attr-defined]
             bot_http = BotHttpRecorder()  # bot-token REST: the channel fallback

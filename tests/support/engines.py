@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, nullcontext
 from pathlib import Path
 
 from bot.jobs.engine import Engine, EngineConfig
@@ -35,12 +35,16 @@ async def running_engine(
     files: Path,
     config: EngineConfig | None = None,
     *,
-    database: Path | str = MEMORY,
+    database: Path | str | Database = MEMORY,
     label: str | None = None,
     fallbacks: Sequence[ImageProvider] = (),
 ) -> AsyncIterator[Engine]:
-    """A started engine over ``provider`` (then ``fallbacks``); stopped, jobs kept, on exit."""
-    async with Database.open(database) as db:
+    """A started engine over ``provider`` (then ``fallbacks``); stopped, jobs kept, on exit.
+
+    ``database`` is a path to open, or an open database to share (with the policy service).
+    """
+    opened = nullcontext(database) if isinstance(database, Database) else Database.open(database)
+    async with opened as db:
         engine = Engine(
             provider,
             SqliteJobStore(db),

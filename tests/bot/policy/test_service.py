@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.errors import PolicyRefusal
+from bot.errors import InputError, PolicyRefusal
 from bot.jobs.models import JobCompleted, JobFailed, JobRequest, ResultImage
 from bot.jobs.records import JobRecord, JobState
 from bot.options import OutputFormat, Resolution
@@ -204,7 +204,7 @@ async def test_terms_are_stored_once_per_spelling_and_removed_by_any_spelling(
 async def test_settings_changes_are_validated_and_audited(policy: PolicyService) -> None:
     entries: list[AuditEntry] = []
     policy.subscribe(lambda entry, _: entries.append(entry))
-    with pytest.raises(ValueError, match="timezone"):
+    with pytest.raises(InputError, match=r"^unknown timezone 'Nowhere/Land'"):
         await policy.update(GUILD, by=1, timezone="Nowhere/Land")
     await policy.update(GUILD, by=1, max_n=2)
     await policy.update(GUILD, by=1, max_n=2)  # no change, no entry
@@ -235,3 +235,26 @@ async def test_a_preview_refuses_like_check_but_reserves_nothing(policy: PolicyS
     policy.check(ctx(), job_id="a")
     refusal = policy.preview(ctx())
     assert refusal is not None and refusal.rule == Rule.COOLDOWN
+
+
+async def test_admit_records_a_refusal_before_raising_it_and_reserves_on_success(
+    policy: PolicyService,
+) -> None:
+    await policy.update(GUILD, by=1, member_daily_images=1)
+    with pytest.raises(PolicyRefusal) as refused:
+        await policy.admit(ctx(n=2), job_id="a")
+    assert refused.value.rule == Rule.MEMBER_QUOTA
+    counts = await policy.store.event_counts(GUILD, policy.today(GUILD))
+    assert [(c.event, c.rule) for c in counts] == [("refused", "member_quota")]
+    reservation = await policy.admit(ctx(), job_id="b")
+    assert reservation.job_id == "b" and policy.status(GUILD, USER).pending == 1
+
+
+async def test_vet_records_and_raises_a_refusal_but_never_reserves(policy: PolicyService) -> None:
+    await policy.update(GUILD, by=1, max_n=1)
+    await policy.vet(ctx())
+    assert policy.status(GUILD, USER).pending == 0
+    with pytest.raises(PolicyRefusal):
+        await policy.vet(ctx(n=2))
+    counts = await policy.store.event_counts(GUILD, policy.today(GUILD))
+    assert [(c.event, c.rule) for c in counts] == [("refused", "max_images")]

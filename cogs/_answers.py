@@ -1,0 +1,94 @@
+"""Private answers to a member, and the one translation of Easel's errors into them.
+
+Commands, buttons, menus and modals let Easel's errors (``bot.errors``) propagate; discord.py
+hands them to the tree's error hook (installed by ``cogs.errors``) or to a view's or modal's
+``on_error``, and every one of those calls ``report_error``. A member's mistake or a refusal is
+answered in plain words; anything else is a bug: logged once, answered with a reference.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import discord
+from discord import app_commands
+
+from bot.client import NO_MENTIONS, EaselBot
+from bot.errors import EaselError, InternalError, RefusalError
+
+log = logging.getLogger(__name__)
+
+Interaction = discord.Interaction[EaselBot]
+BUG = "Something went wrong inside Easel (reference `{reference}`). Please try again."
+
+
+class Refused(app_commands.CheckFailure):
+    """A check said no (e.g. ``/easel`` without Manage Server); ``user_message`` says why."""
+
+    def __init__(self, user_message: str) -> None:
+        super().__init__(user_message)
+        self.user_message = user_message
+
+
+async def answer_privately(
+    interaction: Interaction, text: str | None = None, *, embed: discord.Embed | None = None
+) -> None:
+    """Show ``text`` (or ``embed``) only to the member, whether or not the interaction was
+    answered yet.
+
+    After a public "thinking…" the thinking message is deleted first: the first follow-up would
+    otherwise replace it and be shown to everyone.
+    """
+    shown = embed if embed is not None else discord.utils.MISSING
+    if not interaction.response.is_done():
+        await interaction.response.send_message(
+            text, embed=shown, ephemeral=True, allowed_mentions=NO_MENTIONS
+        )
+        return
+    try:
+        await interaction.delete_original_response()
+    except discord.HTTPException:
+        log.debug("could not delete the original response", exc_info=True)
+    await interaction.followup.send(
+        text or discord.utils.MISSING, embed=shown, ephemeral=True, allowed_mentions=NO_MENTIONS
+    )
+
+
+def member_message(error: BaseException) -> str | None:
+    """What to tell the member about ``error``; None when it is a bug of Easel's."""
+    if isinstance(error, app_commands.CommandInvokeError):
+        error = error.original
+    if isinstance(error, Refused):
+        return error.user_message
+    if isinstance(error, RefusalError):  # a server rule or the image service's safety system
+        return f"🚫 {error.user_message}"
+    if isinstance(error, EaselError) and not isinstance(error, InternalError):
+        return f"⚠️ {error.user_message}"  # the member's input, or the image service
+    return None
+
+
+async def report_error(interaction: Interaction, error: BaseException) -> None:
+    """Answer the member privately about ``error``; log it first if it is a bug."""
+    text = member_message(error)
+    if text is None:
+        original = getattr(error, "original", error)
+        log.error(
+            "%s failed for user %s in guild %s",
+            _what(interaction),
+            interaction.user.id,
+            interaction.guild_id,
+            exc_info=original,
+        )
+        text = BUG.format(reference=interaction.id)
+    try:
+        await answer_privately(interaction, text)
+    except discord.HTTPException:
+        log.warning("could not report the error to the member", exc_info=True)
+
+
+def _what(interaction: Interaction) -> str:
+    """The command, or the component's custom id, the interaction was for (for the log)."""
+    if interaction.command is not None:
+        return f"command {interaction.command.qualified_name}"
+    custom_id = dict(interaction.data or {}).get("custom_id")
+    return f"component {custom_id}" if custom_id else f"interaction {interaction.type.name}"
