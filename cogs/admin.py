@@ -16,11 +16,13 @@ from discord import app_commands
 from discord.app_commands import Range
 from discord.ext import commands
 
+from bot.errors import InputError
 from bot.options import Resolution
-from bot.policy.models import COMMANDS, MAX_N, ButtonAccess
+from bot.policy.models import MAX_N, ButtonAccess, JobCommand
 from bot.policy.rules import MAX_LISTED_CHANNELS
 from bot.text import visible_text
 from cogs._answers import Refused, answer_privately
+from cogs._options import parse_choice
 from cogs._policy import is_admin
 
 if TYPE_CHECKING:
@@ -32,6 +34,10 @@ Interaction = discord.Interaction["EaselBot"]
 Place = app_commands.AppCommandChannel | app_commands.AppCommandThread
 MAX_LISTED = MAX_LISTED_CHANNELS
 TIMEZONES = sorted(available_timezones())
+JOB_COMMAND_CHOICES = [app_commands.Choice(name=c.value, value=c.value) for c in JobCommand]
+JOB_COMMANDS_TEXT = (
+    ", ".join(f"/{c}" for c in list(JobCommand)[:-1]) + f" or /{list(JobCommand)[-1]}"
+)
 COLOUR = discord.Colour.blurple()
 
 
@@ -83,7 +89,7 @@ def overview_embed(bot: EaselBot, guild_id: int) -> discord.Embed:
         if s.cooldown_seconds
         else "Cooldown between jobs: none",
         f"Images per job: up to {s.max_n} · resolution: up to {s.max_resolution}",
-        "Commands on: " + (", ".join(f"`/{c}`" for c in COMMANDS if c in s.commands) or "none"),
+        "Commands on: " + (", ".join(f"`/{c}`" for c in JobCommand if c in s.commands) or "none"),
         f"Day starts at midnight {s.timezone} (next reset <t:{status.resets_at}:R>)",
     ]
     embed.add_field(
@@ -296,23 +302,22 @@ class Admin(
         found = [name for name in TIMEZONES if needle in name.casefold()]
         return [app_commands.Choice(name=name, value=name) for name in found[:25]]
 
-    @app_commands.command(name="command", description="Turn /imagine, /edit or /blend on or off")
+    @app_commands.command(name="command", description=f"Turn {JOB_COMMANDS_TEXT} on or off")
     @app_commands.describe(command="Which command", enabled="On or off")
-    async def command_command(
-        self,
-        interaction: Interaction,
-        command: Literal["imagine", "edit", "blend"],
-        enabled: bool,
-    ) -> None:
-        """Switch one command (and its result buttons) on or off in this server."""
+    @app_commands.choices(command=JOB_COMMAND_CHOICES)
+    async def command_command(self, interaction: Interaction, command: str, enabled: bool) -> None:
+        """Switch one job command (and its result buttons) on or off in this server."""
         assert interaction.guild_id is not None
+        switched = parse_choice(JobCommand, command, "command")
+        if switched is None:
+            raise InputError("Pick a command to switch.", field="command")
         on = set(self.bot.policy.settings(interaction.guild_id).commands)
         if enabled:
-            on.add(command)
+            on.add(switched)
         else:
-            on.discard(command)
+            on.discard(switched)
         await self._update(
-            interaction, f"`/{command}` is now {'on' if enabled else 'off'}.", commands=on
+            interaction, f"`/{switched}` is now {'on' if enabled else 'off'}.", commands=on
         )
 
     @app_commands.command(name="output", description="Spoilers and who may press result buttons")

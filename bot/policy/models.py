@@ -10,7 +10,7 @@ import logging
 from datetime import UTC, datetime, timedelta, tzinfo
 from enum import StrEnum
 from functools import lru_cache
-from typing import Any, Literal
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_serializer, field_validator
@@ -19,11 +19,22 @@ from bot.options import Resolution
 
 log = logging.getLogger(__name__)
 
-CommandKind = Literal["imagine", "edit", "blend"]
-COMMANDS: tuple[CommandKind, ...] = ("imagine", "edit", "blend")
 RESOLUTION_ORDER: tuple[Resolution, ...] = (Resolution.R1K, Resolution.R2K, Resolution.R4K)
 MAX_N = 10
 DM_SCOPE = 0  # usage and settings key for direct messages, which belong to no server
+
+
+class JobCommand(StrEnum):
+    """The slash commands that start image jobs: the one list of them.
+
+    Servers switch each on or off (``GuildSettings.commands``); the rule that refuses a switched
+    off command and the choices of ``/easel command`` are derived from this list, so a new job
+    command is added here and in its own cog, nowhere else.
+    """
+
+    IMAGINE = "imagine"
+    EDIT = "edit"
+    BLEND = "blend"
 
 
 class ButtonAccess(StrEnum):
@@ -55,7 +66,7 @@ class GuildSettings(BaseModel):
     cooldown_seconds: int = Field(default=0, ge=0, le=86_400)
     max_n: int = Field(default=MAX_N, ge=1, le=MAX_N)
     max_resolution: Resolution = Resolution.R4K
-    commands: frozenset[CommandKind] = frozenset(COMMANDS)
+    commands: frozenset[JobCommand] = frozenset(JobCommand)
     timezone: str = "UTC"  # the day (and daily quotas) start at midnight here
     # what
     nsfw_only: bool = False
@@ -122,7 +133,7 @@ class JobContext(BaseModel):
     guild_id: int | None  # None: a direct message
     channel_id: int | None
     user_id: int
-    command: str = "imagine"  # imagine | edit | blend (others are not switchable)
+    command: str = JobCommand.IMAGINE  # a JobCommand; any other name is not switchable
     prompt: str = ""
     n: int = 1
     resolution: Resolution = Resolution.R1K

@@ -10,7 +10,13 @@ import logging
 from dataclasses import dataclass
 
 from bot.errors import PolicyRefusal
-from bot.policy.models import ButtonAccess, GuildSettings, JobContext, resolution_allowed
+from bot.policy.models import (
+    ButtonAccess,
+    GuildSettings,
+    JobCommand,
+    JobContext,
+    resolution_allowed,
+)
 from bot.policy.terms import TermMatcher
 
 log = logging.getLogger(__name__)
@@ -118,9 +124,9 @@ def check_member(settings: GuildSettings, ctx: JobContext) -> None:
 
 
 def check_command(settings: GuildSettings, ctx: JobContext) -> None:
-    """Which commands are on (buttons that edit count as ``edit``)."""
-    if ctx.command in ("imagine", "edit", "blend") and ctx.command not in settings.commands:
-        on = [f"`/{name}`" for name in ("imagine", "edit", "blend") if name in settings.commands]
+    """Which job commands are on (buttons that edit count as ``edit``)."""
+    if ctx.command in set(JobCommand) and ctx.command not in settings.commands:
+        on = [f"`/{name}`" for name in JobCommand if name in settings.commands]
         hint = f" You can use {', '.join(on)}." if on else ""
         raise refuse(Rule.COMMAND, f"`/{ctx.command}` is turned off in this server.{hint}")
 

@@ -8,7 +8,7 @@ import pytest
 
 from bot.client import EaselBot
 from bot.options import Resolution
-from bot.policy.models import ButtonAccess
+from bot.policy.models import ButtonAccess, JobCommand
 from tests.cogs.conftest import Harness, moderation_log
 from tests.cogs.policy_support import (
     EPHEMERAL,
@@ -65,6 +65,39 @@ def test_the_group_is_hidden_from_non_admins_by_default_and_guild_only(harness: 
     data = group.to_dict(bot.tree)
     assert int(data["default_member_permissions"]) == 1 << 5  # Manage Server
     assert data.get("contexts") == [0] or data.get("dm_permission") is False
+
+
+def test_the_command_switch_offers_exactly_the_declared_job_commands(harness: Harness) -> None:
+    group = harness.bot.tree.get_command("easel")
+    assert group is not None
+    data = group.to_dict(harness.bot.tree)
+    switch = next(sub for sub in data["options"] if sub["name"] == "command")
+    choices = next(o for o in switch["options"] if o["name"] == "command")["choices"]
+    assert [(c["name"], c["value"]) for c in choices] == [(c.value, c.value) for c in JobCommand]
+    assert all(f"/{command}" in switch["description"] for command in JobCommand)
+
+
+@pytest.mark.parametrize("command", list(JobCommand))
+async def test_each_declared_job_command_is_switched_off_and_listed_as_off(
+    harness: Harness, command: JobCommand
+) -> None:
+    text = await ask(
+        harness, easel("command", option("command", command.value), option("enabled", False, 5))
+    )
+    assert f"`/{command}` is now off" in text
+    assert harness.bot.policy.settings(GUILD_ID).commands == frozenset(JobCommand) - {command}
+    overview = await ask(harness, easel("settings"))
+    listed = overview.split("Commands on: ")[1].split("\\n")[0]
+    assert f"`/{command}`" not in listed
+    assert all(f"`/{other}`" in listed for other in JobCommand if other != command)
+
+
+async def test_an_unknown_command_value_is_refused_with_the_choices(harness: Harness) -> None:
+    text = await ask(
+        harness, easel("command", option("command", "paint"), option("enabled", False, 5))
+    )
+    assert f"`command` must be one of: {', '.join(JobCommand)}" in text
+    assert harness.bot.policy.settings(GUILD_ID).commands == frozenset(JobCommand)
 
 
 async def test_limits_are_set_and_zero_means_no_limit(harness: Harness) -> None:

@@ -8,7 +8,14 @@ import pytest
 
 from bot.errors import PolicyRefusal
 from bot.options import Resolution
-from bot.policy.models import ButtonAccess, GuildSettings, JobContext, next_midnight, zone_of
+from bot.policy.models import (
+    ButtonAccess,
+    GuildSettings,
+    JobCommand,
+    JobContext,
+    next_midnight,
+    zone_of,
+)
 from bot.policy.rules import Rule, Usage, check_button, check_job
 from bot.policy.terms import TermMatcher
 
@@ -108,6 +115,25 @@ def test_a_command_turned_off_is_refused_and_the_others_are_named() -> None:
     assert refusal is not None and refusal.rule == Rule.COMMAND
     assert "`/imagine`" in refusal.user_message
     assert verdict(settings, ctx(command="imagine")) is None
+
+
+def test_every_declared_job_command_is_on_by_default() -> None:
+    assert GuildSettings().commands == frozenset(JobCommand)
+
+
+@pytest.mark.parametrize("command", list(JobCommand))
+def test_every_declared_job_command_can_be_switched_off_alone(command: JobCommand) -> None:
+    settings = GuildSettings(commands=frozenset(JobCommand) - {command})
+    refusal = verdict(settings, ctx(command=command.value))
+    assert refusal is not None and refusal.rule == Rule.COMMAND
+    assert f"`/{command}` is turned off" in refusal.user_message
+    assert all(f"`/{other}`" in refusal.user_message for other in settings.commands)
+    others = [other for other in JobCommand if other != command]
+    assert all(verdict(settings, ctx(command=other.value)) is None for other in others)
+
+
+def test_a_command_outside_the_declaration_is_never_switched_off() -> None:
+    assert verdict(GuildSettings(commands=frozenset()), ctx(command="usage")) is None
 
 
 def test_a_blocked_term_is_refused_and_only_the_admin_detail_names_it() -> None:
