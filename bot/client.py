@@ -149,6 +149,9 @@ class EaselBot(commands.Bot):
         log.info("ready as %s in %d guild(s)", self.user, len(self.guilds))
 
 
+Interaction = discord.Interaction[EaselBot]  # what every handler in ``cogs`` receives
+
+
 def _read_text(path: Path) -> str | None:
     try:
         return path.read_text().strip()

@@ -13,12 +13,11 @@ import logging
 import discord
 from discord import app_commands
 
-from bot.client import NO_MENTIONS, EaselBot
+from bot.client import NO_MENTIONS, Interaction
 from bot.errors import EaselError, InternalError, RefusalError
 
 log = logging.getLogger(__name__)
 
-Interaction = discord.Interaction[EaselBot]
 BUG = "Something went wrong inside Easel (reference `{reference}`). Please try again."
 
 

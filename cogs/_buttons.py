@@ -13,10 +13,11 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 
+from bot.client import Interaction
 from bot.jobs.derive import DerivedAction, next_tier
 from bot.jobs.records import JobRecord
 from cogs._answers import answer_privately, report_error
-from cogs._edit_flow import open_edit_for_result
+from cogs._edit_modal import open_edit_for_result
 from cogs._policy import button_press_refusal
 from cogs._run import start_job
 
@@ -26,7 +27,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 JOB_ID = r"(?P<job>[0-9a-f]{8,32})"
-Interaction = discord.Interaction["EaselBot"]
 
 
 async def load_job(interaction: Interaction, job_id: str) -> JobRecord | None:

@@ -15,15 +15,15 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import TYPE_CHECKING, TypedDict, TypeVar
 
-import discord
 from discord.app_commands import Choice
 
+from bot.client import Interaction
 from bot.errors import InputError
 from bot.options import OutputFormat, Quality, Ratio, Resolution
 from bot.providers.catalog import ModelSpec
 
 if TYPE_CHECKING:
-    from bot.client import EaselBot
+    pass
 
 E = TypeVar("E", bound=StrEnum)
 
@@ -66,7 +66,7 @@ TIER_HINTS = {
 NOT_OFFERED = ""  # the value of an explanatory entry: treated as "option left out"
 
 
-def _chosen_ratio(interaction: discord.Interaction[EaselBot], default: Ratio) -> Ratio:
+def _chosen_ratio(interaction: Interaction, default: Ratio) -> Ratio:
     value = getattr(interaction.namespace, "ratio", None)
     try:
         return Ratio(value) if value else default
@@ -107,32 +107,24 @@ def quality_choices(spec: ModelSpec, current: str) -> list[Choice[str]]:
     ]
 
 
-async def resolution_autocomplete(
-    interaction: discord.Interaction[EaselBot], current: str
-) -> list[Choice[str]]:
+async def resolution_autocomplete(interaction: Interaction, current: str) -> list[Choice[str]]:
     """``/imagine resolution``: the tiers the configured model offers for the chosen ratio."""
     spec = interaction.client.engine.spec
     return resolution_choices(spec, _chosen_ratio(interaction, Ratio.SQUARE), current)
 
 
-async def quality_autocomplete(
-    interaction: discord.Interaction[EaselBot], current: str
-) -> list[Choice[str]]:
+async def quality_autocomplete(interaction: Interaction, current: str) -> list[Choice[str]]:
     """``/imagine quality``: only where the configured model takes one."""
     return quality_choices(interaction.client.engine.spec, current)
 
 
-async def edit_resolution_autocomplete(
-    interaction: discord.Interaction[EaselBot], current: str
-) -> list[Choice[str]]:
+async def edit_resolution_autocomplete(interaction: Interaction, current: str) -> list[Choice[str]]:
     """``/edit`` and ``/blend resolution``: the editing model's tiers (ratio default auto)."""
     spec = interaction.client.engine.spec.for_edit()
     return resolution_choices(spec, _chosen_ratio(interaction, Ratio.AUTO), current)
 
 
-async def edit_quality_autocomplete(
-    interaction: discord.Interaction[EaselBot], current: str
-) -> list[Choice[str]]:
+async def edit_quality_autocomplete(interaction: Interaction, current: str) -> list[Choice[str]]:
     """``/edit`` and ``/blend quality``: only where the editing model takes one."""
     return quality_choices(interaction.client.engine.spec.for_edit(), current)
 

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import discord
 
-from bot.client import NO_MENTIONS
+from bot.client import NO_MENTIONS, Interaction
 from bot.errors import PolicyRefusal
 from bot.jobs.models import ResolvedRequest
 from bot.jobs.records import JobAction, JobRecord
@@ -27,7 +27,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-Interaction = discord.Interaction["EaselBot"]
 LOG_PROMPT_CHARS = 1000
 COLOUR_JOB = discord.Colour.green()
 COLOUR_FAILED = discord.Colour.red()

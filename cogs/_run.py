@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 import discord
 
+from bot.client import Interaction
 from bot.errors import InputError
 from bot.jobs.models import InputImage, ResolvedRequest
 from bot.jobs.records import Delivery, JobAction, JobRecord
@@ -22,7 +23,7 @@ from bot.media.limits import INPUT_MAX_BYTES
 from cogs._policy import job_context
 
 if TYPE_CHECKING:
-    from bot.client import EaselBot
+    pass
 
 log = logging.getLogger(__name__)
 
@@ -114,7 +115,7 @@ ACK_GATE = AckGate()
 
 
 async def start_job(
-    interaction: discord.Interaction[EaselBot],
+    interaction: Interaction,
     resolved: ResolvedRequest,
     *,
     attachments: Sequence[discord.Attachment] = (),
@@ -153,7 +154,7 @@ async def start_job(
 
 
 async def _accept(
-    interaction: discord.Interaction[EaselBot],
+    interaction: Interaction,
     resolved: ResolvedRequest,
     *,
     job_id: str,
@@ -196,7 +197,7 @@ async def _accept(
     )
 
 
-async def response_message_id(interaction: discord.Interaction[EaselBot]) -> int | None:
+async def response_message_id(interaction: Interaction) -> int | None:
     """The id of the response message (edits after the token dies need it): one GET."""
     try:
         return (await interaction.original_response()).id

@@ -16,6 +16,7 @@ from discord import app_commands
 from discord.app_commands import Range
 from discord.ext import commands
 
+from bot.client import Interaction
 from bot.errors import InputError
 from bot.options import Resolution
 from bot.policy.models import MAX_N, ButtonAccess, JobCommand
@@ -30,7 +31,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-Interaction = discord.Interaction["EaselBot"]
 Place = app_commands.AppCommandChannel | app_commands.AppCommandThread
 MAX_LISTED = MAX_LISTED_CHANNELS
 TIMEZONES = sorted(available_timezones())

@@ -2,7 +2,7 @@
 
 All three send the images to the editing model (``IMAGE_EDIT_MODEL``) as ``image_urls``, with a
 ``mask_url`` when part of the image is to be repainted. The mask can be an uploaded file (``/edit``)
-or an area picked from a menu (the context menu and the result buttons, ``cogs._edit_flow``).
+or an area picked from a menu (the context menu and the result buttons, ``cogs._edit_modal``).
 """
 
 from __future__ import annotations
@@ -15,17 +15,13 @@ from discord import app_commands
 from discord.app_commands import Range
 from discord.ext import commands
 
+from bot.client import Interaction
 from bot.errors import InputError
 from bot.options import Ratio
 from bot.text import is_blank
-from cogs._edit_flow import (
-    BLEND_PROMPT,
-    EditImageModal,
-    edit_request,
-    sources_from_message,
-    start_edit,
-    vet_policy,
-)
+from cogs._edit_flow import BLEND_PROMPT, edit_request, start_edit, vet_policy
+from cogs._edit_modal import EditImageModal
+from cogs._edit_sources import sources_from_message
 from cogs._options import (
     EDIT_RATIO_CHOICES,
     FORMAT_CHOICES,
@@ -58,7 +54,7 @@ OUTPUT_AUTOCOMPLETE = {
 
 
 async def run_edit_command(
-    interaction: discord.Interaction[EaselBot],
+    interaction: Interaction,
     *,
     prompt: str,
     images: list[discord.Attachment],
@@ -114,9 +110,7 @@ class Edit(commands.Cog):
         """Take the context menu off the tree again."""
         self.bot.tree.remove_command(self.edit_menu.name, type=self.edit_menu.type)
 
-    async def edit_image_menu(
-        self, interaction: discord.Interaction[EaselBot], message: discord.Message
-    ) -> None:
+    async def edit_image_menu(self, interaction: Interaction, message: discord.Message) -> None:
         """Right-click → Apps → Edit image: ask what to change (a modal must answer first)."""
         sources = sources_from_message(message)
         if not sources:
@@ -149,7 +143,7 @@ class Edit(commands.Cog):
     @app_commands.autocomplete(**OUTPUT_AUTOCOMPLETE)
     async def edit_command(
         self,
-        interaction: discord.Interaction[EaselBot],
+        interaction: Interaction,
         prompt: Range[str, 1, PROMPT_MAX_CHARS],
         image: discord.Attachment,
         mask: discord.Attachment | None = None,
@@ -214,7 +208,7 @@ class Edit(commands.Cog):
     @app_commands.autocomplete(**OUTPUT_AUTOCOMPLETE)
     async def blend_command(
         self,
-        interaction: discord.Interaction[EaselBot],
+        interaction: Interaction,
         image1: discord.Attachment,
         image2: discord.Attachment,
         prompt: Range[str, 1, PROMPT_MAX_CHARS] | None = None,

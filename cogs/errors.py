@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING
 from discord import app_commands
 from discord.ext import commands
 
-from cogs._answers import Interaction, report_error
+from bot.client import Interaction
+from cogs._answers import report_error
 
 if TYPE_CHECKING:
     from bot.client import EaselBot

@@ -10,6 +10,7 @@ from discord import app_commands
 from discord.app_commands import Range
 from discord.ext import commands
 
+from bot.client import Interaction
 from bot.jobs.models import InputImage, JobRequest
 from bot.options import Ratio
 from cogs._options import (
@@ -62,7 +63,7 @@ class Imagine(commands.Cog):
     @app_commands.autocomplete(resolution=resolution_autocomplete, quality=quality_autocomplete)
     async def imagine_command(
         self,
-        interaction: discord.Interaction[EaselBot],
+        interaction: Interaction,
         prompt: Range[str, 1, PROMPT_MAX_CHARS],
         ratio: str | None = None,
         resolution: str | None = None,

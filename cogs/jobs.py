@@ -10,7 +10,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.client import NO_MENTIONS
+from bot.client import NO_MENTIONS, Interaction
 from bot.jobs.records import JobRecord, JobState
 from cogs._answers import answer_privately
 from cogs._buttons import result_view, upscale_possible
@@ -65,7 +65,7 @@ class Jobs(commands.Cog):
         self.bot = bot
 
     @app_commands.command(name="jobs", description="List your recent image jobs")
-    async def jobs_command(self, interaction: discord.Interaction[EaselBot]) -> None:
+    async def jobs_command(self, interaction: Interaction) -> None:
         """Show the member's last ten jobs, privately."""
         await interaction.response.defer(ephemeral=True, thinking=True)
         jobs = await self.bot.engine.recent_jobs(
@@ -77,7 +77,7 @@ class Jobs(commands.Cog):
 
     @app_commands.command(name="show", description="Post a past job's images again, with buttons")
     @app_commands.describe(job_id="The job's id (the first 8 characters are enough)")
-    async def show_command(self, interaction: discord.Interaction[EaselBot], job_id: str) -> None:
+    async def show_command(self, interaction: Interaction, job_id: str) -> None:
         """Re-post a finished job from this server (or one of the member's own)."""
         job = await self.bot.engine.get_job(job_id.strip().lower())
         visible = job is not None and (

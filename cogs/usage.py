@@ -10,7 +10,7 @@ from discord import app_commands
 from discord.app_commands import Range
 from discord.ext import commands
 
-from bot.client import NO_MENTIONS
+from bot.client import NO_MENTIONS, Interaction
 from bot.policy.records import DayUsage, EventCount
 from bot.policy.rules import RULE_TITLES
 from cogs._answers import answer_privately
@@ -21,7 +21,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-Interaction = discord.Interaction["EaselBot"]
 COLOUR = discord.Colour.blurple()
 FAILURE_NAMES = {
     "refusal": "refused by the image service's safety system",

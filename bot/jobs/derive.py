@@ -1,6 +1,6 @@
 """New jobs made from a finished one: re-roll, vary, upscale (the result buttons).
 
-Editing a result is an edit job of its own (``cogs/_edit_flow.py``), not a derived request.
+Editing a result is an edit job of its own (``cogs/_edit_modal.py``), not a derived request.
 
 Pure rules plus reading the stored files; no Discord here, so the command line could offer the
 same actions later.

@@ -12,7 +12,7 @@ import discord
 from discord import app_commands
 from PIL import Image
 
-from cogs._edit_flow import open_region_picker
+from cogs._edit_modal import open_region_picker
 from tests.cogs.conftest import Harness
 from tests.support.discord_harness import (
     GUILD_ID,
