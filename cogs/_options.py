@@ -129,6 +129,11 @@ async def edit_quality_autocomplete(interaction: Interaction, current: str) -> l
     return quality_choices(interaction.client.engine.spec.for_edit(), current)
 
 
+def numbered(option: str, first: int, last: int, description: str) -> dict[str, str]:
+    """One description for numbered options (``image3`` … ``image16``), for ``describe``."""
+    return {f"{option}{number}": description for number in range(first, last + 1)}
+
+
 # ---------------------------------------------------------------------------- parsing
 
 

@@ -20,11 +20,10 @@ from bot.client import Interaction
 from bot.errors import InputError
 from bot.options import Resolution
 from bot.policy.models import MAX_N, ButtonAccess, JobCommand
-from bot.policy.rules import MAX_LISTED_CHANNELS
-from bot.text import visible_text
 from cogs._answers import Refused, answer_privately
 from cogs._options import parse_choice
 from cogs._policy import is_admin
+from cogs._settings_embed import escape_term, mentions, overview_embed, terms_embed
 
 if TYPE_CHECKING:
     from bot.client import EaselBot
@@ -32,86 +31,11 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 Place = app_commands.AppCommandChannel | app_commands.AppCommandThread
-MAX_LISTED = MAX_LISTED_CHANNELS
 TIMEZONES = sorted(available_timezones())
 JOB_COMMAND_CHOICES = [app_commands.Choice(name=c.value, value=c.value) for c in JobCommand]
 JOB_COMMANDS_TEXT = (
     ", ".join(f"/{c}" for c in list(JobCommand)[:-1]) + f" or /{list(JobCommand)[-1]}"
 )
-COLOUR = discord.Colour.blurple()
-
-
-def mentions(ids: frozenset[int], template: str, *, empty: str) -> str:
-    """A few ids as mentions (they never ping: every message disables mentions)."""
-    if not ids:
-        return empty
-    shown = [template.format(i) for i in sorted(ids)[:MAX_LISTED]]
-    more = len(ids) - len(shown)
-    return ", ".join(shown) + (f" and {more} more" if more > 0 else "")
-
-
-def limit_text(value: int | None, unit: str) -> str:
-    """``20 images`` or ``no limit``."""
-    return "no limit" if value is None else f"{value} {unit}"
-
-
-def overview_embed(bot: EaselBot, guild_id: int) -> discord.Embed:
-    """Every setting of a server in one embed."""
-    policy = bot.policy
-    s = policy.settings(guild_id)
-    status = policy.status(guild_id, 0)
-    embed = discord.Embed(title="Easel settings for this server", colour=COLOUR)
-    where = [
-        "Allowed: "
-        + mentions(s.allowed_channels, "<#{}>", empty="every channel that is not denied"),
-        "Denied: " + mentions(s.denied_channels, "<#{}>", empty="none"),
-        f"Threads: {'allowed' if s.threads else 'not allowed'}",
-        f"Age-restricted (NSFW) channels only: {'yes' if s.nsfw_only else 'no'}",
-        "Direct messages: on"
-        if policy.dms_allowed
-        else "Direct messages: off (Easel's commands work in servers only)",
-    ]
-    embed.add_field(
-        name="Where · `/easel channel`, `/easel where`", value="\n".join(where), inline=False
-    )
-    who = [
-        "Required roles (any one): " + mentions(s.required_roles, "<@&{}>", empty="none"),
-        "Blocked members: " + mentions(s.banned_members, "<@{}>", empty="none"),
-    ]
-    embed.add_field(name="Who · `/easel role`, `/easel ban`", value="\n".join(who), inline=False)
-    used = status.server_used + status.server_pending
-    server_today = f"{used}" + (f" of {s.server_daily_images}" if s.server_daily_images else "")
-    how_much = [
-        f"Per member per day: {limit_text(s.member_daily_images, 'images')}",
-        f"Per server per day: {limit_text(s.server_daily_images, 'images')} "
-        f"(today: {server_today})",
-        f"Cooldown between jobs: {s.cooldown_seconds}s"
-        if s.cooldown_seconds
-        else "Cooldown between jobs: none",
-        f"Images per job: up to {s.max_n} · resolution: up to {s.max_resolution}",
-        "Commands on: " + (", ".join(f"`/{c}`" for c in JobCommand if c in s.commands) or "none"),
-        f"Day starts at midnight {s.timezone} (next reset <t:{status.resets_at}:R>)",
-    ]
-    embed.add_field(
-        name="How much · `/easel limits`, `/easel command`", value="\n".join(how_much), inline=False
-    )
-    what = [
-        f"Blocked terms: {len(policy.terms(guild_id))} (`/easel terms list`)",
-        f"Results as spoilers: {'yes' if s.spoilers else 'no'}",
-        "Result buttons: "
-        + (
-            "anyone"
-            if s.button_access is ButtonAccess.ANYONE
-            else "the requester (and admins) only"
-        ),
-    ]
-    embed.add_field(
-        name="What · `/easel terms`, `/easel output`", value="\n".join(what), inline=False
-    )
-    log_channel = f"<#{s.moderation_channel}>" if s.moderation_channel else "off"
-    embed.add_field(name="Moderation log · `/easel modlog`", value=log_channel, inline=False)
-    embed.set_footer(text="Only members with Manage Server can change these.")
-    return embed
 
 
 @app_commands.guild_only()
@@ -150,6 +74,13 @@ class Admin(
         assert interaction.guild_id is not None
         await self.bot.policy.update(interaction.guild_id, by=interaction.user.id, **changes)
         await answer_privately(interaction, f"✅ {done}")
+
+    async def _save(self, interaction: Interaction, changes: dict[str, Any]) -> None:
+        """Apply the options given (those left out stay as they are), or say none was."""
+        if not changes:
+            await answer_privately(interaction, "Nothing to change: give at least one option.")
+            return
+        await self._update(interaction, "Saved. `/easel settings` shows everything.", **changes)
 
     @app_commands.command(name="settings", description="Show every Easel setting of this server")
     async def settings_command(self, interaction: Interaction) -> None:
@@ -197,17 +128,10 @@ class Admin(
         reset_channels: bool = False,
     ) -> None:
         """Change where Easel may be used; options left out stay as they are."""
-        changes: dict[str, Any] = {}
-        if threads is not None:
-            changes["threads"] = threads
-        if nsfw_only is not None:
-            changes["nsfw_only"] = nsfw_only
+        changes = given(threads=threads, nsfw_only=nsfw_only)
         if reset_channels:
             changes.update(allowed_channels=frozenset(), denied_channels=frozenset())
-        if not changes:
-            await answer_privately(interaction, "Nothing to change: give at least one option.")
-            return
-        await self._update(interaction, "Saved. `/easel settings` shows everything.", **changes)
+        await self._save(interaction, changes)
 
     @app_commands.command(name="role", description="Require a role to use Easel, or stop")
     @app_commands.describe(
@@ -275,23 +199,18 @@ class Admin(
         timezone: str | None = None,
     ) -> None:
         """Change how much members may make; options left out stay as they are."""
-        changes: dict[str, Any] = {}
-        if member_daily is not None:
-            changes["member_daily_images"] = member_daily or None
-        if server_daily is not None:
-            changes["server_daily_images"] = server_daily or None
-        if cooldown is not None:
-            changes["cooldown_seconds"] = cooldown
-        if max_images is not None:
-            changes["max_n"] = max_images
-        if max_resolution is not None:
-            changes["max_resolution"] = max_resolution
-        if timezone is not None:
-            changes["timezone"] = timezone.strip()
-        if not changes:
-            await answer_privately(interaction, "Nothing to change: give at least one option.")
-            return
-        await self._update(interaction, "Saved. `/easel settings` shows everything.", **changes)
+        changes = given(
+            member_daily_images=member_daily,
+            server_daily_images=server_daily,
+            cooldown_seconds=cooldown,
+            max_n=max_images,
+            max_resolution=max_resolution,
+            timezone=timezone and timezone.strip(),
+        )
+        for daily in ("member_daily_images", "server_daily_images"):
+            if changes.get(daily) == 0:
+                changes[daily] = None  # 0 means no limit
+        await self._save(interaction, changes)
 
     @limits_command.autocomplete("timezone")
     async def timezone_autocomplete(
@@ -332,15 +251,8 @@ class Admin(
         buttons: Literal["requester", "anyone"] | None = None,
     ) -> None:
         """How results are posted; options left out stay as they are."""
-        changes: dict[str, Any] = {}
-        if spoilers is not None:
-            changes["spoilers"] = spoilers
-        if buttons is not None:
-            changes["button_access"] = ButtonAccess(buttons)
-        if not changes:
-            await answer_privately(interaction, "Nothing to change: give at least one option.")
-            return
-        await self._update(interaction, "Saved. `/easel settings` shows everything.", **changes)
+        changes = given(spoilers=spoilers, button_access=buttons and ButtonAccess(buttons))
+        await self._save(interaction, changes)
 
     @app_commands.command(name="modlog", description="Set the moderation log channel, or turn off")
     @app_commands.describe(channel="Where every job and refusal is logged (leave out: turn off)")
@@ -378,9 +290,9 @@ class Admin(
                     interaction.guild_id, item, by=interaction.user.id
                 )
             except ValueError as exc:
-                bad.append(f"`{_escape(item)}`: {exc}")
+                bad.append(f"`{escape_term(item)}`: {exc}")
                 continue
-            (added if new else known).append(f"`{_escape(item)}`")
+            (added if new else known).append(f"`{escape_term(item)}`")
         lines = []
         if added:
             lines.append(f"✅ Blocked: {', '.join(added)}")
@@ -399,9 +311,9 @@ class Admin(
         )
         await answer_privately(
             interaction,
-            f"✅ `{_escape(term)}` is no longer blocked."
+            f"✅ `{escape_term(term)}` is no longer blocked."
             if removed
-            else f"`{_escape(term)}` was not blocked. `/easel terms list` shows the list.",
+            else f"`{escape_term(term)}` was not blocked. `/easel terms list` shows the list.",
         )
 
     @terms.command(name="list", description="Show the blocked terms (only you see them)")
@@ -414,21 +326,12 @@ class Admin(
                 interaction, "No blocked terms. Add some with `/easel terms add`."
             )
             return
-        text = ", ".join(f"`{_escape(t)}`" for t in terms)
-        if len(text) > 4000:
-            text = text[:3990].rsplit(", ", 1)[0] + ", …"
-        embed = discord.Embed(
-            title=f"Blocked terms ({len(terms)})", description=text, colour=COLOUR
-        )
-        embed.set_footer(
-            text="Matching ignores case, accents, spacing, leetspeak and repeated letters."
-        )
-        await answer_privately(interaction, embed=embed)
+        await answer_privately(interaction, embed=terms_embed(terms))
 
 
-def _escape(text: str) -> str:
-    """A term for display: no direction override may turn the rest of the list around."""
-    return discord.utils.escape_mentions(visible_text(text).replace("`", "'"))
+def given(**options: Any) -> dict[str, Any]:
+    """The options a command was given: Discord leaves the others out (None)."""
+    return {name: value for name, value in options.items() if value is not None}
 
 
 async def setup(bot: EaselBot) -> None:

@@ -14,7 +14,7 @@ from discord.ext import commands
 
 from cogs._buttons import DYNAMIC_ITEMS
 from cogs._delivery import DiscordDelivery
-from cogs._policy import ModerationLog
+from cogs._moderation_log import ModerationLog
 
 if TYPE_CHECKING:
     from bot.client import EaselBot

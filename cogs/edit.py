@@ -28,6 +28,7 @@ from cogs._options import (
     PROMPT_MAX_CHARS,
     edit_quality_autocomplete,
     edit_resolution_autocomplete,
+    numbered,
     parse_output_options,
 )
 from cogs._run import attached, check_attachments, read_attachments
@@ -130,14 +131,7 @@ class Edit(commands.Cog):
         ratio="Output shape (default auto: keep the image's shape)",
         **OUTPUT_HELP,
         image2="Another image to use (a style or an object to add)",
-        image3="Another image",
-        image4="Another image",
-        image5="Another image",
-        image6="Another image",
-        image7="Another image",
-        image8="Another image",
-        image9="Another image",
-        image10="Another image",
+        **numbered("image", 3, 10, "Another image"),
     )
     @app_commands.choices(**OUTPUT_CHOICES)
     @app_commands.autocomplete(**OUTPUT_AUTOCOMPLETE)
@@ -189,20 +183,7 @@ class Edit(commands.Cog):
         prompt="How to combine them (optional)",
         ratio="Output shape (default auto: the first image's shape)",
         **OUTPUT_HELP,
-        image3="Another image",
-        image4="Another image",
-        image5="Another image",
-        image6="Another image",
-        image7="Another image",
-        image8="Another image",
-        image9="Another image",
-        image10="Another image",
-        image11="Another image",
-        image12="Another image",
-        image13="Another image",
-        image14="Another image",
-        image15="Another image",
-        image16="Another image",
+        **numbered("image", 3, 16, "Another image"),
     )
     @app_commands.choices(**OUTPUT_CHOICES)
     @app_commands.autocomplete(**OUTPUT_AUTOCOMPLETE)

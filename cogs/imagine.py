@@ -17,6 +17,7 @@ from cogs._options import (
     FORMAT_CHOICES,
     PROMPT_MAX_CHARS,
     RATIO_CHOICES,
+    numbered,
     parse_output_options,
     quality_autocomplete,
     resolution_autocomplete,
@@ -47,15 +48,7 @@ class Imagine(commands.Cog):
         output_format="File format (default PNG)",
         compression="JPEG quality 0-100, 100 is best (JPEG only)",
         reference="A reference image to guide the result",
-        reference2="Another reference image",
-        reference3="Another reference image",
-        reference4="Another reference image",
-        reference5="Another reference image",
-        reference6="Another reference image",
-        reference7="Another reference image",
-        reference8="Another reference image",
-        reference9="Another reference image",
-        reference10="Another reference image",
+        **numbered("reference", 2, 10, "Another reference image"),
     )
     # Every provider offers all 13 ratios (at some tier) and both formats, so those are fixed
     # choices; tiers and quality depend on the provider, so they are autocompleted from it.

@@ -24,7 +24,7 @@ from bot.sandbox.server import Sandbox
 from bot.settings import Settings, load_settings
 from bot.store.database import MEMORY, Database
 from bot.store.policy import SqlitePolicyStore
-from cogs._policy import ModerationLog
+from cogs._moderation_log import ModerationLog
 from tests.support.discord_harness import RecordingAdapter, message_payload, prepare_bot, snowflake
 from tests.support.engines import running_engine
 
