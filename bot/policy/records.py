@@ -1,6 +1,6 @@
-"""The policy's records: audit entries, usage report rows, and the jobs that hold reservations.
+"""The policy's records: audit entries, usage reports, and the images reserved for running jobs.
 
-They belong to the policy domain (the service writes them, the moderation log and ``/usage``
+They belong to the policy domain (the service keeps them, the moderation log and ``/usage``
 show them); ``bot.store`` only persists them (``bot.policy.ports``).
 """
 
@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import dataclass
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -66,6 +67,41 @@ class PendingJob(BaseModel):
     user_id: int
     n: int
     created_at: float
+
+
+@dataclass(frozen=True)
+class Reservation:
+    """Images held for an accepted job until it finishes."""
+
+    job_id: str
+    scope: int
+    day: str
+    user_id: int
+    images: int
+    previous_job_at: float | None  # restored if the job is not accepted after all
+
+
+class MemberStatus(BaseModel):
+    """A member's standing today, for ``/usage``."""
+
+    used: int
+    pending: int
+    limit: int | None
+    server_used: int
+    server_pending: int
+    server_limit: int | None
+    resets_at: int
+    ready_at: float | None  # end of the cooldown, if one is running
+
+    @property
+    def left(self) -> int | None:
+        """Images the member can still ask for today (None: no member limit)."""
+        if self.limit is None:
+            return None
+        left = self.limit - self.used - self.pending
+        if self.server_limit is not None:
+            left = min(left, self.server_limit - self.server_used - self.server_pending)
+        return max(0, left)
 
 
 def settings_diff(before: GuildSettings, after: GuildSettings) -> str:

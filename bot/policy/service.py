@@ -15,11 +15,10 @@ import logging
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from bot.errors import InputError, PolicyRefusal
 from bot.jobs.models import JobCompleted, JobFailed
@@ -32,7 +31,7 @@ from bot.policy.models import (
     next_midnight,
 )
 from bot.policy.ports import PolicyStore
-from bot.policy.records import AuditEntry, settings_diff
+from bot.policy.records import AuditEntry, MemberStatus, Reservation, settings_diff
 from bot.policy.rules import Usage, check_button, check_job
 from bot.policy.terms import MAX_TERM_CHARS, TermMatcher, normalize_term
 from bot.text import visible_text
@@ -42,41 +41,6 @@ log = logging.getLogger(__name__)
 AuditListener = Callable[[AuditEntry, JobRecord | None], None]
 PRUNE_EVERY = 3600.0
 MAX_TERMS = 500
-
-
-@dataclass(frozen=True)
-class Reservation:
-    """Images held for an accepted job until it finishes."""
-
-    job_id: str
-    scope: int
-    day: str
-    user_id: int
-    images: int
-    previous_job_at: float | None  # restored if the job is not accepted after all
-
-
-class MemberStatus(BaseModel):
-    """A member's standing today, for ``/usage``."""
-
-    used: int
-    pending: int
-    limit: int | None
-    server_used: int
-    server_pending: int
-    server_limit: int | None
-    resets_at: int
-    ready_at: float | None  # end of the cooldown, if one is running
-
-    @property
-    def left(self) -> int | None:
-        """Images the member can still ask for today (None: no member limit)."""
-        if self.limit is None:
-            return None
-        left = self.limit - self.used - self.pending
-        if self.server_limit is not None:
-            left = min(left, self.server_limit - self.server_used - self.server_pending)
-        return max(0, left)
 
 
 class PolicyService:
