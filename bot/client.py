@@ -58,7 +58,7 @@ def extension_names(package: str = EXTENSIONS) -> list[str]:
     """
     spec = importlib.util.find_spec(package)
     if spec is None or spec.submodule_search_locations is None:
-        raise ConfigError("extensions", f"no package {package!r} to load extensions from")
+        raise ModuleNotFoundError(f"no package {package!r} to load extensions from")
     return sorted(
         f"{package}.{module.name}"
         for module in pkgutil.iter_modules(spec.submodule_search_locations)
