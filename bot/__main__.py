@@ -36,7 +36,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "check":
             return asyncio.run(cli.check(settings))
         if args.command == "models":
-            return cli.models(settings, as_json=args.json)
+            return cli.models(settings, as_json=args.json, everything=args.all)
         from bot.client import run_bot  # imports discord only when the bot runs
 
         return run_bot(settings)

@@ -1,5 +1,5 @@
 """Command line: run the engine without Discord (``imagine``), check the setup (``check``) and
-list what every image provider can do (``models``).
+show the image providers this installation uses and what they can do (``models``).
 
 ``imagine --edit`` (or ``--mask``) runs an edit through the same engine as ``/edit``: the
 ``--image`` files go to the editing model, the first one being the image changed.
@@ -30,9 +30,10 @@ from bot.jobs.models import (
 )
 from bot.jobs.validation import spec_for
 from bot.options import OutputFormat, Quality, Ratio, Resolution
-from bot.providers.profiles import capabilities, load_profiles
+from bot.providers._http import normalise_base_url
+from bot.providers.families import capabilities, model_spec
 from bot.runtime import open_engine
-from bot.settings import ProviderName, Settings
+from bot.settings import Settings
 
 EXIT_JOB_FAILED = 1
 EXIT_CONFIG = 2
@@ -92,13 +93,15 @@ def add_check_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentPar
 
 
 def add_models_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Register ``models``: every provider, its models and what they can do."""
+    """Register ``models``: the providers in use, their models and limits."""
     parser = subparsers.add_parser(
         "models",
-        help="list image providers, their models and capabilities",
-        description="Every provider Easel knows (profiles.toml and IMAGE_PROFILES_FILE), its "
-        "models and what each can do; the configured ones are marked in failover order. "
-        "Makes no request.",
+        help="show the image providers in use, their models and limits",
+        description="The image providers this installation uses, in failover order: where "
+        "each lives, the model Easel sends and what it allows. Makes no request.",
+    )
+    parser.add_argument(
+        "--all", action="store_true", help="also describe the providers that are not configured"
     )
     parser.add_argument("--json", action="store_true", help="print JSON instead of text")
 
@@ -204,51 +207,87 @@ async def check(settings: Settings) -> int:
     return EXIT_JOB_FAILED if failed else 0
 
 
-def models(settings: Settings, *, as_json: bool = False) -> int:
-    """Print every provider, its models and their capabilities; no request is made."""
-    profiles = load_profiles(settings.image_profiles_file)
-    configured: list[str] = []
-    if settings.provider is not ProviderName.SANDBOX:
-        configured = [name.value for name in settings.provider_names]
-    report: list[dict[str, Any]] = []
-    for name, profile in profiles.items():
-        in_use = None
-        if name in configured:
-            in_use = settings.provider_config(ProviderName(name)).model or profile.model
-        entries: list[dict[str, Any]] = []
-        for model_id in dict.fromkeys([profile.model, *profile.models]):
-            spec = profile.spec(
-                model_id,
-                settings.image_edit_model if profile.family == "toapis" else None,
-                size_table=settings.image_size_table,
-            )
-            rows = capabilities(profile, spec, partial_images=settings.image_partial_images)
-            entries.append({"model": model_id, "in_use": model_id == in_use, **rows})
-        report.append(
-            {
-                "provider": name,
-                "label": profile.label,
-                "family": profile.family,
-                "base_url": profile.base_url,
-                "failover_position": configured.index(name) + 1 if name in configured else None,
-                "docs": profile.docs,
-                "models": entries,
-            }
-        )
+def models(settings: Settings, *, as_json: bool = False, everything: bool = False) -> int:
+    """Print the providers in use (then, with ``everything``, the others); no request is made."""
+    report = providers_report(settings, everything=everything)
     if as_json:
         print(json.dumps(report, indent=2, ensure_ascii=False))
         return 0
-    order = " → ".join(configured) if configured else f"sandbox ({settings.sandbox_api} emulator)"
-    print(f"Image providers (in use, in failover order: {order})")
-    for entry in report:
-        position = entry["failover_position"]
-        mark = f"[{position}]" if position else "   "
-        print(f"\n{mark} {entry['provider']}: {entry['label']} at {entry['base_url']}")
-        if entry["docs"]:
-            print(f"    {entry['docs']}")
-        for model in entry["models"]:
-            print(f"    {model['model']}{'  (in use)' if model['in_use'] else ''}")
-            for key, value in model.items():
-                if key not in ("model", "in_use"):
-                    print(f"      {key:<11}{value}")
+    entries: list[dict[str, Any]] = report["providers"]
+    used = [entry for entry in entries if entry["failover_position"] is not None]
+    if report["sandbox"]:
+        print("No image API key is set: the sandbox emulates this API with placeholder images.")
+    else:
+        print("Image providers in use, in failover order:")
+    for entry in used:
+        _print_provider(entry)
+    others = [entry for entry in entries if entry["failover_position"] is None]
+    if others:
+        print("\nNot configured:")
+        for entry in others:
+            _print_provider(entry)
+    elif report["not_in_use"]:
+        names = ", ".join(report["not_in_use"])
+        print(f"\nAlso known, not configured: {names} (python -m bot models --all describes them)")
     return 0
+
+
+def providers_report(settings: Settings, *, everything: bool = False) -> dict[str, Any]:
+    """The providers in failover order, as the engine will build them, and the rest by name.
+
+    Each entry has the real base URL (settings first, then the profile), the models in use, the
+    rows of ``capabilities`` once, and for the profile's other models only what differs.
+    """
+    profiles = settings.profiles
+    in_use = [settings.sandbox_profile] if settings.sandbox else settings.provider_names
+    rest = [name for name in profiles if name not in in_use]
+    entries = [_provider_entry(settings, name, position) for position, name in enumerate(in_use, 1)]
+    if everything:
+        entries += [_provider_entry(settings, name, None) for name in rest]
+    return {"sandbox": settings.sandbox, "providers": entries, "not_in_use": rest}
+
+
+def _provider_entry(settings: Settings, name: str, position: int | None) -> dict[str, Any]:
+    profile = settings.profiles[name]
+    config = settings.provider_config(name)
+    table = settings.image_size_table
+    spec = model_spec(profile, config.model, config.edit_model, size_table=table)
+    rows = capabilities(profile, spec, partial_images=settings.image_partial_images)
+    others: dict[str, dict[str, str]] = {}
+    for model_id in profile.models:
+        if model_id != spec.model_id:
+            other = model_spec(profile, model_id, config.edit_model, size_table=table)
+            found = capabilities(profile, other, partial_images=settings.image_partial_images)
+            others[model_id] = {key: text for key, text in found.items() if rows.get(key) != text}
+    if settings.sandbox and position is not None:
+        base_url = "a local emulator started with the bot (SANDBOX_API)"
+    else:
+        base_url = normalise_base_url(config.base_url or profile.base_url)
+    return {
+        "provider": name,
+        "label": profile.label,
+        "family": profile.family,
+        "base_url": base_url,
+        "failover_position": position,
+        "model": spec.model_id,
+        "edit_model": spec.for_edit().model_id,
+        "capabilities": rows,
+        "other_models": others,
+    }
+
+
+def _print_provider(entry: dict[str, Any]) -> None:
+    position = entry["failover_position"]
+    mark = f"{position}." if position is not None else "-"
+    print(f"\n{mark} {entry['provider']}: {entry['label']} at {entry['base_url']}")
+    edits = "" if entry["edit_model"] == entry["model"] else f" (edits: {entry['edit_model']})"
+    print(f"   {'model':<11}{entry['model']}{edits}")
+    for key, value in entry["capabilities"].items():
+        print(f"   {key:<11}{value}")
+    same = [model for model, changes in entry["other_models"].items() if not changes]
+    if same:
+        print(f"   {'also':<11}{', '.join(same)} (the same limits)")
+    for model, changes in entry["other_models"].items():
+        if changes:
+            what = "; ".join(f"{key} {value}" for key, value in changes.items())
+            print(f"   {'also':<11}{model}: {what}")

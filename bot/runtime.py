@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import logging
 import tempfile
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast, get_args
 
 import aiohttp
 from pydantic import SecretStr
@@ -22,12 +23,11 @@ from bot.jobs.scheduler import PollPolicy
 from bot.policy.ports import PolicyStore
 from bot.policy.service import PolicyService
 from bot.providers.base import ImageProvider
-from bot.providers.openai.tasks import OpenAICompatProvider
-from bot.providers.profiles import load_profiles
-from bot.providers.toapis.provider import ToAPIsProvider
-from bot.sandbox.openai_server import OpenAISandbox
+from bot.providers.families import Endpoint, build_provider
+from bot.providers.profiles import Family, ProviderProfile
+from bot.sandbox.openai_server import Flavour, OpenAISandbox
 from bot.sandbox.server import Sandbox
-from bot.settings import ProviderName, Settings
+from bot.settings import LEGACY_PROVIDER, Settings
 from bot.store.database import MEMORY, Database
 from bot.store.files import FileStore
 from bot.store.jobs import SqliteJobStore
@@ -40,9 +40,8 @@ SANDBOX_KEY = SecretStr("sandbox")
 
 def engine_config(settings: Settings) -> EngineConfig:
     """Engine timing from settings; the sandbox is polled faster since it is local."""
-    sandbox = settings.provider is ProviderName.SANDBOX
     first_delay, interval = settings.poll_first_delay, settings.poll_interval
-    if sandbox:
+    if settings.sandbox:
         first_delay, interval = min(first_delay, 1.0), min(interval, 1.0)
     return EngineConfig(
         poll=PollPolicy(
@@ -56,89 +55,86 @@ def engine_config(settings: Settings) -> EngineConfig:
     )
 
 
+def endpoint(settings: Settings, name: str, *, sandbox_url: str | None = None) -> Endpoint:
+    """How to reach provider ``name`` from the settings, or at the sandbox's emulator."""
+    config = settings.provider_config(name)
+    api_key = SANDBOX_KEY if sandbox_url else config.api_key
+    assert api_key is not None  # load_settings refuses a provider without a key
+    return Endpoint(
+        api_key=api_key,
+        base_url=sandbox_url or config.base_url,
+        model=config.model,
+        edit_model=config.edit_model,
+        size_table=settings.image_size_table,
+        request_timeout=settings.image_request_timeout,
+        sync_timeout=settings.image_sync_timeout,
+        moderation=settings.image_moderation,
+        partial_images=settings.image_partial_images,
+    )
+
+
+def _emulated_flavour(profile: ProviderProfile) -> Flavour:
+    """The OpenAI-compatible emulator flavour for a profile: its own, or the nearest one."""
+    if profile.name in get_args(Flavour):
+        return cast(Flavour, profile.name)
+    if profile.edit_transport == "json":
+        return "infinityblue"
+    return "openai" if profile.streaming else "starrise"
+
+
+Emulator = Sandbox | OpenAISandbox
+# Which emulator the sandbox starts for a profile of each family.
+EMULATORS: Mapping[Family, Callable[[ProviderProfile, Settings], Emulator]] = {
+    "toapis": lambda profile, settings: Sandbox(
+        task_duration=settings.sandbox_task_duration, size_table=settings.image_size_table
+    ),
+    "openai": lambda profile, settings: OpenAISandbox(
+        _emulated_flavour(profile), call_duration=settings.sandbox_task_duration, profile=profile
+    ),
+}
+
+
+async def start_sandbox(settings: Settings, stack: AsyncExitStack) -> tuple[ProviderProfile, str]:
+    """Start the emulator of the ``SANDBOX_API`` profile's API; its profile and base URL."""
+    profile = settings.profiles[settings.sandbox_profile]
+    emulator = EMULATORS[profile.family](profile, settings)
+    base_url = await emulator.start()
+    stack.push_async_callback(emulator.stop)
+    log.info(
+        "no image API key: using the local %s at %s (placeholder images)", emulator.name, base_url
+    )
+    return profile, base_url
+
+
 async def build_providers(
     settings: Settings, session: aiohttp.ClientSession, stack: AsyncExitStack
 ) -> tuple[list[ImageProvider], dict[str, str]]:
     """The providers in failover order and the label members see for each.
 
-    Without a key this is the sandbox: the ToAPIs emulator, or with ``SANDBOX_API`` the
-    emulator of another API (streamed previews from ``openai``, say), in this process.
+    Without a key this is the sandbox: the emulator of the ``SANDBOX_API`` profile's API (the
+    ToAPIs one by default; ``openai`` streams previews, say), in this process.
     """
-    profiles = load_profiles(settings.image_profiles_file)
-    table = settings.image_size_table
-    if settings.provider is ProviderName.SANDBOX:
-        api = settings.sandbox_api
-        profile = profiles[ProviderName.TOAPIS if api is ProviderName.SANDBOX else api]
-        config = settings.provider_config(ProviderName.TOAPIS)
-        spec = profile.spec(config.model, config.edit_model, size_table=table)
-        provider: ImageProvider
-        if profile.family == "toapis":
-            sandbox = Sandbox(task_duration=settings.sandbox_task_duration, size_table=table)
-            base_url = await sandbox.start()
-            stack.push_async_callback(sandbox.stop)
-            provider = ToAPIsProvider(
-                base_url,
-                SANDBOX_KEY,
-                spec,
-                session=session,
-                request_timeout=settings.image_request_timeout,
-            )
-            stack.push_async_callback(provider.close)
-            what = ""
-        else:
-            emulator = OpenAISandbox(
-                profile.name,  # type: ignore[arg-type]  # a shipped OpenAI-family name
-                call_duration=settings.sandbox_task_duration,
-                profile=profile,
-            )
-            base_url = await emulator.start()
-            stack.push_async_callback(emulator.stop)
-            provider = OpenAICompatProvider(
-                profile,
-                SANDBOX_KEY,
-                profile.spec(),
-                base_url=base_url,
-                session=session,
-                partial_images=settings.image_partial_images,
-            )
-            stack.push_async_callback(provider.close)
-            what = f" ({profile.label} emulator)"
-        log.info(
-            "no image API key: using the local sandbox%s at %s (placeholder images)",
-            what,
-            base_url,
-        )
-        label = f"Sandbox{what} · placeholder images, no API key · {provider.spec.model_id}"
-        return [provider], {provider.name: label}
+    if settings.sandbox:
+        profile, base_url = await start_sandbox(settings, stack)
+        targets = [(profile, endpoint(settings, profile.name, sandbox_url=base_url))]
+    else:
+        names = settings.provider_names
+        targets = [(settings.profiles[name], endpoint(settings, name)) for name in names]
     providers: list[ImageProvider] = []
     labels: dict[str, str] = {}
-    for name in settings.provider_names:
-        config = settings.provider_config(name)
-        profile = profiles[name]
-        assert config.api_key is not None  # load_settings refuses a provider without a key
-        spec = profile.spec(config.model, config.edit_model, size_table=table)
-        if profile.family == "toapis":
-            provider = ToAPIsProvider(
-                config.base_url or profile.base_url,
-                config.api_key,
-                spec,
-                session=session,
-                request_timeout=settings.image_request_timeout,
-            )
-        else:
-            provider = OpenAICompatProvider(
-                profile,
-                config.api_key,
-                spec,
-                base_url=config.base_url,
-                session=session,
-                request_timeout=settings.image_sync_timeout,
-                moderation=settings.image_moderation,
-                partial_images=settings.image_partial_images,
-            )
+    for profile, where in targets:
+        provider = build_provider(profile, where, session)
         stack.push_async_callback(provider.close)
         providers.append(provider)
-        labels[provider.name] = f"{profile.label} · {spec.model_id}"
+        labels[provider.name] = f"{profile.label} · {provider.spec.model_id}"
+    if settings.sandbox:
+        emulated = (
+            "" if settings.sandbox_profile == LEGACY_PROVIDER else f" ({profile.label} emulator)"
+        )
+        model = providers[0].spec.model_id
+        labels = {
+            providers[0].name: f"Sandbox{emulated} · placeholder images, no API key · {model}"
+        }
     return providers, labels
 
 

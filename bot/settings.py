@@ -1,56 +1,156 @@
 """Settings from the environment and ``.env`` (pydantic-settings); secrets stay ``SecretStr``.
 
 The names of the first block are a contract other tools rely on; do not rename them.
+
+Each image provider is a profile (``profiles.toml``, or an admin's ``IMAGE_PROFILES_FILE``) and
+has one nested block of settings: ``PROVIDERS__<NAME>__API_KEY``, ``…__BASE_URL``, ``…__MODEL``
+and ``…__EDIT_MODEL``. The flat names ``<NAME>_API_KEY`` (and the others) mean the same and keep
+working, for any profile; the nested name wins when both are set.
 """
 
 from __future__ import annotations
 
-from enum import StrEnum
+from contextlib import suppress
+from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any, Literal, NamedTuple
 
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_settings import (
+    BaseSettings,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 
 from bot.errors import ConfigError
 from bot.jobs.queue import QueueLimits
 from bot.providers.catalog import DEFAULT_EDIT_MODEL, SizeTableName
-from bot.providers.profiles import load_profiles
+from bot.providers.profiles import ProviderProfile, load_profiles, shipped_profile_data
 
 DEFAULT_DATABASE_URL = "sqlite:///data/easel.sqlite3"
-
-
-class ProviderName(StrEnum):
-    """Which upstream serves image jobs (each but the sandbox is a profile in profiles.toml)."""
-
-    TOAPIS = "toapis"
-    SANDBOX = "sandbox"
-    INFINITYBLUE = "infinityblue"
-    STARRISE = "starrise"
-    ANYFAST = "anyfast"
-    OPENAI = "openai"
-
-
+SANDBOX = "sandbox"  # not a profile: the local emulator of one (SANDBOX_API), with no key
 TOAPIS_BASE_URL = "https://toapis.com"
-# Providers with their own <NAME>_API_KEY, <NAME>_BASE_URL and <NAME>_MODEL settings.
-NAMED_PROVIDERS = tuple(name for name in ProviderName if name is not ProviderName.SANDBOX)
+# The provider the issue-2 names (IMAGE_API_KEY, IMAGE_MODEL, …) were written for: their
+# defaults (ToAPIs' URL, gpt-image-2, its edit model) apply to it and to no other.
+LEGACY_PROVIDER = "toapis"
+PROVIDER_PARTS = ("api_key", "base_url", "model", "edit_model")
+
+
+def _blank_is_none(value: Any) -> Any:
+    """``KEY=`` in .env.example means "not set", not an empty value."""
+    return None if isinstance(value, str) and not value.strip() else value
+
+
+def _http_url(value: str | None) -> str | None:
+    """A base URL without its trailing slash; anything but http(s) is refused."""
+    if value is None:
+        return None
+    if not value.startswith(("http://", "https://")):
+        raise ValueError(f"must start with http:// or https:// (got {value[:60]!r})")
+    return value.rstrip("/")
+
+
+class ProviderSettings(BaseModel):
+    """One provider's key, base URL and models; None means "the profile's own"."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    api_key: SecretStr | None = None
+    base_url: str | None = None
+    model: str | None = None
+    edit_model: str | None = None
+
+    @field_validator(*PROVIDER_PARTS, mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: Any) -> Any:
+        return _blank_is_none(value)
+
+    @field_validator("base_url")
+    @classmethod
+    def _base_url(cls, value: str | None) -> str | None:
+        return _http_url(value)
 
 
 class ProviderConfig(NamedTuple):
     """Where one provider lives and which key and models Easel uses there (None: profile's)."""
 
-    name: ProviderName
+    name: str
     api_key: SecretStr | None
     base_url: str | None
     model: str | None
     edit_model: str | None
 
 
+class FlatProviderNames(PydanticBaseSettingsSource):
+    """``<NAME>_API_KEY``, ``<NAME>_BASE_URL``, ``<NAME>_MODEL``, ``<NAME>_EDIT_MODEL``.
+
+    The names of today's ``.env`` files, read into the nested ``providers`` block for every
+    shipped profile and every name ``IMAGE_PROVIDERS``, ``IMAGE_PROVIDER`` or ``SANDBOX_API``
+    lists (so a profile an admin adds works the same way). A nested value set as well wins.
+    Runs after the environment and ``.env`` sources, whose variables it reads.
+    """
+
+    def __init__(
+        self, settings_cls: type[BaseSettings], *sources: PydanticBaseSettingsSource
+    ) -> None:
+        super().__init__(settings_cls)
+        self._sources = sources  # lowest priority first: .env, then the environment
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        """Unused: ``__call__`` reads whole variables, not fields."""
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        variables: dict[str, str] = {}
+        for source in self._sources:
+            found = getattr(source, "env_vars", {})
+            variables.update({k.lower(): v for k, v in found.items() if isinstance(v, str)})
+        state = self.current_state
+        nested = state.get("providers") or {}
+        blocks: dict[str, dict[str, str]] = {}
+        for name in _names_to_read(state):
+            already = nested.get(name) or {}
+            for part in PROVIDER_PARTS:
+                value = variables.get(f"{name}_{part}")
+                if value is None or not value.strip() or part in already:
+                    continue
+                if part == "base_url":
+                    try:
+                        _http_url(value)
+                    except ValueError as exc:
+                        raise ConfigError(f"{name}_{part}".upper(), str(exc)) from None
+                blocks.setdefault(name, {})[part] = value
+        return {"providers": blocks} if blocks else {}
+
+
+def _names_to_read(state: dict[str, Any]) -> list[str]:
+    """Shipped profile names, then every name the provider settings list."""
+    names = list(shipped_profile_data())
+    for key in ("image_providers", "image_provider", "sandbox_api"):
+        value = state.get(key)
+        parts = value.split(",") if isinstance(value, str) else list(value or [])
+        names += [str(part).strip().lower() for part in parts if str(part).strip()]
+    return list(dict.fromkeys(n for n in names if n.isidentifier() and n != SANDBOX))
+
+
 class Settings(BaseSettings):
     """Everything Easel reads from its environment. See ``.env.example`` for each one."""
 
     model_config = SettingsConfigDict(
-        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        case_sensitive=False,
+        env_nested_delimiter="__",
     )
 
     # Discord
@@ -61,9 +161,7 @@ class Settings(BaseSettings):
     sync_commands: bool = True
 
     # Image API
-    image_provider: ProviderName | None = (
-        None  # None: toapis when IMAGE_API_KEY is set, else sandbox
-    )
+    image_provider: str | None = None  # None: toapis when IMAGE_API_KEY is set, else sandbox
     image_api_base_url: str = TOAPIS_BASE_URL
     image_api_key: SecretStr | None = None
     image_model: str = "gpt-image-2"
@@ -76,26 +174,13 @@ class Settings(BaseSettings):
     upstream_queries_per_minute: float = Field(default=2400, gt=0)
 
     # More image APIs, and failover between them (see README "Image providers")
-    image_providers: Annotated[list[ProviderName], NoDecode] = Field(default_factory=list)
+    image_providers: Annotated[list[str], NoDecode] = Field(default_factory=list)
     image_profiles_file: Path | None = None
     image_sync_timeout: float | None = Field(default=None, gt=0)  # None: the profile's (600 s)
     image_partial_images: int | None = Field(default=None, ge=0, le=3)  # None: the profile's
     image_moderation: Literal["auto", "low"] | None = None  # None: not sent (the API's auto)
-    toapis_api_key: SecretStr | None = None
-    toapis_base_url: str | None = None
-    toapis_model: str | None = None
-    infinityblue_api_key: SecretStr | None = None
-    infinityblue_base_url: str | None = None
-    infinityblue_model: str | None = None
-    starrise_api_key: SecretStr | None = None
-    starrise_base_url: str | None = None
-    starrise_model: str | None = None
-    anyfast_api_key: SecretStr | None = None
-    anyfast_base_url: str | None = None
-    anyfast_model: str | None = None
-    openai_api_key: SecretStr | None = None
-    openai_base_url: str | None = None
-    openai_model: str | None = None
+    # Each provider's key, URL and models: PROVIDERS__<NAME>__API_KEY or <NAME>_API_KEY, …
+    providers: dict[str, ProviderSettings] = Field(default_factory=dict)
 
     # Fair queue: how many jobs run upstream at once
     max_concurrent_jobs: int = Field(default=50, ge=1)
@@ -104,7 +189,7 @@ class Settings(BaseSettings):
 
     # Sandbox (the no-key default)
     sandbox_task_duration: float = Field(default=6.0, ge=0)
-    sandbox_api: ProviderName = ProviderName.TOAPIS  # which API the sandbox emulates
+    sandbox_api: str = LEGACY_PROVIDER  # the profile whose API the sandbox emulates
 
     # State
     database_url: str = DEFAULT_DATABASE_URL
@@ -114,6 +199,19 @@ class Settings(BaseSettings):
     progress_edit_interval: float = Field(default=2.0, ge=0.5)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     metrics_file: Path | None = None  # benchmarks: loop lag and peak RSS as JSON (bot/metrics.py)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """The usual sources, and after them the flat per-provider names (see the docstring)."""
+        flat = FlatProviderNames(settings_cls, dotenv_settings, env_settings)
+        return init_settings, env_settings, dotenv_settings, flat, file_secret_settings
 
     @field_validator(
         "discord_token",
@@ -127,17 +225,17 @@ class Settings(BaseSettings):
         "image_sync_timeout",
         "image_partial_images",
         "image_moderation",
-        *(
-            f"{name}_{part}"
-            for name in NAMED_PROVIDERS
-            for part in ("api_key", "base_url", "model")
-        ),
         mode="before",
     )
     @classmethod
     def _blank_is_unset(cls, value: Any) -> Any:
         """``KEY=`` in .env.example means "not set", not an empty value."""
-        return None if isinstance(value, str) and not value.strip() else value
+        return _blank_is_none(value)
+
+    @field_validator("image_provider", "sandbox_api")
+    @classmethod
+    def _lower(cls, value: str | None) -> str | None:
+        return value.strip().lower() if value is not None else None
 
     @field_validator("image_providers", mode="before")
     @classmethod
@@ -147,14 +245,12 @@ class Settings(BaseSettings):
             return [part.strip().lower() for part in value.split(",") if part.strip()]
         return value
 
-    @field_validator("image_api_base_url", *(f"{name}_base_url" for name in NAMED_PROVIDERS))
+    @field_validator("image_api_base_url")
     @classmethod
-    def _http_url(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        if not value.startswith(("http://", "https://")):
-            raise ValueError("must start with http:// or https://")
-        return value.rstrip("/")
+    def _http_url(cls, value: str) -> str:
+        url = _http_url(value)
+        assert url is not None
+        return url
 
     @field_validator("database_url")
     @classmethod
@@ -166,74 +262,99 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _pick_provider(self) -> Settings:
         if self.image_provider is None:
+            legacy = self.providers.get(LEGACY_PROVIDER)
             if self.image_providers:
                 self.image_provider = self.image_providers[0]
-            elif self.image_api_key is not None or self.toapis_api_key is not None:
-                self.image_provider = ProviderName.TOAPIS
+            elif self.image_api_key is not None or (legacy and legacy.api_key is not None):
+                self.image_provider = LEGACY_PROVIDER
             else:
-                self.image_provider = ProviderName.SANDBOX
+                self.image_provider = SANDBOX
         return self
 
     @property
-    def provider(self) -> ProviderName:
+    def provider(self) -> str:
         """The primary provider (IMAGE_PROVIDER, else the first of IMAGE_PROVIDERS, else by key)."""
         assert self.image_provider is not None  # set by _pick_provider
         return self.image_provider
 
     @property
-    def provider_names(self) -> list[ProviderName]:
+    def sandbox(self) -> bool:
+        """True when no key is configured and the local emulator serves the jobs."""
+        return self.provider == SANDBOX
+
+    @property
+    def sandbox_profile(self) -> str:
+        """The profile whose API the sandbox emulates (SANDBOX_API; ``sandbox`` means ToAPIs)."""
+        return LEGACY_PROVIDER if self.sandbox_api == SANDBOX else self.sandbox_api
+
+    @property
+    def provider_names(self) -> list[str]:
         """Every provider in failover order: IMAGE_PROVIDERS, or the one IMAGE_PROVIDER."""
         return list(self.image_providers) or [self.provider]
 
-    def provider_config(self, name: ProviderName) -> ProviderConfig:
+    @cached_property
+    def profiles(self) -> dict[str, ProviderProfile]:
+        """The shipped profiles with ``IMAGE_PROFILES_FILE`` merged over them."""
+        return load_profiles(self.image_profiles_file)
+
+    def provider_config(self, name: str) -> ProviderConfig:
         """Key, base URL and models of one provider; None means "the profile's default".
 
-        ``<NAME>_API_KEY``, ``<NAME>_BASE_URL`` and ``<NAME>_MODEL`` come first. The issue-2
-        names (``IMAGE_API_KEY``, ``IMAGE_API_BASE_URL``, ``IMAGE_MODEL``, ``IMAGE_EDIT_MODEL``)
-        configure the primary provider, exactly as before for ToAPIs; ToAPIs' own URL, the
-        default of ``IMAGE_API_BASE_URL``, is never sent to another API.
+        The provider's own settings come first. The issue-2 names (``IMAGE_API_KEY``,
+        ``IMAGE_API_BASE_URL``, ``IMAGE_MODEL``, ``IMAGE_EDIT_MODEL``) configure the primary
+        provider, exactly as before for ToAPIs; ToAPIs' own URL, the default of
+        ``IMAGE_API_BASE_URL``, is never sent to another API.
         """
-        if name is ProviderName.SANDBOX:
+        if name == SANDBOX:
             return ProviderConfig(name, None, None, None, None)
-        primary = name is self.provider
-        own_key: SecretStr | None = getattr(self, f"{name.value}_api_key")
-        own_url: str | None = getattr(self, f"{name.value}_base_url")
-        own_model: str | None = getattr(self, f"{name.value}_model")
-        toapis = name is ProviderName.TOAPIS
+        own = self.providers.get(name) or ProviderSettings()
+        primary = name == self.provider
+        legacy = name == LEGACY_PROVIDER
         explicit = self.model_fields_set
         legacy_url = self.image_api_base_url
-        use_legacy_url = primary and (toapis or legacy_url != TOAPIS_BASE_URL)
-        use_legacy_model = primary and (toapis or "image_model" in explicit)
-        edit_model = None
-        if toapis or (primary and "image_edit_model" in explicit):
+        use_legacy_url = primary and (legacy or legacy_url != TOAPIS_BASE_URL)
+        use_legacy_model = primary and (legacy or "image_model" in explicit)
+        edit_model = own.edit_model
+        if edit_model is None and (legacy or (primary and "image_edit_model" in explicit)):
             edit_model = self.image_edit_model
         return ProviderConfig(
             name=name,
-            api_key=own_key or (self.image_api_key if primary else None),
-            base_url=own_url or (legacy_url if use_legacy_url else None),
-            model=own_model or (self.image_model if use_legacy_model else None),
+            api_key=own.api_key or (self.image_api_key if primary else None),
+            base_url=own.base_url or (legacy_url if use_legacy_url else None),
+            model=own.model or (self.image_model if use_legacy_model else None),
             edit_model=edit_model,
         )
 
     def check_providers(self) -> None:
-        """Refuse a provider list that cannot work, naming the setting to fix."""
+        """Refuse a provider setup that cannot work, naming the variable to fix and its value."""
+        profiles = list(self.profiles)
+        listed = [("IMAGE_PROVIDERS", name) for name in self.image_providers]
+        if "image_provider" in self.model_fields_set:
+            listed.insert(0, ("IMAGE_PROVIDER", self.provider))
+        for setting, name in listed:
+            _known(setting, name, [*profiles, SANDBOX])
+        _known("SANDBOX_API", self.sandbox_api, [*profiles, SANDBOX])
+        for name, block in self.providers.items():
+            part = next(iter(block.model_fields_set), "api_key")
+            _known(f"PROVIDERS__{name}__{part}".upper(), name, profiles)
         names = self.provider_names
         if len(set(names)) != len(names):
-            raise ConfigError("IMAGE_PROVIDERS", "names a provider twice")
-        if ProviderName.SANDBOX in names and len(names) > 1:
+            twice = next(name for name in names if names.count(name) > 1)
+            raise ConfigError("IMAGE_PROVIDERS", f"names {twice!r} twice")
+        if SANDBOX in names and len(names) > 1:
             raise ConfigError(
                 "IMAGE_PROVIDERS", "sandbox runs alone; list real providers only (or unset it)"
             )
-        if self.image_providers and self.image_provider is not self.image_providers[0]:
+        if self.image_providers and self.provider != self.image_providers[0]:
             raise ConfigError(
                 "IMAGE_PROVIDER",
-                f"is {self.image_provider} but IMAGE_PROVIDERS starts with "
-                f"{self.image_providers[0]}: make them agree or drop IMAGE_PROVIDER",
+                f"is {self.provider!r} but IMAGE_PROVIDERS starts with "
+                f"{self.image_providers[0]!r}: make them agree or drop IMAGE_PROVIDER",
             )
         for name in names:
-            if name is ProviderName.SANDBOX or self.provider_config(name).api_key is not None:
+            if name == SANDBOX or self.provider_config(name).api_key is not None:
                 continue
-            if name is self.provider:
+            if name == self.provider:
                 raise ConfigError(
                     "IMAGE_API_KEY",
                     f"is not set but IMAGE_PROVIDER={name} needs it "
@@ -275,22 +396,59 @@ class Settings(BaseSettings):
         return self.image_api_key
 
 
+def _known(setting: str, name: str, known: list[str]) -> None:
+    """Refuse a provider name that is no profile, listing the names that are."""
+    if name not in known:
+        raise ConfigError(setting, f"unknown provider {name!r} (known: {', '.join(known)})")
+
+
 def load_settings(**overrides: Any) -> Settings:
-    """Build settings, turning the first validation problem into a ConfigError naming it."""
+    """Build settings, turning the first problem into a ConfigError naming the variable."""
     try:
         settings = Settings(**overrides)
     except ValidationError as exc:
         error = exc.errors()[0]
-        setting = "_".join(str(part) for part in error["loc"]).upper() or "settings"
+        setting = _variable(error["loc"])
         secret = any(word in setting for word in ("TOKEN", "KEY"))
         raise ConfigError(setting, _describe(error, show_input=not secret)) from None
-    settings.check_providers()
-    load_profiles(settings.image_profiles_file)  # a bad IMAGE_PROFILES_FILE stops the start
+    settings.check_providers()  # loads the profiles: a bad IMAGE_PROFILES_FILE stops the start
     return settings
 
 
+def _variable(loc: tuple[int | str, ...]) -> str:
+    """The variable a user wrote for a pydantic location: ``("providers", "x", "model")`` is
+    ``PROVIDERS__X__MODEL``; an item of a list is the list's own variable."""
+    if not loc:
+        return "settings"
+    if loc[0] == "providers":
+        return "__".join(str(part) for part in loc).upper()
+    return str(loc[0]).upper()
+
+
+# pydantic's error types, in the words of someone editing a .env file.
+_PLAIN_WORDS = {
+    "less_than_equal": "must be at most {le}",
+    "less_than": "must be less than {lt}",
+    "greater_than_equal": "must be at least {ge}",
+    "greater_than": "must be more than {gt}",
+    "literal_error": "must be {expected}",
+    "int_parsing": "must be a whole number",
+    "float_parsing": "must be a number",
+    "bool_parsing": "must be true or false",
+    "extra_forbidden": "is not a provider setting (use API_KEY, BASE_URL, MODEL or EDIT_MODEL)",
+}
+
+
 def _describe(error: Any, *, show_input: bool) -> str:
+    """pydantic's message without its internals, with the offending value where it is safe."""
+    message = str(error["msg"])
+    for prefix in ("Value error, ", "Assertion failed, "):
+        message = message.removeprefix(prefix)
+    words = _PLAIN_WORDS.get(str(error.get("type")))
+    if words is not None:
+        with suppress(KeyError, IndexError):  # a context pydantic did not give: keep its words
+            message = words.format(**error.get("ctx", {}))
     value = error.get("input")
-    hidden = not show_input or value is None or isinstance(value, dict)
+    hidden = not show_input or value is None or isinstance(value, dict) or "(got " in message
     shown = "" if hidden else f" (got {str(value)[:60]!r})"
-    return f"{error['msg']}{shown}"
+    return f"{message}{shown}"

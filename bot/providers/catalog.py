@@ -266,8 +266,9 @@ def toapis_model_spec(
     (``IMAGE_EDIT_MODEL``); None or the same id means this model takes its own edits. For callers
     that have no profile at hand (the ToAPIs emulator, tests).
     """
-    # profiles builds its specs from this module, so it is imported at call time.
+    # families and profiles build their specs from this module, so they are imported at call time.
+    from bot.providers.families import model_spec
     from bot.providers.profiles import shipped_profiles
 
     profile = shipped_profiles()["toapis"]
-    return profile.spec(model_id, edit_model or model_id, size_table=table)
+    return model_spec(profile, model_id, edit_model or model_id, size_table=table)

@@ -5,7 +5,8 @@ A profile says where an API lives, which models it serves and what they accept: 
 or must be looped, masks, formats, quality, streaming, prompt limits, the edit transport (JSON
 with data URLs or multipart files). What differs between models of one API is in
 ``model_overrides``. The engine never branches on a provider's or a model's name: it reads the
-``ModelSpec`` a profile builds, and the OpenAI-compatible client reads the profile itself.
+``ModelSpec`` built from a profile by its family (``bot.providers.families``), and the
+OpenAI-compatible client reads the profile itself.
 
 Admins change any field, or add a profile for another gateway, with ``IMAGE_PROFILES_FILE``.
 """
@@ -23,7 +24,6 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from bot.errors import ConfigError
-from bot.options import Ratio
 from bot.providers.catalog import (
     ModelSpec,
     ReferenceField,
@@ -37,7 +37,6 @@ log = logging.getLogger(__name__)
 
 Family = Literal["toapis", "openai"]
 EditTransport = Literal["json", "multipart"]
-_SQUARE = Ratio.SQUARE
 UpstreamFormat = Literal["png", "jpeg", "webp"]
 Background = Literal["auto", "opaque", "transparent"]
 
@@ -137,20 +136,6 @@ class ProviderProfile(BaseModel):
     def with_changes(self, **changes: Any) -> ProviderProfile:
         """A validated copy with some fields changed (settings overrides)."""
         return ProviderProfile.model_validate({**self.model_dump(), **changes})
-
-    def spec(
-        self,
-        model_id: str | None = None,
-        edit_model_id: str | None = None,
-        *,
-        size_table: SizeTableName = "seed",
-    ) -> ModelSpec:
-        """The ``ModelSpec`` the engine validates against for this profile and model."""
-        model_id = model_id or self.model
-        edit_model_id = edit_model_id or self.edit_model or model_id
-        if self.family == "toapis":
-            return toapis_spec(self, model_id, edit_model_id, size_table)
-        return openai_model_spec(self, model_id, edit_model_id, size_table)
 
 
 def _sizes(caps: ModelCaps, size_table: SizeTableName) -> dict[str, Any]:
@@ -278,76 +263,3 @@ def _merge(base: Mapping[str, Any], changes: Mapping[str, Any]) -> dict[str, Any
         else:
             merged[key] = value
     return merged
-
-
-def describe_sizes(spec: ModelSpec) -> str:
-    """How a model takes sizes, in one line for ``python -m bot models``."""
-    rules = spec.free_sizes
-    if rules is None and sum(len(sizes) for sizes in spec.sizes.values()) <= 6:
-        return f"only {spec.offered()}"
-    if rules is None:
-        tiers = ", ".join(
-            f"{tier}: {len(spec.ratios_for(tier))} ratios"
-            for tier in spec.sizes
-            if spec.sizes[tier]
-        )
-        return f"ratio table ({tiers})"
-    return (
-        f"any WxH: sides multiples of {rules.multiple}, aspect ≤ {rules.max_aspect:g}:1, "
-        f"{rules.min_pixels:,}–{rules.max_pixels:,} px, long side ≤ {rules.max_side:,}"
-    )
-
-
-def capabilities(
-    profile: ProviderProfile, spec: ModelSpec, *, partial_images: int | None = None
-) -> dict[str, str]:
-    """What one model of one provider can do, as label → text (``python -m bot models``)."""
-    edit = spec.for_edit()
-    caps = profile.caps(spec.model_id)
-    rows: dict[str, str] = {"sizes": describe_sizes(spec)}
-    rows["tiers"] = ", ".join(
-        f"{tier} (1:1 {size[0]}x{size[1]})" if (size := spec.size_for(_SQUARE, tier)) else str(tier)
-        for tier in spec.sizes
-        if spec.sizes[tier]
-    )
-    if profile.family == "toapis":
-        rows["n"] = f"1-{spec.max_n} per task"
-        rows["formats"] = "png, jpeg" if spec.supports_output_format else "png (Easel converts)"
-        rows["edits"] = (
-            f"{edit.model_id}: uploaded image URLs"
-            + (" + mask" if edit.supports_mask else "")
-            + f", prompt ≤ {edit.max_prompt_chars:,}"
-        )
-        rows["delivery"] = "async task, polled (progress %, no previews)"
-    else:
-        rows["n"] = (
-            f"1-{caps.max_n} per request"
-            if caps.native_n
-            else f"1-{caps.max_n}, one per call (Easel loops)"
-        )
-        rows["formats"] = ", ".join(caps.formats)
-        transport = (
-            "JSON with data URLs (image + images)"
-            if profile.edit_transport == "json"
-            else "multipart files (image or image[] + mask)"
-        )
-        rows["edits"] = f"{transport}, prompt ≤ {edit.max_prompt_chars:,}"
-        partials = profile.partial_images if partial_images is None else partial_images
-        rows["delivery"] = (
-            f"synchronous, SSE with {partials} preview frame(s)"
-            if caps.streaming and partials
-            else "synchronous (one answer, no previews)"
-        )
-        rows["background"] = ", ".join(profile.backgrounds)
-        rows["moderation"] = (
-            "auto | low" + ("" if profile.moderation_on_edits else " (generations only)")
-            if profile.moderation
-            else "not sent"
-        )
-    rows["quality"] = "low, medium, high" if spec.supports_quality else "no (refused)"
-    ignored = "the API ignores masks, so Easel refuses them"
-    rows["mask"] = (
-        "yes" if edit.supports_mask else f"no ({ignored if edit.mask_refusal else 'refused'})"
-    )
-    rows["prompt"] = f"≤ {spec.max_prompt_chars:,} characters"
-    return rows

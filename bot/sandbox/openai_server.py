@@ -36,6 +36,7 @@ from PIL import Image, ImageDraw, ImageFilter
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from bot.providers._bodies import ModelEntry, ModelList
+from bot.providers.families import model_spec
 from bot.providers.openai.models import (
     EditJSONBody,
     GenerationBody,
@@ -513,7 +514,7 @@ class OpenAISandbox(Emulator[Endpoint, LoggedCall, FaultRule]):
             size = parse_size(options.size)
             if size is None:
                 raise _Refused(400, "size must be WxH or auto")
-            problem = profile.spec(options.model).size_problem(*size)  # per model (§4.1)
+            problem = model_spec(profile, options.model).size_problem(*size)  # per model (§4.1)
             if problem is not None:
                 raise _Refused(400, f"Invalid size {options.size}: {problem}", code="invalid_size")
         if options.output_format is not None and options.output_format not in profile.formats:
@@ -565,7 +566,7 @@ class OpenAISandbox(Emulator[Endpoint, LoggedCall, FaultRule]):
         if size is not None:
             return size
         if call.images:
-            spec = self.profile.spec(call.options.model)
+            spec = model_spec(self.profile, call.options.model)
             source = _size_of(call.images[0])
             if spec.free_sizes is not None:
                 return spec.free_sizes.snap(*source)

@@ -186,19 +186,65 @@ async def test_check_reaches_every_configured_provider(tmp_path: Path) -> None:
     assert "Starrise" in stderr and "API key" in stderr and "sk-wrong" not in stderr
 
 
-async def test_models_lists_providers_models_and_capabilities(tmp_path: Path) -> None:
-    env = {"IMAGE_PROVIDERS": "openai,starrise", "OPENAI_API_KEY": "a", "STARRISE_API_KEY": "b"}
+async def test_models_shows_the_providers_in_use_first_with_their_real_urls(
+    tmp_path: Path,
+) -> None:
+    env = {
+        "IMAGE_PROVIDERS": "openai,starrise",
+        "OPENAI_API_KEY": "a",
+        "OPENAI_BASE_URL": "https://gateway.example/v1/",
+        "STARRISE_API_KEY": "b",
+        "STARRISE_MODEL": "gpt-image-2-c",
+    }
     code, stdout, _ = await run_cli("models", env=env, tmp_path=tmp_path)
     assert code == 0
-    assert "failover order: openai → starrise" in stdout
-    assert "[1] openai: OpenAI" in stdout and "[2] starrise: Starrise" in stdout
-    assert "gpt-image-2-c" in stdout and "Easel loops" in stdout
+    assert "1. openai: OpenAI at https://gateway.example\n" in stdout
+    assert "api.openai.com" not in stdout
+    assert "2. starrise: Starrise at https://ai.alad.com" in stdout
+    assert "model      gpt-image-2-c\n" in stdout and "Easel loops" in stdout
+    assert "gpt-image-2: n 1-10 per request" in stdout  # the other model: only what differs
+    assert stdout.count("   sizes ") == 2  # one block per provider, never one per model
+    assert "not configured: toapis, infinityblue, anyfast" in stdout
+    assert "InfinityBlue" not in stdout and "upstream-apis" not in stdout and ".md" not in stdout
+    assert len(stdout.splitlines()) < 40
+
+
+async def test_models_all_describes_the_providers_not_configured_too(tmp_path: Path) -> None:
+    env = {"IMAGE_PROVIDERS": "openai", "OPENAI_API_KEY": "a"}
+    code, stdout, _ = await run_cli("models", "--all", env=env, tmp_path=tmp_path)
+    assert code == 0
+    used, _, rest = stdout.partition("Not configured:")
+    assert "1. openai: OpenAI at https://api.openai.com" in used and "toapis" not in used
+    assert "- infinityblue: InfinityBlue at https://api.getinfinityblue.com" in rest
+    assert "ignores masks" in rest and "- toapis: ToAPIs at https://toapis.com" in rest
+
+
+async def test_models_json_has_the_same_report(tmp_path: Path) -> None:
+    env = {
+        "IMAGE_PROVIDERS": "starrise",
+        "STARRISE_API_KEY": "b",
+        "PROVIDERS__STARRISE__BASE_URL": "http://127.0.0.1:5000",
+    }
     code, stdout, _ = await run_cli("models", "--json", env=env, tmp_path=tmp_path)
-    report = {entry["provider"]: entry for entry in json.loads(stdout)}
-    assert set(report) == {"toapis", "infinityblue", "starrise", "anyfast", "openai"}
-    assert report["openai"]["failover_position"] == 1
-    blue = report["infinityblue"]["models"][0]
+    report = json.loads(stdout)
+    assert code == 0 and not report["sandbox"]
+    (starrise,) = report["providers"]
+    assert starrise["base_url"] == "http://127.0.0.1:5000" and starrise["failover_position"] == 1
+    assert starrise["other_models"]["gpt-image-2-c"] == {"n": "1-10, one per call (Easel loops)"}
+    assert report["not_in_use"] == ["toapis", "infinityblue", "anyfast", "openai"]
+    code, stdout, _ = await run_cli("models", "--json", "--all", env=env, tmp_path=tmp_path)
+    entries = {entry["provider"]: entry for entry in json.loads(stdout)["providers"]}
+    assert set(entries) == {"toapis", "infinityblue", "starrise", "anyfast", "openai"}
+    blue = entries["infinityblue"]["capabilities"]
+    assert entries["infinityblue"]["failover_position"] is None
     assert blue["mask"].startswith("no") and "1,000" in blue["edits"]
+
+
+async def test_models_in_the_sandbox_names_the_emulated_api(tmp_path: Path) -> None:
+    code, stdout, _ = await run_cli("models", env={"SANDBOX_API": "openai"}, tmp_path=tmp_path)
+    assert code == 0
+    assert stdout.startswith("No image API key is set")
+    assert "1. openai: OpenAI at a local emulator" in stdout and "preview frame" in stdout
 
 
 async def test_the_sandbox_can_emulate_a_streaming_api(tmp_path: Path) -> None:

@@ -21,6 +21,7 @@ from bot.client import EaselBot
 from bot.jobs.models import JobRequest
 from bot.jobs.records import JobRecord, JobState
 from bot.options import Ratio, Resolution
+from bot.providers.families import model_spec
 from bot.sandbox.openai_server import Flavour, OpenAISandbox
 from bot.settings import load_settings
 from cogs._options import quality_choices, resolution_choices
@@ -283,11 +284,11 @@ async def wait_state(h: ProviderHarness, job_id: str, state: JobState) -> None:
 
 
 def test_resolution_suggestions_follow_the_providers_sizes() -> None:
-    toapis = PROFILES["toapis"].spec()
+    toapis = model_spec(PROFILES["toapis"])
     square = resolution_choices(toapis, Ratio.SQUARE, "")
     assert [c.value for c in square] == ["1K", "2K"]  # the seed table has no 4K square
     assert "1024×1024" in square[0].name
-    openai = PROFILES["openai"].spec()
+    openai = model_spec(PROFILES["openai"])
     assert [c.value for c in resolution_choices(openai, Ratio.SQUARE, "")] == ["1K", "2K", "4K"]
     assert [c.value for c in resolution_choices(openai, Ratio.SQUARE, "4k")] == ["4K"]
     auto = resolution_choices(openai.for_edit(), Ratio.AUTO, "")
@@ -295,12 +296,12 @@ def test_resolution_suggestions_follow_the_providers_sizes() -> None:
 
 
 def test_quality_is_only_suggested_where_the_provider_has_it() -> None:
-    assert [c.value for c in quality_choices(PROFILES["openai"].spec(), "")] == [
+    assert [c.value for c in quality_choices(model_spec(PROFILES["openai"]), "")] == [
         "low",
         "medium",
         "high",
     ]
-    (only,) = quality_choices(PROFILES["infinityblue"].spec(), "")
+    (only,) = quality_choices(model_spec(PROFILES["infinityblue"]), "")
     assert only.value == "" and "no quality setting" in only.name
 
 

@@ -7,6 +7,7 @@ from typing import Any
 import aiohttp
 from pydantic import SecretStr
 
+from bot.providers.families import model_spec
 from bot.providers.openai.tasks import OpenAICompatProvider
 from bot.providers.profiles import load_profiles
 from bot.sandbox.openai_server import Flavour, OpenAISandbox
@@ -28,7 +29,7 @@ def compat_provider(
     return OpenAICompatProvider(
         profile,
         SecretStr("k"),
-        profile.spec(),
+        model_spec(profile),
         base_url=server.base_url,
         session=session,
         **options,
@@ -41,7 +42,7 @@ def unreachable_provider(flavour: Flavour, session: aiohttp.ClientSession) -> Op
     return OpenAICompatProvider(
         profile,
         SecretStr("k"),
-        profile.spec(),
+        model_spec(profile),
         base_url=UNREACHABLE,
         session=session,
         sleep=no_sleep,

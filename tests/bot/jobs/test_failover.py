@@ -24,6 +24,7 @@ from bot.jobs.models import (
 from bot.jobs.records import JobRecord, JobState
 from bot.options import Quality, Ratio, Resolution
 from bot.providers.catalog import toapis_model_spec
+from bot.providers.families import model_spec
 from bot.providers.openai.tasks import OpenAICompatProvider
 from bot.providers.toapis.provider import ToAPIsProvider
 from bot.sandbox.openai_server import OpenAISandbox
@@ -238,7 +239,7 @@ class Silent:
 
 def test_provider_names_must_be_unique(tmp_path: Path) -> None:
     profile = PROFILES["openai"]
-    provider = OpenAICompatProvider(profile, SecretStr("k"), profile.spec())
+    provider = OpenAICompatProvider(profile, SecretStr("k"), model_spec(profile))
     with pytest.raises(ValueError, match="unique"):
         Engine(provider, None, None, fallbacks=[provider])  # type: ignore[arg-type]
 

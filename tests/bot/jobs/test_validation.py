@@ -9,6 +9,7 @@ from bot.jobs.models import InputImage, JobRequest
 from bot.jobs.validation import validate_request
 from bot.options import OutputFormat, Quality, Ratio, Resolution
 from bot.providers.catalog import ModelSpec, toapis_model_spec
+from bot.providers.families import model_spec
 from bot.providers.profiles import load_profiles
 
 SPEC = toapis_model_spec("gpt-image-2")
@@ -146,8 +147,8 @@ def test_the_models_limit_applies_when_it_is_lower_than_the_declared_one() -> No
 
 
 _IMAGE = InputImage(filename="a.png", data=b"")
-_BLUE = load_profiles()["infinityblue"].spec()
-_GPT_IMAGE_1 = load_profiles()["openai"].spec("gpt-image-1")
+_BLUE = model_spec(load_profiles()["infinityblue"])
+_GPT_IMAGE_1 = model_spec(load_profiles()["openai"], "gpt-image-1")
 _NO_MASKS = toapis_model_spec("gpt-image-2", edit_model=None)
 
 

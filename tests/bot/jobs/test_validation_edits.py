@@ -9,6 +9,7 @@ from bot.jobs.models import InputImage, JobRequest, ResolvedRequest
 from bot.jobs.validation import resolve_auto, validate_request
 from bot.options import Quality, Ratio, Resolution
 from bot.providers.catalog import toapis_model_spec
+from bot.providers.families import model_spec
 from bot.providers.profiles import load_profiles
 
 SPEC = toapis_model_spec("gpt-image-2")  # edits go to gpt-image-2-official
@@ -79,7 +80,7 @@ def test_auto_starts_as_a_square_estimate_and_follows_the_first_image() -> None:
 def test_auto_keeps_a_wide_inputs_shape_as_closely_as_the_provider_allows(
     provider: str, model: str, tier: Resolution, expected: tuple[int, int]
 ) -> None:
-    spec = load_profiles()[provider].spec(model)
+    spec = model_spec(load_profiles()[provider], model)
     resolved = validate_request(edit(references=(IMAGE,), ratio=Ratio.AUTO, resolution=tier), spec)
     wide = resolve_auto(resolved, spec, (1920, 1080))
     assert (wide.width, wide.height) == expected

@@ -10,7 +10,8 @@ from bot.errors import ConfigError, InputError
 from bot.jobs.models import InputImage, JobRequest
 from bot.jobs.validation import validate_request
 from bot.options import Quality, Ratio, Resolution
-from bot.providers.profiles import capabilities, load_profiles
+from bot.providers.families import capabilities, model_spec
+from bot.providers.profiles import load_profiles
 
 IMAGE = InputImage(filename="a.png", data=b"")
 
@@ -25,14 +26,14 @@ def test_every_seeded_api_ships_as_a_profile() -> None:
 
 
 def test_toapis_profile_builds_the_same_spec_as_before() -> None:
-    spec = load_profiles()["toapis"].spec("gpt-image-2", "gpt-image-2-official")
+    spec = model_spec(load_profiles()["toapis"], "gpt-image-2", "gpt-image-2-official")
     assert spec.size_for(Ratio.WIDE_16_9, Resolution.R2K) == (2048, 1152)
     assert spec.size_for(Ratio.LANDSCAPE_4_3, Resolution.R1K) is None  # the seed table
     assert spec.for_edit().model_id == "gpt-image-2-official" and spec.free_sizes is None
 
 
 def test_free_size_providers_offer_every_ratio_at_every_tier() -> None:
-    spec = load_profiles()["openai"].spec()
+    spec = model_spec(load_profiles()["openai"])
     assert spec.size_for(Ratio.LANDSCAPE_4_3, Resolution.R1K) == (1024, 768)
     assert spec.size_for(Ratio.SQUARE, Resolution.R4K) == (2880, 2880)
     resolved = validate_request(JobRequest(prompt="x", ratio=Ratio.TALL_9_16), spec)
@@ -40,7 +41,7 @@ def test_free_size_providers_offer_every_ratio_at_every_tier() -> None:
 
 
 def test_infinityblue_edits_take_at_most_1000_characters() -> None:
-    spec = load_profiles()["infinityblue"].spec()
+    spec = model_spec(load_profiles()["infinityblue"])
     long_prompt = "word " * 300
     validate_request(JobRequest(prompt=long_prompt), spec)  # generations take 32,000
     with pytest.raises(InputError, match="1,000"):
@@ -50,21 +51,23 @@ def test_infinityblue_edits_take_at_most_1000_characters() -> None:
 
 
 def test_a_mask_on_infinityblue_is_refused_with_the_reason() -> None:
-    spec = load_profiles()["infinityblue"].spec()
+    spec = model_spec(load_profiles()["infinityblue"])
     request = JobRequest(prompt="x", edit=True, references=(IMAGE,), mask=IMAGE)
     with pytest.raises(InputError) as caught:
         validate_request(request, spec)
     assert "ignores masks" in caught.value.user_message
     assert caught.value.field == "mask"
-    starrise = load_profiles()["starrise"].spec()
+    starrise = model_spec(load_profiles()["starrise"])
     validate_request(request, starrise)  # Starrise honours masks
 
 
 def test_quality_is_refused_where_the_api_has_no_tiers() -> None:
-    spec = load_profiles()["infinityblue"].spec()
+    spec = model_spec(load_profiles()["infinityblue"])
     with pytest.raises(InputError, match="quality"):
         validate_request(JobRequest(prompt="x", quality=Quality.HIGH), spec)
-    validate_request(JobRequest(prompt="x", quality=Quality.HIGH), load_profiles()["openai"].spec())
+    validate_request(
+        JobRequest(prompt="x", quality=Quality.HIGH), model_spec(load_profiles()["openai"])
+    )
 
 
 def test_model_overrides_change_one_model_only() -> None:
@@ -74,7 +77,7 @@ def test_model_overrides_change_one_model_only() -> None:
 
 
 def test_auto_edits_on_free_sizes_keep_the_first_images_shape() -> None:
-    edit = load_profiles()["starrise"].spec().for_edit()
+    edit = model_spec(load_profiles()["starrise"]).for_edit()
     width, height = edit.auto_size(Resolution.R1K, (1200, 800))
     assert abs(width / height - 1.5) < 0.03 and edit.free_sizes is not None
     assert edit.free_sizes.allows(width, height)
@@ -112,12 +115,12 @@ def test_a_bad_profiles_file_is_one_config_error(tmp_path: Path, text: str, word
 
 def test_capabilities_describe_what_differs() -> None:
     profiles = load_profiles()
-    blue = capabilities(profiles["infinityblue"], profiles["infinityblue"].spec())
+    blue = capabilities(profiles["infinityblue"], model_spec(profiles["infinityblue"]))
     assert "Easel loops" in blue["n"] and "JSON" in blue["edits"] and "1,000" in blue["edits"]
     assert blue["mask"].startswith("no") and blue["quality"].startswith("no")
-    openai = capabilities(profiles["openai"], profiles["openai"].spec())
+    openai = capabilities(profiles["openai"], model_spec(profiles["openai"]))
     assert "2 preview" in openai["delivery"] and "multipart" in openai["edits"]
-    toapis = capabilities(profiles["toapis"], profiles["toapis"].spec())
+    toapis = capabilities(profiles["toapis"], model_spec(profiles["toapis"]))
     assert toapis["sizes"].startswith("ratio table") and "polled" in toapis["delivery"]
 
 
@@ -146,7 +149,7 @@ def test_every_shipped_model_takes_the_sizes_its_docs_list() -> None:
     listed = {(name, model) for name, p in profiles.items() for model in (p.model, *p.models)}
     assert listed == set(DOCUMENTED_SIZES)
     for (name, model), documented in DOCUMENTED_SIZES.items():
-        spec = profiles[name].spec(model, model)
+        spec = model_spec(profiles[name], model, model)
         table = {
             tier: {str(ratio): size for ratio, size in sizes.items()}
             for tier, sizes in spec.sizes.items()
@@ -170,7 +173,7 @@ def test_every_shipped_model_takes_the_sizes_its_docs_list() -> None:
 def test_older_openai_models_refuse_sizes_they_do_not_make_naming_the_ones_they_do(
     model: str,
 ) -> None:
-    spec = load_profiles()["openai"].spec(model)
+    spec = model_spec(load_profiles()["openai"], model)
     with pytest.raises(InputError) as caught:
         validate_request(JobRequest(prompt="x", ratio=Ratio.WIDE_16_9), spec)
     message = caught.value.for_member()
@@ -183,7 +186,7 @@ def test_older_openai_models_refuse_sizes_they_do_not_make_naming_the_ones_they_
 
 
 def test_auto_on_a_model_with_listed_sizes_picks_the_nearest_listed_one() -> None:
-    edit = load_profiles()["openai"].spec("gpt-image-1").for_edit()
+    edit = model_spec(load_profiles()["openai"], "gpt-image-1").for_edit()
     assert edit.auto_size(Resolution.R1K, (1920, 1080)) == (1536, 1024)
     assert edit.auto_size(Resolution.R1K, (1000, 1100)) == (1024, 1024)
 
@@ -194,11 +197,11 @@ def test_sizes_can_be_listed_per_model_in_a_profiles_file(tmp_path: Path) -> Non
         '[starrise.model_overrides."gpt-image-2-c"]\nsizes = ["1024x1024", "2048x1152"]\n'
     )
     starrise = load_profiles(extra)["starrise"]
-    narrow = starrise.spec("gpt-image-2-c")
+    narrow = model_spec(starrise, "gpt-image-2-c")
     assert narrow.size_for(Ratio.WIDE_16_9, Resolution.R2K) == (2048, 1152)
     assert narrow.size_for(Ratio.WIDE_16_9, Resolution.R1K) is None
     assert narrow.size_problem(1536, 1024) is not None
-    assert starrise.spec("gpt-image-2").free_sizes is not None  # the other model keeps its rules
+    assert model_spec(starrise, "gpt-image-2").free_sizes is not None  # the other keeps its rules
 
 
 @pytest.mark.parametrize(

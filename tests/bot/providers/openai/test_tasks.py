@@ -27,6 +27,7 @@ from bot.errors import (
 )
 from bot.options import OutputFormat, Quality, Ratio, Resolution
 from bot.providers.base import TaskSnapshot, TaskSpec, TaskState
+from bot.providers.families import model_spec
 from bot.providers.openai.models import GenerationBody
 from bot.providers.openai.tasks import OpenAICompatProvider
 from bot.sandbox.openai_server import Flavour, OpenAISandbox
@@ -95,7 +96,7 @@ async def open_api(
         provider = OpenAICompatProvider(
             profile,
             SecretStr("sk-test"),
-            profile.spec(model),
+            model_spec(profile, model),
             base_url=server.base_url,
             session=session,
             sleep=no_sleep,
@@ -327,7 +328,7 @@ async def test_a_wrong_key_is_an_authentication_error(session: aiohttp.ClientSes
         provider = OpenAICompatProvider(
             profile,
             SecretStr("sk-wrong"),
-            profile.spec(),
+            model_spec(profile),
             base_url=server.base_url,
             session=session,
         )
