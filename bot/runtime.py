@@ -22,12 +22,13 @@ from bot.jobs.retention import DAY, Retention
 from bot.jobs.scheduler import PollPolicy
 from bot.policy.ports import PolicyStore
 from bot.policy.service import PolicyService
+from bot.provider_settings import LEGACY_PROVIDER
 from bot.providers.base import ImageProvider
 from bot.providers.families import Endpoint, build_provider
 from bot.providers.profiles import Family, ProviderProfile
 from bot.sandbox.openai_server import Flavour, OpenAISandbox
 from bot.sandbox.server import Sandbox
-from bot.settings import LEGACY_PROVIDER, Settings
+from bot.settings import Settings
 from bot.store.database import MEMORY, Database
 from bot.store.files import FileStore
 from bot.store.jobs import SqliteJobStore

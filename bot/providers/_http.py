@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import email.utils
 import json
+import logging
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime
@@ -46,6 +47,13 @@ def parse_retry_after(value: str | None, *, now: datetime | None = None) -> floa
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
     return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+
+
+def log_retry(
+    logger: logging.Logger, what: str, why: str, attempt: int, limit: int, delay: float
+) -> None:
+    """One warning per retry: what failed and why, which try comes next and when."""
+    logger.warning("%s %s; retry %d/%d in %.1fs", what, why, attempt + 1, limit, delay)
 
 
 class NotSentError(TransientUpstreamError):

@@ -29,7 +29,7 @@ from bot.errors import (
     in_words,
 )
 from bot.providers._bodies import ModelList
-from bot.providers._http import Connection, NotSentError, Reply, Sleep, short
+from bot.providers._http import Connection, NotSentError, Reply, Sleep, log_retry, short
 from bot.providers.openai.bodies import (
     InputFile,
     Payload,
@@ -85,12 +85,7 @@ class OpenAICompatClient:
         self._sleep = sleep
 
     def __repr__(self) -> str:
-        return f"OpenAICompatClient(provider={self.provider!r}, base_url={self.base_url!r})"
-
-    @property
-    def base_url(self) -> str:
-        """Where the API lives (``/v1`` and trailing slashes taken off)."""
-        return self.http.base_url
+        return f"OpenAICompatClient(provider={self.provider!r}, base_url={self.http.base_url!r})"
 
     async def close(self) -> None:
         """Close the session if this client created it."""
@@ -174,15 +169,8 @@ class OpenAICompatClient:
                     raise
                 if not isinstance(exc, RateLimitedError | NotSentError):
                     server_errors += 1
-                log.warning(
-                    "%s %s failed (%s); retry %d/%d in %.1fs",
-                    self.profile.label,
-                    path,
-                    exc,
-                    attempt + 1,
-                    self._max_retries,
-                    delay,
-                )
+                what = f"{self.profile.label} {path}"
+                log_retry(log, what, f"failed ({exc})", attempt, self._max_retries, delay)
             await self._sleep(delay)
             attempt += 1
 

@@ -118,7 +118,7 @@ class OpenAICompatProvider:
     @property
     def base_url(self) -> str:
         """Where the API lives."""
-        return self.client.base_url
+        return self.client.http.base_url
 
     async def close(self) -> None:
         """Stop running calls (their images are lost, as after a restart) and close HTTP."""

@@ -34,7 +34,7 @@ from bot.errors import (
 )
 from bot.options import OutputFormat
 from bot.providers._bodies import ModelList
-from bot.providers._http import Connection, NotSentError, Reply, Sleep, short
+from bot.providers._http import Connection, NotSentError, Reply, Sleep, log_retry, short
 from bot.providers.base import UPSTREAM_TASKS, ImageProvider, TaskSnapshot, TaskSpec, TaskState
 from bot.providers.catalog import ModelSpec
 from bot.providers.toapis.errors import Operation, ReplyReader, is_safety_failure
@@ -202,14 +202,7 @@ class ToAPIsProvider:
                 delay = self._retry_delay(attempt, exc)
                 if delay is None:
                     raise
-                log.warning(
-                    "%s submit %s; retry %d/%d in %.1fs",
-                    self.label,
-                    why,
-                    attempt + 1,
-                    self._max_retries,
-                    delay,
-                )
+                log_retry(log, f"{self.label} submit", why, attempt, self._max_retries, delay)
             else:
                 log.info(
                     "Submitted %s task %s (model %s, %s %s, n=%d)",
@@ -414,17 +407,10 @@ class ToAPIsProvider:
                 where = f" ({context})" if context else ""
                 delay = self._retry_delay(attempt, exc)
                 if delay is None:
-                    log.warning("ToAPIs %s%s failed, giving up: %s", op, where, exc)
+                    log.warning("%s %s%s failed, giving up: %s", self.label, op, where, exc)
                     raise
-                log.warning(
-                    "ToAPIs %s%s failed (%s); retry %d/%d in %.1fs",
-                    op,
-                    where,
-                    exc,
-                    attempt + 1,
-                    self._max_retries,
-                    delay,
-                )
+                what = f"{self.label} {op}{where}"
+                log_retry(log, what, f"failed ({exc})", attempt, self._max_retries, delay)
             await self._sleep(delay)
             attempt += 1
 
