@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import (
     Field,
+    PrivateAttr,
     SecretStr,
     ValidationError,
     field_validator,
@@ -160,8 +161,11 @@ class Settings(BaseSettings):
             raise ValueError("only sqlite:///PATH is supported (PostgreSQL is planned)")
         return value
 
+    _provider_given: bool = PrivateAttr(default=False)  # IMAGE_PROVIDER was set, not derived
+
     @model_validator(mode="after")
     def _pick_provider(self) -> Settings:
+        self._provider_given = self.image_provider is not None
         if self.image_provider is None:
             legacy = self.providers.get(LEGACY_PROVIDER)
             if self.image_providers:
@@ -230,7 +234,7 @@ class Settings(BaseSettings):
         """Refuse a provider setup that cannot work, naming the variable to fix and its value."""
         profiles = list(self.profiles)
         listed = [("IMAGE_PROVIDERS", name) for name in self.image_providers]
-        if "image_provider" in self.model_fields_set:
+        if self._provider_given:
             listed.insert(0, ("IMAGE_PROVIDER", self.provider))
         for setting, name in listed:
             _known(setting, name, [*profiles, SANDBOX])
@@ -255,14 +259,15 @@ class Settings(BaseSettings):
         for name in names:
             if name == SANDBOX or self.provider_config(name).api_key is not None:
                 continue
-            if name == self.provider:
+            if name == self.provider and self._provider_given:
                 raise ConfigError(
                     "IMAGE_API_KEY",
                     f"is not set but IMAGE_PROVIDER={name} needs it "
                     f"(or set {name.upper()}_API_KEY, or unset both).",
                 )
+            first = " (or IMAGE_API_KEY, for the first one)" if name == self.provider else ""
             raise ConfigError(
-                f"{name.upper()}_API_KEY", f"is not set but IMAGE_PROVIDERS lists {name}."
+                f"{name.upper()}_API_KEY", f"is not set but IMAGE_PROVIDERS lists {name}{first}."
             )
 
     def queue_limits(self) -> QueueLimits:

@@ -234,6 +234,15 @@ KNOWN = "toapis, infinityblue, starrise, anyfast, openai"
             {"IMAGE_PROVIDERS": "openai,openai", "OPENAI_API_KEY": "k"},
             "IMAGE_PROVIDERS: names 'openai' twice",
         ),
+        (
+            {"IMAGE_PROVIDERS": "bogus,openai", "OPENAI_API_KEY": "k"},
+            f"IMAGE_PROVIDERS: unknown provider 'bogus' (known: {KNOWN}, sandbox)",
+        ),
+        (
+            {"IMAGE_PROVIDERS": "openai"},
+            "OPENAI_API_KEY: is not set but IMAGE_PROVIDERS lists openai "
+            "(or IMAGE_API_KEY, for the first one).",
+        ),
     ],
 )
 def test_a_setting_error_names_the_variable_and_the_value_in_plain_words(
