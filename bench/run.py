@@ -56,7 +56,7 @@ from bench.stats import (
     per_second_series,
     sandbox_task_starts,
 )
-from bot.metrics import LagSummary, LoopLagMonitor, MetricsReport, peak_rss_mb
+from bot.ops.loop_lag import LagSummary, LoopLagMonitor, MetricsReport, peak_rss_mb
 from bot.options import Ratio, Resolution
 from bot.providers.catalog import SIZE_TABLES
 from bot.sandbox.placeholder import render_placeholder

@@ -27,7 +27,7 @@ from discord.ext import commands
 
 from bot.errors import ConfigError
 from bot.jobs.engine import Engine
-from bot.metrics import LoopLagMonitor
+from bot.ops.loop_lag import LoopLagMonitor
 from bot.policy.service import PolicyService
 from bot.runtime import open_services
 from bot.settings import Settings

@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
-from bot.metrics import MetricsReport
+from bot.ops.loop_lag import MetricsReport
 from bot.sandbox.server import Faults, Sandbox
 from bot.settings import Settings
 from local_discord import LocalDiscord, StoredMessage
