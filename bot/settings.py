@@ -31,6 +31,13 @@ class ProviderName(StrEnum):
     OPENAI = "openai"
 
 
+class LogFormat(StrEnum):
+    """How log lines look: for people (text) or for a log collector (json, one object a line)."""
+
+    TEXT = "text"
+    JSON = "json"
+
+
 TOAPIS_BASE_URL = "https://toapis.com"
 # Providers with their own <NAME>_API_KEY, <NAME>_BASE_URL and <NAME>_MODEL settings.
 NAMED_PROVIDERS = tuple(name for name in ProviderName if name is not ProviderName.SANDBOX)
@@ -113,7 +120,12 @@ class Settings(BaseSettings):
     # Behaviour
     progress_edit_interval: float = Field(default=2.0, ge=0.5)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
-    metrics_file: Path | None = None  # benchmarks: loop lag and peak RSS as JSON (bot/metrics.py)
+    log_format: LogFormat = LogFormat.TEXT
+
+    # Operations: /healthz, /readyz and /metrics (bot/ops/server.py)
+    http_host: str = "127.0.0.1"  # the container image sets 0.0.0.0
+    http_port: int = Field(default=8080, ge=0, le=65535)  # 0 turns the server off
+    metrics_file: Path | None = None  # benchmarks: loop lag and peak RSS as JSON (ops/loop_lag)
 
     @field_validator(
         "discord_token",
@@ -138,6 +150,12 @@ class Settings(BaseSettings):
     def _blank_is_unset(cls, value: Any) -> Any:
         """``KEY=`` in .env.example means "not set", not an empty value."""
         return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("log_format", mode="before")
+    @classmethod
+    def _lower_case(cls, value: Any) -> Any:
+        """``LOG_FORMAT=JSON`` works too."""
+        return value.strip().lower() if isinstance(value, str) else value
 
     @field_validator("image_providers", mode="before")
     @classmethod
