@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
+import aiohttp
 from pydantic import SecretStr
 
 from bot.jobs.context import current_job
@@ -85,8 +86,11 @@ class OneLineReconnects(logging.Filter):
             return True
         if record.exc_info and record.exc_info[1] is not None:
             exc = record.exc_info[1]
-            code = getattr(exc, "code", None)
-            cause = f"closed with code {code}" if code is not None else network_cause(exc).text
+            code = getattr(exc, "code", None)  # discord.py's ConnectionClosed carries one
+            if isinstance(exc, aiohttp.ClientError | OSError | TimeoutError) or code is None:
+                cause = network_cause(exc).text
+            else:
+                cause = f"closed with code {code}"
             record.msg = f"Discord gateway connection failed ({cause}); {message[0].lower()}"
             record.msg += message[1:]
             record.exc_info = None
