@@ -25,6 +25,8 @@ from bot.network import network_cause
 JOB_FIELDS = ("job_id", "guild_id", "provider")
 REDACTED = "[redacted]"
 MIN_SECRET_CHARS = 8  # shorter values (a test key "test") would blank out ordinary words
+# discord.py's gateway retries (client, shard, and an AutoShardedClient's first connection).
+RECONNECT_MESSAGES = ("Attempting a reconnect", "Failed to connect for shard_id")
 TEXT_FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
 
 
@@ -81,7 +83,7 @@ class OneLineReconnects(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = str(record.msg)
-        reconnect = message.startswith("Attempting a reconnect")
+        reconnect = message.startswith(RECONNECT_MESSAGES)
         if not (record.name.startswith("discord.") and reconnect):
             return True
         if record.exc_info and record.exc_info[1] is not None:
