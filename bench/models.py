@@ -6,7 +6,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 
-from bot.metrics import LagSummary
+from bot.ops.loop_lag import LagSummary
 
 
 class BenchConfig(BaseModel):

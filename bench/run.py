@@ -56,7 +56,7 @@ from bench.stats import (
     per_second_series,
     sandbox_task_starts,
 )
-from bot.metrics import LagSummary, LoopLagMonitor, MetricsReport, peak_rss_mb
+from bot.ops.loop_lag import LagSummary, LoopLagMonitor, MetricsReport, peak_rss_mb
 from bot.options import Ratio, Resolution
 from bot.providers.catalog import SIZE_TABLES
 from bot.sandbox.placeholder import render_placeholder
@@ -344,6 +344,7 @@ async def _run(
                 "IMAGE_API_KEY": "benchmark",
                 "DATABASE_URL": f"sqlite:///{workdir}/easel.sqlite3",
                 "METRICS_FILE": str(workdir / "metrics.json"),
+                "HTTP_PORT": "0",  # no health server: 8080 may be taken; METRICS_FILE is read
                 "LOG_LEVEL": "INFO",  # job → task lines are INFO
                 "SYNC_COMMANDS": "true",
                 **config.bot_env,

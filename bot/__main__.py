@@ -9,7 +9,7 @@ import sys
 
 from bot import cli
 from bot.errors import ConfigError
-from bot.log_setup import setup_logging
+from bot.log_setup import secret_values, setup_logging
 from bot.settings import load_settings
 
 
@@ -30,7 +30,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = load_settings()
         quiet = args.command in {"imagine", "check", "models"} and settings.log_level != "DEBUG"
-        setup_logging("WARNING" if quiet else settings.log_level)  # the CLI prints its own progress
+        setup_logging(  # the CLI prints its own progress
+            "WARNING" if quiet else settings.log_level,
+            fmt=settings.log_format,
+            secrets=secret_values(settings),
+        )
         if args.command == "imagine":
             return asyncio.run(cli.imagine(settings, args))
         if args.command == "check":

@@ -15,6 +15,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from bot.discord_login import DiscordUnreachableError, TokenRejectedError, fetch_bot_user
 from bot.errors import EaselError
 from bot.jobs.models import (
     InputImage,
@@ -193,18 +194,42 @@ async def check(settings: Settings) -> int:
     """Print what is configured and whether the image API answers."""
     print(f"settings ok: provider {settings.provider}, model {settings.image_model}")
     print(f"database: {settings.database_url}")
-    print(
-        "discord token: " + ("set" if settings.discord_token else "NOT SET (needed to run the bot)")
-    )
+    discord = await check_discord(settings)
     async with open_engine(settings, ephemeral=True) as engine:
-        failed = False
+        failed = discord == EXIT_JOB_FAILED
         for provider in engine.providers:  # failover providers must work too
             try:
                 print(await provider.check())
             except EaselError as exc:
                 print(f"error: {provider.label}: {exc.for_operator()}", file=sys.stderr)
                 failed = True
+    if discord == EXIT_CONFIG:
+        return EXIT_CONFIG
     return EXIT_JOB_FAILED if failed else 0
+
+
+async def check_discord(settings: Settings) -> int:
+    """Log in to Discord's REST API once: 0 when the token works, 2 when it is rejected, 1 when
+    Discord cannot be reached (the URL and the cause are printed)."""
+    if settings.discord_token is None:
+        print("discord token: NOT SET (needed to run the bot)")
+        return 0
+    try:
+        user = await fetch_bot_user(settings.discord_token, api_base=settings.discord_api_base)
+    except TokenRejectedError:
+        print(
+            "error: DISCORD_TOKEN was rejected by Discord (401 Unauthorized): it is wrong, was "
+            "reset or was revoked. Copy the bot token again from the Developer Portal "
+            "(your app → Bot → Reset Token).",
+            file=sys.stderr,
+        )
+        return EXIT_CONFIG
+    except DiscordUnreachableError as exc:
+        print(f"error: cannot reach Discord at {exc.url}: {exc.cause.text}", file=sys.stderr)
+        return EXIT_JOB_FAILED
+    kind = "bot" if user.bot else "user (not a bot account)"
+    print(f"discord token: valid, {kind} {user.username} ({user.id})")
+    return 0
 
 
 def models(settings: Settings, *, as_json: bool = False, everything: bool = False) -> int:

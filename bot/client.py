@@ -19,15 +19,26 @@ import signal
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 
+import aiohttp
 import discord
 import discord.gateway
 import discord.http
+import discord.utils
 import yarl
 from discord.ext import commands
+from pydantic import SecretStr
 
+from bot.client_metrics import DiscordMetrics
+from bot.discord_login import (
+    DiscordUnreachableError,
+    TokenRejectedError,
+    backoff_delay,
+    wait_for_discord,
+)
 from bot.errors import ConfigError
 from bot.jobs.engine import Engine
-from bot.metrics import LoopLagMonitor
+from bot.network import network_cause
+from bot.ops.process import Ops, running_ops
 from bot.policy.service import PolicyService
 from bot.runtime import open_services
 from bot.settings import Settings
@@ -36,6 +47,9 @@ log = logging.getLogger(__name__)
 
 EXTENSIONS = "cogs"  # the package of extensions, loaded by name
 NO_MENTIONS = discord.AllowedMentions.none()  # every message Easel sends; prompts never ping
+BAD_LOGIN = "was rejected by Discord. Copy the bot token again from the Developer Portal."
+# A text bot never joins voice: discord.py's "voice will NOT be supported" warnings are noise.
+discord.VoiceClient.warn_nacl = discord.VoiceClient.warn_dave = False
 
 
 def use_discord_endpoints(api_base: str | None, gateway_url: str | None) -> None:
@@ -76,6 +90,7 @@ class EaselBot(commands.Bot):
         engine: Engine,
         policy: PolicyService,
         extensions: Sequence[str] | None = None,
+        metrics: DiscordMetrics | None = None,
     ) -> None:
         super().__init__(
             command_prefix=commands.when_mentioned,
@@ -88,6 +103,12 @@ class EaselBot(commands.Bot):
         self.settings = settings
         self.engine = engine
         self.policy = policy
+        self.discord_metrics = metrics
+        if metrics is not None:
+            # discord.py builds its REST session at login, with this trace: every request counted.
+            self.http.http_trace = metrics.rest_trace()
+            metrics.latency_seconds = lambda: self.latency
+            metrics.guild_count = lambda: len(self.guilds)
         self.initial_extensions = list(extension_names() if extensions is None else extensions)
         self._closing: asyncio.Future[None] | None = None
 
@@ -148,6 +169,21 @@ class EaselBot(commands.Bot):
         """Log once the gateway is ready."""
         log.info("ready as %s in %d guild(s)", self.user, len(self.guilds))
 
+    async def on_connect(self) -> None:
+        """The gateway said READY: interactions arrive from now on (``/readyz`` says so)."""
+        if self.discord_metrics is not None:
+            self.discord_metrics.gateway_up()
+
+    async def on_resumed(self) -> None:
+        """The gateway session resumed after a drop."""
+        if self.discord_metrics is not None:
+            self.discord_metrics.gateway_up()
+
+    async def on_disconnect(self) -> None:
+        """The gateway dropped; discord.py reconnects (and logs each attempt on one line)."""
+        if self.discord_metrics is not None:
+            self.discord_metrics.gateway_down("the gateway connection dropped; reconnecting")
+
 
 Interaction = discord.Interaction[EaselBot]  # what every handler in ``cogs`` receives
 
@@ -168,34 +204,38 @@ def run_bot(settings: Settings) -> int:
     """Run until SIGINT or SIGTERM; a bad token exits 2 with one line."""
     token = settings.require_discord_token()
     use_discord_endpoints(settings.discord_api_base, settings.discord_gateway_url)
-    return asyncio.run(_run(settings, token.get_secret_value()))
+    return asyncio.run(_run(settings, token))
 
 
-async def _run(settings: Settings, token: str) -> int:
+async def _run(settings: Settings, token: SecretStr) -> int:
+    """The process: health and metrics first, then the services, then Discord; closed in reverse.
+
+    ``/healthz`` answers while the database migrates; ``/readyz`` waits for the gateway.
+    """
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stopping.set)
-    async with LoopLagMonitor(settings.metrics_file), open_services(settings) as services:
-        bot = EaselBot(settings, engine=services.engine, policy=services.policy)
-        async with _closed_on(stopping, bot), bot:
-            try:
-                await bot.start(token)
-            except discord.LoginFailure:
-                raise ConfigError(
-                    "DISCORD_TOKEN",
-                    "was rejected by Discord. Copy the bot token again from the portal.",
-                ) from None
+    async with running_ops(settings) as ops:
+        metrics = DiscordMetrics(ops.metrics.registry, ops.readiness)  # not ready until READY
+        async with open_services(settings, ops=ops) as services:
+            bot = EaselBot(
+                settings, engine=services.engine, policy=services.policy, metrics=metrics
+            )
+            async with _closed_on(stopping, bot, ops), bot:
+                if await _log_in(bot, token, stopping):
+                    await _connect(bot, stopping)
     return 0
 
 
 @contextlib.asynccontextmanager
-async def _closed_on(stopping: asyncio.Event, bot: EaselBot) -> AsyncIterator[None]:
+async def _closed_on(stopping: asyncio.Event, bot: EaselBot, ops: Ops) -> AsyncIterator[None]:
     """Close ``bot`` when ``stopping`` is set (SIGTERM, SIGINT) while the block runs."""
 
     async def stop_on_signal() -> None:
         await stopping.wait()
         log.info("shutting down")
+        ops.stopping()  # /readyz: 503 from now on
         await bot.close()
 
     stopper = asyncio.create_task(stop_on_signal())
@@ -206,3 +246,58 @@ async def _closed_on(stopping: asyncio.Event, bot: EaselBot) -> AsyncIterator[No
             await stopper  # let the signal's close finish before the services close
         else:
             stopper.cancel()
+
+
+async def _log_in(bot: EaselBot, token: SecretStr, stopping: asyncio.Event) -> bool:
+    """Log in once Discord answers (one line per failed attempt); False when stopped first.
+
+    Waiting has no give-up: a restarted service would wait the same, and ``/readyz`` says why
+    meanwhile. A rejected token is a configuration error (exit 2).
+    """
+
+    def unreachable(exc: DiscordUnreachableError) -> None:
+        if bot.discord_metrics is not None:
+            bot.discord_metrics.gateway_down(f"cannot reach Discord: {exc.cause.text}")
+
+    while True:
+        try:
+            reached = await wait_for_discord(
+                token,
+                api_base=bot.settings.discord_api_base,
+                stopping=stopping,
+                on_unreachable=unreachable,
+            )
+            if reached is None:
+                return False
+            await bot.login(token.get_secret_value())
+            return True
+        except (TokenRejectedError, discord.LoginFailure):
+            raise ConfigError("DISCORD_TOKEN", BAD_LOGIN) from None
+        except (aiohttp.ClientError, OSError, TimeoutError, discord.DiscordServerError) as exc:
+            # Discord went away between the check and the login: start the login over.
+            log.warning("logging in to Discord failed (%s); trying again", network_cause(exc).text)
+            await bot.http.close()
+            bot.http.connector = discord.utils.MISSING  # the closed one cannot be reused
+
+
+async def _connect(bot: EaselBot, stopping: asyncio.Event) -> None:
+    """Run the gateway until the bot closes.
+
+    discord.py reconnects a dropped gateway itself (one line per attempt, see ``log_setup``),
+    but when the very first connection fails it tries to resume a socket it never had and ends
+    in ``AttributeError``: connect afresh then, after a capped backoff.
+    """
+    attempt = 0
+    while not bot.is_closed():
+        try:
+            await bot.connect()
+            return
+        except AttributeError:
+            socket: object = bot.ws  # typed as always set; None until a first connection
+            if socket is not None:
+                raise
+        attempt += 1
+        delay = backoff_delay(attempt)
+        log.info("no gateway connection yet; again in %.0f s (attempt %d)", delay, attempt)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stopping.wait(), delay)

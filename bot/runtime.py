@@ -20,6 +20,7 @@ from pydantic import SecretStr
 from bot.jobs.engine import Engine, EngineConfig
 from bot.jobs.retention import DAY, Retention
 from bot.jobs.scheduler import PollPolicy
+from bot.ops.process import Ops
 from bot.policy.ports import PolicyStore
 from bot.policy.service import PolicyService
 from bot.provider_settings import LEGACY_PROVIDER
@@ -35,6 +36,8 @@ from bot.store.jobs import SqliteJobStore
 from bot.store.policy import SqlitePolicyStore
 
 log = logging.getLogger(__name__)
+
+DATABASE_CHECK = "database"  # the readiness check's name
 
 SANDBOX_KEY = SecretStr("sandbox")
 
@@ -146,11 +149,13 @@ async def open_engine(
     ephemeral: bool = False,
     session: aiohttp.ClientSession | None = None,
     database: Database | None = None,
+    ops: Ops | None = None,
 ) -> AsyncIterator[Engine]:
     """Yield a started Engine; everything it opened is closed on exit.
 
     ``ephemeral`` keeps state in memory and a temporary folder (the command line's one-off jobs).
     ``database``, when given, is used (and left open) instead of opening the configured one.
+    ``ops``, in the bot, gets the engine's metrics and a readiness check on the database.
     """
     async with AsyncExitStack() as stack:
         if ephemeral:
@@ -162,7 +167,8 @@ async def open_engine(
         if database is None:
             database = await stack.enter_async_context(Database.open(database_path))
         if session is None:
-            session = await stack.enter_async_context(aiohttp.ClientSession())
+            traces = [ops.metrics.upstream_trace()] if ops is not None else []
+            session = await stack.enter_async_context(aiohttp.ClientSession(trace_configs=traces))
         providers, labels = await build_providers(settings, session, stack)
         jobs, files = SqliteJobStore(database), FileStore(files_root)
         engine = Engine(
@@ -176,6 +182,9 @@ async def open_engine(
         )
         await engine.start()
         stack.push_async_callback(engine.stop)
+        if ops is not None:
+            watch_engine(ops, engine, database)
+            stack.callback(ops.readiness.remove_check, DATABASE_CHECK)
         if not ephemeral and settings.result_retention_days > 0:
             retention = Retention(jobs, files, keep=settings.result_retention_days * DAY)
             retention.start()
@@ -199,15 +208,26 @@ async def load_policy(store: PolicyStore, engine: Engine) -> PolicyService:
 
 
 @asynccontextmanager
-async def open_services(settings: Settings) -> AsyncIterator[Services]:
+async def open_services(settings: Settings, *, ops: Ops | None = None) -> AsyncIterator[Services]:
     """Yield the started engine and the loaded policy service; both are closed on exit.
 
     The bot is built with these injected (discord.py's ``advanced_startup`` pattern), so its
-    resources open before it logs in and close after its gateway is gone.
+    resources open before it logs in and close after its gateway is gone. ``ops`` gets their
+    metrics and readiness (``open_engine``).
     """
     async with (
         Database.open(settings.database_path) as database,
-        open_engine(settings, database=database) as engine,
+        open_engine(settings, database=database, ops=ops) as engine,
     ):
         policy = await load_policy(SqlitePolicyStore(database), engine)
         yield Services(engine, policy)
+
+
+def watch_engine(ops: Ops, engine: Engine, database: Database) -> None:
+    """Count the engine's jobs, and make ``/readyz`` wait for the database to answer a query."""
+    ops.metrics.watch_engine(engine)
+
+    async def database_answers() -> None:
+        await database.fetch_one("SELECT 1")
+
+    ops.readiness.add_check(DATABASE_CHECK, database_answers)

@@ -7,6 +7,7 @@ provider's own settings are one nested block (``bot.provider_settings``).
 from __future__ import annotations
 
 from contextlib import suppress
+from enum import StrEnum
 from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -41,6 +42,15 @@ from bot.providers.catalog import DEFAULT_EDIT_MODEL, SizeTableName
 from bot.providers.profiles import ProviderProfile, load_profiles
 
 DEFAULT_DATABASE_URL = "sqlite:///data/easel.sqlite3"
+
+
+class LogFormat(StrEnum):
+    """How log lines look: for people (text) or for a log collector (json, one object a line)."""
+
+    TEXT = "text"
+    JSON = "json"
+
+
 TOAPIS_BASE_URL = "https://toapis.com"
 
 
@@ -100,7 +110,12 @@ class Settings(BaseSettings):
     # Behaviour
     progress_edit_interval: float = Field(default=2.0, ge=0.5)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
-    metrics_file: Path | None = None  # benchmarks: loop lag and peak RSS as JSON (bot/metrics.py)
+    log_format: LogFormat = LogFormat.TEXT
+
+    # Operations: /healthz, /readyz and /metrics (bot/ops/server.py)
+    http_host: str = "127.0.0.1"  # the container image sets 0.0.0.0
+    http_port: int = Field(default=8080, ge=0, le=65535)  # 0 turns the server off
+    metrics_file: Path | None = None  # benchmarks: loop lag and peak RSS as JSON (ops/loop_lag)
 
     @classmethod
     def settings_customise_sources(
@@ -138,6 +153,12 @@ class Settings(BaseSettings):
     @classmethod
     def _lower(cls, value: str | None) -> str | None:
         return value.strip().lower() if value is not None else None
+
+    @field_validator("log_format", mode="before")
+    @classmethod
+    def _lower_case(cls, value: Any) -> Any:
+        """``LOG_FORMAT=JSON`` works too."""
+        return value.strip().lower() if isinstance(value, str) else value
 
     @field_validator("image_providers", mode="before")
     @classmethod

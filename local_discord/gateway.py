@@ -189,6 +189,8 @@ class Gateway:
         self.active: dict[tuple[int, int], GatewaySession] = {}
         self.connections: set[GatewayConnection] = set()
         self.identifies = 0
+        #: While True, new connections are answered 503 before the upgrade (an outage).
+        self.refusing = False
 
     # ------------------------------------------------------------------ state
     @property
@@ -238,8 +240,10 @@ class Gateway:
         return sent
 
     # ------------------------------------------------------------- websocket
-    async def handle(self, request: web.Request) -> web.WebSocketResponse:
+    async def handle(self, request: web.Request) -> web.StreamResponse:
         """``GET /gateway``: one websocket connection from HELLO to close."""
+        if self.refusing:
+            return web.Response(status=503, text="gateway unavailable")
         ws = web.WebSocketResponse(compress=False, max_msg_size=0, autoping=True)
         await ws.prepare(request)
         conn = GatewayConnection(ws, request.query.get("compress"))

@@ -1184,3 +1184,10 @@ class LocalDiscord(Waitable):
     async def drop_connections(self, code: int = 4000) -> None:
         """Close the sockets abruptly (the session stays resumable)."""
         await self.gateway.close_connections(code)
+
+    def refuse_gateway(self, refusing: bool = True) -> None:
+        """An outage: new gateway connections get HTTP 503 until called with False.
+
+        Open sockets stay; ``drop_connections`` after this keeps the bot out until then.
+        """
+        self.gateway.refusing = refusing

@@ -34,9 +34,17 @@ from bot.errors import (
     TransientUpstreamError,
 )
 from bot.jobs import job_files, pipeline
+from bot.jobs.context import current_job
 from bot.jobs.derive import DerivedAction, derived_request
 from bot.jobs.failover import Failover, InterruptedJobError
-from bot.jobs.fanout import FINAL_EVENTS, EventFanout, FinishHook, JobObserver, failed_event
+from bot.jobs.fanout import (
+    FINAL_EVENTS,
+    EventFanout,
+    FinishHook,
+    JobMonitor,
+    JobObserver,
+    failed_event,
+)
 from bot.jobs.models import (
     FailureKind,
     InputImage,
@@ -142,6 +150,10 @@ class Engine:
         """
         self.events.on_finished(hook)
 
+    def monitor(self, monitor: JobMonitor) -> None:
+        """Tell ``monitor`` about every job accepted and told in this process (metrics)."""
+        self.events.monitor(monitor)
+
     # ------------------------------------------------------------------ lifecycle
 
     async def start(self) -> None:
@@ -171,6 +183,10 @@ class Engine:
     def active_jobs(self) -> int:
         """Jobs being worked on in this process."""
         return len(self._running)
+
+    def live_jobs(self) -> list[JobRecord]:
+        """The jobs being worked on in this process, as they stand now (for metrics)."""
+        return list(self._live.values())
 
     # ------------------------------------------------------------------ accepting
 
@@ -231,7 +247,15 @@ class Engine:
             action=action,
         )
         await self.store.add(job)
-        log.info("job %s: accepted (%s, user %s, guild %s)", job.id, kind, user_id, guild_id)
+        log.info(
+            "job %s: accepted (%s, user %s, guild %s)",
+            job.id,
+            kind,
+            user_id,
+            guild_id,
+            extra={"job_id": job.id, "guild_id": guild_id},  # said before the job's task runs
+        )
+        self.events.accepted(job)
         self._launch(job)
         return job
 
@@ -319,6 +343,7 @@ class Engine:
 
     async def _drive(self, job: JobRecord) -> None:
         """Take the job from wherever it stands to a member who knows the outcome."""
+        current_job.set(job)  # this task's context: its log lines name the job
         try:
             if job.state in _NEEDS_UPSTREAM:
                 entry = self.queue.enqueue(job.id, member=job.user_id, guild=job.guild_id)

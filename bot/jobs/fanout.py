@@ -1,8 +1,9 @@
 """Event fan-out: every job event goes to its watcher and its origin's observer, exactly in order.
 
 Observers (the Discord delivery, the command line) render a job's ``JobEvent`` stream; finish
-hooks (usage counters, audit logs) learn each outcome. A job is marked ``notified`` only after
-its observer told the member, so a failed final message is told again after a restart.
+hooks (usage counters, audit logs) learn each outcome; monitors (metrics) count what happened.
+A job is marked ``notified`` only after its observer told the member, so a failed final message
+is told again after a restart.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from collections.abc import Awaitable, Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Protocol
 
+from bot.jobs.context import current_job
 from bot.jobs.models import FailureKind, JobCompleted, JobEvent, JobFailed, JobQueued
 from bot.jobs.ports import JobStore
 from bot.jobs.records import JobRecord, JobState, Origin
@@ -33,6 +35,22 @@ class JobObserver(Protocol):
         ...
 
 
+class JobMonitor(Protocol):
+    """Counts jobs as they are accepted and told (metrics); plain calls that must be quick.
+
+    Called from every origin's jobs, in this process only. A monitor that raises is logged and
+    never fails the job.
+    """
+
+    def job_accepted(self, job: JobRecord) -> None:
+        """A job was persisted and will run."""
+        ...
+
+    def job_told(self, job: JobRecord, event: JobCompleted | JobFailed, *, delivered: bool) -> None:
+        """The job's outcome is known; ``delivered`` says whether the member was told (saved)."""
+        ...
+
+
 class EventFanout:
     """Sends each job's events to its listener and observer, and records who was told."""
 
@@ -48,6 +66,7 @@ class EventFanout:
         self._position = position
         self._observers: dict[Origin, JobObserver] = {}
         self._finish_hooks: list[FinishHook] = []
+        self._monitors: list[JobMonitor] = []
         self._listeners: dict[str, asyncio.Queue[JobEvent]] = {}
         self._locks: dict[str, asyncio.Lock] = {}
         self._position_tasks: set[asyncio.Task[None]] = set()
@@ -64,6 +83,25 @@ class EventFanout:
     def on_finished(self, hook: FinishHook) -> None:
         """Call ``hook`` once per job when its outcome is known (see ``Engine.on_finished``)."""
         self._finish_hooks.append(hook)
+
+    def monitor(self, monitor: JobMonitor) -> None:
+        """Tell ``monitor`` about every job accepted and told (see ``JobMonitor``)."""
+        self._monitors.append(monitor)
+
+    def accepted(self, job: JobRecord) -> None:
+        """A job was persisted: tell the monitors."""
+        for monitor in self._monitors:
+            try:
+                monitor.job_accepted(job)
+            except Exception:
+                log.exception("job %s: a monitor failed", job.id)
+
+    def _told(self, job: JobRecord, event: JobCompleted | JobFailed, *, delivered: bool) -> None:
+        for monitor in self._monitors:
+            try:
+                monitor.job_told(job, event, delivered=delivered)
+            except Exception:
+                log.exception("job %s: a monitor failed", job.id)
 
     @contextmanager
     def listen(self, job_id: str) -> Iterator[asyncio.Queue[JobEvent]]:
@@ -109,12 +147,14 @@ class EventFanout:
             await self.emit(job, event)
         except Exception:
             log.exception("job %s: could not tell the member; will retry at the next start", job.id)
+            self._told(job, event, delivered=False)
             return
         job.state = final_state
         job.notified = True
         if job.delivery is not None and job.delivery.interaction_token is not None:
             job.delivery = job.delivery.model_copy(update={"interaction_token": None})
         await self._store.save(job)
+        self._told(job, event, delivered=True)
 
     async def fail(self, job: JobRecord, kind: FailureKind, reason: str, state: JobState) -> None:
         """Record why the job ended without images, then tell the member."""
@@ -134,6 +174,7 @@ class EventFanout:
             task.add_done_callback(self._position_tasks.discard)
 
     async def _emit_position(self, job: JobRecord) -> None:
+        current_job.set(job)  # this task was started from another job's: log lines name this one
         position = self._position(job.id)
         if position is not None:
             await self.emit(job, JobQueued(position=position))

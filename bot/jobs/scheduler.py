@@ -16,6 +16,7 @@ import itertools
 import logging
 import random
 import time
+from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 
@@ -109,6 +110,7 @@ class PollScheduler:
         self._runner: asyncio.Task[None] | None = None
         self._polls: set[asyncio.Task[None]] = set()
         self.queries = 0
+        self._recent: deque[float] = deque()  # when each query of the last minute was sent
 
     async def start(self) -> None:
         """Start the polling loop."""
@@ -126,6 +128,17 @@ class PollScheduler:
     def watching(self) -> int:
         """How many tasks are being polled."""
         return len(self._watches)
+
+    def queries_last_minute(self) -> int:
+        """Status queries sent in the last 60 seconds: the part of the budget in use."""
+        cutoff = self._clock() - 60.0
+        while self._recent and self._recent[0] <= cutoff:
+            self._recent.popleft()
+        return len(self._recent)
+
+    def paused_for(self) -> float:
+        """Seconds until polling resumes after a 429 (0 when it is not paused)."""
+        return max(0.0, self._paused_until - self._clock())
 
     async def watch(
         self, task_id: str, *, first_delay: float | None = None
@@ -190,6 +203,8 @@ class PollScheduler:
             if watch is None:
                 return
             self.queries += 1
+            self._recent.append(self._clock())
+            self.queries_last_minute()  # drops what is older, so the window stays small
             try:
                 snapshot = await self._poll(task_id)
             except TransientUpstreamError as exc:

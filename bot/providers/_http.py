@@ -10,6 +10,7 @@ from __future__ import annotations
 import email.utils
 import json
 import logging
+import re
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime
@@ -134,6 +135,19 @@ def transport_errors(
         ) from exc
 
 
+_PATH_WORD = re.compile(r"[a-z][a-z_-]{0,31}|v\d{1,2}")
+
+
+def endpoint_label(path: str) -> str:
+    """An API path with ids taken out (``/v1/images/generations/{id}``), few enough to count.
+
+    Only lower-case words and version segments are kept: a task id, a file name or anything
+    else a request carries becomes ``{id}``.
+    """
+    parts = [part for part in path.split("?", 1)[0].split("/") if part]
+    return "/" + "/".join(part if _PATH_WORD.fullmatch(part) else "{id}" for part in parts)
+
+
 def normalise_base_url(base_url: str) -> str:
     """Accept ``https://host``, ``…/`` and ``…/v1``: admins paste all three."""
     return base_url.strip().rstrip("/").removesuffix("/v1")
@@ -168,6 +182,16 @@ class Connection:
     def url(self, path: str) -> str:
         """The absolute URL of an API path."""
         return f"{self.base_url}{path}"
+
+    def trace_context(self, url: str, *, auth: bool = True) -> dict[str, str]:
+        """What a request tells aiohttp's tracing (``trace_request_ctx``): provider and endpoint.
+
+        The session's trace configs (metrics, when the bot serves them) read it; a request to
+        another host (a result link) is a ``download``.
+        """
+        inside = auth and url.startswith(self.base_url)
+        endpoint = endpoint_label(url.removeprefix(self.base_url)) if inside else "download"
+        return {"provider": self.provider, "endpoint": endpoint}
 
     def headers(self, accept: str = "application/json") -> dict[str, str]:
         """The headers of a call to the API itself: ``Accept`` and the Bearer key."""
@@ -230,7 +254,12 @@ class Connection:
         """
         with self.transport_errors(timeout_message, timeout_detail):
             async with self.session.request(
-                method, url, headers=self.headers() if auth else {}, timeout=time_limit, **options
+                method,
+                url,
+                headers=self.headers() if auth else {},
+                timeout=time_limit,
+                trace_request_ctx=self.trace_context(url, auth=auth),
+                **options,
             ) as response:
                 body = await self.read(response, limit)
                 return Reply(response.status, response.headers, response.content_type, body)

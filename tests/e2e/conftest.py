@@ -13,16 +13,18 @@ import contextlib
 import json
 import os
 import signal
+import socket
 import sys
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 import pytest_asyncio
 
-from bot.metrics import MetricsReport
+from bot.ops.loop_lag import MetricsReport
 from bot.sandbox.server import Faults, Sandbox
 from bot.settings import Settings
 from local_discord import LocalDiscord, StoredMessage
@@ -52,7 +54,18 @@ class BotProcess:
     proc: asyncio.subprocess.Process
     stderr_path: Path
     metrics_path: Path
+    http_port: int  # HTTP_PORT: /healthz, /readyz, /metrics
     stop_offset: int | None = None  # where stderr stood when SIGTERM was sent
+
+    async def http_get(self, path: str) -> tuple[int, str]:
+        """Status and body of ``GET path`` on the bot's health and metrics server."""
+        async with (
+            aiohttp.ClientSession() as session,
+            session.get(
+                f"http://127.0.0.1:{self.http_port}{path}", timeout=aiohttp.ClientTimeout(total=5)
+            ) as response,
+        ):
+            return response.status, await response.text()
 
     def stderr(self) -> str:
         """Everything the bot wrote to stderr so far."""
@@ -113,6 +126,13 @@ class Stack:
     expected_rate_limit_hits: int = 0  # 429s a test provoked on purpose
 
 
+def free_port() -> int:
+    """A port nothing listens on right now (the bot binds it a moment later)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
 def bot_environment(ld: LocalDiscord, sandbox: Sandbox, tmp: Path, **extra: str) -> dict[str, str]:
     """A hermetic environment: none of the caller's Easel settings leak in."""
     settings_names = {name.upper() for name in Settings.model_fields}
@@ -125,6 +145,8 @@ def bot_environment(ld: LocalDiscord, sandbox: Sandbox, tmp: Path, **extra: str)
         IMAGE_API_BASE_URL=sandbox.base_url,
         DATABASE_URL=f"sqlite:///{tmp}/easel.sqlite3",  # fresh: no fingerprint, so it syncs
         METRICS_FILE=str(tmp / "metrics.json"),
+        HTTP_HOST="127.0.0.1",
+        HTTP_PORT=str(free_port()),  # never 8080: other bots may run at the same time
         PYTHONPATH=os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")])),
         PYTHONUNBUFFERED="1",
     )
@@ -132,24 +154,32 @@ def bot_environment(ld: LocalDiscord, sandbox: Sandbox, tmp: Path, **extra: str)
     return env
 
 
-async def start_bot(ld: LocalDiscord, sandbox: Sandbox, tmp: Path, **extra_env: str) -> BotProcess:
-    """Start ``python -m bot`` (cwd: a temp dir, so no ``.env`` is read) and wait until it is
-    connected with its commands synced; fail with its stderr if it dies or stalls first."""
+async def spawn_bot(ld: LocalDiscord, sandbox: Sandbox, tmp: Path, **extra_env: str) -> BotProcess:
+    """Start ``python -m bot`` (cwd: a temp dir, so no ``.env`` is read) without waiting."""
     tmp.mkdir(parents=True, exist_ok=True)
     stderr_path = tmp / "bot.stderr"
+    env = bot_environment(ld, sandbox, tmp, **extra_env)
     with stderr_path.open("wb") as stderr:
         proc = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
             "bot",
             cwd=tmp,
-            env=bot_environment(ld, sandbox, tmp, **extra_env),
+            env=env,
             stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.DEVNULL,
             stderr=stderr,
         )
-    bot = BotProcess(proc, stderr_path, tmp / "metrics.json")
+    bot = BotProcess(proc, stderr_path, tmp / "metrics.json", int(env["HTTP_PORT"]))
     _STARTED.append(bot)
+    return bot
+
+
+async def start_bot(ld: LocalDiscord, sandbox: Sandbox, tmp: Path, **extra_env: str) -> BotProcess:
+    """Start ``python -m bot`` and wait until it is connected with its commands synced; fail
+    with its stderr if it dies or stalls first."""
+    bot = await spawn_bot(ld, sandbox, tmp, **extra_env)
+    proc = bot.proc
     ready = asyncio.ensure_future(
         ld.wait_for(lambda s: s.connected and bool(s.synced_commands), timeout=START_TIMEOUT)
     )
@@ -180,6 +210,7 @@ async def stop_and_check(bot: BotProcess) -> None:
         line for line in bot.stderr().splitlines() if " ERROR " in line or " CRITICAL " in line
     ]
     assert errors == [], "the bot logged errors:\n" + "\n".join(errors)
+    assert "voice will NOT be supported" not in bot.stderr(), "a text bot shows no voice warnings"
     report = bot.metrics()
     assert report is not None and report.final, "METRICS_FILE was not written on shutdown"
 

@@ -230,3 +230,17 @@ async def test_member_queries_are_answered_with_chunks(
         by_id = await guild.query_members(user_ids=[ld.owner.id])
     assert [m.id for m in found] == [ld.alice.id]
     assert [m.id for m in by_id] == [ld.owner.id]
+
+
+async def test_a_refusing_gateway_answers_503_until_it_accepts_again(ld: LocalDiscord) -> None:
+    """An outage: the websocket upgrade fails (as a client sees Discord down), then works."""
+    ld.refuse_gateway()
+    async with aiohttp.ClientSession() as session:
+        with pytest.raises(aiohttp.WSServerHandshakeError) as caught:
+            await session.ws_connect(ld.gateway_url)
+        assert caught.value.status == 503
+
+        ld.refuse_gateway(False)
+        async with session.ws_connect(ld.gateway_url) as ws:
+            hello = await ws.receive_json(timeout=5)
+    assert hello["op"] == 10

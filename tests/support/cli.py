@@ -11,7 +11,7 @@ ROOT = Path(__file__).resolve().parents[2]
 # Settings from the developer's shell (keys, providers, a database) must not reach the process.
 SETTING_PREFIXES = (
     "DISCORD_", "IMAGE_", "DATABASE_", "SANDBOX_",
-    "TOAPIS_", "INFINITYBLUE_", "STARRISE_", "ANYFAST_", "OPENAI_", "PROVIDERS__",
+    "TOAPIS_", "INFINITYBLUE_", "STARRISE_", "ANYFAST_", "OPENAI_", "PROVIDERS__", "HTTP_", "LOG_",
 )  # fmt: skip
 FAST = {"POLL_FIRST_DELAY": "0.1", "POLL_INTERVAL": "0.2", "SANDBOX_TASK_DURATION": "0.5"}
 

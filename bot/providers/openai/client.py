@@ -209,7 +209,11 @@ class OpenAICompatClient:
             f"POST {path} timed out",
         ):
             async with self.http.session.post(
-                self.http.url(path), data=data, headers=headers, timeout=self._timeout()
+                self.http.url(path),
+                data=data,
+                headers=headers,
+                timeout=self._timeout(),
+                trace_request_ctx=self.http.trace_context(self.http.url(path)),
             ) as response:
                 if response.status >= 300:
                     body = await self.http.read(response, MAX_ERROR_BYTES)

@@ -163,3 +163,42 @@ async def test_without_transient_retries_the_watcher_gets_the_error_at_once(
     with pytest.raises(TransientUpstreamError):
         await run(scheduler, ["local"])
     assert len(upstream.calls) == 1
+
+
+async def test_the_budget_in_use_counts_the_queries_of_the_last_minute_only(
+    upstream: FakeUpstream,
+) -> None:
+    later = [0.0]  # the clock runs, and a test can jump it forward
+    policy = PollPolicy(
+        first_delay=0, interval=0.01, near_done_interval=0.01, jitter=0, queries_per_minute=60_000
+    )
+    scheduler = PollScheduler(upstream.poll, policy, clock=lambda: time.monotonic() + later[0])
+    await run(scheduler, ["t1", "t2"])  # three queries each, within a second
+    assert (scheduler.queries, scheduler.queries_last_minute()) == (6, 6)
+
+    later[0] = 55.0
+    assert scheduler.queries_last_minute() == 6
+    later[0] = 61.0
+    assert scheduler.queries_last_minute() == 0
+    assert scheduler.queries == 6  # the total only grows
+
+
+async def test_a_429_pause_is_reported_until_it_ends(upstream: FakeUpstream) -> None:
+    policy = PollPolicy(
+        first_delay=0, interval=0.01, near_done_interval=0.01, jitter=0, backoff=0.01
+    )
+    scheduler = PollScheduler(upstream.poll, policy)
+    upstream.errors["t1"].append(RateLimitedError("slow down", provider="toapis", retry_after=0.2))
+    assert scheduler.paused_for() == 0.0
+
+    await scheduler.start()
+    try:
+        watching = asyncio.ensure_future(drain(scheduler, "t1"))
+        while not upstream.calls:
+            await asyncio.sleep(0.005)
+        await asyncio.sleep(0.02)
+        assert 0.0 < scheduler.paused_for() <= 0.2
+        await asyncio.wait_for(watching, 5)
+    finally:
+        await scheduler.stop()
+    assert scheduler.paused_for() == 0.0

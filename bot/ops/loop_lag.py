@@ -1,8 +1,10 @@
-"""Process metrics for benchmarks: event-loop lag and peak memory, written to ``METRICS_FILE``.
+"""Event-loop lag and peak memory: for ``/metrics`` and for benchmarks (``METRICS_FILE``).
 
-A benchmark drives the bot as a subprocess, so it cannot look inside its event loop; the bot
-reports on itself instead. The file is rewritten every few seconds (a SIGKILL still leaves recent
-data) and once more on shutdown. No discord import: the engine, the CLI and tests can use it too.
+A task sleeps ``SAMPLE_INTERVAL`` and records how late it wakes. Each sample goes to ``on_lag``
+(the Prometheus histogram) and, with a path, to a JSON summary a benchmark reads: it drives the
+bot as a subprocess, so it cannot look inside its event loop. The file is rewritten every few
+seconds (a SIGKILL still leaves recent data) and once more on shutdown. No discord import: the
+engine, the CLI and tests can use it too.
 """
 
 from __future__ import annotations
@@ -98,19 +100,21 @@ class LagHistogram:
 class LoopLagMonitor:
     """Samples how late the event loop wakes a sleeping task (scheduled vs actual wake-up).
 
-    With ``path=None`` it does nothing, so callers need no branch: ``async with
-    LoopLagMonitor(settings.metrics_file):``.
+    With neither ``path`` nor ``on_lag`` it does nothing, so callers need no branch: ``async with
+    LoopLagMonitor(settings.metrics_file, on_lag=...):``. ``on_lag`` gets each sample in seconds.
     """
 
     def __init__(
         self,
         path: Path | None,
         *,
+        on_lag: Callable[[float], None] | None = None,
         interval: float = SAMPLE_INTERVAL,
         write_interval: float = WRITE_INTERVAL,
         rss: Callable[[], float] = peak_rss_mb,
     ) -> None:
         self.path = path
+        self.on_lag = on_lag
         self.interval = interval
         self.write_interval = write_interval
         self.histogram = LagHistogram()
@@ -118,11 +122,12 @@ class LoopLagMonitor:
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
-        """Start sampling on the running loop (no-op without a path or when already running)."""
-        if self.path is None or self._task is not None:
+        """Start sampling on the running loop (no-op with nothing to report to, or running)."""
+        if (self.path is None and self.on_lag is None) or self._task is not None:
             return
         self._task = asyncio.create_task(self._sample(), name="loop-lag-monitor")
-        log.info("writing loop-lag and memory metrics to %s", self.path)
+        if self.path is not None:
+            log.info("writing loop-lag and memory metrics to %s", self.path)
 
     async def stop(self) -> None:
         """Stop sampling and write the final report."""
@@ -163,7 +168,10 @@ class LoopLagMonitor:
             scheduled = loop.time() + self.interval
             await asyncio.sleep(self.interval)
             now = loop.time()
-            self.histogram.add((now - scheduled) * 1000)
+            lag = max(0.0, now - scheduled)
+            self.histogram.add(lag * 1000)
+            if self.on_lag is not None:
+                self.on_lag(lag)
             if now >= next_write:
                 next_write = now + self.write_interval
                 await self._write(final=False)

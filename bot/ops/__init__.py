@@ -1,0 +1,1 @@
+"""Operating the bot: health and readiness probes, Prometheus metrics, event-loop lag."""
