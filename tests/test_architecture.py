@@ -241,3 +241,80 @@ def store_imports(path: Path) -> set[str]:
 def test_the_product_package_never_imports_the_discord_glue() -> None:
     """``bot/`` loads the extensions by name; ``cogs`` plugs itself in from their ``setup``."""
     assert offenders(["bot"], ["cogs"]) == []
+
+
+# --- No import cycles anywhere: every arrow points one way. ---
+
+CYCLE_CHECKED = ["bot", "cogs", "local_discord", "bench"]
+
+
+def module_files(packages: list[str], root: Path = ROOT) -> dict[str, Path]:
+    """Dotted module name → file, for every module under ``packages``."""
+    modules: dict[str, Path] = {}
+    for package in packages:
+        for path in sorted((root / package).rglob("*.py")):
+            parts = path.relative_to(root).with_suffix("").parts
+            modules[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = path
+    return modules
+
+
+def import_graph(packages: list[str], root: Path = ROOT) -> dict[str, set[str]]:
+    """Each module → the modules of ``packages`` it imports, lazily or not, type-only or not."""
+    modules = module_files(packages, root)
+    graph: dict[str, set[str]] = {}
+    for name, path in modules.items():
+        targets: set[str] = set()
+        for site in import_sites(path, root):
+            target = site.module
+            while target and target not in modules:  # ``from a.b import name`` → ``a.b``
+                target = target.rpartition(".")[0]
+            if target and target != name and not name.startswith(f"{target}."):
+                targets.add(target)
+        graph[name] = targets
+    return graph
+
+
+def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The strongly connected groups of more than one module (Tarjan), each sorted."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    found: list[list[str]] = []
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        for target in sorted(graph[node]):
+            if target not in index:
+                visit(target)
+                low[node] = min(low[node], low[target])
+            elif target in stack:
+                low[node] = min(low[node], index[target])
+        if low[node] == index[node]:
+            group = []
+            while True:
+                member = stack.pop()
+                group.append(member)
+                if member == node:
+                    break
+            if len(group) > 1:
+                found.append(sorted(group))
+
+    for node in sorted(graph):
+        if node not in index:
+            visit(node)
+    return found
+
+
+def test_no_module_imports_itself_through_others() -> None:
+    """Any import cycle, even one hidden behind ``TYPE_CHECKING`` or a function body, fails."""
+    assert cycles(import_graph(CYCLE_CHECKED)) == []
+
+
+def test_the_cycle_check_finds_a_cycle(tmp_path: Path) -> None:
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "__init__.py").write_text("")
+    (tmp_path / "pkg" / "a.py").write_text("from pkg.b import thing\n")
+    (tmp_path / "pkg" / "b.py").write_text("def f():\n    from pkg import a\n")
+    (tmp_path / "pkg" / "c.py").write_text("import pkg.a\n")
+    assert cycles(import_graph(["pkg"], tmp_path)) == [["pkg.a", "pkg.b"]]

@@ -12,7 +12,7 @@ from pydantic import SecretStr
 from bot.client_metrics import DiscordMetrics
 from bot.ops.metrics import Metrics
 from bot.ops.server import Readiness
-from bot.providers.catalog import toapis_model_spec
+from bot.providers.families import toapis_model_spec
 from bot.providers.toapis.provider import ToAPIsProvider
 from bot.sandbox.server import Sandbox
 from tests.support.engines import running_engine

@@ -255,20 +255,3 @@ def nearest_ratio(ratios: list[Ratio], source: Size | None) -> Ratio:
 
 # Seeds 000/002 name gpt-image-1.5-official; the 2026-08 docs gpt-image-2-official (§1.2).
 DEFAULT_EDIT_MODEL = "gpt-image-2-official"
-
-
-def toapis_model_spec(
-    model_id: str, table: SizeTableName = "seed", *, edit_model: str | None = DEFAULT_EDIT_MODEL
-) -> ModelSpec:
-    """The spec of a ToAPIs model id, from the shipped ``toapis`` profile.
-
-    Unknown ids get the plain gpt-image-2 rules. ``edit_model`` is the model edits go to
-    (``IMAGE_EDIT_MODEL``); None or the same id means this model takes its own edits. For callers
-    that have no profile at hand (the ToAPIs emulator, tests).
-    """
-    # families and profiles build their specs from this module, so they are imported at call time.
-    from bot.providers.families import model_spec
-    from bot.providers.profiles import shipped_profiles
-
-    profile = shipped_profiles()["toapis"]
-    return model_spec(profile, model_id, edit_model or model_id, size_table=table)

@@ -16,11 +16,17 @@ import aiohttp
 from pydantic import SecretStr
 
 from bot.providers.base import ImageProvider
-from bot.providers.catalog import ModelSpec, SizeTableName
+from bot.providers.catalog import DEFAULT_EDIT_MODEL, ModelSpec, SizeTableName
 from bot.providers.describe import Rows, common_rows, openai_rows, toapis_rows
 from bot.providers.openai.client import Moderation
 from bot.providers.openai.tasks import OpenAICompatProvider
-from bot.providers.profiles import Family, ProviderProfile, openai_model_spec, toapis_spec
+from bot.providers.profiles import (
+    Family,
+    ProviderProfile,
+    openai_model_spec,
+    shipped_profiles,
+    toapis_spec,
+)
 from bot.providers.toapis.provider import ToAPIsProvider
 
 
@@ -121,3 +127,16 @@ def capabilities(
     rows = {**common_rows(spec), **FAMILIES[profile.family].describe(profile, spec, partial_images)}
     order = [key for key in _ROW_ORDER if key in rows]
     return {key: rows[key] for key in [*order, *(key for key in rows if key not in order)]}
+
+
+def toapis_model_spec(
+    model_id: str, table: SizeTableName = "seed", *, edit_model: str | None = DEFAULT_EDIT_MODEL
+) -> ModelSpec:
+    """The spec of a ToAPIs model id, from the shipped ``toapis`` profile.
+
+    Unknown ids get the plain gpt-image-2 rules. ``edit_model`` is the model edits go to
+    (``IMAGE_EDIT_MODEL``); None or the same id means this model takes its own edits. For callers
+    that have no profile at hand (the ToAPIs emulator, tests).
+    """
+    profile = shipped_profiles()["toapis"]
+    return model_spec(profile, model_id, edit_model or model_id, size_table=table)

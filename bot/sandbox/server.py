@@ -29,7 +29,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from bot.options import Ratio, Resolution
 from bot.providers._bodies import ErrorBody, ModelEntry, ModelList
-from bot.providers.catalog import SizeTableName, toapis_model_spec
+from bot.providers.catalog import SizeTableName
+from bot.providers.families import toapis_model_spec
 from bot.providers.toapis.models import (
     BalanceResponse,
     GenerationRequest,

@@ -17,7 +17,7 @@ from bot.jobs.models import JobRequest
 from bot.jobs.records import JobRecord
 from bot.log_setup import REDACTED, secret_values, setup_logging
 from bot.options import Resolution
-from bot.providers.catalog import toapis_model_spec
+from bot.providers.families import toapis_model_spec
 from bot.providers.toapis.provider import ToAPIsProvider
 from bot.sandbox.server import Sandbox
 from bot.settings import Settings

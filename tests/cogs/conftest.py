@@ -17,7 +17,7 @@ from pydantic import SecretStr
 
 from bot.client import EaselBot
 from bot.providers.base import ImageProvider
-from bot.providers.catalog import toapis_model_spec
+from bot.providers.families import toapis_model_spec
 from bot.providers.toapis.provider import ToAPIsProvider
 from bot.runtime import load_policy
 from bot.sandbox.server import Sandbox

@@ -27,7 +27,7 @@ from bot.jobs.models import (
 from bot.jobs.queue import QueueLimits
 from bot.options import OutputFormat, Ratio, Resolution
 from bot.providers.base import UPSTREAM_TASKS
-from bot.providers.catalog import toapis_model_spec
+from bot.providers.families import toapis_model_spec
 from bot.providers.toapis.provider import ToAPIsProvider
 from bot.sandbox.server import Sandbox
 from bot.store.jobs import JobRecord

@@ -22,7 +22,7 @@ from bot.jobs.models import InputImage, JobCompleted, JobEvent, JobFailed, JobRe
 from bot.jobs.records import JobRecord, JobState
 from bot.media.limits import UPLOAD_MAX_BYTES
 from bot.options import Ratio
-from bot.providers.catalog import toapis_model_spec
+from bot.providers.families import toapis_model_spec
 from bot.providers.toapis.provider import ToAPIsProvider
 from bot.sandbox.server import Sandbox
 from tests.bot.media.images import animated_gif, encode, jpeg_with_orientation, noise, png_header

@@ -23,8 +23,7 @@ from bot.jobs.models import (
 )
 from bot.jobs.records import JobRecord, JobState
 from bot.options import Quality, Ratio, Resolution
-from bot.providers.catalog import toapis_model_spec
-from bot.providers.families import model_spec
+from bot.providers.families import model_spec, toapis_model_spec
 from bot.providers.openai.tasks import OpenAICompatProvider
 from bot.providers.toapis.provider import ToAPIsProvider
 from bot.sandbox.openai_server import OpenAISandbox

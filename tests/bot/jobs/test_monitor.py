@@ -13,7 +13,7 @@ from pydantic import SecretStr
 from bot.jobs.engine import Engine
 from bot.jobs.models import JobCompleted, JobEvent, JobFailed, JobRequest
 from bot.jobs.records import JobRecord, JobState
-from bot.providers.catalog import toapis_model_spec
+from bot.providers.families import toapis_model_spec
 from bot.providers.toapis.provider import ToAPIsProvider
 from bot.sandbox.server import Sandbox
 from tests.support.engines import running_engine

@@ -16,7 +16,7 @@ from bot.jobs.engine import Engine
 from bot.jobs.models import JobCompleted, JobRequest
 from bot.jobs.records import JobRecord
 from bot.jobs.retention import DAY, Retention, prune
-from bot.providers.catalog import toapis_model_spec
+from bot.providers.families import toapis_model_spec
 from bot.providers.toapis.provider import ToAPIsProvider
 from bot.sandbox.server import Sandbox
 from tests.support.engines import running_engine

@@ -8,8 +8,8 @@ from bot.errors import InputError
 from bot.jobs.models import InputImage, JobRequest
 from bot.jobs.validation import validate_request
 from bot.options import OutputFormat, Quality, Ratio, Resolution
-from bot.providers.catalog import ModelSpec, toapis_model_spec
-from bot.providers.families import model_spec
+from bot.providers.catalog import ModelSpec
+from bot.providers.families import model_spec, toapis_model_spec
 from bot.providers.profiles import load_profiles
 
 SPEC = toapis_model_spec("gpt-image-2")

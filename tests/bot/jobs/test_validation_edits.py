@@ -8,8 +8,7 @@ from bot.errors import InputError
 from bot.jobs.models import InputImage, JobRequest, ResolvedRequest
 from bot.jobs.validation import resolve_auto, validate_request
 from bot.options import Quality, Ratio, Resolution
-from bot.providers.catalog import toapis_model_spec
-from bot.providers.families import model_spec
+from bot.providers.families import model_spec, toapis_model_spec
 from bot.providers.profiles import load_profiles
 
 SPEC = toapis_model_spec("gpt-image-2")  # edits go to gpt-image-2-official

@@ -15,7 +15,7 @@ from bot.jobs.engine import Engine
 from bot.jobs.models import JobCompleted, JobFailed, JobRequest
 from bot.jobs.queue import QueueLimits
 from bot.ops.metrics import Metrics
-from bot.providers.catalog import toapis_model_spec
+from bot.providers.families import toapis_model_spec
 from bot.providers.toapis.provider import ToAPIsProvider
 from bot.sandbox.openai_server import OpenAISandbox
 from bot.sandbox.server import Sandbox

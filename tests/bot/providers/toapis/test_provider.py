@@ -30,7 +30,7 @@ from bot.errors import (
 )
 from bot.options import OutputFormat, Quality, Ratio, Resolution
 from bot.providers.base import TaskSnapshot, TaskSpec, TaskState
-from bot.providers.catalog import toapis_model_spec
+from bot.providers.families import toapis_model_spec
 from bot.providers.toapis.errors import is_safety_failure
 from bot.providers.toapis.provider import BACKOFF_CAP, ToAPIsProvider
 from bot.sandbox.server import Sandbox

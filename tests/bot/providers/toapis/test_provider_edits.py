@@ -9,7 +9,7 @@ from pydantic import SecretStr
 
 from bot.options import OutputFormat, Quality, Ratio, Resolution
 from bot.providers.base import TaskSpec
-from bot.providers.catalog import toapis_model_spec
+from bot.providers.families import toapis_model_spec
 from bot.providers.toapis.provider import ToAPIsProvider
 
 
