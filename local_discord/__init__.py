@@ -21,7 +21,9 @@ Typical use (the bot may run in-process or as a subprocess)::
 
 Everything Discord saw is kept: ``ld.requests`` (every HTTP call), ``ld.messages`` (each with
 ``versions``), ``ld.interactions`` (handles with callbacks, original, follow-ups),
-``ld.synced_commands`` and ``ld.rate_limit_hits``.
+``ld.synced_commands`` and ``ld.rate_limit_hits``; ``ld.feed`` streams the same as it happens.
+What one member's client would show is asked with ``ld.visible_channels``, ``visible_messages``
+and ``usable_commands`` (Integrations overrides: ``ld.set_command_permission``).
 """
 
 from __future__ import annotations
@@ -30,10 +32,20 @@ import logging
 
 from local_discord.clock import Clock
 from local_discord.errors import DiscordError
+from local_discord.feed import (
+    CommandsChanged,
+    Feed,
+    FeedEvent,
+    InteractionAnswered,
+    InteractionDispatched,
+    MessageChanged,
+    RequestHandled,
+)
 from local_discord.gateway import NoBotConnected, zstd_available
 from local_discord.interactions import CallbackRecord, FileSummary, InteractionHandle
 from local_discord.models import (
     Channel,
+    CommandPermission,
     Guild,
     Member,
     MessageVersion,
@@ -54,17 +66,25 @@ __all__ = [
     "CallbackRecord",
     "Channel",
     "Clock",
+    "CommandPermission",
+    "CommandsChanged",
     "DiscordError",
+    "Feed",
+    "FeedEvent",
     "FileSummary",
     "Guild",
+    "InteractionAnswered",
+    "InteractionDispatched",
     "InteractionHandle",
     "Limits",
     "LocalDiscord",
     "Member",
+    "MessageChanged",
     "MessageVersion",
     "NoBotConnected",
     "Permission",
     "RateLimitRule",
+    "RequestHandled",
     "RequestRecord",
     "Role",
     "StoredAttachment",

@@ -175,6 +175,28 @@ class Channel:
         return out
 
 
+# Targets of an application command permission (Server Settings → Integrations).
+COMMAND_PERMISSION_ROLE = 1
+COMMAND_PERMISSION_USER = 2
+COMMAND_PERMISSION_CHANNEL = 3
+
+
+@dataclass(frozen=True, slots=True)
+class CommandPermission:
+    """One Integrations override: a role, user or channel may (or may not) use a command.
+
+    The ``@everyone`` role has the guild's ID; "all channels" is the guild's ID minus one.
+    """
+
+    id: int
+    type: int
+    permission: bool
+
+    def payload(self) -> JSON:
+        """The application command permission object."""
+        return {"id": str(self.id), "type": self.type, "permission": self.permission}
+
+
 @dataclass(eq=False, slots=True)
 class Member:
     """A user's membership in a guild."""

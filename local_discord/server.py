@@ -12,7 +12,16 @@ from typing import Any, Self
 
 from aiohttp import web
 
+from local_discord import client_view
 from local_discord.clock import Clock
+from local_discord.feed import (
+    CommandsChanged,
+    Feed,
+    InteractionAnswered,
+    InteractionDispatched,
+    MessageChanged,
+    RequestHandled,
+)
 from local_discord.gateway import (
     INTENT_GUILD_MEMBERS,
     INTENT_GUILDS,
@@ -30,8 +39,12 @@ from local_discord.interactions import (
     InteractionHandle,
 )
 from local_discord.models import (
+    COMMAND_PERMISSION_CHANNEL,
+    COMMAND_PERMISSION_ROLE,
+    COMMAND_PERMISSION_USER,
     TEXT_CHANNEL,
     Channel,
+    CommandPermission,
     Guild,
     Member,
     Role,
@@ -176,6 +189,8 @@ class LocalDiscord(Waitable):
         self.reaction_time = 0.05
         self.port: int | None = None
         self._runner: web.AppRunner | None = None
+        #: Everything that happens, as it happens, for watchers other than the bot (see ``Feed``).
+        self.feed = Feed()
         self.gateway = Gateway(
             self.world,
             self.clock,
@@ -206,15 +221,23 @@ class LocalDiscord(Waitable):
         """The REST side from its parts; settings tests change live are read through lambdas."""
         world, clock = self.world, self.clock
         auth = BotAuth(lambda: self.bot_token)
+        feed = self.feed
         self.request_log = RequestLog(
-            clock, auth, enabled=lambda: self.record_requests, on_change=self.changed
+            clock,
+            auth,
+            enabled=lambda: self.record_requests,
+            on_change=self.changed,
+            on_record=lambda record: feed.emit(RequestHandled(record)),
         )
         #: Every HTTP request, in arrival order (see ``RequestRecord``).
         self.requests: list[RequestRecord] = self.request_log.requests
         #: Unexpected exceptions inside the fake (answered as 500); tests should expect none.
         self.internal_errors: list[str] = self.request_log.internal_errors
         self.message_events = MessageEvents(
-            world, self.gateway.dispatch, enabled=lambda: self.dispatch_message_events
+            world,
+            self.gateway.dispatch,
+            enabled=lambda: self.dispatch_message_events,
+            observe=lambda kind, msg: feed.emit(MessageChanged(kind, msg)),
         )
         throttle = Throttle(lambda: self.limits, self.limiter)
         self._resources = (
@@ -225,9 +248,19 @@ class LocalDiscord(Waitable):
                 shards=lambda: self.recommended_shards,
                 identifies=lambda: self.gateway.identifies,
             ),
-            CommandRoutes(world, auth, on_change=self.changed),
+            CommandRoutes(
+                world,
+                auth,
+                on_change=self.changed,
+                on_commands=lambda scope: feed.emit(CommandsChanged(scope)),
+            ),
             InteractionResponses(
-                world, clock, throttle, self.message_events, on_change=self.changed
+                world,
+                clock,
+                throttle,
+                self.message_events,
+                on_change=self.changed,
+                on_callback=lambda handle, record: feed.emit(InteractionAnswered(handle, record)),
             ),
             ChannelRoutes(
                 world,
@@ -396,6 +429,28 @@ class LocalDiscord(Waitable):
             if (include_deleted or not msg.deleted) and (include_ephemeral or not msg.ephemeral):
                 out.append(msg)
         return out
+
+    # ------------------------------------------------------ a user's client
+    def visible_channels(self, user: UserRef, guild: Guild | int | None = None) -> list[Channel]:
+        """The guild's channels in ``user``'s sidebar (View Channel), by position."""
+        return client_view.visible_channels(self.world, self._guild(guild), self._user(user).id)
+
+    def visible_messages(self, user: UserRef, channel: ChannelRef = None) -> list[StoredMessage]:
+        """A channel as ``user``'s client shows it: live messages, only their own ephemerals."""
+        return client_view.visible_messages(self.world, self._channel(channel), self._user(user).id)
+
+    def ephemeral_viewer(self, message: MessageRef) -> int | None:
+        """The one user who sees an ephemeral message; ``None`` for a message everyone sees."""
+        return client_view.ephemeral_viewer(self.world, self._message(message))
+
+    def usable_commands(
+        self, user: UserRef, channel: ChannelRef = None, *, type: int | None = None
+    ) -> list[JSON]:
+        """What ``user``'s command picker (``type=1``) or Apps menu (``3``) lists in ``channel``:
+        contexts, age-restricted commands, Integrations overrides, default member permissions."""
+        return client_view.usable_commands(
+            self.world, self._channel(channel), self._user(user).id, type=type
+        )
 
     def attachment_data(self, attachment: StoredAttachment | int) -> bytes:
         """The stored bytes of an uploaded file."""
@@ -726,7 +781,51 @@ class LocalDiscord(Waitable):
         scope = None if guild is None else self._guild(guild).id
         stored = self.world.overwrite_commands(scope, commands)
         self.changed()
+        self.feed.emit(CommandsChanged(scope))
         return stored
+
+    async def set_command_permission(
+        self,
+        command: str,
+        target: OverwriteTarget | Channel,
+        permission: bool | None,
+        *,
+        type: int = 1,
+        guild: Guild | int | None = None,
+    ) -> list[CommandPermission]:
+        """Server Settings → Integrations: let ``target`` use ``command`` here, or not (``None``
+        removes the override). ``target`` is a role (``"@everyone"`` too), a member or a channel;
+        ``command="*"`` sets the application-wide override. Tells the bot
+        (APPLICATION_COMMAND_PERMISSIONS_UPDATE) and returns the command's overrides."""
+        g = self._guild(guild)
+        if command == "*":
+            command_id = self.application_id
+        else:
+            found = self.world.find_command(g.id, command, type)
+            if found is None:
+                raise LookupError(f"command {command!r} (type {type}) is not synced")
+            command_id = int(found["id"])
+        if isinstance(target, Channel):
+            tid, ttype = target.id, COMMAND_PERMISSION_CHANNEL
+        elif isinstance(target, Role) or (isinstance(target, str) and target.startswith("@")):
+            tid, ttype = self._role(target, g).id, COMMAND_PERMISSION_ROLE
+        else:
+            tid, ttype = self._user(target).id, COMMAND_PERMISSION_USER
+        key = (g.id, command_id)
+        kept = [
+            p for p in self.world.command_permissions.get(key, []) if (p.id, p.type) != (tid, ttype)
+        ]
+        if permission is not None:
+            kept.append(CommandPermission(tid, ttype, permission))
+        self.world.command_permissions[key] = kept
+        data: JSON = {
+            "id": str(command_id),
+            "application_id": str(self.application_id),
+            "guild_id": str(g.id),
+            "permissions": [p.payload() for p in kept],
+        }
+        await self._guild_event("APPLICATION_COMMAND_PERMISSIONS_UPDATE", data, g, 0)
+        return kept
 
     # ------------------------------------------------------------ interactions
     def _base_payload(
@@ -816,6 +915,7 @@ class LocalDiscord(Waitable):
         world.interactions[iid] = handle
         world.interactions_by_token[token] = handle
         handle.dispatched_at = self.clock.now()
+        self.feed.emit(InteractionDispatched(handle))  # before the bot can possibly answer
         if not await self.gateway.dispatch(
             "INTERACTION_CREATE", payload, guild_id=channel.guild_id
         ):

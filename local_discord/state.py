@@ -27,6 +27,7 @@ from local_discord.models import (
     FLAG_SUPPRESS_EMBEDS,
     FLAG_SUPPRESS_NOTIFICATIONS,
     Channel,
+    CommandPermission,
     Guild,
     Member,
     MessageVersion,
@@ -160,6 +161,8 @@ class World:
         self.attachments: dict[int, StoredAttachment] = {}
         # Synced application commands: scope (guild ID, or None for global) -> command ID -> object.
         self.commands: dict[int | None, dict[int, JSON]] = {}
+        # Integrations overrides: (guild ID, command ID or the application ID for all) -> list.
+        self.command_permissions: dict[tuple[int, int], list[CommandPermission]] = {}
         self.interactions: dict[int, InteractionHandle] = {}
         self.interactions_by_token: dict[str, InteractionHandle] = {}
         self.cdn_base = "http://127.0.0.1"

@@ -31,6 +31,8 @@ class CommandRoutes:
     auth: BotAuth
     _: KW_ONLY
     on_change: Callable[[], None]
+    #: Told which scope's commands were written (``None``: global), after each write (the feed).
+    on_commands: Callable[[int | None], None] = lambda scope: None
 
     def add_routes(self, router: web.UrlDispatcher) -> None:
         """Register this resource's routes, for both scopes."""
@@ -64,6 +66,7 @@ class CommandRoutes:
         body, _ = await read_body(request)
         stored = store(scope, body)
         self.on_change()
+        self.on_commands(scope)
         return json_response(stored)
 
     async def list_commands(self, request: web.Request) -> web.Response:
@@ -102,4 +105,5 @@ class CommandRoutes:
         self.world.command(scope, cid)
         del self.world.commands[scope][cid]
         self.on_change()
+        self.on_commands(scope)
         return no_content()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import KW_ONLY, dataclass
+from typing import Literal
 
 from local_discord.gateway import INTENT_DIRECT_MESSAGES, INTENT_GUILD_MESSAGES
 from local_discord.models import StoredMessage
@@ -12,6 +13,12 @@ from local_discord.payloads import JSON, MessagePayload
 from local_discord.state import World
 
 log = logging.getLogger(__name__)
+
+ChangeKind = Literal["create", "edit", "delete"]
+
+
+def _unobserved(kind: ChangeKind, msg: StoredMessage) -> None:
+    """No watcher: nothing to tell."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,17 +29,22 @@ class MessageEvents:
     dispatch: Callable[..., Awaitable[int]]  # Gateway.dispatch
     _: KW_ONLY
     enabled: Callable[[], bool]
+    #: Told of every change first, ephemeral messages included (the feed for watchers).
+    observe: Callable[[ChangeKind, StoredMessage], None] = _unobserved
 
     async def created(self, msg: StoredMessage) -> None:
         """MESSAGE_CREATE."""
+        self.observe("create", msg)
         await self._emit("MESSAGE_CREATE", msg)
 
     async def updated(self, msg: StoredMessage) -> None:
         """MESSAGE_UPDATE."""
+        self.observe("edit", msg)
         await self._emit("MESSAGE_UPDATE", msg)
 
     async def deleted(self, msg: StoredMessage) -> None:
         """MESSAGE_DELETE (IDs only)."""
+        self.observe("delete", msg)
         if not self._announce(msg):
             return
         data: JSON = {"id": str(msg.id), "channel_id": str(msg.channel_id)}

@@ -164,6 +164,8 @@ class RequestLog:
     _: KW_ONLY
     enabled: Callable[[], bool]
     on_change: Callable[[], None]
+    #: Told of every request as it is answered, kept in ``requests`` or not (the feed).
+    on_record: Callable[[RequestRecord], None] | None = None
     #: Every HTTP request, in arrival order.
     requests: list[RequestRecord] = field(default_factory=list)
     #: Unexpected exceptions inside the fake (answered as 500); tests should expect none.
@@ -199,22 +201,25 @@ class RequestLog:
         if request.path.startswith(API_PREFIX) and not resp.prepared:
             for key, value in generic_headers(route or request.path).items():
                 resp.headers.setdefault(key, value)
-        if self.enabled() and route != "/gateway":
-            self.requests.append(
-                RequestRecord(
-                    method=request.method,
-                    route=route,
-                    path=request.path,
-                    query=dict(request.query),
-                    status=resp.status,
-                    at=start,
-                    wall=wall,
-                    duration=self.clock.now() - start,
-                    json=request.get(_BODY),
-                    files=uploaded(request),
-                    error_code=error_code,
-                    authorized=self.auth.authorized(request),
-                )
+        keep = self.enabled()
+        if route != "/gateway" and (keep or self.on_record is not None):
+            record = RequestRecord(
+                method=request.method,
+                route=route,
+                path=request.path,
+                query=dict(request.query),
+                status=resp.status,
+                at=start,
+                wall=wall,
+                duration=self.clock.now() - start,
+                json=request.get(_BODY),
+                files=uploaded(request),
+                error_code=error_code,
+                authorized=self.auth.authorized(request),
             )
-            self.on_change()
+            if keep:
+                self.requests.append(record)
+                self.on_change()
+            if self.on_record is not None:
+                self.on_record(record)
         return resp

@@ -66,6 +66,8 @@ class InteractionResponses:
     events: MessageEvents
     _: KW_ONLY
     on_change: Callable[[], None]
+    #: Told of every initial callback, accepted or refused (the feed).
+    on_callback: Callable[[InteractionHandle, CallbackRecord], None] = lambda handle, record: None
 
     def add_routes(self, router: web.UrlDispatcher) -> None:
         """Register this resource's routes."""
@@ -157,10 +159,12 @@ class InteractionResponses:
             record.error_code = exc.code
             handle.callbacks.append(record)
             handle.changed()
+            self.on_callback(handle, record)
             raise
         handle.callbacks.append(record)
         handle.changed()
         self.on_change()
+        self.on_callback(handle, record)
         if request.query.get("with_response") not in TRUE:
             return no_content()
         interaction: JSON = {"id": str(handle.id), "type": handle.type}
