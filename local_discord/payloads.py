@@ -124,6 +124,7 @@ class InteractionMetadataPayload(TypedDict):
     interacted_message_id: NotRequired[str]
     target_user: NotRequired[UserPayload]
     target_message_id: NotRequired[str]
+    triggering_interaction_metadata: NotRequired[InteractionMetadataPayload]
 
 
 class MessagePayload(TypedDict):

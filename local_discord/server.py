@@ -1089,13 +1089,18 @@ class LocalDiscord(Waitable):
         *,
         subcommand: str | None = None,
     ) -> InteractionHandle:
-        """A type-4 autocomplete request: values are raw (partly typed) text, ``focused`` marked."""
+        """A type-4 autocomplete request: values are raw (partly typed) text, ``focused`` marked.
+
+        The focused option is always sent, as Discord does, empty if nothing is typed yet.
+        """
         ch = self._channel(channel)
         cmd = self._command(ch, name, 1)
         defs, wrap = _subcommand(cmd, name, subcommand)
         types = {str(d["name"]): int(d["type"]) for d in defs}
+        if focused not in types:
+            raise ValueError(f"/{name} has no option {focused!r} to autocomplete")
         built: list[JSON] = []
-        for key, value in options.items():
+        for key, value in {**options, focused: options.get(focused, "")}.items():
             opt: JSON = {"name": key, "type": types.get(key, _OPTION_STRING), "value": value}
             if key == focused:
                 opt["focused"] = True

@@ -365,6 +365,8 @@ def _metadata(
             md["target_message_id"] = str(data["target_id"])
     if handle.source_message is not None:
         md["interacted_message_id"] = str(handle.source_message.id)
+    if handle.type == MODAL_SUBMIT and handle.parent is not None:
+        md["triggering_interaction_metadata"] = _metadata(handle.parent)
     if original is not None:
         md["original_response_message_id"] = str(original.id)
     return md

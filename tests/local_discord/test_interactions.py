@@ -449,6 +449,11 @@ async def test_modal_submit_reaches_on_submit(
     assert submitted == [("make it blue", "")]
     assert original.content == "editing: make it blue"
     assert submit.parent is opened and submit.callbacks[0].type == 5
+    # What opened the form is named on the answer, as clients show it ("alice used /edit").
+    metadata = original.payload()["interaction_metadata"]
+    assert metadata["type"] == 5
+    assert metadata["triggering_interaction_metadata"]["name"] == "edit"
+    assert metadata["triggering_interaction_metadata"]["id"] == str(opened.id)
 
 
 async def test_persistent_view_and_dynamic_item_clicks(
@@ -581,4 +586,35 @@ async def test_autocomplete_results_are_recorded(
     assert handle.autocomplete_choices == [
         {"name": "gpt-image-2", "value": "gpt-image-2"},
         {"name": "gpt-image-1", "value": "gpt-image-1"},
+    ]
+
+
+async def test_autocomplete_sends_the_focused_option_even_before_anything_is_typed(
+    ld: LocalDiscord, run_bot: Any, bot_factory: Callable[..., commands.Bot]
+) -> None:
+    """Discord's client asks as soon as the option is focused: an empty value, marked focused."""
+    bot = bot_factory()
+    asked: list[str] = []
+
+    @bot.tree.command(name="model", description="Model")
+    async def model(interaction: discord.Interaction, name: str, size: str = "") -> None:
+        await interaction.response.send_message(name)
+
+    @model.autocomplete("size")
+    async def sizes(
+        interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        asked.append(current)
+        return [app_commands.Choice(name="1K", value="1K")]
+
+    async with run_bot(bot):
+        handle = await ld.autocomplete(ld.alice, ld.general, "model", {"name": "x"}, focused="size")
+        await handle.wait_for_callback()
+        with pytest.raises(ValueError, match="no option 'style'"):
+            await ld.autocomplete(ld.alice, ld.general, "model", {}, focused="style")
+    assert asked == [""]
+    sent = handle.payload["data"]["options"]
+    assert sent == [
+        {"name": "name", "type": 3, "value": "x"},
+        {"name": "size", "type": 3, "value": "", "focused": True},
     ]
