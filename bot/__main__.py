@@ -1,5 +1,5 @@
-"""Entry point: ``python -m bot`` runs the bot; ``imagine``, ``check`` and ``models`` work
-without Discord."""
+"""Entry point: ``python -m bot`` runs the bot, or without a DISCORD_TOKEN the playground (Easel
+in a browser, against a local Discord); ``imagine``, ``check`` and ``models`` need no Discord."""
 
 from __future__ import annotations
 
@@ -17,7 +17,15 @@ def build_parser() -> argparse.ArgumentParser:
     """The command line; no subcommand means: run the bot."""
     parser = argparse.ArgumentParser(prog="python -m bot", description="Easel, a GPT-Image-2 bot")
     subparsers = parser.add_subparsers(dest="command")
-    subparsers.add_parser("run", help="run the Discord bot (the default)")
+    subparsers.add_parser("run", help="run the Discord bot (the default; needs DISCORD_TOKEN)")
+    playground = subparsers.add_parser(
+        "playground",
+        help="Easel in a browser: a local Discord, the real bot, a web page (the default "
+        "without DISCORD_TOKEN)",
+    )
+    playground.add_argument(
+        "--port", type=int, help="port on 127.0.0.1 for the page (default: PLAYGROUND_PORT, 8765)"
+    )
     cli.add_imagine_parser(subparsers)
     cli.add_check_parser(subparsers)
     cli.add_models_parser(subparsers)
@@ -41,6 +49,11 @@ def main(argv: list[str] | None = None) -> int:
             return asyncio.run(cli.check(settings))
         if args.command == "models":
             return cli.models(settings, as_json=args.json, everything=args.all)
+        if args.command == "playground" or (args.command is None and not settings.discord_token):
+            from bot.playground.entry import run_playground  # the local Discord, on this path only
+
+            port = getattr(args, "port", None)
+            return run_playground(settings, settings.playground_port if port is None else port)
         from bot.client import run_bot  # imports discord only when the bot runs
 
         return run_bot(settings)

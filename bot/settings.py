@@ -107,6 +107,9 @@ class Settings(BaseSettings):
     database_url: str = DEFAULT_DATABASE_URL
     result_retention_days: float = Field(default=30, ge=0)  # 0 keeps job images forever
 
+    # Playground (no DISCORD_TOKEN, or `python -m bot playground`): the page's port on 127.0.0.1
+    playground_port: int = Field(default=8765, ge=0, le=65535)
+
     # Behaviour
     progress_edit_interval: float = Field(default=2.0, ge=0.5)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
