@@ -21,3 +21,5 @@ USER easel
 WORKDIR /home/easel
 VOLUME ["/data"]
 ENTRYPOINT ["python", "-m", "bot"]
+# `run` needs DISCORD_TOKEN (bare `python -m bot` without one would open the local playground).
+CMD ["run"]

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Easel's two commands, on a machine with nothing but Python 3.11+ and the package registry.
 
-    python3 dev.py run [ARGS]   run the bot (or `run imagine ...`, `run check`)
+    python3 dev.py run [ARGS]   run the bot; without DISCORD_TOKEN, the playground in a browser
+                                (or `run imagine ...`, `run check`)
     python3 dev.py test [ARGS]  lint, format check, type check, and the whole test suite
 
 Both create ``.venv`` and install the project into it the first time (and again whenever
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import subprocess
 import sys
 import venv
@@ -22,6 +24,14 @@ VENV = ROOT / ".venv"
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 PYTHON = BIN / ("python.exe" if os.name == "nt" else "python")
 PYTEST_NO_TESTS = 5
+
+# What the tests need from the operating system: {a binary on PATH, or a path (globs allowed):
+# the Debian package that provides it}. Installed with apt-get when missing and running as root
+# (CI on a fresh Debian machine); otherwise the command to run is printed.
+SYSTEM_PACKAGES = {
+    # The playground's browser tests drive it with Playwright, which never downloads a browser.
+    "/usr/bin/chromium": "chromium",
+}
 
 
 def ensure_environment(extras: str) -> None:
@@ -41,6 +51,37 @@ def ensure_environment(extras: str) -> None:
     stamp.write_text(digest)
 
 
+def ensure_system_packages(needed: dict[str, str] = SYSTEM_PACKAGES) -> None:
+    """Install the Debian packages whose binaries are missing (apt-get, as root)."""
+    missing = sorted({package for wanted, package in needed.items() if not _present(wanted)})
+    if not missing:
+        return
+    apt = shutil.which("apt-get")
+    if apt is None or os.name == "nt" or os.geteuid() != 0:
+        print(
+            f"missing system packages: {' '.join(missing)}. Install them (on Debian: "
+            f"sudo apt-get install {' '.join(missing)}); the tests that need them will fail.",
+            file=sys.stderr,
+        )
+        return
+    print(f"installing {' '.join(missing)} with apt-get …", file=sys.stderr)
+    quiet = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    for command in (
+        [apt, "update", "--quiet"],
+        [apt, "install", "--yes", "--quiet", "--no-install-recommends", *missing],
+    ):
+        code = subprocess.call(command, env=quiet, stdout=subprocess.DEVNULL)
+        if code != 0:
+            sys.exit(f"`{' '.join(command)}` failed ({code}).")
+
+
+def _present(wanted: str) -> bool:
+    """A path (globs allowed) that exists, or a binary on PATH."""
+    if "/" in wanted:
+        return any(Path("/").glob(wanted.lstrip("/")))
+    return shutil.which(wanted) is not None
+
+
 def run(command: list[str]) -> None:
     """Run a step; stop with its exit code if it fails."""
     code = subprocess.call(command, cwd=ROOT)
@@ -58,6 +99,7 @@ def main(argv: list[str]) -> int:
         ensure_environment("")
         return subprocess.call([str(PYTHON), "-m", "bot", *rest], cwd=ROOT)
     ensure_environment("[test]")
+    ensure_system_packages()
     run([str(BIN / "ruff"), "check", "."])
     run([str(BIN / "ruff"), "format", "--check", "."])
     run([str(BIN / "mypy")])

@@ -8,6 +8,16 @@ import aiohttp
 import pytest
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """``--playground-screenshots DIR``: the browser tests save the README's screenshots there."""
+    parser.addoption(
+        "--playground-screenshots",
+        metavar="DIR",
+        default=None,
+        help="save screenshots of the playground (docs/images) while its browser tests run",
+    )
+
+
 @pytest.fixture
 async def session() -> AsyncIterator[aiohttp.ClientSession]:
     """One HTTP session for a test's providers, closed when the test ends."""

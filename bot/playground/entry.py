@@ -26,7 +26,7 @@ from bot.client import EaselBot, use_discord_endpoints
 from bot.errors import ConfigError
 from bot.playground.app import Hub, build_app
 from bot.playground.room import Room
-from bot.playground.world import Server, new_server
+from bot.playground.world import Server, new_server, welcome
 from bot.runtime import open_engine
 from bot.settings import Settings
 
@@ -85,6 +85,7 @@ async def open_playground(settings: Settings, port: int) -> AsyncIterator[Playgr
         await server.ld.start()
         stack.push_async_callback(server.ld.stop)
         stack.callback(room.watch())
+        await welcome(server)
         data = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="easel-playground-")))
         bot_settings = playground_settings(settings, server, data)
         session = await stack.enter_async_context(

@@ -1,13 +1,18 @@
 """The playground's server: three members to act as, and channels that show what Easel does.
 
-``#general`` for everyone, ``#after-dark`` marked NSFW, and ``#mod-log``, which only admins (and
-Easel) can see and which Easel is told to use as its moderation log once it is connected.
+``#general`` for everyone, with a welcome and a picture to edit; ``#after-dark`` marked NSFW; and
+``#mod-log``, which only admins (and Easel) can see and which Easel is told to use as its
+moderation log once it is connected.
 """
 
 from __future__ import annotations
 
+import asyncio
+import io
 import logging
 from dataclasses import dataclass
+
+from PIL import Image, ImageDraw
 
 from bot.playground.ports import LocalDiscordPort
 from bot.playground.room import Persona
@@ -15,6 +20,14 @@ from bot.playground.room import Persona
 log = logging.getLogger(__name__)
 
 SERVER_NAME = "Easel Playground"
+WELCOME = (
+    "👋 Welcome to the **Easel playground**: the real Easel bot, in a local copy of Discord.\n"
+    "• Type `/imagine` below (files can be dropped on the box), or open this picture's "
+    "**Apps** menu (right-click) → **Edit image**.\n"
+    "• Act as **Alice**, **Bob** or **Sam** (an admin) at the bottom left: Sam can use "
+    "`/easel settings`, and <#{modlog}> shows what moderators see.\n"
+    "-# The panel on the right lists every call Easel makes to Discord and to the image API."
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,6 +37,7 @@ class Server:
     ld: LocalDiscordPort
     personas: list[Persona]
     admin: Persona
+    owner_id: int
     general_id: int
     nsfw_id: int
     modlog_id: int
@@ -58,4 +72,50 @@ async def new_server() -> Server:
         Persona(bob.id, "bob", "Bob", "a second member"),
         Persona(sam.id, "sam", "Sam", "admin: Manage Server", admin=True),
     ]
-    return Server(ld, personas, personas[2], ld.general.id, nsfw.id, modlog.id)
+    return Server(ld, personas, personas[2], ld.owner.id, ld.general.id, nsfw.id, modlog.id)
+
+
+async def welcome(server: Server) -> None:
+    """The owner's welcome in ``#general``, with a picture to try Edit image on (call once the
+    local Discord is started: attachment URLs name its address)."""
+    picture = await asyncio.to_thread(sample_picture)
+    await server.ld.post_message(
+        server.owner_id,
+        server.general_id,
+        WELCOME.format(modlog=server.modlog_id),
+        attachments=[("harbour.png", picture, "image/png")],
+    )
+
+
+def sample_picture(width: int = 768, height: int = 512) -> bytes:
+    """A small harbour at dusk (drawn, so the project ships no image files)."""
+    image = Image.new("RGB", (width, height))
+    draw = ImageDraw.Draw(image)
+    horizon = height * 3 // 5
+    for y in range(horizon):
+        t = y / horizon
+        draw.line(
+            [(0, y), (width, y)], fill=(int(40 + 200 * t), int(50 + 90 * t), int(120 + 40 * t))
+        )
+    for y in range(horizon, height):
+        t = (y - horizon) / (height - horizon)
+        draw.line(
+            [(0, y), (width, y)], fill=(int(30 + 20 * t), int(60 + 30 * t), int(110 - 30 * t))
+        )
+    sun = (width * 2 // 3, horizon - 40)
+    draw.ellipse([sun[0] - 48, sun[1] - 48, sun[0] + 48, sun[1] + 48], fill=(255, 196, 110))
+    draw.polygon([(0, horizon), (180, horizon - 90), (360, horizon)], fill=(34, 40, 70))
+    draw.rectangle([120, horizon - 150, 150, horizon], fill=(235, 235, 240))
+    draw.polygon(
+        [(110, horizon - 150), (160, horizon - 150), (135, horizon - 180)], fill=(200, 60, 60)
+    )
+    draw.polygon(
+        [(430, horizon + 60), (560, horizon + 60), (540, horizon + 85), (450, horizon + 85)],
+        fill=(120, 70, 40),
+    )
+    draw.polygon(
+        [(495, horizon - 20), (495, horizon + 55), (545, horizon + 55)], fill=(240, 235, 220)
+    )
+    out = io.BytesIO()
+    image.save(out, format="PNG", optimize=True)
+    return out.getvalue()

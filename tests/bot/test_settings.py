@@ -102,7 +102,11 @@ def test_bad_setting_exits_2_with_one_line_and_no_traceback(tmp_path: Path) -> N
 
 
 def test_running_the_bot_without_a_token_exits_2_naming_it(tmp_path: Path) -> None:
-    result = run_bot_module(env={"DISCORD_TOKEN": "", "DATABASE_URL": f"sqlite:///{tmp_path}/db"})
+    # `run` is explicit (Docker, services): without a token it fails; bare `python -m bot` would
+    # open the playground instead (tests/bot/playground/test_entry.py).
+    result = run_bot_module(
+        "run", env={"DISCORD_TOKEN": "", "DATABASE_URL": f"sqlite:///{tmp_path}/db"}
+    )
     assert result.returncode == 2
     assert result.stderr.strip().count("\n") == 0
     assert "DISCORD_TOKEN" in result.stderr

@@ -65,6 +65,7 @@ export class Composer {
   setCommands(commands) {
     this.entries = flatten(commands);
     if (this.active && !this.entries.some((e) => e.path === this.active.entry.path)) this.reset();
+    if (!this.picker.hidden) this.onInput(); // the picker follows the commands live
   }
 
   showError(message) {
@@ -208,6 +209,10 @@ export class Composer {
       }
     });
     wrap.append(control);
+    wrap.addEventListener("input", () => {
+      wrap.classList.remove("invalid");
+      wrap.querySelector(".option-error")?.remove();
+    });
     if (!option.required) {
       const remove = el("button", { type: "button", class: "option-remove", title: `Remove ${option.name}` }, "×");
       remove.addEventListener("click", (event) => {

@@ -182,6 +182,8 @@ function drawHeader() {
 // ------------------------------------------------------------------ loading
 async function loadChannel() {
   const view = await api.get(`/api/channels/${page.channelId}?as=${encodeURIComponent(page.as)}`);
+  page.apps = view.apps;
+  composer.setCommands(view.commands);
   page.messages.clear();
   list.replaceChildren();
   for (const entry of view.messages) {
@@ -190,8 +192,6 @@ async function loadChannel() {
     place(entry);
   }
   list.scrollTop = list.scrollHeight;
-  page.apps = view.apps;
-  composer.setCommands(view.commands);
 }
 
 async function load() {

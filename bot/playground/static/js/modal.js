@@ -91,6 +91,10 @@ export function openModal(modal, submit, ctx) {
         required ? el("span", { class: "required-star" }, " *") : null),
       field.description ? el("div", { class: "description" }, field.description) : null,
       control.node);
+    wrap.addEventListener("input", () => {
+      wrap.classList.remove("invalid");
+      wrap.querySelector(".field-error")?.remove();
+    });
     parts.push({ input, control, required, wrap });
     body.append(wrap);
   });
@@ -98,7 +102,8 @@ export function openModal(modal, submit, ctx) {
   const cancel = el("button", { type: "button", class: "cancel" }, "Cancel");
   const send = el("button", { type: "submit", class: "submit" }, "Submit");
   const close = () => overlay.remove();
-  const form = el("form", { class: "modal", role: "dialog", "aria-modal": "true", "aria-label": modal.title },
+  const form = el("form", { class: "modal", role: "dialog", "aria-modal": "true", "aria-label": modal.title,
+    novalidate: true },
     el("header", { class: "modal-head" }, el("h2", {}, modal.title),
       el("button", { type: "button", class: "close", "aria-label": "Close", onclick: close }, "×")),
     body,
