@@ -208,16 +208,22 @@ async def load_policy(store: PolicyStore, engine: Engine) -> PolicyService:
 
 
 @asynccontextmanager
-async def open_services(settings: Settings, *, ops: Ops | None = None) -> AsyncIterator[Services]:
+async def open_services(
+    settings: Settings,
+    *,
+    ops: Ops | None = None,
+    session: aiohttp.ClientSession | None = None,
+) -> AsyncIterator[Services]:
     """Yield the started engine and the loaded policy service; both are closed on exit.
 
     The bot is built with these injected (discord.py's ``advanced_startup`` pattern), so its
     resources open before it logs in and close after its gateway is gone. ``ops`` gets their
-    metrics and readiness (``open_engine``).
+    metrics and readiness (``open_engine``); ``session``, when given, carries the engine's
+    upstream requests (the playground traces them).
     """
     async with (
         Database.open(settings.database_path) as database,
-        open_engine(settings, database=database, ops=ops) as engine,
+        open_engine(settings, database=database, ops=ops, session=session) as engine,
     ):
         policy = await load_policy(SqlitePolicyStore(database), engine)
         yield Services(engine, policy)

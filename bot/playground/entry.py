@@ -27,7 +27,7 @@ from bot.errors import ConfigError
 from bot.playground.app import Hub, build_app
 from bot.playground.room import Room
 from bot.playground.world import Server, new_server, welcome
-from bot.runtime import open_engine
+from bot.runtime import open_services
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -91,9 +91,9 @@ async def open_playground(settings: Settings, port: int) -> AsyncIterator[Playgr
         session = await stack.enter_async_context(
             aiohttp.ClientSession(trace_configs=[room.activity.trace_config()])
         )
-        engine = await stack.enter_async_context(open_engine(bot_settings, session=session))
-        room.provider_label = engine.label
-        bot = EaselBot(bot_settings, engine=engine)
+        services = await stack.enter_async_context(open_services(bot_settings, session=session))
+        room.provider_label = services.engine.label
+        bot = EaselBot(bot_settings, engine=services.engine, policy=services.policy)
         await stack.enter_async_context(_connected(bot, server))
         await _use_modlog(server)
         yield Playground(url, server, room, bot)
