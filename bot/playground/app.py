@@ -120,7 +120,9 @@ async def same_origin_only(request: web.Request, handler: Handler) -> web.Stream
     """Answer only requests addressed to this loopback server from this page (or no page)."""
     sockname = request.transport.get_extra_info("sockname") if request.transport else None
     port = str(sockname[1]) if sockname else ""
-    host, _, host_port = request.host.rpartition(":")
+    host, colon, host_port = request.host.rpartition(":")
+    if not colon:  # no port named: the scheme's default
+        host, host_port = request.host, "80"
     if host not in LOOPBACK or host_port != port:
         return web.json_response({"error": "Open the playground at 127.0.0.1."}, status=421)
     origin = request.headers.get("Origin")

@@ -48,6 +48,7 @@ async def new_server() -> Server:
     from local_discord import LocalDiscord, Permission
 
     ld = LocalDiscord(bot_name="Easel")
+    ld.record_requests = False  # the page follows the feed; a long session keeps no request log
     ld.guild.name = SERVER_NAME
     ld.general.topic = "Say hello, or type / to see Easel's commands."
     admins = await ld.create_role(

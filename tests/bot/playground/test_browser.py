@@ -147,6 +147,36 @@ async def test_edit_image_from_the_apps_menu_opens_the_form_and_edits(
     assert await edited.locator(".attachment img").count() == 1
 
 
+async def test_an_area_is_previewed_privately_changed_from_its_menu_then_repainted(
+    page: Any, playground: Playground
+) -> None:
+    """The form's area menu, then the private picker: its multi-select menu redraws the
+    preview, and nothing is spent until "Repaint this area"."""
+    await open_as(page, playground, "alice")
+    welcome = message_with(page, "Welcome to the")
+    await welcome.click(button="right")  # the message's context menu, as on desktop
+    await page.click("[data-app='Edit image']")
+    form = page.locator(".modal")
+    await form.locator("textarea").fill("a tall ship on the left")
+    await form.locator(".choice", has_text="Left half").locator("input").check()
+    await form.locator(".submit").click()
+    found = page.locator(".message.ephemeral", has_text="Repaint:")
+    await found.wait_for()
+    picker = page.locator(f"[data-message-id='{await found.get_attribute('data-message-id')}']")
+    assert "Left half" in await picker.locator(".content").inner_text()
+    assert await picker.locator(".attachment img").count() == 1  # the tinted preview
+    upstream = playground.room.activity.totals.upstream
+    await picker.locator(".select-box").click()
+    await picker.locator(".select-option", has_text="Bottom half").click()
+    await picker.locator(".select-done").click()
+    await picker.locator(".content", has_text="Left half + Bottom half").wait_for()
+    assert playground.room.activity.totals.upstream == upstream  # a preview costs nothing
+    await picker.locator("button.button", has_text="Repaint this area").click()
+    await picker.locator(".content", has_text="Repainting").wait_for()
+    result = message_with(page, "a tall ship on the left")
+    await result.locator(".embed-title", has_text="1 image ready").wait_for(timeout=JOB_WAIT)
+
+
 async def test_a_refusal_is_private_to_the_member_who_asked(
     page: Any, playground: Playground, screens: Screens
 ) -> None:

@@ -228,9 +228,10 @@ export function renderMessage(entry, ctx) {
   }
   if (message.content) body.append(el("div", { class: "content", html: markdown(message.content, ctx) }));
   for (const embed of message.embeds || []) body.append(renderEmbed(embed, ctx));
-  if (message.attachments?.length) {
-    body.append(el("div", { class: "attachments" }, message.attachments.map(renderAttachment)));
-  }
+  // Files an embed shows (attachment://) are drawn in the embed only, as Discord does.
+  const inEmbeds = new Set((message.embeds || []).flatMap((e) => [e.image?.url, e.thumbnail?.url]));
+  const files = (message.attachments || []).filter((file) => !inEmbeds.has(file.url));
+  if (files.length) body.append(el("div", { class: "attachments" }, files.map(renderAttachment)));
   body.append(...renderComponents(message.components || [], message, ctx).filter(Boolean));
   if (message.flags & EPHEMERAL) {
     const dismiss = el("button", { type: "button" }, "Dismiss message");
