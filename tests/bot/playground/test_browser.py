@@ -203,6 +203,28 @@ async def test_a_refusal_is_private_to_the_member_who_asked(
     assert await page.locator(".message.ephemeral", has_text="compression").count() == 0
 
 
+async def test_a_members_message_is_shown_as_markdown_never_as_html(
+    page: Any, playground: Playground
+) -> None:
+    """What members write is text: Discord's markdown is drawn, HTML and script links are not."""
+    await open_as(page, playground, "bob")
+    text = (
+        '**bold** and ||hidden|| <img src=x onerror="document.body.dataset.owned=1"> '
+        "[click](javascript:alert(1)) <@" + str(playground.server.admin.user_id) + ">"
+    )
+    await page.fill("#composer-input", text)
+    await page.press("#composer-input", "Enter")
+    shown = message_with(page, "bold and").locator(".content")
+    await shown.wait_for()
+    assert await shown.locator("strong").inner_text() == "bold"
+    assert await shown.locator(".spoiler").inner_text() == "hidden"
+    assert await shown.locator(".mention").inner_text() == "@Sam"
+    assert await shown.locator("img").count() == 0
+    assert await shown.locator("a").count() == 0
+    assert "<img src=x" in await shown.inner_text()
+    assert await page.evaluate("document.body.dataset.owned") is None
+
+
 async def test_required_options_are_enforced_before_anything_is_sent(
     page: Any, playground: Playground
 ) -> None:

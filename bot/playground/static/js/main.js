@@ -5,6 +5,7 @@ import * as api from "./api.js";
 import { ActivityPanel } from "./activity.js";
 import { Composer } from "./composer.js";
 import { openModal } from "./modal.js";
+import { refreshRelativeTimes } from "./markdown.js";
 import { avatar, el, renderMessage } from "./render.js";
 
 const params = new URLSearchParams(location.search);
@@ -301,6 +302,8 @@ chat.addEventListener("drop", (event) => {
   hint.hidden = true;
   composer.addFiles([...event.dataTransfer.files]);
 });
+
+setInterval(() => refreshRelativeTimes(list), 15_000);
 
 load().catch((error) => {
   const banner = document.getElementById("banner");

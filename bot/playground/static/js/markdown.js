@@ -36,7 +36,8 @@ function timestamp(seconds, style) {
   const text = style === "R"
     ? relativeTime(date)
     : new Intl.DateTimeFormat(undefined, FORMATS[style] || FORMATS.f).format(date);
-  return `<time class="mention timestamp-mention" datetime="${date.toISOString()}"
+  const live = style === "R" ? " data-relative" : "";
+  return `<time class="mention timestamp-mention" datetime="${date.toISOString()}"${live}
     title="${escapeHtml(date.toLocaleString())}">${escapeHtml(text)}</time>`;
 }
 
@@ -106,4 +107,11 @@ export function markdown(text, ctx, { single = false } = {}) {
     s = s.replace(/\u0000(\d+)\u0000/g, (_, n) => stash[+n]);
   }
   return s;
+}
+
+// Relative timestamps ("in 5 minutes") stay true while the page is open, as in Discord.
+export function refreshRelativeTimes(root = document) {
+  for (const node of root.querySelectorAll("time[data-relative]")) {
+    node.textContent = relativeTime(new Date(node.getAttribute("datetime")));
+  }
 }

@@ -84,6 +84,11 @@ export function openModal(modal, submit, ctx) {
     }
     const id = `modal-field-${index}`;
     const input = field.input;
+    if (input.type !== 4 && input.type !== 3) {
+      body.append(el("div", { class: "modal-field" }, el("label", {}, field.label || input.custom_id),
+        el("div", { class: "description" }, "This kind of field is not drawn in the playground.")));
+      return;
+    }
     const control = input.type === 4 ? textInput(input, id) : choiceInput(input, id);
     const required = input.required ?? true;
     const wrap = el("div", { class: "modal-field", "data-custom-id": input.custom_id },

@@ -33,6 +33,9 @@ export function avatar(user, size = "") {
     name.slice(0, 1).toUpperCase());
 }
 
+// Only web and same-site links are followed (a payload could carry javascript: URLs).
+const safeUrl = (url) => (/^(https?:\/\/|\/(?!\/))/i.test(url || "") ? url : "#");
+
 const colorOf = (value) => (value ? `#${value.toString(16).padStart(6, "0")}` : "var(--bg-3)");
 
 function time(iso) {
@@ -51,7 +54,7 @@ function renderEmbed(embed, ctx) {
   }
   if (embed.title) {
     const title = el("div", { class: "embed-title", html: markdown(embed.title, ctx, { single: true }) });
-    node.append(embed.url ? el("a", { href: embed.url, target: "_blank", rel: "noopener" }, title) : title);
+    node.append(embed.url ? el("a", { href: safeUrl(embed.url), target: "_blank", rel: "noopener" }, title) : title);
   }
   if (embed.description) {
     node.append(el("div", { class: "embed-description", html: markdown(embed.description, ctx) }));
@@ -64,7 +67,7 @@ function renderEmbed(embed, ctx) {
   }
   if (embed.image?.url) {
     node.append(el("div", { class: "embed-image" },
-      el("a", { href: embed.image.url, target: "_blank" }, el("img", { src: embed.image.url, alt: "" }))));
+      el("a", { href: safeUrl(embed.image.url), target: "_blank" }, el("img", { src: embed.image.url, alt: "" }))));
   }
   if (embed.thumbnail?.url) {
     node.append(el("div", { class: "embed-thumbnail" }, el("img", { src: embed.thumbnail.url, alt: "" })));
@@ -82,7 +85,7 @@ function renderAttachment(file) {
   const spoiler = file.filename.startsWith("SPOILER_");
   if ((file.content_type || "").startsWith("image/")) {
     const link = el("a", {
-      class: `attachment${spoiler ? " spoiler-file" : ""}`, href: file.url, target: "_blank",
+      class: `attachment${spoiler ? " spoiler-file" : ""}`, href: safeUrl(file.url), target: "_blank",
       title: file.filename,
     }, el("img", { src: file.url, alt: file.description || file.filename, loading: "lazy",
       width: file.width || undefined, height: file.height || undefined }));
@@ -97,7 +100,7 @@ function renderAttachment(file) {
     }
     return link;
   }
-  return el("a", { class: "file", href: file.url, target: "_blank" }, "📄 ", file.filename,
+  return el("a", { class: "file", href: safeUrl(file.url), target: "_blank" }, "📄 ", file.filename,
     el("small", {}, ` ${(file.size / 1024).toFixed(1)} KB`));
 }
 
@@ -106,7 +109,7 @@ function renderButton(component, message, ctx) {
   const emoji = component.emoji?.name ? `${component.emoji.name} ` : "";
   const label = `${emoji}${component.label || ""}`.trim();
   if (component.style === 5) {
-    return el("a", { class: "button link", href: component.url, target: "_blank", rel: "noopener" },
+    return el("a", { class: "button link", href: safeUrl(component.url), target: "_blank", rel: "noopener" },
       label, " ↗");
   }
   const button = el("button", {
