@@ -14,7 +14,7 @@ from bot.settings import load_settings
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The command line; no subcommand means: run the bot."""
+    """The command line; no subcommand means: run the bot (the playground without a token)."""
     parser = argparse.ArgumentParser(prog="python -m bot", description="Easel, a GPT-Image-2 bot")
     subparsers = parser.add_subparsers(dest="command")
     subparsers.add_parser("run", help="run the Discord bot (the default; needs DISCORD_TOKEN)")
