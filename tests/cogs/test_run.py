@@ -50,4 +50,4 @@ async def test_a_quiet_gate_does_not_wait() -> None:
     gate = AckGate()
     started = time.monotonic()
     await gate.wait_until_quiet()
-    assert time.monotonic() - started < 0.01
+    assert time.monotonic() - started < 0.09  # it waits 0.1 s only while acks are in flight

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from bot.policy.terms import TermMatcher, normalize_term
@@ -147,9 +145,8 @@ def test_an_empty_list_matches_nothing() -> None:
     assert TermMatcher([]).find("anything") is None
 
 
-def test_matching_a_long_prompt_against_many_terms_is_fast() -> None:
+def test_a_long_prompt_against_many_terms_finds_the_one_spelled_out() -> None:
+    """Speed lives in the benchmark; here, a long prompt and a long list still find the term."""
     matcher = TermMatcher([f"term{i}word" for i in range(300)] + ["needle"])
     prompt = " ".join(f"word{i} with some longer text" for i in range(200)) + " n e e d l e"
-    started = time.perf_counter()
     assert matcher.find(prompt) == "needle"
-    assert time.perf_counter() - started < 0.05

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import time
 
 import pytest
 from PIL import Image
@@ -63,19 +62,6 @@ def test_non_positive_size_is_refused() -> None:
     """A zero size is a caller bug, reported clearly."""
     with pytest.raises(ValueError, match="0x10"):
         render_placeholder(0, 10, "p")
-
-
-def test_2048x1152_renders_well_under_100_ms() -> None:
-    """The sandbox renders on every completed task, so drawing must stay cheap."""
-    render_placeholder(2048, 1152, "warm-up")
-    best = min(_timed(2048, 1152, f"prompt {i}") for i in range(3))
-    assert best < 0.1
-
-
-def _timed(width: int, height: int, prompt: str) -> float:
-    start = time.perf_counter()
-    render_placeholder(width, height, prompt)
-    return time.perf_counter() - start
 
 
 BLUE = (20, 60, 200)
