@@ -16,8 +16,9 @@ import json
 import logging
 import pkgutil
 import signal
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import discord
@@ -25,6 +26,7 @@ import discord.gateway
 import discord.http
 import discord.utils
 import yarl
+from discord import app_commands
 from discord.ext import commands
 from pydantic import SecretStr
 
@@ -80,6 +82,27 @@ def extension_names(package: str = EXTENSIONS) -> list[str]:
     )
 
 
+class EaselTree(app_commands.CommandTree["EaselBot"]):
+    """The command tree, with checks that run before every application command.
+
+    discord.py has one tree-wide hook (``interaction_check``); this keeps a list of them, so an
+    extension plugs its own check in and out (``cogs.checks`` re-checks every declared option,
+    since Discord's API passes on what a modified client sends). A check refuses by raising an
+    ``AppCommandError``, which reaches the tree's error hook like a command's own error.
+    """
+
+    def __init__(self, client: EaselBot, **options: Any) -> None:
+        super().__init__(client, **options)
+        self.checks: list[Callable[[Interaction], Awaitable[bool]]] = []
+
+    async def interaction_check(self, interaction: Interaction, /) -> bool:
+        """Every check in the order they were added; the first False stops the command."""
+        for check in list(self.checks):
+            if not await check(interaction):
+                return False
+        return True
+
+
 class EaselBot(commands.Bot):
     """Easel's bot: the engine and the policy service, shared by every extension."""
 
@@ -99,6 +122,7 @@ class EaselBot(commands.Bot):
             intents=discord.Intents(guilds=True),
             allowed_mentions=NO_MENTIONS,
             help_command=None,
+            tree_cls=EaselTree,
         )
         self.settings = settings
         self.engine = engine
@@ -111,6 +135,13 @@ class EaselBot(commands.Bot):
             metrics.guild_count = lambda: len(self.guilds)
         self.initial_extensions = list(extension_names() if extensions is None else extensions)
         self._closing: asyncio.Future[None] | None = None
+
+    @property
+    def tree(self) -> EaselTree:
+        """The command tree, typed as the one Easel builds (with its list of checks)."""
+        tree = super().tree
+        assert isinstance(tree, EaselTree)
+        return tree
 
     async def setup_hook(self) -> None:
         """Load the extensions, sync commands if changed, then resume unfinished jobs.

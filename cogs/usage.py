@@ -83,7 +83,6 @@ class Usage(commands.Cog):
         if guild_id is None:
             await answer_privately(interaction, "`/usage` counts images per server: use it in one.")
             return
-        days = max(1, min(30, days))
         wants_others = report == "server" or (
             member is not None and member.id != interaction.user.id
         )

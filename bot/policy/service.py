@@ -421,11 +421,14 @@ class PolicyService:
 
 
 def _first_error(exc: ValidationError) -> str:
-    """A validation error's first message, in plain words."""
-    errors = exc.errors()
-    if not errors:
-        return str(exc)
-    return str(errors[0].get("msg", exc)).removeprefix("Value error, ")
+    """A validation error's first message in plain words, naming the setting (pydantic's own
+    messages, "Input should be…", do not; our validators' do)."""
+    error = exc.errors()[0]
+    message = str(error["msg"])
+    setting = ".".join(str(part) for part in error["loc"])
+    if error["type"] == "value_error" or not setting:
+        return message.removeprefix("Value error, ")
+    return f"`{setting}`: {message}"
 
 
 def _utc_date(timestamp: float) -> date:

@@ -15,7 +15,7 @@ import os
 import signal
 import socket
 import sys
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,7 +27,7 @@ import pytest_asyncio
 from bot.ops.loop_lag import MetricsReport
 from bot.sandbox.server import Faults, Sandbox
 from bot.settings import Settings
-from local_discord import LocalDiscord, StoredMessage
+from local_discord import InteractionHandle, LocalDiscord, StoredMessage
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 STDERR_TAIL = 6000  # characters of the bot's stderr shown with a failure
@@ -292,6 +292,34 @@ def final_embed(message: StoredMessage) -> dict[str, Any]:
 def is_final(message: StoredMessage) -> bool:
     """A job's message once it shows the outcome (progress titles start with 🎨)."""
     return bool(message.embeds) and not str(message.embeds[0].get("title", "")).startswith("🎨")
+
+
+def job_message(handle: InteractionHandle) -> StoredMessage | None:
+    """A job's public message: the original response, or, for a job with images (acknowledged
+    privately while they are read and checked), the public follow-up posted once they passed."""
+    return next((m for m in handle.messages if not m.ephemeral and not m.deleted), None)
+
+
+async def wait_for_job_message(
+    handle: InteractionHandle,
+    predicate: Callable[[StoredMessage], bool] | None = None,
+    timeout: float = 15.0,
+) -> StoredMessage:
+    """Wait until the job's public message exists (and matches ``predicate``)."""
+
+    def ready(h: InteractionHandle) -> bool:
+        message = job_message(h)
+        return message is not None and (predicate is None or predicate(message))
+
+    await handle.wait_for(ready, timeout)
+    message = job_message(handle)
+    assert message is not None
+    return message
+
+
+def public_messages(ld: LocalDiscord, channel: Any) -> list[StoredMessage]:
+    """Every message ever shown to everyone in ``channel``, deleted ones included."""
+    return ld.channel_messages(channel, include_deleted=True)
 
 
 def sent_bodies(ld: LocalDiscord) -> Iterator[tuple[str, dict[str, Any]]]:
