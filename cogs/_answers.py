@@ -9,6 +9,7 @@ answered in plain words; anything else is a bug: logged once, answered with a re
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import discord
 from discord import app_commands
@@ -18,6 +19,7 @@ from bot.errors import EaselError, InternalError, RefusalError
 
 log = logging.getLogger(__name__)
 
+PRIVATE_ACK = "easel_private_ack"  # in ``Interaction.extras``
 BUG = "Something went wrong inside Easel (reference `{reference}`). Please try again."
 
 
@@ -51,6 +53,31 @@ async def answer_privately(
     await interaction.followup.send(
         text or discord.utils.MISSING, embed=shown, ephemeral=True, allowed_mentions=NO_MENTIONS
     )
+
+
+async def defer_privately(interaction: Interaction) -> None:
+    """Acknowledge with a private "thinking…", for work that may still refuse (reading the
+    member's images, a stored job's files): a refusal then leaves nothing public behind.
+
+    ``post_publicly`` turns it into the public answer once the work succeeded.
+    """
+    await interaction.response.defer(ephemeral=True, thinking=True)
+    interaction.extras[PRIVATE_ACK] = True
+
+
+def acknowledged_privately(interaction: Interaction) -> bool:
+    """Whether ``defer_privately`` acknowledged this interaction."""
+    return bool(interaction.extras.get(PRIVATE_ACK))
+
+
+async def post_publicly(interaction: Interaction, **message: Any) -> discord.WebhookMessage:
+    """The public answer after ``defer_privately``: the private "thinking…" goes, a new message
+    comes (the first follow-up would otherwise replace it and stay private)."""
+    try:
+        await interaction.delete_original_response()
+    except discord.HTTPException:
+        log.debug("could not delete the private thinking message", exc_info=True)
+    return await interaction.followup.send(wait=True, allowed_mentions=NO_MENTIONS, **message)
 
 
 def member_message(error: BaseException) -> str | None:

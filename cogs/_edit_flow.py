@@ -23,6 +23,7 @@ from bot.jobs import pipeline
 from bot.jobs.models import InputImage, JobRequest, ResolvedRequest
 from bot.jobs.records import JobRecord
 from bot.options import OutputFormat, Quality, Ratio, Resolution
+from cogs._answers import defer_privately
 from cogs._policy import job_context
 from cogs._run import start_job
 
@@ -96,7 +97,7 @@ async def start_edit(
     """
     if not interaction.response.is_done():
         await vet_policy(interaction, resolved, kind=kind, parent_id=parent_id)
-        await interaction.response.defer(thinking=True)
+        await defer_privately(interaction)  # public only once the images and mask pass
     if mask is not None:
         await pipeline.check_mask(images[0], mask)
     await vet_policy(interaction, resolved, kind=kind, parent_id=parent_id)

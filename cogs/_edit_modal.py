@@ -15,7 +15,7 @@ import discord
 from bot.client import NO_MENTIONS, Interaction
 from bot.jobs.records import JobRecord
 from bot.media.regions import REGIONS, parse_regions, region_preview
-from cogs._answers import report_error
+from cogs._answers import defer_privately, report_error
 from cogs._edit_flow import edit_request, start_edit, vet_policy
 from cogs._edit_sources import EditSource, parent_of, source_from_result
 from cogs._region_picker import RegionPicker, area_options, preview_file
@@ -95,7 +95,7 @@ class EditImageModal(discord.ui.Modal, title="Edit image"):
         )
         parent_id = source.parent_id
         await vet_policy(interaction, resolved, kind="edit", parent_id=parent_id)
-        await interaction.response.defer(ephemeral=bool(keys), thinking=True)
+        await defer_privately(interaction)  # the image is read and checked before anything public
         image = await source.fetch()
         parent_id = parent_id or await parent_of(interaction.client, self.message, source.filename)
         if not keys:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from typing import TYPE_CHECKING
@@ -19,8 +20,10 @@ from bot.client import Interaction
 from bot.errors import InputError
 from bot.jobs.models import InputImage, ResolvedRequest
 from bot.jobs.records import Delivery, JobAction, JobRecord
-from bot.media.limits import INPUT_MAX_BYTES
+from bot.media.limits import INPUT_MAX_BYTES, MAX_PIXELS
+from cogs._answers import acknowledged_privately, defer_privately, post_publicly
 from cogs._policy import job_context
+from cogs._render import progress_embed
 
 if TYPE_CHECKING:
     pass
@@ -28,6 +31,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp", ".gif", ".bmp", ".tif", ".tiff")
+GENERIC_TYPES = frozenset({"application/octet-stream", "binary/octet-stream"})
 
 
 def attached(*options: discord.Attachment | None) -> list[discord.Attachment]:
@@ -36,25 +40,43 @@ def attached(*options: discord.Attachment | None) -> list[discord.Attachment]:
 
 
 def looks_like_image(attachment: discord.Attachment) -> bool:
-    """An attachment Easel may be able to read (decoding decides for sure)."""
-    content_type = (attachment.content_type or "").split(";")[0]
-    return content_type.startswith("image/") or attachment.filename.lower().endswith(
-        IMAGE_EXTENSIONS
-    )
+    """An attachment Easel may be able to read (decoding decides for sure).
+
+    Discord's content type decides where it names one; a generic or missing type leaves it to
+    the file's extension.
+    """
+    content_type = (attachment.content_type or "").split(";")[0].strip().lower()
+    if content_type and content_type not in GENERIC_TYPES:
+        return content_type.startswith("image/")
+    return attachment.filename.lower().endswith(IMAGE_EXTENSIONS)
 
 
 def check_attachments(attachments: Sequence[discord.Attachment]) -> None:
-    """Refuse non-images and oversized files from their metadata, before deferring."""
+    """Refuse what the attachments' metadata already tells, before anything is acknowledged:
+    not an image, empty, too large, too many pixels. Only the bytes can tell the rest."""
     for attachment in attachments:
+        name = discord.utils.escape_markdown(attachment.filename)
         if not looks_like_image(attachment):
             raise InputError(
-                f"`{attachment.filename}` is not an image. Attach PNG, JPEG, WebP or GIF files.",
+                f"`{name}` is not an image. Attach PNG, JPEG, WebP or GIF files.",
                 field="references",
+            )
+        if attachment.size == 0:
+            raise InputError(
+                f"`{name}` is empty (0 bytes). Attach the image again.", field="references"
             )
         if attachment.size > INPUT_MAX_BYTES:
             raise InputError(
-                f"`{attachment.filename}` is {attachment.size / 1_000_000:.0f} MB; images can be "
+                f"`{name}` is {attachment.size / 1_000_000:.0f} MB; images can be "
                 f"at most {INPUT_MAX_BYTES // 1_000_000} MB.",
+                field="references",
+            )
+        width, height = attachment.width or 0, attachment.height or 0
+        if width * height > MAX_PIXELS:
+            raise InputError(
+                f"`{name}` is {width}x{height} pixels ({width * height / 1e6:.0f} megapixels); "
+                f"Easel reads images up to {MAX_PIXELS / 1e6:.0f} megapixels. Downscale it and "
+                "try again.",
                 field="references",
             )
 
@@ -165,36 +187,61 @@ async def _accept(
     action: JobAction | None,
 ) -> JobRecord:
     bot = interaction.client
+    # Images to read and check may still refuse: acknowledge privately until they pass, so a
+    # refusal leaves nothing public (a job without images is acknowledged publicly at once).
+    private = bool(attachments or inputs)
     callback = None
     if not interaction.response.is_done():
         async with ACK_GATE.acknowledging():
-            callback = await interaction.response.defer(thinking=True)
+            if private:
+                await defer_privately(interaction)
+            else:
+                callback = await interaction.response.defer(thinking=True)
         await ACK_GATE.wait_until_quiet()
-    message_id = callback.message_id if callback is not None else None
-    if message_id is None:
-        message_id = await response_message_id(interaction)
     all_inputs = (*inputs, *await read_attachments(attachments))
     await bot.engine.check_inputs(all_inputs)
+    if acknowledged_privately(interaction):
+        starting = progress_embed(
+            resolved, None, started_at=int(time.time()), label=bot.engine.label
+        )
+        message_id: int | None = (await post_publicly(interaction, embed=starting)).id
+    else:
+        message_id = callback.message_id if callback is not None else None
+        if message_id is None:
+            message_id = await response_message_id(interaction)
     delivery = Delivery(
         application_id=interaction.application_id,
         interaction_token=interaction.token,
         token_expires_at=interaction.expires_at.timestamp(),
         message_id=message_id,
     )
-    return await bot.engine.accept(
-        resolved,
-        origin="discord",
-        inputs=all_inputs,
-        guild_id=interaction.guild_id,
-        channel_id=interaction.channel_id,
-        user_id=interaction.user.id,
-        size_limit=interaction.filesize_limit,
-        delivery=delivery,
-        job_id=job_id,
-        kind=kind,
-        parent_id=parent_id,
-        action=action,
-    )
+    try:
+        return await bot.engine.accept(
+            resolved,
+            origin="discord",
+            inputs=all_inputs,
+            guild_id=interaction.guild_id,
+            channel_id=interaction.channel_id,
+            user_id=interaction.user.id,
+            size_limit=interaction.filesize_limit,
+            delivery=delivery,
+            job_id=job_id,
+            kind=kind,
+            parent_id=parent_id,
+            action=action,
+        )
+    except Exception:
+        if acknowledged_privately(interaction) and message_id is not None:
+            await _withdraw(interaction, message_id)  # no public "Starting…" left behind
+        raise
+
+
+async def _withdraw(interaction: Interaction, message_id: int) -> None:
+    """Delete the public message of a job that was not accepted after all (best effort)."""
+    try:
+        await interaction.followup.delete_message(message_id)
+    except discord.HTTPException:
+        log.warning("could not delete the message of a job that was not accepted")
 
 
 async def response_message_id(interaction: Interaction) -> int | None:

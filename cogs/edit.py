@@ -19,6 +19,7 @@ from bot.client import Interaction
 from bot.errors import InputError
 from bot.options import Ratio
 from bot.text import is_blank
+from cogs._answers import defer_privately
 from cogs._edit_flow import BLEND_PROMPT, edit_request, start_edit, vet_policy
 from cogs._edit_modal import EditImageModal
 from cogs._edit_sources import sources_from_message
@@ -88,7 +89,7 @@ async def run_edit_command(
         max_prompt_chars=PROMPT_MAX_CHARS,
     )
     await vet_policy(interaction, resolved, kind=kind, parent_id=None)
-    await interaction.response.defer(thinking=True)
+    await defer_privately(interaction)  # the images are read and checked before anything public
     inputs = await read_attachments(images)
     mask_input = (await read_attachments([mask]))[0] if mask is not None else None
     await start_edit(interaction, resolved, inputs, mask_input, kind=kind)

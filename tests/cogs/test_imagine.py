@@ -7,6 +7,7 @@ import io
 import itertools
 from typing import Any
 
+import pytest
 from PIL import Image
 
 from tests.cogs.conftest import Harness
@@ -161,6 +162,88 @@ async def test_a_corrupt_attachment_is_answered_privately_after_deferring(harnes
     followup = [c for c in calls if c.method == "POST" and not c.is_callback][-1]
     assert "broken.png" in str(followup.payload)
     assert harness.sandbox.count("submit") == 0
+
+
+async def test_a_corrupt_attachment_is_deferred_privately_so_nothing_public_appears(
+    harness: Harness,
+) -> None:
+    url = harness.cdn.add("notes.png", b"just some text, named like a picture")
+    attachment = attachment_payload("notes.png", url, 36)
+    payload = imagine(
+        "fix this",
+        option("reference", attachment["id"], 11),
+        attachments={attachment["id"]: attachment},
+    )
+    calls = await run(
+        harness,
+        payload,
+        done=lambda calls: any(
+            c.method == "POST" and c.flags & EPHEMERAL for c in calls if not c.is_callback
+        ),
+    )
+    [deferral] = [call for call in calls if call.is_callback]
+    assert deferral.payload is not None and deferral.payload["type"] == 5
+    assert deferral.flags & EPHEMERAL, "the thinking message is private"
+    posted = [c for c in calls if c.method in ("POST", "PATCH") and not c.is_callback]
+    assert all(c.flags & EPHEMERAL for c in posted if c.method == "POST"), "nothing public"
+    assert not [c for c in calls if c.is_original_edit], "no job message was ever shown"
+
+
+async def test_a_good_reference_is_checked_privately_then_the_job_message_is_public(
+    harness: Harness,
+) -> None:
+    buffer = io.BytesIO()
+    Image.new("RGB", (64, 48), "orange").save(buffer, "PNG")
+    url = harness.cdn.add("cat.png", buffer.getvalue())
+    attachment = attachment_payload("cat.png", url, len(buffer.getvalue()))
+    payload = imagine(
+        "my cat as a painting",
+        option("reference", attachment["id"], 11),
+        attachments={attachment["id"]: attachment},
+    )
+    calls = await run(harness, payload)
+    kinds = [(c.method, "callback" if c.is_callback else c.url.rsplit("/", 1)[-1]) for c in calls]
+    deferral = next(i for i, c in enumerate(calls) if c.is_callback)
+    deleted = next(
+        i for i, (m, where) in enumerate(kinds) if m == "DELETE" and where == "@original"
+    )
+    public = next(
+        i for i, c in enumerate(calls) if c.method == "POST" and not c.is_callback and c.payload
+    )
+    assert deferral < deleted < public, kinds
+    assert calls[deferral].flags & EPHEMERAL and not calls[public].flags & EPHEMERAL
+    assert "Starting" in str(calls[public].payload)
+
+
+@pytest.mark.parametrize(
+    ("name", "size", "content_type", "dimensions", "expected"),
+    [
+        ("empty.png", 0, "image/png", None, "`empty.png` is empty (0 bytes)"),
+        ("cat.png", 10, "text/plain", None, "`cat.png` is not an image"),
+        ("huge.png", 10, "image/png", (10_000, 10_000), "100 megapixels"),
+        ("big.png", 60_000_000, "image/png", None, "at most 50 MB"),
+    ],
+)
+async def test_what_the_metadata_tells_is_refused_before_deferring(
+    harness: Harness,
+    name: str,
+    size: int,
+    content_type: str,
+    dimensions: tuple[int, int] | None,
+    expected: str,
+) -> None:
+    attachment = attachment_payload(name, harness.cdn.add(name, b""), size, content_type)
+    if dimensions is not None:
+        attachment.update(width=dimensions[0], height=dimensions[1])
+    payload = imagine(
+        "a fox",
+        option("reference", attachment["id"], 11),
+        attachments={attachment["id"]: attachment},
+    )
+    calls = await run(harness, payload, done=lambda calls: bool(calls))
+    assert calls[0].payload is not None and calls[0].payload["type"] == 4
+    assert calls[0].flags & EPHEMERAL and expected in str(calls[0].payload)
+    assert len(calls) == 1 and len(harness.sandbox.requests) == 0
 
 
 async def test_files_are_fitted_under_the_interactions_size_limit(harness: Harness) -> None:

@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 
 from local_discord import StoredMessage
-from tests.e2e.conftest import Stack, final_embed, is_final
+from tests.e2e.conftest import Stack, final_embed, is_final, wait_for_job_message
 
 pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="module")]
 
@@ -62,7 +62,7 @@ async def test_edit_with_an_uploaded_mask_repaints_only_the_masked_half(
     )
 
     assert (await handle.wait_for_callback(timeout=3)).type == DEFERRED
-    final = await handle.wait_for_original(is_final, timeout=20)
+    final = await wait_for_job_message(handle, is_final, timeout=20)
     assert final_embed(final)["title"] == "✅ 1 image ready"
     result = picture(stack, final)
     assert result.size == (1536, 1024)
@@ -107,7 +107,7 @@ async def test_edit_image_on_a_message_previews_the_area_then_repaints_it(
 
     go = await ld.click_button("alice", picker, "easel:region:go")
     assert (await go.wait_for_callback(timeout=3)).type == DEFERRED
-    final = await go.wait_for_original(is_final, timeout=20)
+    final = await wait_for_job_message(go, is_final, timeout=20)
     assert not final.ephemeral
     assert final_embed(final)["title"] == "✅ 1 image ready"
     result = picture(stack, final)
