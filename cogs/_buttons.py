@@ -16,9 +16,10 @@ import discord
 from bot.client import Interaction
 from bot.jobs.derive import DerivedAction, next_tier
 from bot.jobs.records import JobRecord
+from bot.policy.models import JobCommand
 from cogs._answers import answer_privately, report_error
 from cogs._edit_modal import open_edit_for_result
-from cogs._policy import button_press_refusal
+from cogs._policy import ensure_reusable
 from cogs._run import start_job
 
 if TYPE_CHECKING:
@@ -46,13 +47,6 @@ def can_manage_messages(interaction: Interaction) -> bool:
     """Whether the person pressing may delete others' messages here."""
     permissions = getattr(interaction, "permissions", None)
     return bool(permissions and permissions.manage_messages)
-
-
-def ensure_may_use_result(interaction: Interaction, job: JobRecord) -> None:
-    """Who may re-roll, vary, upscale or edit: the server's "who may press" rule decides."""
-    refusal = button_press_refusal(interaction, job.user_id)
-    if refusal is not None:
-        raise refusal
 
 
 async def derive_and_start(
@@ -102,23 +96,48 @@ async def run_action(interaction: Interaction, action: str, job_id: str, index: 
         )
         return
     if action == "delete":
-        if not (is_requester(interaction, job) or can_manage_messages(interaction)):
-            await answer_privately(
-                interaction,
-                "Only the requester or members who can manage messages can delete this.",
-            )
-            return
-        await interaction.response.defer()
-        if interaction.message is not None:
-            await interaction.message.delete()
-        log.info("job %s: message deleted by %s", job.id, interaction.user.id)
+        await delete_result(interaction, job)
         return
-    ensure_may_use_result(interaction, job)
+    # Everything else shows or reuses the job: the server's rules decide, here and now.
+    command = JobCommand.EDIT if action == "edit" else job.kind
+    await ensure_reusable(interaction, job, command=command)
     if action == "edit":
         await open_edit_for_result(interaction, job, index)  # an edit of the image, area optional
         return
     if action in ("reroll", "vary", "upscale"):
         await derive_and_start(interaction, job, action, index=index)  # type: ignore[arg-type]
+
+
+async def delete_result(interaction: Interaction, job: JobRecord) -> None:
+    """Delete a result for good: its images are erased and its message goes.
+
+    For the requester and members who may manage messages. Nothing brings a deleted result
+    back, not even its requester: ``/show`` and every button refuse it from then on. Copies
+    posted earlier with ``/show`` stay until deleted themselves, and their buttons refuse too.
+    """
+    if not (is_requester(interaction, job) or can_manage_messages(interaction)):
+        await answer_privately(
+            interaction,
+            "Only the requester or members who can manage messages can delete this.",
+        )
+        return
+    await interaction.response.defer()
+    await interaction.client.engine.erase(job, by=interaction.user.id)
+    pressed = interaction.message
+    if pressed is not None:
+        await pressed.delete()
+    original = job.delivery.message_id if job.delivery else None
+    if (
+        original is not None
+        and job.channel_id is not None
+        and original != getattr(pressed, "id", None)
+    ):
+        channel = interaction.client.get_partial_messageable(job.channel_id)
+        try:
+            await channel.get_partial_message(original).delete()
+        except discord.HTTPException:
+            log.info("job %s: its original message was already gone", job.id)
+    log.info("job %s: result deleted by %s", job.id, interaction.user.id)
 
 
 class JobButton(

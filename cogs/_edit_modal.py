@@ -15,9 +15,11 @@ import discord
 from bot.client import NO_MENTIONS, Interaction
 from bot.jobs.records import JobRecord
 from bot.media.regions import REGIONS, parse_regions, region_preview
+from bot.policy.models import JobCommand
 from cogs._answers import defer_privately, report_error
 from cogs._edit_flow import edit_request, start_edit, vet_policy
-from cogs._edit_sources import EditSource, parent_of, source_from_result
+from cogs._edit_sources import EditSource, source_from_result
+from cogs._policy import ensure_reusable
 from cogs._region_picker import RegionPicker, area_options, preview_file
 
 if TYPE_CHECKING:
@@ -37,14 +39,12 @@ class EditImageModal(discord.ui.Modal, title="Edit image"):
         self,
         sources: Sequence[EditSource],
         *,
-        message: discord.Message | None = None,
         require_area: bool = False,
     ) -> None:
         super().__init__(timeout=MODAL_TIMEOUT)
         if not sources:
             raise ValueError("an edit needs at least one image")
         self.sources = list(sources)
-        self.message = message
         self.prompt: discord.ui.TextInput[EditImageModal] = discord.ui.TextInput(
             style=discord.TextStyle.paragraph,
             placeholder="e.g. make it night with a full moon; keep the people as they are",
@@ -94,10 +94,13 @@ class EditImageModal(discord.ui.Modal, title="Edit image"):
             max_prompt_chars=MAX_PROMPT,
         )
         parent_id = source.parent_id
+        if parent_id is not None:  # one of Easel's results: may it still be reused here?
+            parent = await interaction.client.engine.get_job(parent_id)
+            if parent is not None:
+                await ensure_reusable(interaction, parent, command=JobCommand.EDIT)
         await vet_policy(interaction, resolved, kind="edit", parent_id=parent_id)
         await defer_privately(interaction)  # the image is read and checked before anything public
         image = await source.fetch()
-        parent_id = parent_id or await parent_of(interaction.client, self.message, source.filename)
         if not keys:
             await start_edit(interaction, resolved, [image], parent_id=parent_id)
             return

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 import discord
@@ -68,12 +68,29 @@ def source_from_result(bot: EaselBot, job: JobRecord, index: int) -> EditSource:
     return EditSource(filename=stored.filename, fetch=fetch, parent_id=job.id)
 
 
-async def parent_of(bot: EaselBot, message: discord.Message | None, filename: str) -> str | None:
-    """The job behind one of Easel's own result files (``easel_<job8>_<n>.png``), if any."""
-    if message is None or bot.user is None or message.author.id != bot.user.id:
-        return None
-    match = _RESULT_NAME.match(filename)
-    if match is None:
-        return None
-    job = await bot.engine.get_job(match.group(1))
-    return job.id if job is not None else None
+async def sources_with_parents(
+    bot: EaselBot, message: discord.Message
+) -> tuple[list[EditSource], list[JobRecord]]:
+    """The images of ``message``, each of Easel's own results linked to the job that made it
+    (``easel_<job8>_<n>.png`` on a message of Easel's), and those jobs.
+
+    Editing one of Easel's results reuses its job, so the caller checks the server's rules for
+    each job before anything else (``cogs._policy.ensure_reusable``).
+    """
+    sources = sources_from_message(message)
+    if bot.user is None or message.author.id != bot.user.id:
+        return sources, []
+    jobs: dict[str, JobRecord] = {}
+    linked = []
+    for source in sources:
+        match = _RESULT_NAME.match(source.filename)
+        key = match.group(1) if match is not None else None
+        job = None
+        if key is not None:
+            job = jobs.get(key) or await bot.engine.get_job(key)
+        if key is None or job is None:
+            linked.append(source)
+            continue
+        jobs[key] = job
+        linked.append(replace(source, parent_id=job.id))
+    return linked, list(jobs.values())

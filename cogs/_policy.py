@@ -1,7 +1,7 @@
 """Discord glue for the policy service: the facts the rules need, read from an interaction.
 
 The rules themselves live in ``bot.policy`` and never see a discord object; this module turns an
-interaction into a ``JobContext`` (and a button press into the "who may press" check).
+interaction into a ``JobContext``, for a new job or for showing and reusing a stored one.
 """
 
 from __future__ import annotations
@@ -12,9 +12,8 @@ from typing import TYPE_CHECKING
 import discord
 
 from bot.client import Interaction
-from bot.errors import PolicyRefusal
 from bot.jobs.models import ResolvedRequest
-from bot.jobs.records import JobAction
+from bot.jobs.records import JobAction, JobRecord
 from bot.policy.models import JobContext
 
 if TYPE_CHECKING:
@@ -49,16 +48,9 @@ def member_role_ids(interaction: Interaction) -> frozenset[int]:
     return frozenset(user._roles)
 
 
-def job_context(
-    interaction: Interaction,
-    resolved: ResolvedRequest,
-    *,
-    kind: str = "imagine",
-    action: JobAction | None = None,
-) -> JobContext:
-    """What the rules need to know about this request."""
+def place_context(interaction: Interaction, *, command: str) -> JobContext:
+    """Where and who: the facts every rule needs, for ``command`` (no request details)."""
     channel = interaction.channel
-    in_thread = isinstance(channel, discord.Thread)
     parent_id: int | None = None
     category_id: int | None = None
     if isinstance(channel, discord.Thread):
@@ -67,37 +59,51 @@ def job_context(
         category_id = parent.category_id if parent is not None else None
     elif channel is not None:
         category_id = getattr(channel, "category_id", None)
-    nsfw = isinstance(channel, _NSFW_CAPABLE) and channel.is_nsfw()
     return JobContext(
         guild_id=interaction.guild_id,
         channel_id=interaction.channel_id,
         user_id=interaction.user.id,
-        command="edit" if action == "edit" else kind,
-        prompt=resolved.request.prompt,
-        n=resolved.request.n,
-        resolution=resolved.resolution,
+        command=command,
         parent_channel_id=parent_id,
         category_id=category_id,
-        in_thread=in_thread,
-        channel_nsfw=nsfw,
+        in_thread=isinstance(channel, discord.Thread),
+        channel_nsfw=is_nsfw(channel),
         role_ids=member_role_ids(interaction),
         is_admin=is_admin(interaction),
     )
 
 
-def button_press_refusal(
-    interaction: Interaction, requester_id: int | None
-) -> PolicyRefusal | None:
-    """None if this member may press the buttons on ``requester_id``'s result; else why not.
-
-    Follows the server's "who may press result buttons" setting.
-    """
-    return interaction.client.policy.button_refusal(
-        interaction.guild_id,
-        requester_id=requester_id,
-        presser_id=interaction.user.id,
-        presser_is_admin=is_admin(interaction),
+def job_context(
+    interaction: Interaction,
+    resolved: ResolvedRequest,
+    *,
+    kind: str = "imagine",
+    action: JobAction | None = None,
+) -> JobContext:
+    """What the rules need to know about this request."""
+    place = place_context(interaction, command="edit" if action == "edit" else kind)
+    request = resolved.request
+    return place.model_copy(
+        update={"prompt": request.prompt, "n": request.n, "resolution": resolved.resolution}
     )
+
+
+def is_nsfw(channel: object) -> bool:
+    """Whether ``channel`` is age-restricted (a thread follows its parent)."""
+    return isinstance(channel, _NSFW_CAPABLE) and channel.is_nsfw()
+
+
+async def ensure_reusable(interaction: Interaction, job: JobRecord, *, command: str) -> None:
+    """Raise the refusal unless this member may show or reuse ``job`` here, now.
+
+    The one check for every path that re-posts or reuses a stored job: ``/show``, the result
+    buttons and menus (Retry included), and Edit image on one of Easel's results. ``command``
+    is what the member is doing: the job's own command for ``/show``, the new job's otherwise.
+    """
+    bot = interaction.client
+    made_in = bot.get_channel(job.channel_id) if job.channel_id is not None else None
+    ctx = place_context(interaction, command=command)
+    await bot.policy.vet_reuse(ctx, job, made_in_nsfw=is_nsfw(made_in))
 
 
 def jump_url(guild_id: int | None, channel_id: int | None, message_id: int | None) -> str | None:

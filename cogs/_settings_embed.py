@@ -80,7 +80,7 @@ def overview_embed(bot: EaselBot, guild_id: int) -> discord.Embed:
     what = [
         f"Blocked terms: {len(policy.terms(guild_id))} (`/easel terms list`)",
         f"Results as spoilers: {'yes' if s.spoilers else 'no'}",
-        "Result buttons: "
+        "Reusing a member's result (its buttons, `/show`, Edit image): "
         + (
             "anyone"
             if s.button_access is ButtonAccess.ANYONE

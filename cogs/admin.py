@@ -242,7 +242,7 @@ class Admin(
     @app_commands.command(name="output", description="Spoilers and who may press result buttons")
     @app_commands.describe(
         spoilers="Post results as spoilers (members click to reveal)",
-        buttons="Who may press re-roll, vary, upscale and edit on a result",
+        buttons="Who may reuse a member's result: its buttons, /show, Edit image",
     )
     async def output_command(
         self,

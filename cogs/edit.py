@@ -18,11 +18,12 @@ from discord.ext import commands
 from bot.client import Interaction
 from bot.errors import InputError
 from bot.options import Ratio
+from bot.policy.models import JobCommand
 from bot.text import is_blank
 from cogs._answers import defer_privately
 from cogs._edit_flow import BLEND_PROMPT, edit_request, start_edit, vet_policy
 from cogs._edit_modal import EditImageModal
-from cogs._edit_sources import sources_from_message
+from cogs._edit_sources import sources_with_parents
 from cogs._options import (
     EDIT_RATIO_CHOICES,
     FORMAT_CHOICES,
@@ -32,6 +33,7 @@ from cogs._options import (
     numbered,
     parse_output_options,
 )
+from cogs._policy import ensure_reusable
 from cogs._run import attached, check_attachments, read_attachments
 
 if TYPE_CHECKING:
@@ -114,13 +116,15 @@ class Edit(commands.Cog):
 
     async def edit_image_menu(self, interaction: Interaction, message: discord.Message) -> None:
         """Right-click → Apps → Edit image: ask what to change (a modal must answer first)."""
-        sources = sources_from_message(message)
+        sources, jobs = await sources_with_parents(interaction.client, message)
         if not sources:
             raise InputError(
                 "That message has no image attached. Use “Edit image” on a message with a "
                 "PNG, JPEG, WebP or GIF."
             )
-        await interaction.response.send_modal(EditImageModal(sources, message=message))
+        for job in jobs:  # editing one of Easel's results reuses its job: the rules decide
+            await ensure_reusable(interaction, job, command=JobCommand.EDIT)
+        await interaction.response.send_modal(EditImageModal(sources))
 
     @app_commands.command(name="edit", description="Change an image: describe the edit")
     @app_commands.guild_only()

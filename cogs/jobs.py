@@ -8,19 +8,26 @@ from typing import TYPE_CHECKING
 
 import discord
 from discord import app_commands
+from discord.app_commands import Range
 from discord.ext import commands
 
 from bot.client import NO_MENTIONS, Interaction
+from bot.errors import InputError
 from bot.jobs.records import JobRecord, JobState
-from cogs._answers import answer_privately
+from bot.policy.models import job_command
+from bot.policy.rules import no_such_job
+from cogs._answers import defer_privately, post_publicly
 from cogs._buttons import result_view, upscale_possible
-from cogs._policy import jump_url
+from cogs._policy import ensure_reusable, jump_url
 from cogs._render import quote_prompt, result_embed
 
 if TYPE_CHECKING:
     from bot.client import EaselBot
 
 log = logging.getLogger(__name__)
+
+MIN_ID_CHARS = 8  # as shown in /jobs and the moderation log
+MAX_ID_CHARS = 32  # a whole id
 
 STATE_LABELS = {
     JobState.QUEUED: "⏳ queued",
@@ -35,7 +42,9 @@ STATE_LABELS = {
 
 
 def job_link(job: JobRecord) -> str | None:
-    """A jump link to the job's message, when it has one in a server."""
+    """A jump link to the job's message, when it has one in a server (a deleted one has not)."""
+    if job.deleted:
+        return None
     return jump_url(job.guild_id, job.channel_id, job.delivery.message_id if job.delivery else None)
 
 
@@ -49,9 +58,9 @@ def jobs_embed(jobs: list[JobRecord]) -> discord.Embed:
     for job in jobs:
         link = job_link(job)
         name = f"[`{job.id[:8]}`]({link})" if link else f"`{job.id[:8]}`"
+        state = "🗑️ deleted" if job.deleted else STATE_LABELS[job.state]
         lines.append(
-            f"{name} {STATE_LABELS[job.state]} <t:{int(job.created_at)}:R> — "
-            f"{quote_prompt(job.request.prompt, 80)}"
+            f"{name} {state} <t:{int(job.created_at)}:R> — {quote_prompt(job.request.prompt, 80)}"
         )
     embed.description = "\n".join(lines)
     embed.set_footer(text="/show <id> posts a job's images again, with their buttons.")
@@ -77,30 +86,26 @@ class Jobs(commands.Cog):
 
     @app_commands.command(name="show", description="Post a past job's images again, with buttons")
     @app_commands.describe(job_id="The job's id (the first 8 characters are enough)")
-    async def show_command(self, interaction: Interaction, job_id: str) -> None:
-        """Re-post a finished job from this server (or one of the member's own)."""
+    async def show_command(
+        self, interaction: Interaction, job_id: Range[str, MIN_ID_CHARS, MAX_ID_CHARS]
+    ) -> None:
+        """Re-post a finished job's images where the server's rules allow it now.
+
+        ``/show`` obeys the rules of a new job of the command that made it (``ensure_reusable``):
+        a refusal, a deleted result and a job that is not this member's to see are answered
+        privately, and the images are read before anything public appears.
+        """
         job = await self.bot.engine.get_job(job_id.strip().lower())
-        visible = job is not None and (
-            job.user_id == interaction.user.id or job.guild_id == interaction.guild_id
-        )
-        if job is None or not visible:
-            await answer_privately(
-                interaction,
-                f"No job `{discord.utils.escape_markdown(job_id[:40])}` here. `/jobs` lists yours.",
-            )
-            return
+        if job is None:
+            raise no_such_job()
+        await ensure_reusable(interaction, job, command=job_command(job))
         if not job.results:
-            await answer_privately(
-                interaction, f"Job `{job.id[:8]}` has no images ({STATE_LABELS[job.state]})."
-            )
-            return
-        await interaction.response.defer(thinking=True)
+            raise InputError(f"Job `{job.id[:8]}` has no images ({STATE_LABELS[job.state]}).")
+        await defer_privately(interaction)
         try:
             images = await self.bot.engine.load_results(job)
         except FileNotFoundError:
-            gone = f"Job `{job.id[:8]}`'s images are no longer stored."
-            await answer_privately(interaction, gone)
-            return
+            raise InputError(f"Job `{job.id[:8]}`'s images are no longer stored.") from None
         embed = result_embed(
             job.resolved(),
             images,
@@ -108,12 +113,16 @@ class Jobs(commands.Cog):
             elapsed=(job.finished_at or job.created_at) - job.created_at,
             label=self.bot.engine.label_for(job),
         )
-        files = [discord.File(io.BytesIO(image.data), filename=image.filename) for image in images]
-        await interaction.followup.send(
+        spoiler = self.bot.policy.spoilers(interaction.guild_id)  # the rule where it is shown
+        files = [
+            discord.File(io.BytesIO(image.data), filename=image.filename, spoiler=spoiler)
+            for image in images
+        ]
+        await post_publicly(
+            interaction,
             embed=embed,
             files=files,
             view=result_view(job, upscale_possible=upscale_possible(job, self.bot)),
-            allowed_mentions=NO_MENTIONS,
         )
 
 

@@ -33,7 +33,7 @@ from bot.errors import (
     RefusalError,
     TransientUpstreamError,
 )
-from bot.jobs import job_files, pipeline
+from bot.jobs import job_files, pipeline, retention
 from bot.jobs.context import current_job
 from bot.jobs.derive import DerivedAction, derived_request
 from bot.jobs.failover import Failover, InterruptedJobError
@@ -325,6 +325,10 @@ class Engine:
     async def load_results(self, job: JobRecord) -> tuple[ResultImage, ...]:
         """A finished job's images, from the file store."""
         return await job_files.load_results(self.files, job)
+
+    async def erase(self, job: JobRecord, *, by: int | None) -> None:
+        """Its member deleted the result: erase its images and mark it deleted for good."""
+        await retention.erase(self.store, self.files, job, by=by)
 
     # ------------------------------------------------------------------ driving a job
 

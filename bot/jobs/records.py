@@ -61,6 +61,10 @@ class Delivery(BaseModel):
     interaction_token: SecretStr | None = None  # dead after 15 minutes; erased once delivered
     token_expires_at: float = 0.0  # unix seconds
     message_id: int | None = None
+    # Set when the member (or a moderator) deleted the result: its files are erased and
+    # nothing shows or reuses it again (``retention.erase``).
+    deleted_at: float | None = None
+    deleted_by: int | None = None
 
 
 class JobRecord(BaseModel):
@@ -102,6 +106,11 @@ class JobRecord(BaseModel):
         return ResolvedRequest(
             request=self.request, resolution=self.resolution, width=self.width, height=self.height
         )
+
+    @property
+    def deleted(self) -> bool:
+        """Whether its result was deleted: nobody may show or reuse it again."""
+        return self.delivery is not None and self.delivery.deleted_at is not None
 
     def reference_files(self) -> list[StoredFile]:
         """The stored input images, without an edit's mask (``Engine.accept`` stores it last)."""

@@ -1,6 +1,7 @@
 """Retention: job images are deleted some days after the member was told, rows are kept.
 
-``/jobs`` still lists a pruned job; only its files go, so the disk does not grow forever.
+``/jobs`` still lists a pruned job; only its files go, so the disk does not grow forever. A
+result its member deletes goes at once (``erase``), and the row remembers that it was deleted.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import logging
 import time
 
 from bot.jobs.ports import JobFiles, JobStore
+from bot.jobs.records import Delivery, JobRecord
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +35,21 @@ async def prune(store: JobStore, files: JobFiles, older_than: float, *, batch: i
     if pruned:
         log.info("pruned the files of %d job(s) older than %.0f days", pruned, older_than / DAY)
     return pruned
+
+
+async def erase(store: JobStore, files: JobFiles, job: JobRecord, *, by: int | None) -> None:
+    """Delete a job's images (results and inputs) now and mark it deleted, for good.
+
+    Marked first: if erasing the files fails half way, nothing shows or reuses what is left.
+    """
+    delivery = job.delivery or Delivery(application_id=0)
+    job.delivery = delivery.model_copy(update={"deleted_at": time.time(), "deleted_by": by})
+    await store.save(job)
+    await files.delete_job(job.id)
+    job.inputs = []
+    job.results = []
+    await store.save(job)
+    log.info("job %s: result deleted by %s; its files are erased", job.id, by)
 
 
 class Retention:

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_serializer, field_validator
 
+from bot.jobs.records import JobRecord
 from bot.options import Resolution
 
 log = logging.getLogger(__name__)
@@ -38,7 +39,8 @@ class JobCommand(StrEnum):
 
 
 class ButtonAccess(StrEnum):
-    """Who may press the buttons on a result (re-roll, vary, upscale, edit)."""
+    """Who may reuse a member's result: its buttons (re-roll, vary, upscale, edit), ``/show``
+    and Edit image on it."""
 
     REQUESTER = "requester"  # the member who started the job (and server admins)
     ANYONE = "anyone"
@@ -157,3 +159,35 @@ class JobContext(BaseModel):
             for place in (self.channel_id, self.parent_channel_id, self.category_id)
             if place is not None
         )
+
+
+class PastJob(BaseModel):
+    """The facts about a stored job the rules look at before anyone shows or reuses it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    job_id: str
+    guild_id: int | None  # None: made in a direct message, or from the command line
+    user_id: int | None  # None: not a member's (the command line)
+    command: str  # the JobCommand that made it (an edit of a result counts as ``edit``)
+    prompt: str
+    deleted: bool = False  # its result was deleted: nobody may bring it back
+    made_in_nsfw: bool = False  # made in an age-restricted channel
+
+    @classmethod
+    def of(cls, job: JobRecord, *, made_in_nsfw: bool = False) -> PastJob:
+        """The facts of a job record."""
+        return cls(
+            job_id=job.id,
+            guild_id=job.guild_id,
+            user_id=job.user_id,
+            command=job_command(job),
+            prompt=job.request.prompt,
+            deleted=job.deleted,
+            made_in_nsfw=made_in_nsfw,
+        )
+
+
+def job_command(job: JobRecord) -> str:
+    """The command that made ``job`` (an edit of a result counts as ``edit``)."""
+    return JobCommand.EDIT if job.action == "edit" else job.kind

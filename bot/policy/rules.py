@@ -15,6 +15,7 @@ from bot.policy.models import (
     GuildSettings,
     JobCommand,
     JobContext,
+    PastJob,
     resolution_allowed,
 )
 from bot.policy.terms import TermMatcher
@@ -41,6 +42,8 @@ class Rule:
     MEMBER_QUOTA = "member_quota"
     SERVER_QUOTA = "server_quota"
     BUTTONS = "buttons"
+    NO_JOB = "no_job"
+    DELETED = "deleted"
 
 
 RULE_TITLES: dict[str, str] = {
@@ -57,8 +60,13 @@ RULE_TITLES: dict[str, str] = {
     Rule.COOLDOWN: "Cooldown",
     Rule.MEMBER_QUOTA: "Your daily limit",
     Rule.SERVER_QUOTA: "Server daily limit",
-    Rule.BUTTONS: "Result buttons",
+    Rule.BUTTONS: "Someone else's result",
+    Rule.NO_JOB: "No such job",
+    Rule.DELETED: "Deleted result",
 }
+# Refusals of a stored job that say nothing about the job: not logged for the moderators
+# (the job may belong to another server, and its prompt must not reach this one's log).
+UNLOGGED = frozenset({Rule.NO_JOB, Rule.DELETED})
 
 
 @dataclass(frozen=True)
@@ -223,13 +231,68 @@ def check_button(
     presser_id: int,
     presser_is_admin: bool = False,
 ) -> PolicyRefusal | None:
-    """Who may press a result's buttons: the requester and admins, or anyone if the server says."""
+    """Who may reuse a member's result (its buttons, ``/show``, Edit image): the requester and
+    admins, or anyone if the server says."""
     if settings.button_access is ButtonAccess.ANYONE or presser_is_admin:
         return None
     if requester_id is None or presser_id == requester_id:
         return None
     return refuse(
         Rule.BUTTONS,
-        f"Only <@{requester_id}> can use the buttons on this job. Run the command yourself to "
-        "make your own.",
+        f"Only <@{requester_id}> (and server admins) can reuse or show this result here. Run "
+        "the command yourself to make your own.",
     )
+
+
+def no_such_job() -> PolicyRefusal:
+    """The answer for a job that does not exist or is not this member's to see (the same
+    words, so an id from elsewhere reveals nothing)."""
+    return refuse(Rule.NO_JOB, "There is no job with that id here. `/jobs` lists yours.")
+
+
+def check_reuse(
+    settings: GuildSettings,
+    ctx: JobContext,
+    past: PastJob,
+    terms: TermMatcher,
+    *,
+    dms_allowed: bool = False,
+) -> None:
+    """Whether ``ctx``'s member may show or reuse ``past`` where they ask (``/show``, a
+    result's buttons, Edit image on a result); raises the first PolicyRefusal.
+
+    Another member's job is seen only in its own server (never in direct messages), and only
+    where the server lets members reuse others' results. A deleted result stays deleted, for
+    everyone. Otherwise the rules of a new job apply, here and now: the place, the member, the
+    command (``ctx.command``: ``/show`` counts as the command that made the job), the server's
+    blocked terms on the prompt as it reads today, and age-restricted channels. How much
+    (quotas, cooldown, sizes) is for the new job a button starts, checked when it starts.
+    """
+    own = past.user_id is not None and past.user_id == ctx.user_id
+    if not own and (ctx.guild_id is None or past.guild_id != ctx.guild_id):
+        raise no_such_job()
+    check_place(settings, ctx, dms_allowed=dms_allowed)
+    check_member(settings, ctx)
+    if past.deleted:
+        raise refuse(
+            Rule.DELETED,
+            "This result was deleted: its images are erased and nobody can show or reuse them "
+            "again. Start a new job instead.",
+        )
+    refusal = check_button(
+        settings,
+        requester_id=past.user_id,
+        presser_id=ctx.user_id,
+        presser_is_admin=ctx.is_admin,
+    )
+    if refusal is not None:
+        raise refusal
+    shown = ctx.model_copy(update={"prompt": past.prompt})
+    check_command(settings, shown)
+    check_prompt(settings, shown, terms)
+    if past.made_in_nsfw and not ctx.channel_nsfw:
+        raise refuse(
+            Rule.NSFW,
+            "This result was made in an age-restricted (NSFW) channel, so it can be shown or "
+            "reused only in one.",
+        )

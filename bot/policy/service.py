@@ -27,12 +27,13 @@ from bot.policy.models import (
     DM_SCOPE,
     GuildSettings,
     JobContext,
+    PastJob,
     local_day,
     next_midnight,
 )
 from bot.policy.ports import PolicyStore
 from bot.policy.records import AuditEntry, MemberStatus, Reservation, settings_diff
-from bot.policy.rules import Usage, check_button, check_job
+from bot.policy.rules import UNLOGGED, Usage, check_job, check_reuse
 from bot.policy.terms import MAX_TERM_CHARS, TermMatcher, normalize_term
 from bot.text import visible_text
 
@@ -241,25 +242,30 @@ class PolicyService:
         else:
             self._last_job[key] = reservation.previous_job_at
 
-    def button_refusal(
-        self,
-        guild_id: int | None,
-        *,
-        requester_id: int | None,
-        presser_id: int,
-        presser_is_admin: bool = False,
+    def reuse_refusal(
+        self, ctx: JobContext, job: JobRecord, *, made_in_nsfw: bool = False
     ) -> PolicyRefusal | None:
-        """None if ``presser_id`` may press the buttons of ``requester_id``'s result, else why not.
-
-        Pressing a button that starts a job (re-roll, vary, upscale, edit) still goes through
-        ``check`` for the presser, like any command.
+        """None if ``ctx``'s member may show or reuse ``job`` there now, else why not: the one
+        check for ``/show``, result buttons and Edit image on a result (``rules.check_reuse``).
         """
-        return check_button(
-            self.settings(guild_id),
-            requester_id=requester_id,
-            presser_id=presser_id,
-            presser_is_admin=presser_is_admin,
-        )
+        past = PastJob.of(job, made_in_nsfw=made_in_nsfw)
+        terms = self._matchers.get(ctx.scope, _NO_TERMS)
+        settings = self.settings(ctx.guild_id)
+        try:
+            check_reuse(settings, ctx, past, terms, dms_allowed=self.dms_allowed)
+        except PolicyRefusal as refusal:
+            return refusal
+        return None
+
+    async def vet_reuse(self, ctx: JobContext, job: JobRecord, *, made_in_nsfw: bool) -> None:
+        """``reuse_refusal`` as a check: a refusal is logged (unless it is about the job
+        itself, which may be another server's) and raised."""
+        refusal = self.reuse_refusal(ctx, job, made_in_nsfw=made_in_nsfw)
+        if refusal is None:
+            return
+        if refusal.rule not in UNLOGGED:
+            await self.refused(ctx.model_copy(update={"prompt": job.request.prompt}), refusal)
+        raise refusal
 
     def spoilers(self, guild_id: int | None) -> bool:
         """Whether results in this server are posted as spoilers."""

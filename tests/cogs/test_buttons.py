@@ -8,7 +8,9 @@ from typing import Any
 from bot.client import EaselBot
 from bot.jobs.records import JobState
 from tests.cogs.conftest import Harness
+from tests.cogs.policy_support import as_member
 from tests.support.discord_harness import (
+    GUILD_ID,
     USER_ID,
     RecordedCall,
     component_payload,
@@ -211,4 +213,59 @@ async def test_show_refuses_an_unknown_job(harness: Harness) -> None:
         harness.bot,
         slash_command_payload("show", [{"name": "job_id", "type": 3, "value": "ffffffff"}]),
     )
-    await harness.adapter.wait_for(lambda c: bool(c) and "No job" in str(c[-1].payload))
+    await harness.adapter.wait_for(lambda c: bool(c) and "No such job" in str(c[-1].payload))
+
+
+def show(job_id: str, **kw: Any) -> dict[str, Any]:
+    return slash_command_payload("show", [{"name": "job_id", "type": 3, "value": job_id[:8]}], **kw)
+
+
+async def private_answer(h: Harness, payload: dict[str, Any]) -> str:
+    """Dispatch; the first answer is a private message at once (type 4); return its text."""
+    before = len(h.adapter.calls)
+    dispatch(h.bot, payload)
+    await h.adapter.wait_for(lambda c: len(c) > before)
+    await asyncio.sleep(0.05)
+    answer = h.adapter.calls[before]
+    assert answer.is_callback and answer.payload is not None and answer.payload["type"] == 4
+    assert answer.flags & EPHEMERAL
+    assert len(h.adapter.calls) == before + 1, "a refusal is one private message"
+    return str(answer.payload["data"]["content"])
+
+
+async def test_delete_erases_the_result_and_nothing_brings_it_back(harness: Harness) -> None:
+    job_id, final = await finished_job(harness)
+    await press(harness, f"easel:delete:{job_id}", final)
+    async with asyncio.timeout(5):
+        while not [call for call in harness.bot_http.calls if call[0] == "DELETE"]:
+            await asyncio.sleep(0.02)
+    job = await harness.bot.engine.store.get(job_id)
+    assert job is not None and job.deleted and job.results == []
+    submits = harness.sandbox.count("submit")
+    assert "Deleted result" in await private_answer(harness, show(job_id))
+    assert "Deleted result" in await private_answer(
+        harness, component_payload(f"easel:reroll:{job_id}", message_of(final))
+    )
+    assert harness.sandbox.count("submit") == submits
+    dispatch(harness.bot, slash_command_payload("jobs", []))
+    await harness.adapter.wait_for(lambda c: "Your recent jobs" in str(c[-1].payload))
+    listing = str(harness.adapter.calls[-1].payload)
+    assert f"`{job_id[:8]}` 🗑️ deleted" in listing and "discord.com/channels" not in listing
+
+
+async def test_show_of_another_members_result_is_refused_privately(harness: Harness) -> None:
+    job_id, _ = await finished_job(harness)
+    text = await private_answer(harness, as_member(show(job_id, user_id=OTHER_USER)))
+    assert "Someone else's result" in text and f"<@{USER_ID}>" in text
+
+
+async def test_show_posts_the_images_as_spoilers_where_the_server_says(harness: Harness) -> None:
+    job_id, _ = await finished_job(harness)
+    await harness.bot.policy.update(GUILD_ID, by=1, spoilers=True)
+    dispatch(harness.bot, show(job_id))
+    await harness.adapter.wait_for(lambda c: c[-1].method == "POST" and bool(c[-1].files))
+    repost = harness.adapter.calls[-1]
+    assert repost.files and all(name.startswith("SPOILER_") for name, _ in repost.files)
+    assert not repost.flags & EPHEMERAL
+    deferral = [call for call in harness.adapter.calls if call.is_callback][-1]
+    assert deferral.flags & EPHEMERAL, "the images are read before anything public"

@@ -9,9 +9,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from bot.jobs.models import JobRequest
+from bot.jobs.records import JobRecord
 from bot.options import Resolution
 from bot.policy.models import ButtonAccess
-from cogs._policy import button_press_refusal
+from cogs._policy import place_context
 from tests.cogs.conftest import Harness, moderation_log
 from tests.cogs.policy_support import (
     EPHEMERAL,
@@ -205,14 +207,29 @@ async def test_results_are_posted_as_spoilers_when_the_server_asks(harness: Harn
         (ButtonAccess.ANYONE, USER_ID + 1, False, True),
     ],
 )
-async def test_who_may_press_result_buttons(
+async def test_who_may_reuse_a_members_result(
     harness: Harness, access: ButtonAccess, presser: int, admin: bool, allowed: bool
 ) -> None:
     await settings(harness, button_access=access)
-    refusal = button_press_refusal(_interaction(harness, presser, admin), USER_ID)
+    viewer = place_context(_interaction(harness, presser, admin), command="imagine")
+    refusal = harness.bot.policy.reuse_refusal(viewer, _stored_job(USER_ID))
     assert (refusal is None) is allowed
     if not allowed:
         assert f"<@{USER_ID}>" in str(refusal)
+
+
+def _stored_job(user_id: int) -> JobRecord:
+    return JobRecord(
+        id="ab" * 16,
+        guild_id=GUILD_ID,
+        channel_id=CHANNEL_ID,
+        user_id=user_id,
+        request=JobRequest(prompt="a fox"),
+        resolution=Resolution.R1K,
+        width=1024,
+        height=1024,
+        client_reference="easel-ab",
+    )
 
 
 def _interaction(h: Harness, user_id: int, admin: bool) -> Any:

@@ -95,3 +95,19 @@ async def _until_pruned(engine: Engine, job_id: str) -> None:
             return
         await asyncio.sleep(0.02)
     raise AssertionError(f"job {job_id} was not pruned")
+
+
+async def test_a_deleted_result_is_erased_at_once_and_remembered_as_deleted(
+    engine: Engine, tmp_path: Path
+) -> None:
+    job = await _told_job(engine, "gone")
+    assert (tmp_path / "files" / job.id).is_dir() and not job.deleted
+
+    await engine.erase(job, by=42)
+
+    stored = await engine.get_job(job.id)
+    assert stored is not None and stored.deleted
+    assert stored.delivery is not None and stored.delivery.deleted_by == 42
+    assert stored.results == [] and stored.inputs == []
+    assert not (tmp_path / "files" / job.id).exists()
+    assert await prune(engine.store, engine.files, 0) == 0  # nothing left to prune

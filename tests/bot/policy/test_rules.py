@@ -13,10 +13,11 @@ from bot.policy.models import (
     GuildSettings,
     JobCommand,
     JobContext,
+    PastJob,
     next_midnight,
     zone_of,
 )
-from bot.policy.rules import Rule, Usage, check_button, check_job
+from bot.policy.rules import Rule, Usage, check_button, check_job, check_reuse
 from bot.policy.terms import TermMatcher
 
 NOW = 1_786_000_000.0
@@ -205,3 +206,107 @@ def test_midnight_follows_the_servers_timezone_across_daylight_saving() -> None:
     # at 00:00 CEST (UTC+2): 23.5 hours on the wall clock, 22.5 real ones (clocks go forward).
     at = 1_774_740_600.0
     assert next_midnight(at, paris) - at == 22.5 * 3600
+
+
+OTHER = USER + 1
+
+
+def past(**changes: Any) -> PastJob:
+    base: dict[str, Any] = {
+        "job_id": "ab" * 16,
+        "guild_id": GUILD,
+        "user_id": USER,
+        "command": JobCommand.IMAGINE,
+        "prompt": "a lighthouse at dusk",
+    }
+    return PastJob(**{**base, **changes})
+
+
+def reuse(
+    job: PastJob,
+    settings: GuildSettings | None = None,
+    context: JobContext | None = None,
+    terms: tuple[str, ...] = (),
+    **kw: Any,
+) -> PolicyRefusal | None:
+    try:
+        check_reuse(settings or GuildSettings(), context or ctx(), job, TermMatcher(terms), **kw)
+    except PolicyRefusal as refusal:
+        return refusal
+    return None
+
+
+def rule_of(refusal: PolicyRefusal | None) -> str | None:
+    return None if refusal is None else refusal.rule
+
+
+def test_a_member_may_show_their_own_job_where_a_new_one_may_run() -> None:
+    assert reuse(past()) is None
+
+
+@pytest.mark.parametrize(
+    ("job", "viewer"),
+    [
+        (past(guild_id=GUILD + 1), ctx(user_id=OTHER)),  # another server's job
+        (past(guild_id=None), ctx(user_id=OTHER, guild_id=None)),  # a DM job, seen from a DM
+        (past(), ctx(user_id=OTHER, guild_id=None)),  # this server's job, seen from a DM
+        (past(guild_id=None, user_id=None), ctx(guild_id=None)),  # a command-line job
+    ],
+)
+def test_another_members_job_from_elsewhere_does_not_exist_for_the_viewer(
+    job: PastJob, viewer: JobContext
+) -> None:
+    anyone = GuildSettings(button_access=ButtonAccess.ANYONE)
+    refusal = reuse(job, anyone, viewer, dms_allowed=True)
+    assert rule_of(refusal) == Rule.NO_JOB
+    assert "lighthouse" not in str(refusal) and job.job_id[:8] not in str(refusal)
+
+
+def test_another_members_job_is_reused_only_where_the_server_allows_it() -> None:
+    refusal = reuse(past(), context=ctx(user_id=OTHER))
+    assert rule_of(refusal) == Rule.BUTTONS and f"<@{USER}>" in str(refusal)
+    assert reuse(past(), context=ctx(user_id=OTHER, is_admin=True)) is None
+    anyone = GuildSettings(button_access=ButtonAccess.ANYONE)
+    assert reuse(past(), anyone, ctx(user_id=OTHER)) is None
+
+
+def test_a_deleted_result_is_refused_to_everyone_including_its_owner() -> None:
+    anyone = GuildSettings(button_access=ButtonAccess.ANYONE)
+    for viewer in (ctx(), ctx(user_id=OTHER), ctx(user_id=OTHER, is_admin=True)):
+        assert rule_of(reuse(past(deleted=True), anyone, viewer)) == Rule.DELETED
+
+
+@pytest.mark.parametrize(
+    ("settings", "context", "terms", "rule"),
+    [
+        (GuildSettings(denied_channels={CHANNEL}), ctx(), (), Rule.CHANNEL),
+        (GuildSettings(banned_members={USER}), ctx(), (), Rule.BANNED),
+        (GuildSettings(required_roles={7}), ctx(), (), Rule.ROLES),
+        (GuildSettings(commands={JobCommand.EDIT}), ctx(), (), Rule.COMMAND),
+        (GuildSettings(), ctx(), ("lighthouse",), Rule.BLOCKED_TERM),
+        (GuildSettings(nsfw_only=True), ctx(), (), Rule.NSFW),
+        (GuildSettings(threads=False), ctx(in_thread=True), (), Rule.THREADS),
+        (GuildSettings(), ctx(guild_id=None), (), Rule.DMS),
+    ],
+)
+def test_showing_or_reusing_obeys_the_rules_of_a_new_job_now(
+    settings: GuildSettings, context: JobContext, terms: tuple[str, ...], rule: str
+) -> None:
+    assert rule_of(reuse(past(), settings, context, terms)) == rule
+
+
+def test_the_command_checked_is_the_one_the_caller_names() -> None:
+    only_edit = GuildSettings(commands={JobCommand.EDIT})
+    assert reuse(past(), only_edit, ctx(command=JobCommand.EDIT)) is None  # an edit of it
+    assert rule_of(reuse(past(), only_edit, ctx(command=JobCommand.IMAGINE))) == Rule.COMMAND
+
+
+def test_a_result_from_an_age_restricted_channel_stays_in_one() -> None:
+    job = past(made_in_nsfw=True)
+    assert rule_of(reuse(job)) == Rule.NSFW
+    assert reuse(job, context=ctx(channel_nsfw=True)) is None
+
+
+def test_how_much_is_left_to_the_job_a_button_starts() -> None:
+    spent = GuildSettings(member_daily_images=0, max_n=1, max_resolution=Resolution.R1K)
+    assert reuse(past(), spent, ctx(n=4, resolution=Resolution.R4K)) is None

@@ -258,3 +258,28 @@ async def test_vet_records_and_raises_a_refusal_but_never_reserves(policy: Polic
         await policy.vet(ctx(n=2))
     counts = await policy.store.event_counts(GUILD, policy.today(GUILD))
     assert [(c.event, c.rule) for c in counts] == [("refused", "max_images")]
+
+
+async def test_a_refused_reuse_is_logged_with_the_jobs_prompt_for_the_moderators(
+    policy: PolicyService,
+) -> None:
+    await policy.update(GUILD, by=1, banned_members={OTHER})
+    with pytest.raises(PolicyRefusal) as refused:
+        await policy.vet_reuse(ctx(user_id=OTHER), job("j1"), made_in_nsfw=False)
+    assert refused.value.rule == Rule.BANNED
+    entry = (await policy.store.audit_entries(GUILD, limit=1))[0]
+    assert (entry.event, entry.rule, entry.user_id, entry.prompt) == (
+        "refused",
+        Rule.BANNED,
+        OTHER,
+        "a fox",
+    )
+
+
+async def test_a_reuse_refused_for_the_job_itself_is_not_logged(policy: PolicyService) -> None:
+    elsewhere = job("j2").model_copy(update={"guild_id": GUILD + 1})
+    with pytest.raises(PolicyRefusal) as refused:
+        await policy.vet_reuse(ctx(user_id=OTHER), elsewhere, made_in_nsfw=False)
+    assert refused.value.rule == Rule.NO_JOB
+    assert await policy.store.audit_entries(GUILD, limit=5) == []
+    assert policy.reuse_refusal(ctx(), job("j3")) is None
