@@ -23,8 +23,9 @@ from bot.jobs import pipeline
 from bot.jobs.models import InputImage, JobRequest, ResolvedRequest
 from bot.jobs.records import JobRecord
 from bot.options import OutputFormat, Quality, Ratio, Resolution
+from bot.policy.models import JobCommand
 from cogs._answers import defer_privately
-from cogs._policy import job_context
+from cogs._policy import ensure_reusable, job_context
 from cogs._run import start_job
 
 if TYPE_CHECKING:
@@ -71,10 +72,10 @@ async def vet_policy(
 ) -> None:
     """Apply the server's rules as a dry run (nothing stays reserved); raise a refusal.
 
-    ``start_job`` applies them for real, before it defers. Edits defer earlier, to download and
-    check the images, so they ask first: before deferring (a refusal is then a private answer
-    at once) and again just before ``start_job`` with no await in between, so its own check
-    cannot refuse after a public "thinking…".
+    ``start_job`` applies them for real, before it defers. Edits defer earlier (privately), to
+    download and check the images, so they ask first: before deferring (a refusal is then a
+    private answer at once, without a download) and again just before ``start_job``, with no
+    await in between, so its own check does not refuse what was just vetted.
     """
     ctx = job_context(interaction, resolved, kind=kind, action="edit" if parent_id else None)
     await interaction.client.policy.vet(ctx)
@@ -92,9 +93,13 @@ async def start_edit(
     """Check the mask against the first image (no spend on a bad one), then start the job.
 
     ``resolved`` came from ``engine.validate`` on an ``edit_request``; ``images`` and ``mask``
-    carry the bytes. Checks the server's rules and defers first if the interaction is not
+    carry the bytes. Checks the server's rules (and, for an edit of one of Easel's results,
+    whether that result may still be reused) and defers first if the interaction is not
     answered yet.
     """
+    parent = await interaction.client.engine.get_job(parent_id) if parent_id else None
+    if parent is not None:  # one of Easel's results: may it still be reused, here and now?
+        await ensure_reusable(interaction, parent, command=JobCommand.EDIT)
     if not interaction.response.is_done():
         await vet_policy(interaction, resolved, kind=kind, parent_id=parent_id)
         await defer_privately(interaction)  # public only once the images and mask pass

@@ -483,3 +483,33 @@ def test_edit_blend_and_the_context_menu_are_defined_as_discord_expects(harness:
     assert [o["name"] for o in blend_options if o.get("required")] == ["image1", "image2"]
     assert sum(o["type"] == 11 for o in blend_options) == 16
     assert menu.to_dict(tree)["type"] == 3
+
+
+async def test_a_result_deleted_while_its_area_is_picked_is_not_edited(harness: Harness) -> None:
+    files = {"image": attach(harness, "start.png", solid((1024, 1024)))}
+    calls = await run(harness, command("edit", {"prompt": "first", "ratio": "1:1"}, files))
+    name, data = results(calls)[-1].files[0]
+    message = member_message(
+        [(name, harness.cdn.add(name, data), len(data), "image/png")],
+        author_id=harness.bot.user.id,  # type: ignore[union-attr]
+        bot=True,
+    )
+    modal = await open_menu(harness, message)
+    values: dict[str, str | list[str]] = {"easel:edit:prompt": "a hat", "easel:edit:area": ["top"]}
+    calls = await run(harness, modal_submit_payload(modal, values), done=picker_shown)
+    parent = await harness.bot.engine.get_job(name.split("_")[1])
+    assert parent is not None
+    await harness.bot.engine.erase(parent, by=1)  # deleted while the picker is open
+    submits = harness.sandbox.count("submit")
+    before = len(harness.adapter.calls)
+    await run(
+        harness,
+        component_payload("easel:region:go", picker_message(harness, calls)),
+        done=lambda c: len(c) > before,
+    )
+    await asyncio.sleep(0.1)
+    answer = harness.adapter.calls[before]
+    assert answer.is_callback and answer.payload is not None
+    assert answer.payload["type"] == 4 and answer.flags & EPHEMERAL
+    assert "Deleted result" in str(answer.payload)
+    assert harness.sandbox.count("submit") == submits
