@@ -99,6 +99,7 @@ class EditImageModal(discord.ui.Modal, title="Edit image"):
             if parent is not None:
                 await ensure_reusable(interaction, parent, command=JobCommand.EDIT)
         await vet_policy(interaction, resolved, kind="edit", parent_id=parent_id)
+        source.check()
         await defer_privately(interaction)  # the image is read and checked before anything public
         image = await source.fetch()
         if not keys:

@@ -30,6 +30,12 @@ class EditSource:
     filename: str
     fetch: Callable[[], Awaitable[InputImage]]
     parent_id: str | None = None  # the Easel job that made it, when known
+    attachment: discord.Attachment | None = None  # a message's file, checked before fetching
+
+    def check(self) -> None:
+        """Refuse what the file's details already tell (before the interaction is answered)."""
+        if self.attachment is not None:
+            check_attachments([self.attachment])
 
 
 def sources_from_message(message: discord.Message) -> list[EditSource]:
@@ -37,14 +43,13 @@ def sources_from_message(message: discord.Message) -> list[EditSource]:
 
     def fetcher(attachment: discord.Attachment) -> Callable[[], Awaitable[InputImage]]:
         async def fetch() -> InputImage:
-            check_attachments([attachment])
             (image,) = await read_attachments([attachment])
             return image
 
         return fetch
 
     return [
-        EditSource(filename=attachment.filename, fetch=fetcher(attachment))
+        EditSource(filename=attachment.filename, fetch=fetcher(attachment), attachment=attachment)
         for attachment in message.attachments
         if looks_like_image(attachment)
     ][:25]

@@ -114,12 +114,15 @@ async def test_a_text_file_named_png_is_refused_privately_after_reading_it(
     assert "holiday.png" in text
 
 
+@pytest.mark.parametrize(
+    ("data", "refused_at_once"), [(NOT_AN_IMAGE, False), (b"", True)], ids=["text", "empty"]
+)
 async def test_edit_image_on_a_message_with_a_broken_picture_answers_privately(
-    stack: Stack, clean_log: None
+    stack: Stack, clean_log: None, data: bytes, refused_at_once: bool
 ) -> None:
     ld = stack.ld
     posted = await ld.post_message(
-        "alice", "#general", "look", attachments=[("broken.png", NOT_AN_IMAGE, "image/png")]
+        "alice", "#general", "look", attachments=[("broken.png", data, "image/png")]
     )
     menu = await ld.use_message_command("alice", "#general", "Edit image", posted)
     assert (await menu.wait_for_callback(timeout=5)).type == MODAL
@@ -129,8 +132,10 @@ async def test_edit_image_on_a_message_with_a_broken_picture_answers_privately(
             "alice", fields={"easel:edit:prompt": "make it night"}, after=menu
         )
 
-    text, _ = await refused_privately(stack, submit)
+    text, ack = await refused_privately(stack, submit)
     assert "broken.png" in text
+    if refused_at_once:
+        assert ack == CHANNEL_MESSAGE and "is empty" in text
 
 
 async def test_a_good_reference_becomes_one_public_job_message(
