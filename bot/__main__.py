@@ -46,6 +46,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "imagine":
             return asyncio.run(cli.imagine(settings, args))
         if args.command == "check":
+            settings.check_sandbox_chosen()
             return asyncio.run(cli.check(settings))
         if args.command == "models":
             return cli.models(settings, as_json=args.json, everything=args.all)
@@ -54,6 +55,7 @@ def main(argv: list[str] | None = None) -> int:
 
             port = getattr(args, "port", None)
             return run_playground(settings, settings.playground_port if port is None else port)
+        settings.check_sandbox_chosen()
         from bot.client import run_bot  # imports discord only when the bot runs
 
         return run_bot(settings)

@@ -30,6 +30,7 @@ from discord import app_commands
 from discord.ext import commands
 from pydantic import SecretStr
 
+from bot.about import log_start
 from bot.client_metrics import DiscordMetrics
 from bot.discord_login import (
     DiscordUnreachableError,
@@ -172,7 +173,7 @@ class EaselBot(commands.Bot):
                 [payload, guild.id if guild else None, self.application_id], sort_keys=True
             ).encode()
         ).hexdigest()
-        marker = self.settings.database_path.with_name("commands.sha256")
+        marker = self.settings.state_dir / "commands.sha256"
         previous = await asyncio.to_thread(_read_text, marker)
         if previous == fingerprint:
             log.info("application commands unchanged; not syncing")
@@ -234,6 +235,7 @@ def _write_text(path: Path, text: str) -> None:
 def run_bot(settings: Settings) -> int:
     """Run until SIGINT or SIGTERM; a bad token exits 2 with one line."""
     token = settings.require_discord_token()
+    log_start(settings)
     use_discord_endpoints(settings.discord_api_base, settings.discord_gateway_url)
     return asyncio.run(_run(settings, token))
 

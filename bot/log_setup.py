@@ -15,6 +15,7 @@ import sys
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import aiohttp
 from pydantic import SecretStr
@@ -54,8 +55,16 @@ def secret_values(settings: Any) -> list[str]:
     for name in type(settings).model_fields:
         value = getattr(settings, name, None)
         if isinstance(value, SecretStr) and value.get_secret_value():
-            found.append(value.get_secret_value())
+            found += _secret_parts(value.get_secret_value())
     return found
+
+
+def _secret_parts(secret: str) -> list[str]:
+    """What to hide of a secret: a URL's password (a ``DATABASE_URL``), else the whole value."""
+    if "://" not in secret:
+        return [secret]
+    password = urlsplit(secret).password
+    return [password] if password else []
 
 
 class JobFields(logging.Filter):

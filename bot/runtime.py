@@ -163,7 +163,7 @@ async def open_engine(
             files_root = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="easel-")))
         else:
             database_path = settings.database_path
-            files_root = settings.database_path.parent / "files"
+            files_root = settings.state_dir / "files"
         if database is None:
             database = await stack.enter_async_context(Database.open(database_path))
         if session is None:

@@ -17,6 +17,7 @@ from pydantic import (
     PrivateAttr,
     SecretStr,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -27,6 +28,7 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
+from bot.env_names import Variable, any_case, check_names, given_variables
 from bot.errors import ConfigError
 from bot.jobs.queue import QueueLimits
 from bot.provider_settings import (
@@ -40,6 +42,7 @@ from bot.provider_settings import (
 )
 from bot.providers.catalog import DEFAULT_EDIT_MODEL, SizeTableName
 from bot.providers.profiles import ProviderProfile, load_profiles
+from bot.state_paths import StatePaths, check_container_paths, data_root, default_database_url
 
 DEFAULT_DATABASE_URL = "sqlite:///data/easel.sqlite3"
 
@@ -103,8 +106,9 @@ class Settings(BaseSettings):
     sandbox_task_duration: float = Field(default=6.0, ge=0)
     sandbox_api: str = LEGACY_PROVIDER  # the profile whose API the sandbox emulates
 
-    # State
-    database_url: str = DEFAULT_DATABASE_URL
+    # State: everything Easel keeps lives under DATA_DIR (see ``state_dir``)
+    data_dir: Path | None = None  # None: /data in the container, else data/ (or the DB's folder)
+    database_url: SecretStr = SecretStr("")  # empty: sqlite:///<DATA_DIR>/easel.sqlite3
     result_retention_days: float = Field(default=30, ge=0)  # 0 keeps job images forever
 
     # Playground (no DISCORD_TOKEN, or `python -m bot playground`): the page's port on 127.0.0.1
@@ -119,6 +123,10 @@ class Settings(BaseSettings):
     http_host: str = "127.0.0.1"  # the container image sets 0.0.0.0
     http_port: int = Field(default=8080, ge=0, le=65535)  # 0 turns the server off
     metrics_file: Path | None = None  # benchmarks: loop lag and peak RSS as JSON (ops/loop_lag)
+
+    # Set by the container image (Dockerfile), not by hand
+    easel_in_container: bool = False  # then state must be on the /data volume
+    easel_git_sha: str | None = None  # the commit the image was built from (logged at start)
 
     @classmethod
     def settings_customise_sources(
@@ -180,10 +188,37 @@ class Settings(BaseSettings):
 
     @field_validator("database_url")
     @classmethod
-    def _sqlite_url(cls, value: str) -> str:
-        if not value.startswith("sqlite:///"):
-            raise ValueError("only sqlite:///PATH is supported (PostgreSQL is planned)")
-        return value
+    def _sqlite_url(cls, value: SecretStr) -> SecretStr:
+        url = value.get_secret_value().strip()
+        if url and not (url.startswith("sqlite:///") and len(url) > len("sqlite:///")):
+            raise ValueError(
+                "must be sqlite:///PATH (or empty: easel.sqlite3 in DATA_DIR); "
+                "PostgreSQL is planned"
+            )
+        return SecretStr(url)
+
+    @field_validator("data_dir", "easel_git_sha", mode="before")
+    @classmethod
+    def _blank_is_default(cls, value: Any) -> Any:
+        """``DATA_DIR=`` means the default place, as if it were not there."""
+        return blank_is_none(value)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _choice_any_case(cls, value: Any, info: ValidationInfo) -> Any:
+        """``LOG_LEVEL=debug``, ``IMAGE_MODERATION=LOW``: a fixed choice is read in any case."""
+        field = cls.model_fields.get(info.field_name or "")
+        return any_case(field.annotation, value) if field else value
+
+    @model_validator(mode="after")
+    def _place_state(self) -> Settings:
+        """One root for all state (``bot.state_paths.data_root``); the database is
+        ``easel.sqlite3`` in it unless DATABASE_URL says otherwise."""
+        url = self.database_url.get_secret_value()
+        self.data_dir = data_root(self.data_dir, url, in_container=self.easel_in_container)
+        if not url:
+            self.database_url = SecretStr(default_database_url(self.data_dir))
+        return self
 
     _provider_given: bool = PrivateAttr(default=False)  # IMAGE_PROVIDER was set, not derived
 
@@ -305,7 +340,36 @@ class Settings(BaseSettings):
     @property
     def database_path(self) -> Path:
         """The SQLite file behind DATABASE_URL."""
-        return Path(self.database_url.removeprefix("sqlite:///"))
+        return Path(self.database_url.get_secret_value().removeprefix("sqlite:///"))
+
+    @property
+    def state_dir(self) -> Path:
+        """DATA_DIR: the root of everything Easel keeps, whatever decided it (``_place_state``)."""
+        assert self.data_dir is not None  # set by _place_state
+        return self.data_dir
+
+    @property
+    def state_paths(self) -> StatePaths:
+        """The database file, stored images, command fingerprint and backups, by name."""
+        return StatePaths.of(self.state_dir, self.database_path)
+
+    def check_state_paths(self) -> None:
+        """Inside the container, refuse state that would land outside the volume."""
+        if self.easel_in_container:
+            check_container_paths(self.state_dir, self.database_path)
+
+    def check_sandbox_chosen(self) -> None:
+        """With a Discord token (a real server's members) and no image API key, refuse to run
+        the sandbox unless it was chosen: placeholders never reach members by accident."""
+        chosen = self._provider_given or SANDBOX in self.image_providers
+        if self.discord_token is None or not self.sandbox or chosen:
+            return
+        raise ConfigError(
+            "IMAGE_API_KEY",
+            "is not set, so the members of your Discord server would get the sandbox's "
+            "placeholder images. Set IMAGE_API_KEY (or <NAME>_API_KEY of your provider), or set "
+            "IMAGE_PROVIDER=sandbox to run the sandbox on purpose.",
+        )
 
     def require_discord_token(self) -> SecretStr:
         """The bot token, or a ConfigError saying how to get one."""
@@ -333,15 +397,24 @@ def _known(setting: str, name: str, known: list[str]) -> None:
 
 
 def load_settings(**overrides: Any) -> Settings:
-    """Build settings, turning the first problem into a ConfigError naming the variable."""
+    """Build settings, turning the first problem into a ConfigError naming the variable.
+
+    A variable that looks like a setting but is none comes first: it is usually the cause.
+    """
+    variables = given_variables(overrides.get("_env_file", Settings.model_config.get("env_file")))
+    if overrides.get("image_profiles_file"):
+        given = str(overrides["image_profiles_file"])
+        variables["IMAGE_PROFILES_FILE"] = Variable("IMAGE_PROFILES_FILE", "arguments", given)
+    check_names(Settings, variables)
     try:
         settings = Settings(**overrides)
     except ValidationError as exc:
         error = exc.errors()[0]
         setting = _variable(error["loc"])
-        secret = any(word in setting for word in ("TOKEN", "KEY"))
+        secret = any(word in setting for word in ("TOKEN", "KEY", "DATABASE_URL"))
         raise ConfigError(setting, _describe(error, show_input=not secret)) from None
     settings.check_providers()  # loads the profiles: a bad IMAGE_PROFILES_FILE stops the start
+    settings.check_state_paths()
     return settings
 
 

@@ -10,6 +10,8 @@ import pytest
 from local_discord import LocalDiscord
 from tests.support.cli import run_cli
 
+SANDBOX = {"IMAGE_PROVIDER": "sandbox"}  # a token and no key: the sandbox only when chosen
+
 
 @pytest.fixture
 async def ld() -> AsyncIterator[LocalDiscord]:
@@ -18,7 +20,7 @@ async def ld() -> AsyncIterator[LocalDiscord]:
 
 
 async def test_a_working_token_names_the_bot(ld: LocalDiscord, tmp_path: Path) -> None:
-    env = {"DISCORD_TOKEN": ld.bot_token, "DISCORD_API_BASE": ld.api_base}
+    env = {"DISCORD_TOKEN": ld.bot_token, "DISCORD_API_BASE": ld.api_base, **SANDBOX}
 
     code, stdout, stderr = await run_cli("check", env=env, tmp_path=tmp_path)
 
@@ -30,7 +32,7 @@ async def test_a_working_token_names_the_bot(ld: LocalDiscord, tmp_path: Path) -
 
 async def test_a_rejected_token_says_so_and_exits_2(ld: LocalDiscord, tmp_path: Path) -> None:
     wrong = "MTEx.wrong-token-for-this-bot.abcdefgh"
-    env = {"DISCORD_TOKEN": wrong, "DISCORD_API_BASE": ld.api_base}
+    env = {"DISCORD_TOKEN": wrong, "DISCORD_API_BASE": ld.api_base, **SANDBOX}
 
     code, stdout, stderr = await run_cli("check", env=env, tmp_path=tmp_path)
 
@@ -45,7 +47,7 @@ async def test_discord_out_of_reach_names_the_url_and_the_cause(
     tmp_path: Path, unused_tcp_port: int
 ) -> None:
     api = f"http://127.0.0.1:{unused_tcp_port}/api/v10"
-    env = {"DISCORD_TOKEN": "MTEx.some-token.abcdefgh", "DISCORD_API_BASE": api}
+    env = {"DISCORD_TOKEN": "MTEx.some-token.abcdefgh", "DISCORD_API_BASE": api, **SANDBOX}
 
     code, _, stderr = await run_cli("check", env=env, tmp_path=tmp_path)
 

@@ -125,6 +125,13 @@ def test_secret_values_are_every_secret_setting() -> None:
     assert set(secret_values(settings)) == {TOKEN, "sk-image-key-123"}
 
 
+def test_of_a_database_url_only_its_password_is_a_secret() -> None:
+    url = "postgresql://easel:hunter2-hunter2@db.example:5432/easel"
+    settings = Settings.model_construct(database_url=SecretStr(url))
+
+    assert secret_values(settings) == ["hunter2-hunter2"]
+
+
 class FakeConnectionClosed(Exception):
     """What discord.py raises when the gateway socket closes (it carries the close code)."""
 

@@ -37,7 +37,7 @@ def test_without_a_key_the_sandbox_is_the_default() -> None:
     assert settings.provider == "sandbox" and settings.sandbox
     assert settings.image_api_base_url == "https://toapis.com"
     assert settings.image_model == "gpt-image-2"
-    assert settings.database_url.startswith("sqlite:///data/")
+    assert settings.database_url.get_secret_value().startswith("sqlite:///data/")
 
 
 def test_with_a_key_toapis_is_the_default(monkeypatch: pytest.MonkeyPatch) -> None:

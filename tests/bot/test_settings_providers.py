@@ -204,12 +204,13 @@ KNOWN = "toapis, infinityblue, starrise, anyfast, openai"
         ),
         (
             {"PROVIDERS__STARISE__API_KEY": "k"},
-            f"PROVIDERS__STARISE__API_KEY: unknown provider 'starise' (known: {KNOWN})",
+            "PROVIDERS__STARISE__API_KEY: is not an Easel setting (set in the environment); "
+            "did you mean PROVIDERS__STARRISE__API_KEY?",
         ),
         (
             {"PROVIDERS__OPENAI__APIKEY": "k"},
-            "PROVIDERS__OPENAI__APIKEY: is not a provider setting "
-            "(use API_KEY, BASE_URL, MODEL or EDIT_MODEL)",
+            "PROVIDERS__OPENAI__APIKEY: is not an Easel setting (set in the environment); "
+            "did you mean PROVIDERS__OPENAI__API_KEY?",
         ),
         (
             {"OPENAI_BASE_URL": "api.openai.com"},
