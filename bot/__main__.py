@@ -1,5 +1,6 @@
 """Entry point: ``python -m bot`` runs the bot, or without a DISCORD_TOKEN the playground (Easel
-in a browser, against a local Discord); ``imagine``, ``check`` and ``models`` need no Discord."""
+in a browser, against a local Discord); ``imagine``, ``check`` and ``models`` need no Discord;
+``healthcheck``, ``backup`` and ``restore`` are for hosts."""
 
 from __future__ import annotations
 
@@ -7,10 +8,12 @@ import argparse
 import asyncio
 import sys
 
-from bot import cli
+from bot import cli, service_cli
 from bot.errors import ConfigError
 from bot.log_setup import secret_values, setup_logging
 from bot.settings import load_settings
+
+QUIET = {"imagine", "check", "models", "healthcheck", "backup", "restore"}  # print their own
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -29,6 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli.add_imagine_parser(subparsers)
     cli.add_check_parser(subparsers)
     cli.add_models_parser(subparsers)
+    service_cli.add_parsers(subparsers)
     return parser
 
 
@@ -37,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         settings = load_settings()
-        quiet = args.command in {"imagine", "check", "models"} and settings.log_level != "DEBUG"
+        quiet = args.command in QUIET and settings.log_level != "DEBUG"
         setup_logging(  # the CLI prints its own progress
             "WARNING" if quiet else settings.log_level,
             fmt=settings.log_format,
@@ -50,6 +54,12 @@ def main(argv: list[str] | None = None) -> int:
             return asyncio.run(cli.check(settings))
         if args.command == "models":
             return cli.models(settings, as_json=args.json, everything=args.all)
+        if args.command == "healthcheck":
+            return service_cli.healthcheck(settings)
+        if args.command == "backup":
+            return asyncio.run(service_cli.backup(settings, args.path))
+        if args.command == "restore":
+            return asyncio.run(service_cli.restore(settings, args.path, force=args.force))
         if args.command == "playground" or (args.command is None and not settings.discord_token):
             from bot.playground.entry import run_playground  # the local Discord, on this path only
 
@@ -61,7 +71,8 @@ def main(argv: list[str] | None = None) -> int:
         return run_bot(settings)
     except ConfigError as exc:
         print(f"configuration error: {exc}", file=sys.stderr)
-        return cli.EXIT_CONFIG
+        # Docker reads 2 from a health check as "reserved": an unusable setup is unhealthy.
+        return service_cli.EXIT_FAILED if args.command == "healthcheck" else cli.EXIT_CONFIG
     except KeyboardInterrupt:
         return 130
 

@@ -8,6 +8,7 @@ kept in ``schema_version``. A PostgreSQL backend would implement the same domain
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
@@ -16,6 +17,9 @@ from pathlib import Path
 from typing import Any
 
 import aiosqlite
+
+from bot.errors import ConfigError
+from bot.store.backup import backup_before_upgrade
 
 log = logging.getLogger(__name__)
 
@@ -33,11 +37,35 @@ def migrations() -> list[tuple[int, str, str]]:
     return sorted(found)
 
 
+def latest_version() -> int:
+    """The schema version this code migrates a database to."""
+    return max((version for version, _, _ in migrations()), default=0)
+
+
+class SchemaTooNewError(ConfigError):
+    """The database was migrated by a newer Easel: running older code on it would corrupt it."""
+
+    def __init__(self, found: int, known: int) -> None:
+        super().__init__(
+            "DATABASE_URL",
+            f"this database was upgraded by a newer Easel (schema {found}, this version knows "
+            f"{known}); run that version or restore a backup (README: Backup).",
+        )
+
+
+def check_schema(found: int, known: int | None = None) -> None:
+    """Refuse a database newer than this code (any backend)."""
+    known = latest_version() if known is None else known
+    if found > known:
+        raise SchemaTooNewError(found, known)
+
+
 class Database:
     """A migrated SQLite database with a few typed helpers."""
 
-    def __init__(self, connection: aiosqlite.Connection) -> None:
+    def __init__(self, connection: aiosqlite.Connection, path: Path | None = None) -> None:
         self.connection = connection
+        self.path = path  # the file (None: in memory)
 
     @classmethod
     @asynccontextmanager
@@ -52,7 +80,7 @@ class Database:
             await connection.execute("PRAGMA synchronous=NORMAL")
             await connection.execute("PRAGMA foreign_keys=ON")
             await connection.execute("PRAGMA busy_timeout=5000")
-            database = cls(connection)
+            database = cls(connection, None if str(path) == MEMORY else Path(path))
             await database.migrate()
             yield database
         finally:
@@ -69,11 +97,15 @@ class Database:
         return int(row[0]) if row and row[0] is not None else 0
 
     async def migrate(self) -> None:
-        """Apply every migration newer than the database, each in its own transaction."""
+        """Apply every migration newer than the database, each in its own transaction, after
+        a copy of an existing database is saved; refuse a database newer than the code."""
         current = await self.version()
-        for version, name, sql in migrations():
-            if version <= current:
-                continue
+        check_schema(current)
+        pending = [migration for migration in migrations() if migration[0] > current]
+        if pending and current > 0 and self.path is not None:  # an existing database
+            saved = await asyncio.to_thread(backup_before_upgrade, self.path, current)
+            log.info("backed up the database (schema %d) to %s before upgrading it", current, saved)
+        for version, name, sql in pending:
             log.info("applying migration %s", name)
             await self.connection.executescript(
                 f"BEGIN;\n{sql}\nINSERT INTO schema_version VALUES ({version}, '{name}');\nCOMMIT;"
