@@ -16,7 +16,8 @@ from pathlib import Path
 import humanize
 
 from bot.about import git_commit, version
-from bot.settings import Settings
+from bot.errors import ConfigError
+from bot.settings import Settings, load_settings
 from bot.store.backup import BackupError, restore_backup, write_backup
 from bot.store.database import latest_version
 
@@ -46,7 +47,12 @@ def add_parsers(subparsers: argparse._SubParsersAction[argparse.ArgumentParser])
         description="Restore a backup (folder or .tar.gz) into DATA_DIR. An existing database "
         "or stored images are replaced only with --force, and kept in DATA_DIR/replaced-<time>/.",
     )
-    restore.add_argument("path", type=Path, help="a backup folder or .tar.gz file")
+    restore.add_argument(
+        "path",
+        type=Path,
+        help="a backup folder or .tar.gz file, or a .sqlite3 copy from DATA_DIR/backups/ "
+        "(the database alone)",
+    )
     restore.add_argument(
         "--force",
         action="store_true",
@@ -64,6 +70,17 @@ def probe_url(settings: Settings) -> str:
     if ":" in host:
         host = f"[{host}]"
     return f"http://{host}:{settings.http_port}/healthz"
+
+
+def probe() -> int:
+    """``python -m bot healthcheck``: load the settings the bot runs with, then probe it. Exit 1
+    on any problem, a setting's included: Docker reserves 2."""
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        print(f"unhealthy: configuration error: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    return healthcheck(settings)
 
 
 def healthcheck(settings: Settings) -> int:
@@ -133,11 +150,17 @@ async def restore(settings: Settings, path: Path, *, force: bool) -> int:
         print(f"error: restore failed: {_reason(exc)}", file=sys.stderr)
         return EXIT_FAILED
     made = restored.manifest
-    print(
-        f"restored the backup of {made.created_at:%Y-%m-%d %H:%M} UTC (Easel {made.easel_version}, "
-        f"commit {made.git_commit}, schema {made.schema_version}, {made.files} stored file(s)) "
-        f"into {paths.root.absolute()}"
-    )
+    if made is None:
+        print(
+            f"restored the database copy {path} (schema {restored.schema}) to "
+            f"{paths.database.absolute()}; the stored files were left as they are"
+        )
+    else:
+        print(
+            f"restored the backup of {made.created_at:%Y-%m-%d %H:%M} UTC (Easel "
+            f"{made.easel_version}, commit {made.git_commit}, schema {made.schema_version}, "
+            f"{made.files} stored file(s)) into {paths.root.absolute()}"
+        )
     if restored.set_aside is not None:
         print(f"the data that was there is kept in {restored.set_aside.absolute()}")
     print("start the bot: it resumes the jobs that were unfinished when the backup was taken")

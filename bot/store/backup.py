@@ -58,7 +58,8 @@ class Manifest(BaseModel):
 class Restored(NamedTuple):
     """What a restore brought back, and where the state it replaced was moved (if any)."""
 
-    manifest: Manifest
+    manifest: Manifest | None  # None: a bare database copy (no manifest)
+    schema: int
     set_aside: Path | None
 
 
@@ -216,10 +217,11 @@ def check_database(path: Path, known_schema: int) -> int:
     return schema
 
 
-def existing_state(database: Path, files: Path) -> list[Path]:
-    """What would be replaced: the database (and its companions) and a non-empty files folder."""
+def existing_state(database: Path, files: Path | None) -> list[Path]:
+    """What a restore would replace: the database (and its companions) and, unless ``files``
+    is None, a non-empty files folder."""
     found = [p for p in (database, *_side_files(database)) if p.exists()]
-    if files.is_dir() and any(files.iterdir()):
+    if files is not None and files.is_dir() and any(files.iterdir()):
         found.append(files)
     return found
 
@@ -228,32 +230,26 @@ def _side_files(database: Path) -> list[Path]:
     return [database.with_name(database.name + suffix) for suffix in SIDE_FILES]
 
 
-def set_aside(paths: list[Path], folder: Path) -> None:
-    """Move ``paths`` into ``folder`` (kept, so a restore can be undone)."""
-    folder.mkdir(parents=True)
-    for path in paths:
-        path.rename(folder / path.name)
-
-
-def place(contents: Path, database: Path, files: Path, *, move: bool) -> None:
-    """Put an unpacked backup's database and files where the settings say; ``move`` when the
-    contents are a scratch copy, else they are copied (a backup folder is left as it was)."""
+def place_database(copy: Path, database: Path, *, move: bool) -> None:
+    """Put a checked database copy at ``database``; ``move`` when the copy is a scratch one."""
     database.parent.mkdir(parents=True, exist_ok=True)
     incoming = database.with_name(database.name + PARTIAL)
     if move:
-        shutil.move(contents / DATABASE, incoming)
+        shutil.move(copy, incoming)
     else:
-        shutil.copy2(contents / DATABASE, incoming)
+        shutil.copy2(copy, incoming)
     for stale in _side_files(database):
         stale.unlink(missing_ok=True)  # a stale -wal would be replayed over the restored file
     incoming.replace(database)
-    source = contents / FILES
-    if not source.is_dir():
-        files.mkdir(parents=True, exist_ok=True)
-        return
+
+
+def place_files(source: Path, files: Path, *, move: bool) -> None:
+    """Make ``files`` hold what ``source`` (a backup's ``files/``, maybe absent) holds."""
     _remove(files)
     files.parent.mkdir(parents=True, exist_ok=True)
-    if move:
+    if not source.is_dir():
+        files.mkdir()
+    elif move:
         shutil.move(source, files)
     else:
         shutil.copytree(source, files)
@@ -273,16 +269,24 @@ def backup_before_upgrade(database: Path, schema: int) -> Path:
     return target
 
 
+def is_database_copy(path: Path) -> bool:
+    """Whether ``path`` is a bare database file: the copy taken before a schema upgrade."""
+    return path.name.endswith(".sqlite3") and path.is_file()
+
+
 def restore_backup(
     source: Path, *, database: Path, files: Path, root: Path, known_schema: int, force: bool
 ) -> Restored:
     """Restore the backup at ``source`` into the data directory ``root``.
 
-    An existing database or stored files are only replaced with ``force``, and then moved to
-    ``root/replaced-<time>/``, never deleted. The backup is checked (manifest, integrity,
-    schema not newer than this code) before anything is touched.
+    ``source`` is a backup (folder or ``.tar.gz``), or a bare ``.sqlite3`` copy from
+    ``backups/`` (the database alone comes back; the stored files stay). An existing database or
+    stored files are only replaced with ``force``, and then moved to ``root/replaced-<time>/``,
+    never deleted. The backup is checked (manifest, integrity, schema not newer than this code)
+    before anything is touched.
     """
-    replaced = existing_state(database, files)
+    only_database = is_database_copy(source)
+    replaced = existing_state(database, None if only_database else files)
     if replaced and not force:
         names = ", ".join(str(path) for path in replaced)
         raise BackupError(
@@ -291,16 +295,31 @@ def restore_backup(
             "first. Stop the bot before restoring."
         )
     root.mkdir(parents=True, exist_ok=True)
+    if only_database:
+        schema = check_database(source, known_schema)
+        aside = _set_aside(replaced, root)
+        place_database(source, database, move=False)
+        return Restored(None, schema, aside)
     scratch = root / f".restore-{stamp()}{PARTIAL}"
     try:
         contents = unpack(source, scratch)
         manifest = read_manifest(contents)
-        check_database(contents / DATABASE, known_schema)
-        aside = None
-        if replaced:
-            aside = root / f"replaced-{stamp()}"
-            set_aside(replaced, aside)
-        place(contents, database, files, move=contents == scratch)
+        schema = check_database(contents / DATABASE, known_schema)
+        aside = _set_aside(replaced, root)
+        moving = contents == scratch
+        place_database(contents / DATABASE, database, move=moving)
+        place_files(contents / FILES, files, move=moving)
     finally:
         _remove(scratch)
-    return Restored(manifest, aside)
+    return Restored(manifest, schema, aside)
+
+
+def _set_aside(paths: list[Path], root: Path) -> Path | None:
+    """Move ``paths`` into ``root/replaced-<time>/`` (kept, so a restore can be undone)."""
+    if not paths:
+        return None
+    folder = root / f"replaced-{stamp()}"
+    folder.mkdir(parents=True)
+    for path in paths:
+        shutil.move(path, folder / path.name)
+    return folder

@@ -16,6 +16,7 @@ import pytest
 from bot.store.backup import (
     BackupError,
     Manifest,
+    backup_before_upgrade,
     restore_backup,
     schema_version,
     write_backup,
@@ -186,3 +187,23 @@ def test_an_archive_cannot_write_outside_the_data_dir(tmp_path: Path) -> None:
 async def test_the_schema_of_a_copy_is_read_from_it(live: Database, tmp_path: Path) -> None:
     backup(tmp_path, tmp_path / "backup")
     assert schema_version(tmp_path / "backup" / "easel.sqlite3") == await live.version()
+
+
+async def test_a_pre_upgrade_copy_restores_the_database_alone(
+    live: Database, tmp_path: Path
+) -> None:
+    copy = backup_before_upgrade(tmp_path / "data" / "easel.sqlite3", 3)
+    assert copy.parent == tmp_path / "data" / "backups"
+    root = tmp_path / "other"
+    (root / "files" / "job9").mkdir(parents=True)
+    (root / "files" / "job9" / "result_1.png").write_bytes(b"newer job")
+    sqlite3.connect(root / "easel.sqlite3").close()
+
+    with pytest.raises(BackupError, match="--force"):
+        restore(tmp_path, copy, into="other")
+    restore(tmp_path, copy, into="other", force=True)
+
+    assert rows(root / "easel.sqlite3") == ["row 0", "row 1", "row 2"]
+    assert (root / "files" / "job9" / "result_1.png").read_bytes() == b"newer job"
+    (aside,) = root.glob("replaced-*")
+    assert [p.name for p in aside.iterdir()] == ["easel.sqlite3"]
