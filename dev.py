@@ -4,6 +4,7 @@
     python3 dev.py run [ARGS]   run the bot; without DISCORD_TOKEN, the playground in a browser
                                 (or `run imagine ...`, `run check`)
     python3 dev.py test [ARGS]  lint, format check, type check, and the whole test suite
+    python3 dev.py lock         pin the image's dependencies again (requirements*.lock)
 
 Both create ``.venv`` and install the project into it the first time (and again whenever
 ``pyproject.toml`` changes), then run inside it. Extra ARGS go to ``python -m bot`` or pytest.
@@ -16,6 +17,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tomllib
 import venv
 from pathlib import Path
 
@@ -24,6 +26,8 @@ VENV = ROOT / ".venv"
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 PYTHON = BIN / ("python.exe" if os.name == "nt" else "python")
 PYTEST_NO_TESTS = 5
+# The container image's Python and OS: the locks pin what installs there, with every file's hash.
+LOCK_TARGET = ["--python-version", "3.11", "--python-platform", "linux", "--generate-hashes"]
 
 # What the tests need from the operating system: {a binary on PATH, or a path (globs allowed):
 # the Debian package that provides it}. Installed with apt-get when missing and running as root
@@ -89,12 +93,32 @@ def run(command: list[str]) -> None:
         sys.exit(code)
 
 
+def lock() -> int:
+    """Write ``requirements.lock`` (pyproject's dependencies) and ``requirements-build.lock``
+    (what builds Easel's wheel), pinned with hashes for the image (``pip --require-hashes``)."""
+    ensure_environment("")
+    run([str(PYTHON), "-m", "pip", "install", "--quiet", "uv>=0.5,<1"])
+    compile_ = [str(BIN / "uv"), "pip", "compile", *LOCK_TARGET, "--quiet", "--upgrade"]
+    compile_ += ["--custom-compile-command", "python3 dev.py lock"]
+    run([*compile_, "pyproject.toml", "-o", "requirements.lock"])
+    build = tomllib.loads((ROOT / "pyproject.toml").read_text())["build-system"]["requires"]
+    return subprocess.run(
+        [*compile_, "-", "-o", "requirements-build.lock"],
+        input="\n".join(build),
+        text=True,
+        cwd=ROOT,
+        check=False,
+    ).returncode
+
+
 def main(argv: list[str]) -> int:
-    """Dispatch ``run`` or ``test``."""
-    if not argv or argv[0] not in {"run", "test"}:
+    """Dispatch ``run``, ``test`` or ``lock``."""
+    if not argv or argv[0] not in {"run", "test", "lock"}:
         print(__doc__, file=sys.stderr)
         return 2
     command, rest = argv[0], argv[1:]
+    if command == "lock":
+        return lock()
     if command == "run":
         ensure_environment("")
         return subprocess.call([str(PYTHON), "-m", "bot", *rest], cwd=ROOT)
