@@ -28,6 +28,7 @@ from bot.ops.loop_lag import MetricsReport
 from bot.sandbox.server import Faults, Sandbox
 from bot.settings import Settings
 from local_discord import InteractionHandle, LocalDiscord, StoredMessage
+from tests.support.cli import SETTING_PREFIXES
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 STDERR_TAIL = 6000  # characters of the bot's stderr shown with a failure
@@ -136,7 +137,11 @@ def free_port() -> int:
 def bot_environment(ld: LocalDiscord, sandbox: Sandbox, tmp: Path, **extra: str) -> dict[str, str]:
     """A hermetic environment: none of the caller's Easel settings leak in."""
     settings_names = {name.upper() for name in Settings.model_fields}
-    env = {key: value for key, value in os.environ.items() if key.upper() not in settings_names}
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key.upper() not in settings_names and not key.upper().startswith(SETTING_PREFIXES)
+    }
     env.update(BOT_ENV)
     env.update(
         DISCORD_TOKEN=ld.bot_token,

@@ -7,12 +7,14 @@ import os
 import sys
 from pathlib import Path
 
+from bot.env_names import prefixes
+from bot.providers.profiles import shipped_profile_data
+from bot.settings import Settings
+
 ROOT = Path(__file__).resolve().parents[2]
-# Settings from the developer's shell (keys, providers, a database) must not reach the process.
-SETTING_PREFIXES = (
-    "DISCORD_", "IMAGE_", "DATABASE_", "SANDBOX_",
-    "TOAPIS_", "INFINITYBLUE_", "STARRISE_", "ANYFAST_", "OPENAI_", "PROVIDERS__", "HTTP_", "LOG_",
-)  # fmt: skip
+# Settings from the developer's shell (keys, providers, a database) must not reach the process,
+# nor anything the bot would take for a misspelt setting.
+SETTING_PREFIXES = prefixes(Settings, list(shipped_profile_data()))
 FAST = {"POLL_FIRST_DELAY": "0.1", "POLL_INTERVAL": "0.2", "SANDBOX_TASK_DURATION": "0.5"}
 
 
