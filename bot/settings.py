@@ -6,7 +6,6 @@ provider's own settings are one nested block (``bot.provider_settings``).
 
 from __future__ import annotations
 
-from contextlib import suppress
 from enum import StrEnum
 from functools import cached_property
 from pathlib import Path
@@ -26,6 +25,7 @@ from pydantic_settings import (
     NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
+    SettingsError,
 )
 
 from bot.env_names import Variable, any_case, check_names, given_variables
@@ -42,6 +42,7 @@ from bot.provider_settings import (
 )
 from bot.providers.catalog import DEFAULT_EDIT_MODEL, SizeTableName
 from bot.providers.profiles import ProviderProfile, load_profiles
+from bot.setting_errors import config_error
 from bot.state_paths import StatePaths, check_container_paths, data_root, default_database_url
 
 DEFAULT_DATABASE_URL = "sqlite:///data/easel.sqlite3"
@@ -408,50 +409,8 @@ def load_settings(**overrides: Any) -> Settings:
     check_names(Settings, variables)
     try:
         settings = Settings(**overrides)
-    except ValidationError as exc:
-        error = exc.errors()[0]
-        setting = _variable(error["loc"])
-        secret = any(word in setting for word in ("TOKEN", "KEY", "DATABASE_URL"))
-        raise ConfigError(setting, _describe(error, show_input=not secret)) from None
+    except (SettingsError, ValidationError) as exc:
+        raise config_error(exc) from None
     settings.check_providers()  # loads the profiles: a bad IMAGE_PROFILES_FILE stops the start
     settings.check_state_paths()
     return settings
-
-
-def _variable(loc: tuple[int | str, ...]) -> str:
-    """The variable a user wrote for a pydantic location: ``("providers", "x", "model")`` is
-    ``PROVIDERS__X__MODEL``; an item of a list is the list's own variable."""
-    if not loc:
-        return "settings"
-    if loc[0] == "providers":
-        return "__".join(str(part) for part in loc).upper()
-    return str(loc[0]).upper()
-
-
-# pydantic's error types, in the words of someone editing a .env file.
-_PLAIN_WORDS = {
-    "less_than_equal": "must be at most {le}",
-    "less_than": "must be less than {lt}",
-    "greater_than_equal": "must be at least {ge}",
-    "greater_than": "must be more than {gt}",
-    "literal_error": "must be {expected}",
-    "int_parsing": "must be a whole number",
-    "float_parsing": "must be a number",
-    "bool_parsing": "must be true or false",
-    "extra_forbidden": "is not a provider setting (use API_KEY, BASE_URL, MODEL or EDIT_MODEL)",
-}
-
-
-def _describe(error: Any, *, show_input: bool) -> str:
-    """pydantic's message without its internals, with the offending value where it is safe."""
-    message = str(error["msg"])
-    for prefix in ("Value error, ", "Assertion failed, "):
-        message = message.removeprefix(prefix)
-    words = _PLAIN_WORDS.get(str(error.get("type")))
-    if words is not None:
-        with suppress(KeyError, IndexError):  # a context pydantic did not give: keep its words
-            message = words.format(**error.get("ctx", {}))
-    value = error.get("input")
-    hidden = not show_input or value is None or isinstance(value, dict) or "(got " in message
-    shown = "" if hidden else f" (got {str(value)[:60]!r})"
-    return f"{message}{shown}"
