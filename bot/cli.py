@@ -193,7 +193,8 @@ def _write_images(out: Path, event: JobCompleted) -> list[Path]:
 async def check(settings: Settings) -> int:
     """Print what is configured and whether the image API answers."""
     print(f"settings ok: provider {settings.provider}, model {settings.image_model}")
-    print(f"database: {settings.database_url}")
+    paths = settings.state_paths.absolute()
+    print(f"data directory: {paths.root} (database {paths.database})")
     discord = await check_discord(settings)
     async with open_engine(settings, ephemeral=True) as engine:
         failed = discord == EXIT_JOB_FAILED

@@ -61,3 +61,14 @@ async def test_without_a_token_check_says_it_is_needed_to_run_the_bot(tmp_path: 
 
     assert code == 0, stderr
     assert "discord token: NOT SET (needed to run the bot)" in stdout
+
+
+async def test_check_names_the_data_directory_and_never_the_database_url(tmp_path: Path) -> None:
+    env = {"DATA_DIR": str(tmp_path / "state"), "DATABASE_URL": ""}
+
+    code, stdout, stderr = await run_cli("check", env=env, tmp_path=tmp_path)
+
+    assert code == 0, stderr
+    state = tmp_path / "state"
+    assert f"data directory: {state} (database {state / 'easel.sqlite3'})" in stdout
+    assert "sqlite:///" not in stdout + stderr
