@@ -29,6 +29,7 @@ from bot.playground.room import Room
 from bot.playground.world import Server, new_server, welcome
 from bot.runtime import open_services
 from bot.settings import Settings
+from bot.state_paths import default_database_url
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +60,8 @@ def playground_settings(settings: Settings, server: Server, data: Path) -> Setti
             "discord_gateway_url": ld.gateway_url,
             "dev_guild_id": None,
             "sync_commands": True,
-            "database_url": f"sqlite:///{data / 'easel.sqlite3'}",
+            "data_dir": data,  # the database and the stored images both
+            "database_url": SecretStr(default_database_url(data)),
         }
     )
 

@@ -12,13 +12,16 @@ import socket
 import sys
 import time
 from pathlib import Path
+from types import SimpleNamespace
+from typing import cast
 
 import aiohttp
 import pytest
 
 from bot.__main__ import build_parser
 from bot.errors import ConfigError
-from bot.playground.entry import open_playground
+from bot.playground.entry import open_playground, playground_settings
+from bot.playground.world import Server
 from bot.settings import Settings
 from tests.bot.playground.conftest import hermetic_settings
 
@@ -96,3 +99,13 @@ def test_the_page_is_on_8765_unless_told_otherwise() -> None:
     assert hermetic_settings(playground_port=9000).playground_port == 9000
     args = build_parser().parse_args(["playground", "--port", "8800"])
     assert (args.command, args.port) == ("playground", 8800)
+
+
+def test_the_playgrounds_database_and_images_share_its_own_folder(tmp_path: Path) -> None:
+    ld = SimpleNamespace(bot_token="t", api_base="http://127.0.0.1:1/api", gateway_url="ws://x")
+    server = cast(Server, SimpleNamespace(ld=ld))
+
+    paths = playground_settings(hermetic_settings(), server, tmp_path).state_paths
+
+    assert paths.database == tmp_path / "easel.sqlite3"
+    assert paths.files == tmp_path / "files"
