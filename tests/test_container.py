@@ -182,7 +182,7 @@ def test_compose_probes_health_and_rotates_logs() -> None:
     options = service["logging"]["options"]
     assert service["logging"]["driver"] in {"json-file", "local"}
     assert options["max-size"] and int(options["max-file"]) >= 2
-    port = Settings.model_fields["http_port"].default
+    port = f"${{HTTP_PORT:-{Settings.model_fields['http_port'].default}}}"  # .env's, if set
     assert service["ports"] == [f"127.0.0.1:{port}:{port}"]  # metrics for this machine only
 
 
