@@ -124,11 +124,14 @@ def write_backup(
             with tarfile.open(staging / "archive", "w:gz") as archive:
                 archive.add(staging / DATABASE, DATABASE)
                 for path in _stored_files(files):
+                    name = f"{FILES}/{path.relative_to(files).as_posix()}"
                     try:
-                        archive.add(path, f"{FILES}/{path.relative_to(files).as_posix()}")
+                        info = archive.gettarinfo(path, name)
+                        with path.open("rb") as handle:
+                            archive.addfile(info, handle)
                     except FileNotFoundError:  # pruned by retention meanwhile
                         continue
-                    count, size = count + 1, size + path.stat().st_size
+                    count, size = count + 1, size + info.size
                 manifest = _manifest(schema, count, size, version, commit)
                 data = manifest.model_dump_json(indent=2).encode()
                 info = tarfile.TarInfo(MANIFEST)
