@@ -20,6 +20,7 @@ from typing import Annotated, Any, Literal, TypeAlias
 from pydantic import BaseModel, ConfigDict, Discriminator, Tag
 
 from bot.options import Ratio, Resolution
+from bot.providers.prices import ModelPrices
 from bot.providers.sizes import FreeSizeRules, ListedSizes, format_size, listed_size_table
 from bot.providers.sizes import Size as Size  # re-exported: the engine names sizes from here
 from bot.providers.sizes import SizeTable as SizeTable
@@ -176,6 +177,7 @@ class ModelSpec(BaseModel):
     free_sizes: FreeSizeRules | None = None  # any WxH within these rules (OpenAI-compatible APIs)
     mask_refusal: str | None = None  # why this model takes no mask, told to the member
     references_via_edit: bool = False  # input images only go to the edit endpoint (OpenAI APIs)
+    prices: ModelPrices = ModelPrices()  # what it charges (from its profile); unknown by default
 
     def for_edit(self) -> ModelSpec:
         """The spec edits are validated against and sent to (this one when ``edit`` is unset)."""

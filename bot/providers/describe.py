@@ -48,6 +48,7 @@ def common_rows(spec: ModelSpec) -> Rows:
         "quality": "low, medium, high" if spec.supports_quality else "no (refused)",
         "mask": "yes" if edit.supports_mask else f"no ({why})",
         "prompt": f"≤ {spec.max_prompt_chars:,} characters",
+        "prices": spec.prices.describe(),
     }
 
 

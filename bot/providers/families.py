@@ -88,7 +88,9 @@ def _openai_provider(
     )
 
 
-_ROW_ORDER = ("sizes", "tiers", "n", "quality", "formats", "mask", "edits", "delivery", "prompt")
+_ROW_ORDER = (
+    "sizes", "tiers", "n", "quality", "formats", "mask", "edits", "delivery", "prompt", "prices"
+)  # fmt: skip
 
 FAMILIES: Mapping[Family, ProviderFamily] = {
     "toapis": ProviderFamily(spec=toapis_spec, describe=toapis_rows, build=_toapis_provider),

@@ -31,6 +31,15 @@ from bot.providers.catalog import (
     SizeTableName,
     size_rule_table,
 )
+from bot.providers.prices import (
+    BILLED_FAILURES_DEFAULT,
+    CURRENCY_PATTERN,
+    UNKNOWN,
+    BilledFailure,
+    ModelPrices,
+    Price,
+    PriceRule,
+)
 from bot.providers.sizes import FreeSizeRules
 
 log = logging.getLogger(__name__)
@@ -55,6 +64,8 @@ class ModelOverrides(BaseModel):
     auto_ratio: bool | None = None
     formats: tuple[UpstreamFormat, ...] | None = None
     reference_field: ReferenceField | None = None
+    price: PriceRule | None = None
+    input_price: Price | None = None
 
 
 class ModelCaps(BaseModel):
@@ -71,6 +82,8 @@ class ModelCaps(BaseModel):
     auto_ratio: bool
     formats: tuple[UpstreamFormat, ...]
     reference_field: ReferenceField
+    price: PriceRule
+    input_price: Price
 
 
 class ProviderProfile(BaseModel):
@@ -115,6 +128,13 @@ class ProviderProfile(BaseModel):
     max_references: int = Field(default=16, ge=1, le=16)
     references_via_edit: bool = True  # input images go to /v1/images/edits, never generations
     request_timeout: float = Field(default=600.0, gt=0)  # one synchronous call (4K high: minutes)
+    # What it charges (``bot.providers.prices``): per image made, per input image sent, in
+    # ``currency``; "unknown" where nothing is published. ``billed_failures``: failure kinds
+    # after which the images were most likely made and billed anyway.
+    currency: str = Field(default="USD", pattern=CURRENCY_PATTERN)
+    price: PriceRule = UNKNOWN
+    input_price: Price = UNKNOWN
+    billed_failures: tuple[BilledFailure, ...] = BILLED_FAILURES_DEFAULT
     model_overrides: dict[str, ModelOverrides] = Field(default_factory=dict)
 
     @field_validator("base_url")
@@ -132,6 +152,16 @@ class ProviderProfile(BaseModel):
             for field, value in override.model_dump(exclude_unset=False).items()
         }
         return ModelCaps.model_validate(merged)
+
+    def prices(self, model_id: str | None = None) -> ModelPrices:
+        """What ``model_id`` (the default model when None) costs, in the profile's currency."""
+        caps = self.caps(model_id)
+        return ModelPrices(
+            currency=self.currency,
+            image=caps.price,
+            input_image=caps.input_price,
+            billed_failures=self.billed_failures,
+        )
 
     def with_changes(self, **changes: Any) -> ProviderProfile:
         """A validated copy with some fields changed (settings overrides)."""
@@ -162,6 +192,7 @@ def toapis_spec(
         max_references=profile.max_references,
         max_prompt_chars=profile.max_prompt_chars,
         edit=edit,
+        prices=profile.prices(model_id),
         **_sizes(caps, size_table),
     )
 
@@ -191,6 +222,7 @@ def openai_model_spec(
         max_n=edit_caps.max_n,
         max_prompt_chars=profile.max_edit_prompt_chars,
         mask_refusal=None if edit_caps.mask else profile.mask_refusal,
+        prices=profile.prices(edit_model_id),
         **common,
         **_sizes(edit_caps, size_table),
     )
@@ -201,6 +233,7 @@ def openai_model_spec(
         max_prompt_chars=profile.max_prompt_chars,
         references_via_edit=profile.references_via_edit,
         edit=edit,
+        prices=profile.prices(model_id),
         **common,
         **_sizes(caps, size_table),
     )
