@@ -33,7 +33,7 @@ from bot.errors import (
     RefusalError,
     TransientUpstreamError,
 )
-from bot.jobs import job_files, pipeline, retention
+from bot.jobs import costs, job_files, pipeline, retention
 from bot.jobs.context import current_job
 from bot.jobs.derive import DerivedAction, derived_request
 from bot.jobs.failover import Failover, InterruptedJobError
@@ -46,6 +46,7 @@ from bot.jobs.fanout import (
     failed_event,
 )
 from bot.jobs.models import (
+    AppliedDefault,
     FailureKind,
     InputImage,
     JobCompleted,
@@ -125,6 +126,7 @@ class Engine:
         )
         self.failover = Failover(self.provider_set, store, files, self.events.emit, self.watcher)
         self._started_at = time.time()
+        self.events.on_finished(costs.FinalCost(self.provider_set))  # first: hooks read it
 
     # ------------------------------------------------------------------ providers and observers
 
@@ -215,11 +217,13 @@ class Engine:
         kind: str = "imagine",
         parent_id: str | None = None,
         action: JobAction | None = None,
+        defaults: Sequence[AppliedDefault] = (),
     ) -> JobRecord:
         """Persist a validated job and start it. From here on it is never silently lost.
 
         An edit's mask comes in ``resolved.request.mask`` (checked by ``pipeline.check_mask``);
         it is stored after the inputs (``JobRecord.reference_files`` and ``mask_file``).
+        ``defaults`` are the options that came from defaults, for the job's message.
         """
         job_id = job_id or uuid.uuid4().hex
         mask = resolved.request.mask
@@ -245,6 +249,8 @@ class Engine:
             delivery=delivery,
             parent_id=parent_id,
             action=action,
+            defaults=list(defaults),
+            **costs.priced(resolved, self.spec),  # estimated again by the provider taking it
         )
         await self.store.add(job)
         log.info(
@@ -407,6 +413,7 @@ class Engine:
 
     async def _collect(self, job: JobRecord, provider: ImageProvider, done: TaskSnapshot) -> None:
         """Download and fit the results at once (their links expire) and keep them."""
+        costs.incurred(job, provider.spec, len(done.result_urls))  # paid, delivered or not
         await self.events.emit(job, JobDownloading(count=len(done.result_urls)))
         images = await pipeline.fetch_results(
             provider,

@@ -20,7 +20,7 @@ from bot.errors import (
     TaskNotFoundError,
     TransientUpstreamError,
 )
-from bot.jobs import job_files, pipeline
+from bot.jobs import costs, job_files, pipeline
 from bot.jobs.models import JobSubmitted, JobUploading, ResolvedRequest
 from bot.jobs.ports import JobFiles, JobStore
 from bot.jobs.provider_set import ProviderSet
@@ -188,6 +188,8 @@ class Failover:
             job.resolution = resolved.resolution
             job.width, job.height = resolved.width, resolved.height
         job.provider = provider.name
+        job.currency = costs.currency(resolved, provider.spec)  # priced by the one that takes it
+        job.estimated_cost = costs.estimate(resolved, provider.spec)
         await self._store.save(job)
         total = len(prepared.references) + (1 if prepared.mask is not None else 0)
         show_uploads = total > 0 and not provider.traits.instant_uploads

@@ -38,6 +38,25 @@ class JobRequest(BaseModel):
     mask: InputImage | None = None
 
 
+DefaultSource = Literal["server", "channel", "member"]
+
+
+class AppliedDefault(BaseModel):
+    """An option the member left out, filled from a default (the job's message says so).
+
+    ``skipped`` says why a default was left out instead (it does not fit the typed options, or
+    the server's rules or the image service changed since it was set).
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    option: Literal["ratio", "resolution", "quality", "output_format", "n"]
+    value: str
+    source: DefaultSource
+    place: int | None = None  # the channel (or category) whose default it was
+    skipped: str | None = None
+
+
 class ResolvedRequest(BaseModel):
     """A request that passed validation, with the exact pixel size it will produce."""
 

@@ -13,8 +13,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
-from bot.jobs.models import FailureKind, JobRequest, ResolvedRequest
+from bot.jobs.models import AppliedDefault, FailureKind, JobRequest, ResolvedRequest
 from bot.options import OutputFormat, Resolution
+from bot.providers.prices import Price
 
 Origin = Literal["discord", "cli"]
 JobAction = Literal["reroll", "vary", "upscale", "edit"]
@@ -100,6 +101,12 @@ class JobRecord(BaseModel):
     updated_at: float = Field(default_factory=time.time)
     submitted_at: float | None = None
     finished_at: float | None = None
+    # Options filled from defaults, and money (``bot.jobs.costs``) in ``currency``: the estimate
+    # when submitted, the final cost once the outcome is known; None until then.
+    defaults: list[AppliedDefault] = Field(default_factory=list)
+    currency: str | None = None
+    estimated_cost: Price | None = None
+    cost: Price | None = None
 
     def resolved(self) -> ResolvedRequest:
         """The request with the exact size it was accepted at (or moved to by a failover)."""

@@ -18,8 +18,9 @@ _COLUMNS = (
     "size_limit", "delivery", "results", "failure_kind", "failure_reason", "notified",
     "parent_id", "action", "provider",
     "created_at", "updated_at", "submitted_at", "finished_at",
+    "defaults", "currency", "estimated_cost", "cost",
 )  # fmt: skip
-_JSON_COLUMNS = {"request", "inputs", "delivery", "results"}
+_JSON_COLUMNS = {"request", "inputs", "delivery", "results", "defaults"}
 
 
 def _to_row(job: JobRecord) -> tuple[Any, ...]:
