@@ -21,8 +21,10 @@ from bot.jobs.engine import Engine, EngineConfig
 from bot.jobs.retention import DAY, Retention
 from bot.jobs.scheduler import PollPolicy
 from bot.ops.process import Ops
+from bot.policy.budget import NO_BUDGET, Budget
 from bot.policy.ports import PolicyStore
 from bot.policy.service import PolicyService
+from bot.policy.spending import Budgets
 from bot.provider_settings import LEGACY_PROVIDER
 from bot.providers.base import ImageProvider
 from bot.providers.families import Endpoint, build_provider
@@ -200,9 +202,13 @@ class Services:
     policy: PolicyService
 
 
-async def load_policy(store: PolicyStore, engine: Engine) -> PolicyService:
-    """The policy service loaded from ``store``, counting and auditing every finished job."""
-    policy = await PolicyService.load(store)
+async def load_policy(
+    store: PolicyStore, engine: Engine, *, host_budget: Budget = NO_BUDGET
+) -> PolicyService:
+    """The policy service loaded from ``store``, counting, costing and auditing every finished
+    job; budgets are in the currency of the primary provider's price table."""
+    budgets = Budgets(store, host=host_budget, currency=engine.spec.prices.currency)
+    policy = await PolicyService.load(store, budgets=budgets)
     engine.on_finished(policy.job_finished)
     return policy
 
@@ -225,7 +231,8 @@ async def open_services(
         Database.open(settings.database_path) as database,
         open_engine(settings, database=database, ops=ops, session=session) as engine,
     ):
-        policy = await load_policy(SqlitePolicyStore(database), engine)
+        host = Budget(monthly=settings.global_monthly_budget, daily=settings.global_daily_budget)
+        policy = await load_policy(SqlitePolicyStore(database), engine, host_budget=host)
         yield Services(engine, policy)
 
 

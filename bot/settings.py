@@ -6,6 +6,7 @@ provider's own settings are one nested block (``bot.provider_settings``).
 
 from __future__ import annotations
 
+from decimal import Decimal
 from enum import StrEnum
 from functools import cached_property
 from pathlib import Path
@@ -98,6 +99,11 @@ class Settings(BaseSettings):
     # Each provider's key, URL and models: PROVIDERS__<NAME>__API_KEY or <NAME>_API_KEY, …
     providers: dict[str, ProviderSettings] = Field(default_factory=dict)
 
+    # Money: the host's budget for all servers together, in the image service's currency (its
+    # price table's); days and months in UTC. Unset: no overall budget.
+    global_monthly_budget: Decimal | None = Field(default=None, ge=0, allow_inf_nan=False)
+    global_daily_budget: Decimal | None = Field(default=None, ge=0, allow_inf_nan=False)
+
     # Fair queue: how many jobs run upstream at once
     max_concurrent_jobs: int = Field(default=50, ge=1)
     max_jobs_per_guild: int = Field(default=20, ge=1)
@@ -154,6 +160,8 @@ class Settings(BaseSettings):
         "image_sync_timeout",
         "image_partial_images",
         "image_moderation",
+        "global_monthly_budget",
+        "global_daily_budget",
         mode="before",
     )
     @classmethod
@@ -330,6 +338,31 @@ class Settings(BaseSettings):
                 f"{name.upper()}_API_KEY", f"is not set but IMAGE_PROVIDERS lists {name}{first}."
             )
 
+    def check_money(self) -> None:
+        """Refuse a budget no job could be checked against, and providers that bill in
+        different currencies (budgets and reports add their costs up)."""
+        names = [self.sandbox_profile] if self.sandbox else self.provider_names
+        profiles = [self.profiles[name] for name in names]
+        currencies = {profile.currency for profile in profiles}
+        if len(currencies) > 1:
+            listed = ", ".join(f"{p.name} {p.currency}" for p in profiles)
+            raise ConfigError(
+                "IMAGE_PROFILES_FILE",
+                f"the providers in IMAGE_PROVIDERS bill in different currencies ({listed}); "
+                "budgets and reports need one: give them the same currency",
+            )
+        primary = profiles[0]
+        config = self.provider_config(primary.name)
+        if not primary.prices(config.model).published:
+            for setting in ("global_monthly_budget", "global_daily_budget"):
+                if getattr(self, setting) is not None:
+                    raise ConfigError(
+                        setting.upper(),
+                        f"is set but {primary.name}'s prices are unknown, so no job could be "
+                        "checked against it: give its prices in IMAGE_PROFILES_FILE (see README "
+                        "'Prices and budgets')",
+                    )
+
     def queue_limits(self) -> QueueLimits:
         """The fair queue's caps."""
         return QueueLimits(
@@ -413,4 +446,5 @@ def load_settings(**overrides: Any) -> Settings:
         raise config_error(exc) from None
     settings.check_providers()  # loads the profiles: a bad IMAGE_PROFILES_FILE stops the start
     settings.check_state_paths()
+    settings.check_money()
     return settings

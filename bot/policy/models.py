@@ -17,6 +17,9 @@ from pydantic import BaseModel, ConfigDict, Field, field_serializer, field_valid
 
 from bot.jobs.records import JobRecord
 from bot.options import Resolution
+from bot.policy.budget import NO_BUDGET, Budget
+from bot.policy.defaults import JobDefaults
+from bot.providers.prices import Price
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +79,14 @@ class GuildSettings(BaseModel):
     # results and moderation
     button_access: ButtonAccess = ButtonAccess.REQUESTER
     moderation_channel: int | None = None
+    # defaults for left-out options (/easel defaults): the server's, and per channel or category
+    defaults: JobDefaults = JobDefaults()
+    channel_defaults: dict[int, JobDefaults] = Field(default_factory=dict)
+    # money (/easel budget), in the image service's currency: the whole server, each member,
+    # and members an admin gave a budget of their own
+    server_budget: Budget = NO_BUDGET
+    member_budget: Budget = NO_BUDGET
+    member_budgets: dict[int, Budget] = Field(default_factory=dict)
 
     @field_serializer(
         "allowed_channels", "denied_channels", "required_roles", "banned_members", "commands"
@@ -94,6 +105,10 @@ class GuildSettings(BaseModel):
     def zone(self) -> tzinfo:
         """The server's timezone."""
         return zone_of(self.timezone)
+
+    def budget_of(self, user_id: int) -> Budget:
+        """A member's budget: their own if an admin set one, else every member's."""
+        return self.member_budgets.get(user_id, self.member_budget)
 
 
 @lru_cache(maxsize=512)
@@ -145,6 +160,9 @@ class JobContext(BaseModel):
     channel_nsfw: bool = False
     role_ids: frozenset[int] = frozenset()
     is_admin: bool = False  # Manage Server: never locked out by the role rule
+    # What the job will cost, and one image of it (for "ask for n:…"); None: not priced
+    cost: Price | None = None
+    image_cost: Price | None = None
 
     @property
     def scope(self) -> int:

@@ -10,10 +10,12 @@ from typing import Protocol
 
 from bot.policy.models import GuildSettings
 from bot.policy.records import AuditEntry, DayUsage, EventCount, MemberUsage, PendingJob
+from bot.policy.spend_ports import SpendStore
 
 
-class PolicyStore(Protocol):
-    """Server settings, blocked terms, usage counters and the audit log, persisted."""
+class PolicyStore(SpendStore, Protocol):
+    """Server settings, blocked terms, usage counters and the audit log, persisted (and the
+    spending books and members' defaults, ``SpendStore``)."""
 
     async def all_settings(self) -> dict[int, GuildSettings]:
         """Every server's stored settings."""

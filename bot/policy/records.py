@@ -9,11 +9,13 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from bot.policy.models import GuildSettings
+from bot.providers.prices import Price
 
 AuditEvent = Literal["completed", "failed", "refused", "settings"]
 
@@ -108,3 +110,39 @@ def settings_diff(before: GuildSettings, after: GuildSettings) -> str:
     """The changed settings as ``name: old → new`` lines, for the audit log."""
     old, new = json.loads(before.model_dump_json()), json.loads(after.model_dump_json())
     return "; ".join(f"`{key}`: {old[key]} → {new[key]}" for key in new if old.get(key) != new[key])
+
+
+class SpendEntry(BaseModel):
+    """What one finished job cost, on the day it was accepted (budgets and reports)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    job_id: str
+    guild_id: int  # 0 for direct messages
+    user_id: int
+    day: str  # ISO date in the server's timezone
+    accepted_at: float
+    images: int
+    cost: Decimal | None  # None: the price is unknown
+    currency: str
+
+
+class PendingSpend(BaseModel):
+    """An accepted job that has not finished, with what it was estimated to cost."""
+
+    job_id: str
+    guild_id: int | None
+    user_id: int
+    created_at: float
+    estimated_cost: Price | None
+
+
+class JobSpend(BaseModel):
+    """One finished job in a report: its images and cost (None: unknown), by day and member."""
+
+    guild_id: int
+    day: str
+    user_id: int
+    images: int
+    cost: Decimal | None
+    currency: str | None

@@ -44,6 +44,10 @@ class Rule:
     BUTTONS = "buttons"
     NO_JOB = "no_job"
     DELETED = "deleted"
+    MEMBER_BUDGET = "member_budget"
+    SERVER_BUDGET = "server_budget"
+    HOST_BUDGET = "host_budget"
+    PRICE_UNKNOWN = "price_unknown"
 
 
 RULE_TITLES: dict[str, str] = {
@@ -63,6 +67,10 @@ RULE_TITLES: dict[str, str] = {
     Rule.BUTTONS: "Someone else's result",
     Rule.NO_JOB: "No such job",
     Rule.DELETED: "Deleted result",
+    Rule.MEMBER_BUDGET: "Your budget",
+    Rule.SERVER_BUDGET: "Server budget",
+    Rule.HOST_BUDGET: "Easel's overall budget",
+    Rule.PRICE_UNKNOWN: "Price unknown",
 }
 # Refusals of a stored job that say nothing about the job: not logged for the moderators
 # (the job may belong to another server, and its prompt must not reach this one's log).

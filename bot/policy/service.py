@@ -32,8 +32,10 @@ from bot.policy.models import (
     next_midnight,
 )
 from bot.policy.ports import PolicyStore
+from bot.policy.preferences import Preferences
 from bot.policy.records import AuditEntry, MemberStatus, Reservation, settings_diff
 from bot.policy.rules import UNLOGGED, Usage, check_job, check_reuse
+from bot.policy.spending import Budgets
 from bot.policy.terms import MAX_TERM_CHARS, TermMatcher, normalize_term
 from bot.text import visible_text
 
@@ -53,10 +55,13 @@ class PolicyService:
         *,
         clock: Callable[[], float] = time.time,
         dms_allowed: bool = False,
+        budgets: Budgets | None = None,
     ) -> None:
         self.store = store
         self.clock = clock
         self.dms_allowed = dms_allowed
+        self.budgets = budgets or Budgets(store)  # money: budgets and the spending books
+        self.preferences = Preferences(store)  # members' own defaults
         self._settings: dict[int, GuildSettings] = {}
         self._terms: dict[int, list[str]] = {}
         self._matchers: dict[int, TermMatcher] = {}
@@ -96,6 +101,8 @@ class PolicyService:
             scope = job.guild_id if job.guild_id is not None else DM_SCOPE
             day = local_day(job.created_at, self.settings(job.guild_id).zone)
             self._reserve(Reservation(job.job_id, scope, day, job.user_id, job.n, None))
+        await self.budgets.load(now, lambda guild: self.settings(guild).zone)
+        await self.preferences.load()
         longest = max((s.cooldown_seconds for s in self._settings.values()), default=0)
         self._last_job = {}
         if longest:
@@ -191,6 +198,7 @@ class PolicyService:
             previous_job_at=self._last_job.get(key),
         )
         self._reserve(reservation)
+        self.budgets.hold(ctx, job_id, day=reservation.day, now=now)
         self._last_job[key] = now
         return reservation
 
@@ -229,10 +237,11 @@ class PolicyService:
             )
         except PolicyRefusal as refusal:
             return refusal
-        return None
+        return self.budgets.refusal(settings, ctx, day=local_day(now, settings.zone), now=now)
 
     def release(self, job_id: str) -> None:
         """Give back a reservation whose job was not accepted (bad input): no cooldown either."""
+        self.budgets.release(job_id)
         reservation = self._unreserve(job_id)
         if reservation is None:
             return
@@ -288,6 +297,7 @@ class PolicyService:
             self._count(scope, day, job.user_id, images)
             if not await self.store.record_usage(job.id, scope, job.user_id, day, images):
                 self._count(scope, day, job.user_id, -images)
+        await self.budgets.settle(job, event, scope=scope, day=day, now=self.clock())
         failed = isinstance(event, JobFailed)
         entry = AuditEntry(
             guild_id=scope,

@@ -12,12 +12,14 @@ import time
 from bot.policy.models import GuildSettings
 from bot.policy.records import AuditEntry, DayUsage, EventCount, MemberUsage, PendingJob
 from bot.store.database import Database
+from bot.store.spending import SpendRows
 
 log = logging.getLogger(__name__)
 
 
-class SqlitePolicyStore:
-    """The ``PolicyStore`` on the SQLite database (the policy tables of migration 002)."""
+class SqlitePolicyStore(SpendRows):
+    """The ``PolicyStore`` on the SQLite database (the policy tables of migration 002, and the
+    spending books of 004 in ``SpendRows``)."""
 
     def __init__(self, database: Database) -> None:
         self.database = database
