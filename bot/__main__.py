@@ -1,6 +1,6 @@
 """Entry point: ``python -m bot`` runs the bot, or without a DISCORD_TOKEN the playground (Easel
-in a browser, against a local Discord); ``imagine``, ``check`` and ``models`` need no Discord;
-``healthcheck``, ``backup`` and ``restore`` are for hosts."""
+in a browser, against a local Discord); ``imagine``, ``check``, ``models`` and ``usage`` need no
+Discord; ``healthcheck``, ``backup`` and ``restore`` are for hosts."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from bot import service_cli
 from bot.errors import ConfigError
 from bot.settings import load_settings
 
-QUIET = {"imagine", "check", "models", "healthcheck", "backup", "restore"}  # print their own
+QUIET = {"imagine", "check", "models", "usage", "healthcheck", "backup", "restore"}  # own output
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -34,6 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli.add_check_parser(subparsers)
     cli.add_models_parser(subparsers)
     service_cli.add_parsers(subparsers)
+    cli.add_usage_parser(subparsers)
     return parser
 
 
@@ -64,6 +65,8 @@ def main(argv: list[str] | None = None) -> int:
             return asyncio.run(service_cli.backup(settings, args.path))
         if args.command == "restore":
             return asyncio.run(service_cli.restore(settings, args.path, force=args.force))
+        if args.command == "usage":
+            return asyncio.run(cli.usage(settings, args))
         if args.command == "playground" or (args.command is None and not settings.discord_token):
             from bot.playground.entry import run_playground  # the local Discord, on this path only
 

@@ -1,5 +1,6 @@
-"""Command line: run the engine without Discord (``imagine``), check the setup (``check``) and
-show the image providers this installation uses and what they can do (``models``).
+"""Command line: run the engine without Discord (``imagine``), check the setup (``check``),
+show the image providers this installation uses and what they can do (``models``), and report
+images and spending from the database (``usage``, ``bot.billing``).
 
 ``imagine --edit`` (or ``--mask``) runs an edit through the same engine as ``/edit``: the
 ``--image`` files go to the editing model, the first one being the image changed.
@@ -12,9 +13,11 @@ import asyncio
 import json
 import sys
 import uuid
+from datetime import date
 from pathlib import Path
 from typing import Any
 
+from bot.billing.report import SpendReport
 from bot.discord_login import DiscordUnreachableError, TokenRejectedError, fetch_bot_user
 from bot.errors import EaselError
 from bot.jobs.models import (
@@ -35,6 +38,8 @@ from bot.providers._http import normalise_base_url
 from bot.providers.families import capabilities, model_spec
 from bot.runtime import open_engine
 from bot.settings import Settings
+from bot.store.database import Database
+from bot.store.policy import SqlitePolicyStore
 
 EXIT_JOB_FAILED = 1
 EXIT_CONFIG = 2
@@ -105,6 +110,51 @@ def add_models_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentPa
         "--all", action="store_true", help="also describe the providers that are not configured"
     )
     parser.add_argument("--json", action="store_true", help="print JSON instead of text")
+
+
+def add_usage_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Register ``usage``: the spending report /usage gives admins, for the host."""
+    parser = subparsers.add_parser(
+        "usage",
+        help="images and spending per day and member, from the database",
+        description="Images, jobs and spending per day and per member since a day (each "
+        "server's days in its timezone), as a table or CSV. Reads the database only.",
+    )
+    parser.add_argument("--since", type=iso_day, required=True, help="first day, YYYY-MM-DD")
+    parser.add_argument("--until", type=iso_day, help="last day, YYYY-MM-DD (default: today)")
+    parser.add_argument("--guild", type=int, help="one server's id (default: every server)")
+    parser.add_argument("--csv", action="store_true", help="print CSV instead of a table")
+
+
+def iso_day(text: str) -> str:
+    """A YYYY-MM-DD argument, or argparse's error naming the format."""
+    try:
+        return date.fromisoformat(text).isoformat()
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a day like 2026-08-01") from None
+
+
+async def usage(settings: Settings, args: argparse.Namespace) -> int:
+    """Print the spending report from the database (nothing is changed, nothing sent)."""
+    path = settings.database_path
+    if not await asyncio.to_thread(path.exists):
+        print(
+            f"error: no database at {path} (DATABASE_URL); has the bot run here?", file=sys.stderr
+        )
+        return EXIT_JOB_FAILED
+    if args.until is not None and args.until < args.since:
+        print(f"error: --until {args.until} is before --since {args.since}", file=sys.stderr)
+        return EXIT_CONFIG
+    async with Database.open(path) as database:
+        jobs = await SqlitePolicyStore(database).job_spend(args.guild, args.since, args.until)
+    # Without --until: up to today, or a later day a server east of here has already reached.
+    today = date.today().isoformat()  # noqa: DTZ011 - servers' days are in their own zones
+    last = args.until or max([today, *(job.day for job in jobs)])
+    name = settings.sandbox_profile if settings.sandbox else settings.provider
+    currency = settings.profiles[name].currency
+    report = SpendReport.of(jobs, first_day=args.since, last_day=last, currency=currency)
+    print(report.csv() if args.csv else report.table(), end="" if args.csv else "\n")
+    return 0
 
 
 async def imagine(settings: Settings, args: argparse.Namespace) -> int:

@@ -15,6 +15,7 @@ import discord
 from bot.client import NO_MENTIONS
 from bot.jobs.models import JobCompleted, JobEvent, JobFailed, JobProgress
 from bot.jobs.records import JobRecord
+from bot.policy.defaults import applied_text
 from cogs._buttons import progress_view, result_view, retry_view, upscale_possible
 from cogs._job_message import JobMessage
 from cogs._render import failure_embed, progress_embed, result_embed
@@ -51,6 +52,7 @@ class DiscordDelivery:
         message = self._message(job)
         resolved = job.resolved()
         label = self.bot.engine.label_for(job)  # the provider that took the job
+        defaults = applied_text(job.defaults)  # which options came from defaults, and where
         if isinstance(event, JobCompleted):
             embed = result_embed(
                 resolved,
@@ -58,6 +60,7 @@ class DiscordDelivery:
                 requester=f"<@{job.user_id}>",
                 elapsed=event.elapsed,
                 label=label,
+                defaults=defaults,
             )
             view = result_view(job, upscale_possible=upscale_possible(job, self.bot))
             await self._final(job, message, embed, event, view)
@@ -77,7 +80,12 @@ class DiscordDelivery:
 
             def render() -> tuple[discord.Embed, discord.ui.View | None]:
                 embed = progress_embed(
-                    resolved, event, started_at=int(job.created_at), label=label, preview=preview
+                    resolved,
+                    event,
+                    started_at=int(job.created_at),
+                    label=label,
+                    preview=preview,
+                    defaults=defaults,
                 )
                 return embed, progress_view(job)
 

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 from bot.client import Interaction
 from bot.jobs import pipeline
-from bot.jobs.models import InputImage, JobRequest, ResolvedRequest
+from bot.jobs.models import AppliedDefault, InputImage, JobRequest, ResolvedRequest
 from bot.jobs.records import JobRecord
 from bot.options import OutputFormat, Quality, Ratio, Resolution
 from bot.policy.models import JobCommand
@@ -89,6 +89,7 @@ async def start_edit(
     *,
     kind: str = "edit",
     parent_id: str | None = None,
+    defaults: Sequence[AppliedDefault] = (),
 ) -> JobRecord:
     """Check the mask against the first image (no spend on a bad one), then start the job.
 
@@ -114,4 +115,5 @@ async def start_edit(
         kind=kind,
         parent_id=parent_id,
         action="edit" if parent_id else None,
+        defaults=defaults,
     )

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 import discord
 
 from bot.client import Interaction
+from bot.jobs import costs
 from bot.jobs.models import ResolvedRequest
 from bot.jobs.records import JobAction, JobRecord
 from bot.policy.models import JobContext
@@ -80,11 +81,18 @@ def job_context(
     kind: str = "imagine",
     action: JobAction | None = None,
 ) -> JobContext:
-    """What the rules need to know about this request."""
+    """What the rules need to know about this request, its estimated cost included (budgets)."""
     place = place_context(interaction, command="edit" if action == "edit" else kind)
     request = resolved.request
+    spec = interaction.client.engine.spec  # every job goes to the primary provider first
     return place.model_copy(
-        update={"prompt": request.prompt, "n": request.n, "resolution": resolved.resolution}
+        update={
+            "prompt": request.prompt,
+            "n": request.n,
+            "resolution": resolved.resolution,
+            "cost": costs.estimate(resolved, spec),
+            "image_cost": costs.per_image(resolved, spec),
+        }
     )
 
 

@@ -89,11 +89,13 @@ def progress_embed(
     started_at: int,
     label: str,
     preview: str | None = None,
+    defaults: str | None = None,
 ) -> discord.Embed:
     """The live progress message. Elapsed time is a Discord timestamp, so it ticks for free.
 
     ``preview`` names an attachment holding the latest streamed partial image; it is shown
-    small and labelled as a preview, because it is not the result.
+    small and labelled as a preview, because it is not the result. ``defaults`` says which
+    options came from defaults, and from where (``bot.policy.defaults.applied_text``).
     """
     status, percent = status_text(event)
     embed = discord.Embed(
@@ -104,6 +106,8 @@ def progress_embed(
     embed.add_field(name="Progress", value=f"`{progress_bar(percent)}`", inline=False)
     embed.add_field(name="Started", value=f"<t:{started_at}:R>", inline=True)
     embed.add_field(name="Settings", value=settings_line(resolved), inline=True)
+    if defaults:
+        embed.add_field(name="Defaults used", value=defaults[:1024], inline=False)
     if preview is not None:
         embed.add_field(name="Preview", value="A rough frame while it draws.", inline=False)
         embed.set_image(url=f"attachment://{preview}")
@@ -118,14 +122,17 @@ def result_embed(
     requester: str,
     elapsed: float,
     label: str,
+    defaults: str | None = None,
 ) -> discord.Embed:
-    """The caption posted with the finished images."""
+    """The caption posted with the finished images (``defaults``: as on the progress)."""
     embed = discord.Embed(
         title=f"✅ {len(images)} image{'s' if len(images) != 1 else ''} ready",
         description=f"> {quote_prompt(resolved.request.prompt, PROMPT_FULL_CHARS)}",
         colour=COLOUR_DONE,
     )
     embed.add_field(name="Settings", value=settings_line(resolved), inline=False)
+    if defaults:
+        embed.add_field(name="Defaults used", value=defaults[:1024], inline=False)
     embed.add_field(name="Requested by", value=requester, inline=True)
     embed.add_field(name="Took", value=f"{elapsed:.0f}s", inline=True)
     notes = [f"`{image.filename}`: {image.note}" for image in images if image.note]

@@ -18,7 +18,7 @@ import discord
 
 from bot.client import Interaction
 from bot.errors import InputError
-from bot.jobs.models import InputImage, ResolvedRequest
+from bot.jobs.models import AppliedDefault, InputImage, ResolvedRequest
 from bot.jobs.records import Delivery, JobAction, JobRecord
 from bot.media.limits import INPUT_MAX_BYTES, MAX_PIXELS
 from cogs._answers import acknowledged_privately, defer_privately, post_publicly
@@ -145,6 +145,7 @@ async def start_job(
     kind: str = "imagine",
     parent_id: str | None = None,
     action: JobAction | None = None,
+    defaults: Sequence[AppliedDefault] = (),
 ) -> JobRecord:
     """Check the server's rules, defer (if not yet), read the inputs, and accept the job.
 
@@ -167,6 +168,7 @@ async def start_job(
             kind=kind,
             parent_id=parent_id,
             action=action,
+            defaults=defaults,
         )
         accepted = True
         return job
@@ -185,6 +187,7 @@ async def _accept(
     kind: str,
     parent_id: str | None,
     action: JobAction | None,
+    defaults: Sequence[AppliedDefault],
 ) -> JobRecord:
     bot = interaction.client
     # Images to read and check may still refuse: acknowledge privately until they pass, so a
@@ -229,6 +232,7 @@ async def _accept(
             kind=kind,
             parent_id=parent_id,
             action=action,
+            defaults=defaults,
         )
     except Exception:
         if acknowledged_privately(interaction) and message_id is not None:

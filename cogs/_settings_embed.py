@@ -14,6 +14,8 @@ import discord
 from bot.policy.models import ButtonAccess, JobCommand
 from bot.policy.rules import MAX_LISTED_CHANNELS
 from bot.text import visible_text
+from cogs._admin_budget import budgets_field
+from cogs._admin_defaults import defaults_field
 
 if TYPE_CHECKING:
     from bot.client import EaselBot
@@ -90,6 +92,10 @@ def overview_embed(bot: EaselBot, guild_id: int) -> discord.Embed:
     embed.add_field(
         name="What · `/easel terms`, `/easel output`", value="\n".join(what), inline=False
     )
+    defaults = defaults_field(bot, guild_id)
+    embed.add_field(name="Defaults · `/easel defaults`", value=defaults[:1024], inline=False)
+    budgets = budgets_field(bot, guild_id)
+    embed.add_field(name="Budgets · `/easel budget`", value=budgets[:1024], inline=False)
     log_channel = f"<#{s.moderation_channel}>" if s.moderation_channel else "off"
     embed.add_field(name="Moderation log · `/easel modlog`", value=log_channel, inline=False)
     embed.set_footer(text="Only members with Manage Server can change these.")

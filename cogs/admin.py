@@ -20,6 +20,8 @@ from bot.client import Interaction
 from bot.errors import InputError
 from bot.options import Resolution
 from bot.policy.models import MAX_N, ButtonAccess, JobCommand
+from cogs._admin_budget import BudgetGroup
+from cogs._admin_defaults import DefaultsGroup
 from cogs._answers import Refused, answer_privately
 from cogs._options import parse_choice
 from cogs._policy import is_admin
@@ -52,6 +54,8 @@ class Admin(
         super().__init__()
 
     terms = app_commands.Group(name="terms", description="Blocked terms in prompts")
+    defaults = DefaultsGroup()  # /easel defaults … (cogs/_admin_defaults.py)
+    budget = BudgetGroup()  # /easel budget … (cogs/_admin_budget.py)
 
     async def interaction_check(self, interaction: Interaction) -> bool:  # type: ignore[override]
         """Every subcommand: members with Manage Server only; anyone else is refused privately."""

@@ -8,7 +8,7 @@ or an area picked from a menu (the context menu and the result buttons, ``cogs._
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import discord
 from discord import app_commands
@@ -17,10 +17,13 @@ from discord.ext import commands
 
 from bot.client import Interaction
 from bot.errors import InputError
-from bot.options import Ratio
+from bot.jobs.models import JobRequest
+from bot.options import OutputFormat, Quality, Ratio, Resolution
+from bot.policy.defaults import OptionField
 from bot.policy.models import JobCommand
 from bot.text import is_blank
 from cogs._answers import defer_privately
+from cogs._defaults import resolve_with_defaults
 from cogs._edit_flow import BLEND_PROMPT, edit_request, start_edit, vet_policy
 from cogs._edit_modal import EditImageModal
 from cogs._edit_sources import sources_with_parents
@@ -31,7 +34,7 @@ from cogs._options import (
     edit_quality_autocomplete,
     edit_resolution_autocomplete,
     numbered,
-    parse_output_options,
+    parse_choice,
 )
 from cogs._policy import ensure_reusable
 from cogs._run import attached, check_attachments, read_attachments
@@ -45,11 +48,13 @@ log = logging.getLogger(__name__)
 OUTPUT_HELP = {
     "resolution": "Size tier (default: the smallest offered for the ratio)",
     "quality": "Rendering quality",
-    "n": "How many versions (1-10)",
+    "n": "How many versions (1-10; default 1, or a default from /settings)",
     "output_format": "File format (default PNG)",
     "compression": "JPEG quality 0-100, 100 is best (JPEG only)",
 }
 OUTPUT_CHOICES = {"ratio": EDIT_RATIO_CHOICES, "output_format": FORMAT_CHOICES}
+# Defaults fill these when left out; an edit keeps its image's shape unless a ratio is typed.
+EDIT_DEFAULTS: tuple[OptionField, ...] = ("resolution", "quality", "output_format", "n")
 # Tiers and quality depend on the editing model's provider: suggested, then checked on submit.
 OUTPUT_AUTOCOMPLETE = {
     "resolution": edit_resolution_autocomplete,
@@ -66,35 +71,37 @@ async def run_edit_command(
     ratio: str | None,
     resolution: str | None,
     quality: str | None,
-    n: int,
+    n: int | None,
     output_format: str | None,
     compression: int | None,
     kind: str,
 ) -> None:
     """Shared by /edit and /blend: validate (free), defer, download, check the mask, start."""
     check_attachments([*images, *([mask] if mask else [])])
-    resolved = interaction.client.engine.validate(
-        edit_request(
+    typed: dict[OptionField, Any] = {
+        "resolution": parse_choice(Resolution, resolution, "resolution"),
+        "quality": parse_choice(Quality, quality, "quality"),
+        "output_format": parse_choice(OutputFormat, output_format, "format"),
+        "n": n,
+    }
+    shape = parse_choice(Ratio, ratio, "ratio") or Ratio.AUTO
+
+    def request(values: dict[OptionField, Any]) -> JobRequest:
+        return edit_request(
             prompt,
             images=len(images),
             mask=mask is not None,
-            **parse_output_options(
-                ratio=ratio,
-                resolution=resolution,
-                quality=quality,
-                output_format=output_format,
-                default_ratio=Ratio.AUTO,
-            ),
-            n=n,
+            ratio=shape,
+            **values,
             compression=compression,
-        ),
-        max_prompt_chars=PROMPT_MAX_CHARS,
-    )
+        )
+
+    resolved, applied = resolve_with_defaults(interaction, typed, request, options=EDIT_DEFAULTS)
     await vet_policy(interaction, resolved, kind=kind, parent_id=None)
     await defer_privately(interaction)  # the images are read and checked before anything public
     inputs = await read_attachments(images)
     mask_input = (await read_attachments([mask]))[0] if mask is not None else None
-    await start_edit(interaction, resolved, inputs, mask_input, kind=kind)
+    await start_edit(interaction, resolved, inputs, mask_input, kind=kind, defaults=applied)
 
 
 class Edit(commands.Cog):
@@ -149,7 +156,7 @@ class Edit(commands.Cog):
         ratio: str | None = None,
         resolution: str | None = None,
         quality: str | None = None,
-        n: Range[int, 1, 10] = 1,
+        n: Range[int, 1, 10] | None = None,
         output_format: str | None = None,
         compression: Range[int, 0, 100] | None = None,
         image2: discord.Attachment | None = None,
@@ -201,7 +208,7 @@ class Edit(commands.Cog):
         ratio: str | None = None,
         resolution: str | None = None,
         quality: str | None = None,
-        n: Range[int, 1, 10] = 1,
+        n: Range[int, 1, 10] | None = None,
         output_format: str | None = None,
         compression: Range[int, 0, 100] | None = None,
         image3: discord.Attachment | None = None,

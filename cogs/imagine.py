@@ -12,13 +12,15 @@ from discord.ext import commands
 
 from bot.client import Interaction
 from bot.jobs.models import InputImage, JobRequest
-from bot.options import Ratio
+from bot.options import OutputFormat, Quality, Ratio, Resolution
+from bot.policy.defaults import OptionField
+from cogs._defaults import resolve_with_defaults
 from cogs._options import (
     FORMAT_CHOICES,
     PROMPT_MAX_CHARS,
     RATIO_CHOICES,
     numbered,
-    parse_output_options,
+    parse_choice,
     quality_autocomplete,
     resolution_autocomplete,
 )
@@ -41,10 +43,10 @@ class Imagine(commands.Cog):
     @app_commands.rename(output_format="format")
     @app_commands.describe(
         prompt="What to draw",
-        ratio="Aspect ratio (default 1:1)",
+        ratio="Aspect ratio (default 1:1, or your /settings or the server's default)",
         resolution="Size tier; suggestions follow the server's image service",
         quality="Rendering quality, where the server's image service offers it",
-        n="How many images (1-10)",
+        n="How many images (1-10; default 1, or a default from /settings)",
         output_format="File format (default PNG)",
         compression="JPEG quality 0-100, 100 is best (JPEG only)",
         reference="A reference image to guide the result",
@@ -61,7 +63,7 @@ class Imagine(commands.Cog):
         ratio: str | None = None,
         resolution: str | None = None,
         quality: str | None = None,
-        n: Range[int, 1, 10] = 1,
+        n: Range[int, 1, 10] | None = None,
         output_format: str | None = None,
         compression: Range[int, 0, 100] | None = None,
         reference: discord.Attachment | None = None,
@@ -81,22 +83,28 @@ class Imagine(commands.Cog):
             reference6, reference7, reference8, reference9, reference10,
         )  # fmt: skip
         check_attachments(attachments)
-        request = JobRequest(
-            prompt=prompt,
-            **parse_output_options(
-                ratio=ratio,
-                resolution=resolution,
-                quality=quality,
-                output_format=output_format,
-                default_ratio=Ratio.SQUARE,
-            ),
-            n=n,
-            compression=compression,
-            # Placeholders so the count is validated now; the bytes are read after deferring.
-            references=tuple(InputImage(filename=a.filename, data=b"") for a in attachments),
-        )
-        resolved = self.bot.engine.validate(request, max_prompt_chars=PROMPT_MAX_CHARS)
-        await start_job(interaction, resolved, attachments=attachments)
+        typed: dict[OptionField, object] = {
+            "ratio": parse_choice(Ratio, ratio, "ratio"),
+            "resolution": parse_choice(Resolution, resolution, "resolution"),
+            "quality": parse_choice(Quality, quality, "quality"),
+            "output_format": parse_choice(OutputFormat, output_format, "format"),
+            "n": n,
+        }
+
+        def request(values: dict[OptionField, object]) -> JobRequest:
+            return JobRequest.model_validate(
+                {
+                    "prompt": prompt,
+                    **values,
+                    "compression": compression,
+                    # Placeholders so the count is validated now; the bytes are read later.
+                    "references": [InputImage(filename=a.filename, data=b"") for a in attachments],
+                }
+            )
+
+        # Left-out options come from the member's, the channel's or the server's defaults.
+        resolved, applied = resolve_with_defaults(interaction, typed, request)
+        await start_job(interaction, resolved, attachments=attachments, defaults=applied)
 
 
 async def setup(bot: EaselBot) -> None:

@@ -37,6 +37,12 @@ def made(resolved: ResolvedRequest, spec: ModelSpec, images: int) -> Price:
     return add(times(per_image, images), times(prices.input_image, inputs))
 
 
+def per_image(resolved: ResolvedRequest, spec: ModelSpec) -> Price:
+    """What one image of the request costs (its tier and quality), inputs aside."""
+    prices = spec_for(resolved.request, spec).prices
+    return prices.per_image(resolved.resolution, resolved.request.quality)
+
+
 def currency(resolved: ResolvedRequest, spec: ModelSpec) -> str:
     """The currency the model that takes the request charges in."""
     return spec_for(resolved.request, spec).prices.currency

@@ -75,9 +75,11 @@ def apply_defaults(
         try:
             resolved = build({**given, **{field: value for field, (value, _) in chosen.items()}})
         except InputError as exc:
-            culprit = next((f for f in _RELATED.get(exc.field or "", ()) if f in chosen), None)
-            if culprit is None:
+            # Of the defaults that may be to blame, the weakest layer's gives way.
+            blamed = [f for f in _RELATED.get(exc.field or "", ()) if f in chosen]
+            if not blamed:
                 raise
+            culprit = max(blamed, key=lambda f: layers.index(chosen[f][1]))
             skip(culprit, _reason(exc))
             continue
         used = [_applied(field, value, layer) for field, (value, layer) in chosen.items()]

@@ -1,0 +1,240 @@
+"""``/easel defaults``: the options Easel uses when a member leaves them out, for the whole
+server and per channel (a category covers its channels; threads follow their channel).
+
+A default the image service or the server's rules would refuse is refused here, with the reason,
+not when a member's job runs. Members' own defaults (``/settings``) and options they type win.
+"""
+
+from __future__ import annotations
+
+import logging
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any
+
+import discord
+from discord import app_commands
+from discord.app_commands import Choice, Range
+from pydantic import ValidationError
+
+from bot.client import Interaction
+from bot.errors import InputError
+from bot.options import OutputFormat, Quality, Ratio, Resolution
+from bot.policy.defaults import OPTION_NAMES, DefaultLayer, JobDefaults, OptionField
+from bot.policy.models import GuildSettings
+from cogs._answers import Refused, answer_privately
+from cogs._defaults import check_layers
+from cogs._options import RATIO_CHOICES, parse_choice
+
+if TYPE_CHECKING:
+    from bot.client import EaselBot
+
+log = logging.getLogger(__name__)
+
+NO_DEFAULT = "none"
+Place = app_commands.AppCommandChannel | app_commands.AppCommandThread
+
+RATIO_DEFAULTS = [*RATIO_CHOICES, Choice(name="no default", value=NO_DEFAULT)]
+RESOLUTION_DEFAULTS = [
+    *(Choice(name=r.value, value=r.value) for r in Resolution),
+    Choice(name="no default", value=NO_DEFAULT),
+]
+QUALITY_DEFAULTS = [
+    *(Choice(name=q.value, value=q.value) for q in Quality),
+    Choice(name="no default", value=NO_DEFAULT),
+]
+FORMAT_DEFAULTS = [
+    *(Choice(name=f.value.upper(), value=f.value) for f in OutputFormat),
+    Choice(name="no default", value=NO_DEFAULT),
+]
+OPTION_HELP = {
+    "ratio": "Aspect ratio for /imagine (no default: 1:1; edits keep the image's shape)",
+    "resolution": "Size tier (checked against the image service)",
+    "quality": "Rendering quality, where the image service takes one",
+    "output_format": "File format",
+    "n": "Images per job (0: no default, i.e. 1)",
+    "reset": "Clear every default here first",
+}
+CHOICES = {
+    "ratio": RATIO_DEFAULTS,
+    "resolution": RESOLUTION_DEFAULTS,
+    "quality": QUALITY_DEFAULTS,
+    "output_format": FORMAT_DEFAULTS,
+}
+
+
+async def admin_only(interaction: Interaction) -> bool:
+    """The ``/easel`` check (Manage Server, in code): subgroups run their own, so ask the cog's."""
+    cog = interaction.client.get_cog("Admin")
+    if cog is None:
+        raise Refused("Easel's server settings are not loaded right now; try again shortly.")
+    return bool(await discord.utils.maybe_coroutine(cog.interaction_check, interaction))
+
+
+def parse_defaults(
+    *,
+    ratio: str | None,
+    resolution: str | None,
+    quality: str | None,
+    output_format: str | None,
+    n: int | None,
+) -> tuple[dict[OptionField, Any], set[OptionField]]:
+    """The options given as (values to set, options to clear); "none" and ``n:0`` clear."""
+    given: dict[OptionField, Any] = {}
+    cleared: set[OptionField] = set()
+    choices: dict[OptionField, tuple[type[StrEnum], str | None]] = {
+        "ratio": (Ratio, ratio),
+        "resolution": (Resolution, resolution),
+        "quality": (Quality, quality),
+        "output_format": (OutputFormat, output_format),
+    }
+    for field, (enum, value) in choices.items():
+        if value is not None and value.strip().lower() == NO_DEFAULT:
+            cleared.add(field)
+        elif (parsed := parse_choice(enum, value, OPTION_NAMES[field])) is not None:
+            given[field] = parsed
+    if n == 0:
+        cleared.add("n")
+    elif n is not None:
+        given["n"] = n
+    return given, cleared
+
+
+def changed(
+    current: JobDefaults, given: dict[OptionField, Any], cleared: set[OptionField]
+) -> JobDefaults:
+    """``current`` with the changes, or ``InputError`` saying what is wrong."""
+    try:
+        return current.changed(given, cleared)
+    except ValidationError as exc:
+        problem = str(exc.errors()[0].get("msg", exc)).removeprefix("Value error, ")
+        raise InputError(f"Easel can't use that default: {problem}.") from None
+
+
+def conflicts(interaction: Interaction, settings: GuildSettings, server: JobDefaults) -> list[str]:
+    """Channels whose own defaults no longer fit with these server defaults, and why."""
+    found = []
+    for place, defaults in sorted(settings.channel_defaults.items()):
+        layers = [
+            DefaultLayer(source="channel", defaults=defaults, place=place),
+            DefaultLayer(source="server", defaults=server),
+        ]
+        if (problem := check_layers(interaction, layers)) is not None:
+            found.append(f"<#{place}> ({defaults.describe()}): {problem}")
+    return found
+
+
+class DefaultsGroup(app_commands.Group, name="defaults", description="Options used when left out"):
+    """The server's and channels' defaults."""
+
+    async def interaction_check(self, interaction: Interaction) -> bool:  # type: ignore[override]
+        """Manage Server only, like every ``/easel`` command."""
+        return await admin_only(interaction)
+
+    @app_commands.command(name="server", description="Defaults for the whole server")
+    @app_commands.rename(output_format="format")
+    @app_commands.describe(**OPTION_HELP)
+    @app_commands.choices(**CHOICES)
+    async def server(
+        self,
+        interaction: Interaction,
+        ratio: str | None = None,
+        resolution: str | None = None,
+        quality: str | None = None,
+        output_format: str | None = None,
+        n: Range[int, 0, 10] | None = None,
+        reset: bool = False,
+    ) -> None:
+        """Set (or clear) the server's defaults; options left out stay as they are."""
+        guild_id = interaction.guild_id
+        assert guild_id is not None
+        policy = interaction.client.policy
+        settings = policy.settings(guild_id)
+        given, cleared = parse_defaults(
+            ratio=ratio, resolution=resolution, quality=quality, output_format=output_format, n=n
+        )
+        if not given and not cleared and not reset:
+            await answer_privately(
+                interaction,
+                f"Server defaults: {settings.defaults.describe()}. Give an option to change one, "
+                "or `reset`.",
+            )
+            return
+        new = changed(JobDefaults() if reset else settings.defaults, given, cleared)
+        problem = check_layers(interaction, [DefaultLayer(source="server", defaults=new)])
+        if problem is not None:
+            raise InputError(f"Easel can't use these defaults: {problem} Nothing was changed.")
+        notes = conflicts(interaction, settings, new)
+        await policy.update(guild_id, by=interaction.user.id, defaults=new)
+        text = (
+            f"✅ Server defaults: {new.describe()}. Channel defaults, members' own (`/settings`) "
+            "and options they type win over these."
+        )
+        if notes:
+            text += (
+                "\n⚠️ Where these channels' own defaults conflict with these, the server's "
+                "default is left out of their jobs: " + "; ".join(notes[:5])
+            )
+        await answer_privately(interaction, text)
+
+    @app_commands.command(name="channel", description="Defaults in one channel or category")
+    @app_commands.rename(output_format="format")
+    @app_commands.describe(channel="A channel, thread or category", **OPTION_HELP)
+    @app_commands.choices(**CHOICES)
+    async def channel(
+        self,
+        interaction: Interaction,
+        channel: Place,
+        ratio: str | None = None,
+        resolution: str | None = None,
+        quality: str | None = None,
+        output_format: str | None = None,
+        n: Range[int, 0, 10] | None = None,
+        reset: bool = False,
+    ) -> None:
+        """Set (or clear) one channel's defaults, over the server's."""
+        guild_id = interaction.guild_id
+        assert guild_id is not None
+        policy = interaction.client.policy
+        settings = policy.settings(guild_id)
+        current = settings.channel_defaults.get(channel.id, JobDefaults())
+        given, cleared = parse_defaults(
+            ratio=ratio, resolution=resolution, quality=quality, output_format=output_format, n=n
+        )
+        if not given and not cleared and not reset:
+            await answer_privately(
+                interaction,
+                f"<#{channel.id}>'s defaults: {current.describe()} (server: "
+                f"{settings.defaults.describe()}). Give an option to change one, or `reset`.",
+            )
+            return
+        new = changed(JobDefaults() if reset else current, given, cleared)
+        layers = [
+            DefaultLayer(source="channel", defaults=new, place=channel.id),
+            DefaultLayer(source="server", defaults=settings.defaults),
+        ]
+        problem = check_layers(interaction, layers)
+        if problem is not None:
+            raise InputError(
+                f"Easel can't use these defaults in <#{channel.id}>: {problem} Nothing was changed."
+            )
+        channels = {**settings.channel_defaults, channel.id: new}
+        if new.empty:
+            channels.pop(channel.id)
+        await policy.update(guild_id, by=interaction.user.id, channel_defaults=channels)
+        await answer_privately(
+            interaction,
+            f"✅ <#{channel.id}>'s defaults: {new.describe()} (over the server's: "
+            f"{settings.defaults.describe()}). Members' own defaults and typed options win.",
+        )
+
+
+def defaults_field(bot: EaselBot, guild_id: int) -> str:
+    """The server's and channels' defaults, for ``/easel settings``."""
+    settings = bot.policy.settings(guild_id)
+    lines = [f"Server: {settings.defaults.describe()}"]
+    channels = sorted(settings.channel_defaults.items())
+    lines += [f"<#{place}>: {defaults.describe()}" for place, defaults in channels[:8]]
+    if len(channels) > 8:
+        lines.append(f"and {len(channels) - 8} more channels")
+    lines.append("Members' own (`/settings`) and typed options win over these.")
+    return "\n".join(lines)
