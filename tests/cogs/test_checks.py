@@ -89,7 +89,7 @@ async def test_usage_days_are_not_silently_clamped(harness: Harness) -> None:
     payload = slash_command_payload("usage", [option("days", 0, 4)])
     call = await answer(harness, payload)
     assert call.payload is not None and call.payload["type"] == 4, "refused, not deferred"
-    assert "`days` must be between 1 and 30 (got 0)" in text_of(call)
+    assert "`days` must be between 1 and 92 (got 0)" in text_of(call)
 
 
 async def test_a_settings_error_pydantic_finds_names_the_setting(harness: Harness) -> None:

@@ -167,8 +167,8 @@ async def test_a_refusal_names_the_value_and_what_is_allowed(stack: Stack, clean
     text = await answer("easel", {"max_images": 0}, "limits")
     assert "`max_images` must be between 1 and 10 (got 0)" in text
     assert "Input should be" not in text
-    assert "`days` must be between 1 and 30 (got 31)" in await answer("usage", {"days": 31})
-    assert "`days` must be between 1 and 30 (got 0)" in await answer("usage", {"days": 0})
+    assert "`days` must be between 1 and 92 (got 93)" in await answer("usage", {"days": 93})
+    assert "`days` must be between 1 and 92 (got 0)" in await answer("usage", {"days": 0})
     text = await answer("usage", {"report": "everything"})
     assert "`report` must be one of: me, server (got `everything`)" in text
 
