@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import io
 from collections.abc import AsyncIterator
+from decimal import Decimal
 from functools import partial
 from pathlib import Path
 
@@ -25,6 +26,7 @@ from bot.jobs.records import JobRecord, JobState
 from bot.options import Quality, Ratio, Resolution
 from bot.providers.families import model_spec, toapis_model_spec
 from bot.providers.openai.tasks import OpenAICompatProvider
+from bot.providers.prices import ModelPrices
 from bot.providers.toapis.provider import ToAPIsProvider
 from bot.sandbox.openai_server import OpenAISandbox
 from bot.sandbox.server import Sandbox
@@ -280,3 +282,25 @@ async def test_a_job_back_at_the_first_provider_after_a_restart_gets_its_sizes(
     assert stored is not None and stored.provider == "toapis"
     assert (stored.resolution, stored.width, stored.height) == (Resolution.R2K, 2048, 1536)
     assert server.count("generate") == 0
+
+
+async def test_a_failed_over_job_is_estimated_and_costed_at_the_provider_that_took_it(
+    tmp_path: Path,
+    session: aiohttp.ClientSession,
+    first: OpenAISandbox,
+    second: OpenAISandbox,
+) -> None:
+    def priced(provider: OpenAICompatProvider, per_image: str) -> OpenAICompatProvider:
+        table = ModelPrices.model_validate({"image": per_image, "input_image": 0})
+        provider.spec = provider.spec.model_copy(update={"prices": table})
+        return provider
+
+    first.add_fault("502", "generate", times=5)
+    async with running_engine(
+        priced(sync_provider(first, session), "0.05"),
+        tmp_path,
+        fallbacks=[priced(sync_provider(second, session), "0.03")],
+    ) as engine:
+        _, job = await run(engine, JobRequest(prompt="a harbour", n=2))
+    assert job.provider == "openai"
+    assert (job.estimated_cost, job.cost) == (Decimal("0.06"), Decimal("0.06"))
