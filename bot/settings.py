@@ -359,8 +359,8 @@ class Settings(BaseSettings):
                     raise ConfigError(
                         setting.upper(),
                         f"is set but {primary.name}'s prices are unknown, so no job could be "
-                        "checked against it: give its prices in IMAGE_PROFILES_FILE (see README "
-                        "'Prices and budgets')",
+                        "checked against it: give its prices in IMAGE_PROFILES_FILE (README: "
+                        "'Prices')",
                     )
 
     def queue_limits(self) -> QueueLimits:

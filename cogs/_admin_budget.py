@@ -98,7 +98,7 @@ class BudgetGroup(app_commands.Group, name="budget", description="Spending limit
             raise InputError(
                 f"Easel can't keep a budget here: the prices of {engine.label} are unknown, so "
                 "no job's cost could be checked. The host sets them in the provider's price "
-                "table (IMAGE_PROFILES_FILE; see the README's 'Prices and budgets')."
+                "table (IMAGE_PROFILES_FILE; see the README's 'Prices')."
             )
         await policy.update(guild_id, by=interaction.user.id, **change)
         settings = policy.settings(guild_id)
