@@ -243,7 +243,7 @@ def progress_view(job: JobRecord) -> discord.ui.View:
 
 
 def retry_view(job: JobRecord) -> discord.ui.View:
-    """Under a job a restart cut off: one press runs the same request again (a re-roll)."""
+    """Under a job that failed or a restart cut off: one press runs it again (a re-roll)."""
     view = discord.ui.View(timeout=None)
     view.add_item(
         JobButton("reroll", job.id, label="Retry", emoji="🔁", style=discord.ButtonStyle.primary)

@@ -25,6 +25,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+# Failures where running the same request again may well work: a Retry button is offered.
+RETRYABLE = frozenset({"interrupted", "upstream", "timeout"})
+
 
 class DiscordDelivery:
     """Keeps each job's message current and posts its outcome; never drops a result silently."""
@@ -65,7 +68,7 @@ class DiscordDelivery:
             view = result_view(job, upscale_possible=upscale_possible(job, self.bot))
             await self._final(job, message, embed, event, view)
         elif isinstance(event, JobFailed):
-            retry = retry_view(job) if event.failure == "interrupted" else None
+            retry = retry_view(job) if event.failure in RETRYABLE else None
             embed = failure_embed(resolved, event, label=label)
             await self._final(job, message, embed, None, retry)
         else:

@@ -140,9 +140,12 @@ def _failure_error(snapshot: TaskSnapshot, provider: str) -> EaselError:
             provider=provider,
             detail=detail,
         )
+    # Not a refusal: the upstream did not say its safety system stopped it, so the member is told
+    # it failed (and may simply run it again), never to reword a prompt that may be fine.
     reason = snapshot.error_message or snapshot.error_code or "no reason given"
     return TaskFailedError(
-        f"The image service could not make this image ({reason[:200]}). Please try again.",
+        f"The image service failed to make this image ({reason[:200]}). "
+        "This was not a refusal of your prompt; try again.",
         provider=provider,
         code=snapshot.error_code,
         detail=detail,

@@ -104,7 +104,12 @@ class Faults(BaseModel):
     task_duration: float = Field(default=2.0, ge=0, description="seconds from submit to done")
     rules: list[FaultRule] = Field(default_factory=list, description="one-shot faults, in order")
     fail_tasks: int = Field(default=0, ge=0, description="next N tasks end generation_failed")
-    safety_fail_tasks: int = Field(default=0, ge=0, description="next N end as a policy refusal")
+    fail_status: int = Field(
+        default=500, ge=100, le=599, description="the upstream status generation_failed wraps"
+    )
+    safety_fail_tasks: int = Field(
+        default=0, ge=0, description="next N end content_policy_violation (a safety refusal)"
+    )
     dead_result_urls: bool = Field(default=False, description="result files answer 404")
     download_delay: float = Field(default=0.0, ge=0, description="seconds before a file answer")
     balance: float = Field(default=100.0, description="-1 is unlimited; 0 makes submit 402")
@@ -120,6 +125,7 @@ class FaultsUpdate(BaseModel):
     task_duration: float | None = Field(default=None, ge=0)
     rules: list[FaultRule] = Field(default_factory=list)
     fail_tasks: int | None = Field(default=None, ge=0)
+    fail_status: int | None = Field(default=None, ge=100, le=599)
     safety_fail_tasks: int | None = Field(default=None, ge=0)
     dead_result_urls: bool | None = None
     download_delay: float | None = Field(default=None, ge=0)
@@ -162,6 +168,7 @@ class _Task:
     created_at: int  # unix seconds
     duration: float
     outcome: Literal["ok", "fail", "safety"]
+    fail_status: int = 500  # what a "fail" outcome's message says the upstream answered
     inputs: list[bytes] = field(default_factory=list)  # edits: the images, first one first
     mask: bytes | None = None
     render: asyncio.Task[list[str]] | None = None
@@ -502,6 +509,7 @@ class Sandbox(Emulator[Endpoint, LoggedRequest, FaultRule]):
             created_at=int(time.time()),
             duration=self.faults.task_duration,
             outcome=outcome,
+            fail_status=self.faults.fail_status,
             inputs=inputs,
             mask=mask,
         )
@@ -662,13 +670,14 @@ class Sandbox(Emulator[Endpoint, LoggedRequest, FaultRule]):
             obj.status = "failed"
             obj.error = (
                 ErrorBody(
-                    code="generation_failed",
-                    message="call upstream API failed: upstream returned status 422",
+                    code="content_policy_violation",
+                    message="Your request was rejected as a result of our safety system.",
                 )
                 if task.outcome == "safety"
                 else ErrorBody(
                     code="generation_failed",
-                    message="call upstream API failed: upstream returned status 500",
+                    message="call upstream API failed: upstream returned status "
+                    f"{task.fail_status}",
                 )
             )
         else:

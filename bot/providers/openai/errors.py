@@ -26,25 +26,16 @@ from bot.errors import (
 )
 from bot.providers._bodies import ErrorBody
 from bot.providers._http import parse_retry_after, short
+from bot.providers._refusals import says_refusal
 from bot.providers.openai.bodies import loads
 from bot.providers.openai.models import OpenAIErrorEnvelope
 
 _M = TypeVar("_M", bound=BaseModel)
 
-# Codes and words that mean the service's safety system said no (§4.5), not a bad request.
-_SAFETY_CODES = ("moderation_blocked", "content_policy_violation", "content_filter")
-_SAFETY_WORDS = ("safety system", "content policy", "moderation")
-
 
 def is_moderation_error(error: ErrorBody | None) -> bool:
-    """True when an error body is a safety refusal (``moderation_blocked`` and its relatives)."""
-    if error is None:
-        return False
-    code = (error.code or "").lower()
-    if any(word in code for word in _SAFETY_CODES):
-        return True
-    text = f"{error.type or ''} {error.message or ''}".lower()
-    return any(word in text for word in _SAFETY_WORDS)
+    """True only when an error body says the safety system refused (``moderation_blocked``…)."""
+    return error is not None and says_refusal(error.code, error.message)
 
 
 def retry_after_seconds(headers: CIMultiDictProxy[str]) -> float | None:

@@ -7,7 +7,6 @@ its code) decides the class, and a failed task's words decide whether it was a s
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
 
@@ -25,23 +24,12 @@ from bot.errors import (
     UpstreamRejectedError,
 )
 from bot.providers._http import Reply, parse_retry_after, short
+from bot.providers._refusals import says_refusal
 from bot.providers.toapis.models import ErrorEnvelope
 
 Operation = Literal["upload", "submit", "poll", "download", "check"]
 _M = TypeVar("_M", bound=BaseModel)
 
-# Words in a failed task's code or message that mean the safety system said no (§1.9). The one
-# documented failure wraps "upstream returned status 422", OpenAI's content-policy status.
-_SAFETY_WORDS = (
-    "content_policy",
-    "content policy",
-    "policy_violation",
-    "moderation",
-    "safety",
-    "nsfw",
-    "inappropriate",
-)
-_SAFETY_STATUS = re.compile(r"\b422\b")
 _MAPPED_4XX = frozenset({400, 401, 402, 403, 404, 408, 413, 422, 429})
 # Codes a 2xx error body uses, read as the HTTP status they stand for.
 _CODE_STATUS = {
@@ -57,9 +45,11 @@ _CODE_STATUS = {
 
 
 def is_safety_failure(code: str | None, message: str | None) -> bool:
-    """True when a failed task's code or message points at content policy or moderation."""
-    text = f"{code or ''} {message or ''}".lower()
-    return any(word in text for word in _SAFETY_WORDS) or bool(_SAFETY_STATUS.search(text))
+    """True only when a failed task's code or message says the safety system refused it (§1.9).
+
+    The documented ``generation_failed`` wrapping "upstream returned status 422" is a failure.
+    """
+    return says_refusal(code, message)
 
 
 @dataclass(frozen=True)
@@ -135,7 +125,10 @@ class ReplyReader:
                 detail=detail,
                 **common,
             )
-        if status in (400, 413) or (400 <= status < 500 and status not in _MAPPED_4XX):
+        refused = status == 422 and _says_refusal(envelope)
+        if (status in (400, 413, 422) and not refused) or (
+            400 <= status < 500 and status not in _MAPPED_4XX
+        ):
             what = "uploaded image" if op == "upload" else "request"
             return UpstreamRejectedError(
                 f"The image service refused the {what} (HTTP {status}{said}).",
@@ -174,7 +167,7 @@ class ReplyReader:
                 operator_hint="Check IMAGE_API_BASE_URL.",
                 **common,
             )
-        if status == 422:
+        if refused:
             return SafetyRefusal(
                 "The image service's safety system refused this request; "
                 "try rewording the prompt or using other images.",
@@ -195,6 +188,16 @@ class ReplyReader:
             retry_after=retry_after,
             **common,
         )
+
+
+def _says_refusal(envelope: ErrorEnvelope | None) -> bool:
+    """An HTTP 422 is a content-policy refusal (§1.9) unless its body names another error."""
+    if envelope is None:
+        return True
+    code = (envelope.code or "").lower()
+    if not code or code.isdigit():
+        return not envelope.text or is_safety_failure(None, envelope.text)
+    return is_safety_failure(code, envelope.text)
 
 
 def _envelope(payload: Any) -> ErrorEnvelope | None:

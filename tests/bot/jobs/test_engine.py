@@ -136,7 +136,18 @@ async def test_a_failed_task_ends_with_its_reason(engine: Engine, sandbox: Sandb
     failed = (await events_of(engine, JobRequest(prompt="x")))[-1]
     assert isinstance(failed, JobFailed)
     assert failed.failure == "upstream" and failed.task_id
-    assert "could not make this image" in failed.reason
+    assert "failed to make this image" in failed.reason
+
+
+async def test_a_task_failed_with_a_wrapped_422_is_told_as_a_failure_not_a_refusal(
+    engine: Engine, sandbox: Sandbox
+) -> None:
+    sandbox.faults.fail_tasks = 1
+    sandbox.faults.fail_status = 422
+    failed = (await events_of(engine, JobRequest(prompt="x")))[-1]
+    assert isinstance(failed, JobFailed) and failed.failure == "upstream"
+    assert "not a refusal" in failed.reason
+    assert "safety" not in failed.reason and "eword" not in failed.reason
 
 
 async def test_a_safety_refusal_is_a_refusal(engine: Engine, sandbox: Sandbox) -> None:

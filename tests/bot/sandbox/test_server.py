@@ -430,20 +430,40 @@ async def test_after_fault_lets_the_request_take_effect(
 
 
 @pytest.mark.parametrize(
-    ("knob", "message"),
+    ("knobs", "error"),
     [
-        ("fail_tasks", "call upstream API failed: upstream returned status 500"),
-        ("safety_fail_tasks", "call upstream API failed: upstream returned status 422"),
+        (
+            {"fail_tasks": 1},
+            {
+                "code": "generation_failed",
+                "message": "call upstream API failed: upstream returned status 500",
+            },
+        ),
+        (
+            {"fail_tasks": 1, "fail_status": 422},
+            {
+                "code": "generation_failed",
+                "message": "call upstream API failed: upstream returned status 422",
+            },
+        ),
+        (
+            {"safety_fail_tasks": 1},
+            {
+                "code": "content_policy_violation",
+                "message": "Your request was rejected as a result of our safety system.",
+            },
+        ),
     ],
 )
 async def test_failing_task_knobs_fail_the_next_task_only(
-    sandbox: Sandbox, http: aiohttp.ClientSession, knob: str, message: str
+    sandbox: Sandbox, http: aiohttp.ClientSession, knobs: dict[str, int], error: dict[str, str]
 ) -> None:
     """The next task ends failed with the documented error shape; the one after succeeds."""
-    setattr(sandbox.faults, knob, 1)
+    for knob, value in knobs.items():
+        setattr(sandbox.faults, knob, value)
     failed = await poll(http, sandbox, (await submit(http, sandbox))["id"])
     assert failed["status"] == "failed"
-    assert failed["error"] == {"code": "generation_failed", "message": message}
+    assert failed["error"] == error
     assert "url" not in failed
     assert (await poll(http, sandbox, (await submit(http, sandbox))["id"]))["status"] == "completed"
 

@@ -378,13 +378,25 @@ async def test_failed_task_carries_code_and_message_and_is_not_a_safety_refusal(
     assert snapshot.safety_refusal is False
 
 
-async def test_failed_task_with_upstream_422_is_a_safety_refusal(
+async def test_failed_task_with_a_policy_code_is_a_safety_refusal(
     provider: ToAPIsProvider, sandbox: Sandbox
 ) -> None:
-    """``safety_fail_tasks``: the documented "upstream returned status 422" is the safety system."""
+    """``safety_fail_tasks``: ``content_policy_violation`` is the upstream saying no."""
     sandbox.faults.safety_fail_tasks = 1
     snapshot = await provider.poll((await provider.submit(task())).task_id)
     assert (snapshot.state, snapshot.safety_refusal) == (TaskState.FAILED, True)
+
+
+async def test_generation_failed_wrapping_a_422_is_a_failure_not_a_refusal(
+    provider: ToAPIsProvider, sandbox: Sandbox
+) -> None:
+    """The documented ``generation_failed`` example wraps "status 422": it failed, nothing more."""
+    sandbox.faults.fail_tasks = 1
+    sandbox.faults.fail_status = 422
+    snapshot = await provider.poll((await provider.submit(task())).task_id)
+    assert snapshot.state is TaskState.FAILED
+    assert snapshot.error_code == "generation_failed"
+    assert snapshot.safety_refusal is False
 
 
 async def test_failed_task_with_legacy_fail_reason_reports_it(
@@ -403,16 +415,19 @@ async def test_failed_task_with_legacy_fail_reason_reports_it(
     ("code", "message", "expected"),
     [
         ("content_policy_violation", None, True),
-        ("generation_failed", "call upstream API failed: upstream returned status 422", True),
         ("moderation_blocked", "", True),
         (None, "Your request was rejected by the safety system", True),
+        ("generation_failed", "blocked: content_policy_violation", True),
+        ("generation_failed", "call upstream API failed: upstream returned status 422", False),
         ("generation_failed", "call upstream API failed: upstream returned status 500", False),
+        ("invalid_request", "moderation must be auto or low", False),
+        ("generation_failed", "422 Unprocessable Entity", False),
         ("timeout", "task took 4220 seconds", False),
         (None, None, False),
     ],
 )
 def test_safety_failure_detection(code: str | None, message: str | None, expected: bool) -> None:
-    """Policy, moderation, safety and a bare 422 mean refusal; other failures do not."""
+    """Only a policy or moderation code, or a message naming the safety system, is a refusal."""
     assert is_safety_failure(code, message) is expected
 
 
@@ -540,6 +555,13 @@ ERROR_CASES = [
         {"error": {"code": "content_policy_violation", "message": "no"}},
         SafetyRefusal,
         "safety system",
+    ),
+    (422, {"error": {"code": 422, "message": "Content policy violation"}}, SafetyRefusal, "safety"),
+    (
+        422,
+        {"error": {"code": "invalid_size", "message": "size 7:5 unknown"}},
+        UpstreamRejectedError,
+        "HTTP 422",
     ),
     (
         500,

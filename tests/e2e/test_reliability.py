@@ -1,0 +1,52 @@
+"""Saying what happened, as a member sees it: the real bot, the local Discord and the sandbox.
+
+A failure the image service does not call a refusal is told as a failure with a Retry button;
+a result link that fails once is fetched again; an outage at submit is waited out within the
+submit budget; fewer images than asked are delivered and the shortfall is said.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.sandbox.server import Sandbox
+from local_discord import StoredMessage
+from tests.e2e.conftest import Stack, final_embed, is_final
+
+pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="module")]
+
+
+def button_ids(message: StoredMessage, prefix: str) -> list[str]:
+    return [custom_id for custom_id in message.custom_ids() if custom_id.startswith(prefix)]
+
+
+async def test_a_generic_task_failure_is_told_as_a_failure_with_retry_not_as_a_refusal(
+    stack: Stack, sandbox_knobs: Sandbox, clean_log: None
+) -> None:
+    ld = stack.ld
+    sandbox_knobs.faults.fail_tasks = 1
+    sandbox_knobs.faults.fail_status = 422  # the documented generation_failed example
+
+    handle = await ld.send_slash_command("alice", None, "imagine", {"prompt": "a harbour"})
+
+    final = await handle.wait_for_original(is_final, timeout=20)
+    embed = final_embed(final)
+    assert embed["title"] == "❌ The image service failed", embed
+    assert "safety" not in embed["description"] and "eword" not in embed["description"]
+    assert "not a refusal" in embed["description"]
+    [retry] = button_ids(final, "easel:reroll:")
+    press = await ld.click_button("alice", final, retry)
+    again = await press.wait_for_original(is_final, timeout=20)
+    assert final_embed(again)["title"] == "✅ 1 image ready"
+
+
+async def test_a_safety_refusal_is_still_told_as_one(
+    stack: Stack, sandbox_knobs: Sandbox, clean_log: None
+) -> None:
+    sandbox_knobs.faults.safety_fail_tasks = 1
+
+    handle = await stack.ld.send_slash_command("alice", None, "imagine", {"prompt": "a ship"})
+
+    final = await handle.wait_for_original(is_final, timeout=20)
+    assert final_embed(final)["title"] == "🚫 Refused"
+    assert button_ids(final, "easel:reroll:") == []
