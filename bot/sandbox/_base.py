@@ -75,6 +75,18 @@ class FaultsUpdate(Protocol[RuleT]):
     def model_dump(self, *, exclude: set[str], exclude_none: bool) -> dict[str, Any]: ...
 
 
+async def broken_answer(request: web.Request) -> web.StreamResponse:
+    """An answer cut off after its first bytes: the client sees the connection reset midway."""
+    response = web.StreamResponse(
+        status=200, headers={"Content-Type": "image/png", "Content-Length": str(1024 * 1024)}
+    )
+    await response.prepare(request)
+    await response.write(b"\x89PNG\r\n\x1a\n")
+    if request.transport is not None:
+        request.transport.close()
+    return response
+
+
 class Emulator(Generic[EndpointT, EntryT, RuleT]):
     """The shared half of an emulator: ``async with Emulator(...) as api:``, ``api.base_url``.
 

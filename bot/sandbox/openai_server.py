@@ -47,7 +47,7 @@ from bot.providers.openai.models import (
 )
 from bot.providers.profiles import ProviderProfile, load_profiles
 from bot.providers.sizes import parse_size
-from bot.sandbox._base import Emulator, Handler
+from bot.sandbox._base import Emulator, Handler, broken_answer
 from bot.sandbox.placeholder import render_edit_placeholder, render_placeholder
 
 log = logging.getLogger(__name__)
@@ -70,6 +70,8 @@ FaultKind = Literal[
     "stream_cut",  # previews, then the stream ends without the final image
     "stream_stall",  # previews, then nothing for ``hang`` seconds, then the end
     "stream_empty",  # the stream ends before any event
+    "404",
+    "reset",  # the answer breaks off after its first bytes
 ]
 _STREAM_FAULTS = ("stream_error", "stream_cut", "stream_stall", "stream_empty")
 MAX_BODY_BYTES = 512 * 1024 * 1024
@@ -308,14 +310,23 @@ class OpenAISandbox(Emulator[Endpoint, LoggedCall, FaultRule]):
     async def _guarded(
         self, request: web.Request, endpoint: Endpoint, handler: Handler
     ) -> web.StreamResponse:
-        if endpoint in ("control", "download"):
+        if endpoint == "control":
             return await handler(request)
+        if endpoint == "download":  # result links are public: no key, but faults apply
+            rule = self._take_fault(endpoint)
+            if rule is None:
+                return await handler(request)
+            if rule.kind == "reset":
+                return await broken_answer(request)
+            return await self._fault_response(rule)
         if self.faults.latency:
             await asyncio.sleep(self.faults.latency)
         refused = self._check_auth(request)
         if refused is not None:
             return refused
         rule = self._take_fault(endpoint)
+        if rule is not None and rule.kind == "reset":
+            return await broken_answer(request)
         if rule is not None and rule.kind not in _STREAM_FAULTS:
             return await self._fault_response(rule)
         if rule is not None:
@@ -340,6 +351,8 @@ class OpenAISandbox(Emulator[Endpoint, LoggedCall, FaultRule]):
                 "Your organization must be verified to use the model `gpt-image-2`.",
                 "permission_error",
             )
+        if rule.kind == "404":
+            return _error(404, "Not found", "not_found_error")
         if rule.kind == "413":
             return _error(413, "Request payload too large", "invalid_request_error")
         if rule.kind in ("500", "502", "503"):

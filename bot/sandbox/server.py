@@ -40,7 +40,7 @@ from bot.providers.toapis.models import (
     UploadedFile,
     UploadResponse,
 )
-from bot.sandbox._base import Emulator, Handler
+from bot.sandbox._base import Emulator, Handler, broken_answer
 from bot.sandbox.placeholder import render_edit_placeholder, render_placeholder
 
 log = logging.getLogger(__name__)
@@ -60,7 +60,7 @@ Endpoint = Literal[
     "upload", "submit", "poll", "download", "file", "balance", "models", "control", "other"
 ]
 FaultTarget = Literal["upload", "submit", "poll", "download", "balance", "models", "any"]
-FaultKind = Literal["429", "500", "502", "503", "html", "timeout"]
+FaultKind = Literal["429", "500", "502", "503", "html", "timeout", "404", "reset"]
 
 _GATEWAY_PAGE = """<html>
 <head><title>504 Gateway Time-out</title></head>
@@ -373,6 +373,8 @@ class Sandbox(Emulator[Endpoint, LoggedRequest, FaultRule]):
         if endpoint not in ("download", "file") and self.faults.latency:
             await asyncio.sleep(self.faults.latency)
         rule = self._take_fault(endpoint)
+        if rule is not None and rule.kind == "reset":
+            return await broken_answer(request)
         if rule is not None and not rule.after:
             return await self._fault_response(rule)
         if endpoint in ("download", "file"):
@@ -396,6 +398,10 @@ class Sandbox(Emulator[Endpoint, LoggedRequest, FaultRule]):
             return _error(502, "bad_gateway", "upstream returned an invalid response")
         if rule.kind == "503":
             return _error(503, "rate_limit_unavailable", "Rate limiter temporarily unavailable")
+        if rule.kind == "404":  # a result file the CDN does not have (yet, or any more)
+            return web.Response(
+                status=404, text="<Error><Code>NoSuchKey</Code></Error>", content_type="text/xml"
+            )
         if rule.kind == "timeout":
             await asyncio.sleep(rule.hang)
         return web.Response(status=504, text=_GATEWAY_PAGE, content_type="text/html")

@@ -50,3 +50,19 @@ async def test_a_safety_refusal_is_still_told_as_one(
     final = await handle.wait_for_original(is_final, timeout=20)
     assert final_embed(final)["title"] == "🚫 Refused"
     assert button_ids(final, "easel:reroll:") == []
+
+
+@pytest.mark.parametrize("kind", ["404", "reset"])
+async def test_a_result_download_that_fails_once_still_delivers_the_paid_image(
+    stack: Stack, sandbox_knobs: Sandbox, clean_log: None, kind: str
+) -> None:
+    downloads = sandbox_knobs.count("download")
+    sandbox_knobs.add_fault(kind, "download")  # type: ignore[arg-type]
+
+    handle = await stack.ld.send_slash_command("alice", None, "imagine", {"prompt": "a lantern"})
+
+    final = await handle.wait_for_original(is_final, timeout=30)
+    assert final_embed(final)["title"] == "✅ 1 image ready", final_embed(final)
+    assert len(final.attachments) == 1
+    assert sandbox_knobs.count("download") - downloads == 2
+    assert sandbox_knobs.faults.rules == []

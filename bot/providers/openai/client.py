@@ -29,6 +29,7 @@ from bot.errors import (
     in_words,
 )
 from bot.providers._bodies import ModelList
+from bot.providers._downloads import download_with_retries
 from bot.providers._http import Connection, NotSentError, Reply, Sleep, log_retry, short
 from bot.providers.openai.bodies import (
     InputFile,
@@ -38,7 +39,7 @@ from bot.providers.openai.bodies import (
     json_edit_payload,
     multipart_edit_payload,
 )
-from bot.providers.openai.errors import ReplyReader
+from bot.providers.openai.errors import ReplyReader, retry_after_seconds
 from bot.providers.openai.models import GenerationBody, ImageDatum, ImageOptions, ImagesResponse
 from bot.providers.openai.stream import OnPartial, StreamStartedError, read_stream
 from bot.providers.profiles import ProviderProfile
@@ -124,17 +125,35 @@ class OpenAICompatClient:
         return await self._call("/v1/images/edits", payload, bool(options.stream), on_partial)
 
     async def download(self, url: str) -> bytes:
-        """Fetch a result URL at once (they are temporary); no key is sent to another host."""
-        reply = await self._request("GET", url, auth=False, limit=MAX_DOWNLOAD_BYTES)
-        if reply.status >= 300:
+        """Fetch a result URL at once (they are temporary); no key is sent to another host.
+
+        The image exists (and is charged) by now, so a 404, a 5xx or a broken connection is
+        tried again with backoff before the result is given up (``download_with_retries``).
+        """
+
+        async def once() -> bytes:
+            reply = await self._request("GET", url, auth=False, limit=MAX_DOWNLOAD_BYTES)
+            if reply.status < 300:
+                return reply.body
+            detail = short(reply.body[:2000].decode("utf-8", "replace"))
+            if reply.status >= 500 or reply.status in (408, 429):
+                raise TransientUpstreamError(
+                    f"{self.profile.label}'s result link answered HTTP {reply.status}; "
+                    "try again in a moment.",
+                    provider=self.provider,
+                    status=reply.status,
+                    detail=detail,
+                    retry_after=retry_after_seconds(reply.headers),
+                )
             raise ResultUnavailableError(
                 f"The image service's result link failed (HTTP {reply.status}); "
                 "run the request again.",
                 provider=self.provider,
                 status=reply.status,
-                detail=short(reply.body[:2000].decode("utf-8", "replace")),
+                detail=detail,
             )
-        return reply.body
+
+        return await download_with_retries(once, url=url, provider=self.provider, sleep=self._sleep)
 
     async def models(self) -> list[str]:
         """Model ids the key may use (``GET /v1/models``)."""

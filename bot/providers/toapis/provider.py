@@ -34,6 +34,7 @@ from bot.errors import (
 )
 from bot.options import OutputFormat
 from bot.providers._bodies import ModelList
+from bot.providers._downloads import download_with_retries
 from bot.providers._http import Connection, NotSentError, Reply, Sleep, log_retry, short
 from bot.providers.base import UPSTREAM_TASKS, ImageProvider, TaskSnapshot, TaskSpec, TaskState
 from bot.providers.catalog import ModelSpec
@@ -271,13 +272,19 @@ class ToAPIsProvider:
         return snapshot
 
     async def download(self, url: str) -> bytes:
-        """Fetch one result image. No API key is sent: result URLs are public, on another host."""
+        """Fetch one result image. No API key is sent: result URLs are public, on another host.
+
+        A paid result is not given up on one bad answer: a 404, a 5xx or a broken connection is
+        tried again with backoff (``download_with_retries``); only a lasting 404 is "expired".
+        """
 
         async def once() -> bytes:
             reply = await self._request("download", "GET", url, auth=False)
             return reply.body
 
-        data = await self._retrying("download", once, context=url)
+        data = await download_with_retries(
+            once, url=url, provider=self.name, sleep=self._sleep, attempts=self._max_retries + 1
+        )
         log.debug("Downloaded %d bytes from %s", len(data), url)
         return data
 

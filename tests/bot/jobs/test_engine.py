@@ -164,6 +164,17 @@ async def test_expired_result_links_end_the_job_with_a_clear_reason(
     sandbox.faults.dead_result_urls = True
     failed = (await events_of(engine, JobRequest(prompt="x")))[-1]
     assert isinstance(failed, JobFailed) and failed.failure == "upstream"
+    assert "expired or is gone" in failed.reason
+    assert sandbox.count("download") > 1, "a paid result is tried more than once"
+
+
+async def test_one_404_on_a_result_download_does_not_fail_the_job(
+    engine: Engine, sandbox: Sandbox
+) -> None:
+    sandbox.add_fault("404", "download")
+    done = (await events_of(engine, JobRequest(prompt="x")))[-1]
+    assert isinstance(done, JobCompleted) and len(done.images) == 1
+    assert sandbox.count("download") == 2
 
 
 async def test_a_task_slower_than_the_deadline_times_out(sandbox: Sandbox, tmp_path: Path) -> None:

@@ -168,7 +168,9 @@ async def test_starrise_refuses_what_its_docs_do_not_allow(
     assert words in answer["error"]["message"]
 
 
-async def test_gpt_image_2_c_edits_answer_with_a_link(http: aiohttp.ClientSession) -> None:
+async def test_gpt_image_2_c_edits_answer_with_a_link_that_can_be_made_to_fail(
+    http: aiohttp.ClientSession,
+) -> None:
     async with OpenAISandbox("starrise", call_duration=0) as api:
         fields = {"model": "gpt-image-2-c", "prompt": "x", "size": "1024x1024"}
         async with http.post(
@@ -178,6 +180,15 @@ async def test_gpt_image_2_c_edits_answer_with_a_link(http: aiohttp.ClientSessio
         async with http.get(url) as response:
             assert response.status == 200
             assert (await response.read()).startswith(b"\x89PNG")
+        api.add_fault("404", "download")
+        api.add_fault("reset", "download")
+        async with http.get(url) as response:
+            assert response.status == 404  # the link fails once…
+        with pytest.raises(aiohttp.ClientPayloadError):
+            async with http.get(url) as response:
+                await response.read()  # …then breaks off midway…
+        async with http.get(url) as response:
+            assert response.status == 200  # …then works again
 
 
 async def test_openai_streams_partials_then_the_final_image(http: aiohttp.ClientSession) -> None:

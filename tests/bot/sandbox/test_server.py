@@ -493,6 +493,22 @@ async def test_download_delay_and_latency_slow_their_requests(
     assert loop.time() - middle >= 0.2
 
 
+async def test_download_faults_answer_404_or_break_the_connection_once(
+    sandbox: Sandbox, http: aiohttp.ClientSession
+) -> None:
+    """``404`` is a file the CDN does not have (yet); ``reset`` cuts the answer off midway."""
+    done = await poll(http, sandbox, (await submit(http, sandbox))["id"])
+    sandbox.add_fault("404", "download")
+    sandbox.add_fault("reset", "download")
+    async with http.get(done["url"]) as response:
+        assert response.status == 404
+    with pytest.raises(aiohttp.ClientPayloadError):
+        async with http.get(done["url"]) as response:
+            await response.read()
+    async with http.get(done["url"]) as response:
+        assert response.status == 200 and (await response.read()).startswith(b"\x89PNG")
+
+
 async def test_faults_can_be_set_and_reset_over_http(
     sandbox: Sandbox, http: aiohttp.ClientSession
 ) -> None:

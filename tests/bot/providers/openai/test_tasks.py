@@ -503,3 +503,33 @@ async def test_account_problems_tell_the_member_to_ask_an_admin_and_the_operator
         core = "The Starrise account is out of balance."
         assert error.for_member() == f"{core} An admin needs to top it up."
         assert error.for_operator() == f"{core} Top up the Starrise account."
+
+
+# ---------------------------------------------------------------------------- result links
+
+
+@pytest.mark.parametrize("kind", ["404", "500", "reset"])
+async def test_a_result_link_that_fails_once_is_fetched_again(
+    session: aiohttp.ClientSession, kind: str
+) -> None:
+    """gpt-image-2-c edits answer with a URL: one bad answer on it does not lose a paid image."""
+    async for api in open_api("starrise", session, model="gpt-image-2-c"):
+        refs = await upload(api, png())
+        api.server.add_fault(kind, "download")  # type: ignore[arg-type]
+        (image,) = await api.images(task(reference_urls=tuple(refs), edit=True))
+        assert size_of(image) == (1536, 1024)
+        assert api.server.count("download") == 2
+
+
+async def test_a_result_link_that_stays_gone_fails_the_call_as_expired(
+    session: aiohttp.ClientSession,
+) -> None:
+    async for api in open_api("starrise", session, model="gpt-image-2-c"):
+        refs = await upload(api, png())
+        api.server.faults.dead_result_urls = True
+        snapshot = await api.provider.submit(task(reference_urls=tuple(refs), edit=True))
+        with pytest.raises(ResultUnavailableError, match="expired or is gone"):
+            while True:
+                snapshot = await api.provider.poll(snapshot.task_id)
+                await asyncio.sleep(0.01)
+        assert api.server.count("download") == 5

@@ -443,15 +443,37 @@ async def test_poll_unknown_task_raises_not_found_without_retrying(
 # ---------------------------------------------------------------------- download
 
 
-async def test_dead_result_url_raises_result_unavailable_once(
-    provider: ToAPIsProvider, sandbox: Sandbox
+async def test_a_lasting_404_is_tried_a_few_times_then_reported_as_expired(
+    provider: ToAPIsProvider, sandbox: Sandbox, sleeps: Sleeps
 ) -> None:
-    """``dead_result_urls``: an expired link is reported as gone, not retried."""
+    """``dead_result_urls``: a paid result is not given up on the first 404, only on the last."""
     snapshot = await provider.poll((await provider.submit(task())).task_id)
     sandbox.faults.dead_result_urls = True
-    with pytest.raises(ResultUnavailableError, match="expired or is gone"):
+    with pytest.raises(ResultUnavailableError, match=r"gone \(HTTP 404 after 5 tries"):
         await provider.download(snapshot.result_urls[0])
-    assert sandbox.count("download") == 1
+    assert sandbox.count("download") == 5
+    waits = sleeps[-4:]
+    assert len(waits) == 4 and waits[0] >= 0.75 and waits[-1] > waits[0], "backoff grows"
+
+
+@pytest.mark.parametrize("kind", ["404", "500", "reset"])
+async def test_one_failed_result_download_is_tried_again(
+    provider: ToAPIsProvider, sandbox: Sandbox, kind: str
+) -> None:
+    """A 404 the CDN has not caught up with, a 5xx or a reset connection: the next try works."""
+    snapshot = await provider.poll((await provider.submit(task())).task_id)
+    sandbox.add_fault(kind, "download")  # type: ignore[arg-type]
+    assert (await provider.download(snapshot.result_urls[0])).startswith(b"\x89PNG")
+    assert sandbox.count("download") == 2
+
+
+async def test_a_403_on_a_result_link_is_not_tried_again(
+    scripted: Callable[..., Awaitable[Scripted]], make_provider: ProviderFactory
+) -> None:
+    upstream = await scripted(Reply(status=403, body={"error": {"message": "signature expired"}}))
+    with pytest.raises(ResultUnavailableError, match="HTTP 403"):
+        await make_provider(upstream.base_url).download(f"{upstream.base_url}/files/x.png")
+    assert len(upstream.seen) == 1
 
 
 async def test_download_sends_no_api_key_but_api_calls_do(
@@ -472,15 +494,16 @@ async def test_download_is_retried_after_a_502(provider: ToAPIsProvider, sandbox
     assert sandbox.count("download") == 2
 
 
-async def test_download_slower_than_the_timeout_is_transient(
+async def test_download_slower_than_the_timeout_is_tried_again_then_said_to_time_out(
     sandbox: Sandbox, make_provider: ProviderFactory
 ) -> None:
-    """``download_delay`` beyond the request timeout becomes a retryable timeout error."""
-    provider = make_provider(sandbox.base_url, request_timeout=0.2, max_retries=0)
+    """``download_delay`` beyond the request timeout is retried; the last try says it timed out."""
+    provider = make_provider(sandbox.base_url, request_timeout=0.2, max_retries=1)
     snapshot = await provider.poll((await provider.submit(task())).task_id)
     sandbox.faults.download_delay = 2
-    with pytest.raises(TransientUpstreamError, match=r"did not answer within 0\.2 seconds"):
+    with pytest.raises(ResultUnavailableError, match=r"it timed out after 2 tries"):
         await provider.download(snapshot.result_urls[0])
+    assert sandbox.count("download") == 2
 
 
 # ---------------------------------------------------------------------- check
