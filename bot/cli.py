@@ -12,6 +12,7 @@ import argparse
 import asyncio
 import json
 import sys
+import time
 import uuid
 from datetime import date
 from pathlib import Path
@@ -31,6 +32,7 @@ from bot.jobs.models import (
     JobRequest,
     JobSubmitted,
     JobUploading,
+    JobWaiting,
 )
 from bot.jobs.validation import spec_for
 from bot.options import OutputFormat, Quality, Ratio, Resolution
@@ -220,6 +222,9 @@ def describe_event(event: JobEvent) -> str:
         return f"queued (position {event.position})"
     if isinstance(event, JobUploading):
         return f"uploading references {event.done}/{event.total}"
+    if isinstance(event, JobWaiting):
+        wait = max(0.0, event.retry_at - time.time())
+        return f"waiting: {event.reason} (trying again in {wait:.0f}s)"
     if isinstance(event, JobSubmitted):
         return f"submitted task {event.task_id}"
     if isinstance(event, JobProgress):

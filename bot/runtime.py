@@ -58,6 +58,7 @@ def engine_config(settings: Settings) -> EngineConfig:
         ),
         queue=settings.queue_limits(),
         job_timeout=settings.job_timeout,
+        submit_budget=settings.submit_retry_budget,
     )
 
 

@@ -86,6 +86,7 @@ class Settings(BaseSettings):
     image_size_table: SizeTableName = "seed"
     image_request_timeout: float = Field(default=300.0, gt=0)
     job_timeout: float = Field(default=900.0, gt=0)
+    submit_retry_budget: float = Field(default=60.0, ge=0)  # seconds an outage at submit is waited
     poll_first_delay: float = Field(default=5.0, ge=0)
     poll_interval: float = Field(default=6.0, gt=0)
     upstream_queries_per_minute: float = Field(default=2400, gt=0)

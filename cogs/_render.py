@@ -12,6 +12,7 @@ from bot.jobs.models import (
     JobQueued,
     JobSubmitted,
     JobUploading,
+    JobWaiting,
     ResolvedRequest,
     ResultImage,
 )
@@ -73,6 +74,8 @@ def status_text(event: JobEvent | None) -> tuple[str, int]:
         return f"Waiting in the queue{where}", 0
     if isinstance(event, JobUploading):
         return f"Uploading reference images {event.done}/{event.total}", 0
+    if isinstance(event, JobWaiting):
+        return "The image service is not answering; trying again shortly", 0
     if isinstance(event, JobSubmitted):
         return "Submitted, waiting for the image service", 0
     if isinstance(event, JobProgress):

@@ -63,7 +63,7 @@ from bot.jobs.provider_set import ProviderSet
 from bot.jobs.queue import FairQueue, QueueLimits
 from bot.jobs.records import Delivery, JobAction, JobRecord, JobState, Origin, StoredFile
 from bot.jobs.scheduler import PollPolicy
-from bot.jobs.validation import resolve_auto, validate_request
+from bot.jobs.validation import resolve_auto
 from bot.jobs.watch import LOCAL_POLLS, TaskWatcher
 from bot.media.probe import probe
 from bot.options import Ratio
@@ -80,6 +80,10 @@ class EngineConfig(BaseModel):
     local_poll: PollPolicy = Field(default_factory=lambda: LOCAL_POLLS.model_copy())
     queue: QueueLimits = Field(default_factory=QueueLimits)
     job_timeout: float = Field(default=900.0, gt=0)  # 2K standard; 4K and high quality get more
+    # Seconds an outage at submit is waited out (tried again with backoff) before the job fails:
+    # nothing is charged until a task exists. 0: fail once every provider failed once.
+    submit_budget: float = Field(default=60.0, ge=0)
+    submit_backoff: float = Field(default=2.0, gt=0)  # seconds before the second round
 
 
 class Engine:
@@ -124,7 +128,15 @@ class Engine:
             local_poll=self.config.local_poll,
             job_timeout=self.config.job_timeout,
         )
-        self.failover = Failover(self.provider_set, store, files, self.events.emit, self.watcher)
+        self.failover = Failover(
+            self.provider_set,
+            store,
+            files,
+            self.events.emit,
+            self.watcher,
+            budget=self.config.submit_budget,
+            backoff=self.config.submit_backoff,
+        )
         self._started_at = time.time()
         self.events.on_finished(costs.FinalCost(self.provider_set))  # first: hooks read it
 
@@ -195,8 +207,14 @@ class Engine:
     def validate(
         self, request: JobRequest, *, max_prompt_chars: int | None = None
     ) -> ResolvedRequest:
-        """Check a request without any I/O; raises InputError saying what to change."""
-        return validate_request(request, self.spec, max_prompt_chars=max_prompt_chars)
+        """Check a request without any I/O; raises InputError saying what to change.
+
+        It is checked against each provider in failover order: one that cannot do it (a mask
+        where masks are ignored) is passed over; only when none can is it refused, saying why
+        for each (``ProviderSet.first_able``).
+        """
+        _, resolved = self.provider_set.first_able(request, max_prompt_chars=max_prompt_chars)
+        return resolved
 
     async def check_inputs(self, images: Sequence[InputImage]) -> None:
         """Decode the member's images now, so a broken file is refused before acceptance."""
@@ -230,7 +248,8 @@ class Engine:
         stored = await job_files.keep_inputs(self.files, job_id, inputs, mask)
         if inputs and resolved.request.ratio is Ratio.AUTO:
             first = await probe(inputs[0].data, filename=inputs[0].filename)
-            resolved = resolve_auto(resolved, self.spec, (first.width, first.height))
+            spec = self._able_spec(resolved.request)
+            resolved = resolve_auto(resolved, spec, (first.width, first.height))
         request = job_files.without_bytes(resolved.request, inputs)
         job = JobRecord(
             id=job_id,
@@ -264,6 +283,14 @@ class Engine:
         self.events.accepted(job)
         self._launch(job)
         return job
+
+    def _able_spec(self, request: JobRequest) -> ModelSpec:
+        """The model of the provider the request was accepted for (the first able to do it)."""
+        try:
+            provider, _ = self.provider_set.first_able(request)
+        except InputError:
+            return self.spec
+        return provider.spec
 
     async def run(
         self, request: JobRequest, *, size_limit: int | None = None, job_id: str | None = None

@@ -7,8 +7,11 @@ everywhere. After a restart, a submit that may have been sent is looked up, neve
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import random
 import time
+from collections.abc import Callable
 
 from bot.errors import (
     AuthenticationError,
@@ -21,20 +24,38 @@ from bot.errors import (
     TransientUpstreamError,
 )
 from bot.jobs import costs, job_files, pipeline
-from bot.jobs.models import JobSubmitted, JobUploading, ResolvedRequest
+from bot.jobs.models import JobSubmitted, JobUploading, JobWaiting, ResolvedRequest
 from bot.jobs.ports import JobFiles, JobStore
 from bot.jobs.provider_set import ProviderSet
 from bot.jobs.records import JobRecord, JobState
 from bot.jobs.validation import resolve_auto, validate_request
 from bot.jobs.watch import Emit, TaskWatcher
 from bot.options import Ratio
+from bot.providers._http import NotSentError, Sleep
 from bot.providers.base import ImageProvider, TaskSnapshot
 
 log = logging.getLogger(__name__)
 
+ROUND_BACKOFF_CAP = 15.0  # seconds: the longest wait between two rounds of submits
+
 
 class InterruptedJobError(PermanentUpstreamError):
     """A synchronous call was cut off by a restart: its image is gone, it can only run again."""
+
+
+def _worth_waiting(error: EaselError, provider: ImageProvider) -> bool:
+    """Whether an outage is worth waiting out: nothing can have been charged for it.
+
+    A transient error from an API whose tasks live upstream is safe (a lost submit is looked up
+    by its client reference first). A synchronous call is only sent again when the service
+    answered with an error or was never reached: after a timeout or a broken stream it may have
+    drawn, and billed, the image.
+    """
+    if not isinstance(error, TransientUpstreamError):
+        return False
+    if not provider.traits.synchronous:
+        return True
+    return isinstance(error, NotSentError) or (error.status is not None and error.code != "timeout")
 
 
 def fails_over(error: EaselError) -> bool:
@@ -55,7 +76,13 @@ def fails_over(error: EaselError) -> bool:
 
 
 class Failover:
-    """Uploads and submits a job, trying the providers in order."""
+    """Uploads and submits a job, trying the providers in order, waiting out an outage.
+
+    When every provider that can do the job fails over on a transient error (5xx, gateway pages,
+    rate limits, no connection), the round is tried again with backoff until ``budget`` seconds
+    have passed since the first try: nothing is charged until a task exists, and a ToAPIs task
+    is looked up by its client reference before anything is sent twice.
+    """
 
     def __init__(
         self,
@@ -64,50 +91,115 @@ class Failover:
         files: JobFiles,
         emit: Emit,
         watcher: TaskWatcher,
+        *,
+        budget: float = 60.0,
+        backoff: float = 2.0,
+        sleep: Sleep = asyncio.sleep,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._providers = providers
         self._store = store
         self._files = files
         self._emit = emit
         self._watcher = watcher
+        self._budget = budget
+        self._backoff = backoff
+        self._sleep = sleep
+        self._clock = clock
 
     async def submit(self, job: JobRecord) -> tuple[ImageProvider, TaskSnapshot]:
         """Send the job to the first provider that takes it; the next on an outage.
 
-        A provider whose model cannot do what the job asks (a mask where masks are ignored) is
-        skipped. Returns the provider that took the job and its latest snapshot (a synchronous
-        provider's finished call).
+        Providers that cannot do what the job asks (a mask where masks are ignored) are skipped
+        to the first that can. Returns the provider that took the job and its latest snapshot
+        (a synchronous provider's finished call).
         """
         job.state = JobState.UPLOADING
         await self._store.save(job)
         references, mask = await job_files.read_inputs(self._files, job)
         # Every input is converted before the first upload: a bad one costs no request.
         prepared = await pipeline.prepare_inputs(references, mask)
-        providers = self._providers.providers
-        last_error: EaselError | None = None
-        for position, provider in enumerate(providers):
+        candidates = self._candidates(job, prepared)
+        started = self._clock()
+        round_number = 0
+        while True:
+            last_error: EaselError | None = None
+            worth_waiting = False
+            for position, (provider, resolved) in enumerate(candidates):
+                try:
+                    snapshot = await self._submit_to(
+                        job, provider, resolved, prepared, candidates[0][0]
+                    )
+                except EaselError as exc:
+                    if not fails_over(exc):
+                        raise
+                    last_error = exc
+                    worth_waiting = worth_waiting or _worth_waiting(exc, provider)
+                    job.task_id = None
+                    job.submitted_at = None
+                    job.state = JobState.UPLOADING
+                    await self._store.save(job)
+                    if position < len(candidates) - 1:
+                        log.warning(
+                            "job %s: %s failed (%s); failing over", job.id, provider.name, exc
+                        )
+                    continue
+                return provider, snapshot
+            assert last_error is not None
+            delay = self._wait_before_next_round(round_number, started, last_error)
+            if not worth_waiting or delay is None:
+                raise last_error
+            round_number += 1
+            log.warning(
+                "job %s: no image service took it (%s); trying again in %.1fs (round %d)",
+                job.id,
+                last_error,
+                delay,
+                round_number + 1,
+            )
+            await self._emit(
+                job, JobWaiting(reason=last_error.user_message, retry_at=time.time() + delay)
+            )
+            await self._sleep(delay)
+
+    def _wait_before_next_round(
+        self, round_number: int, started: float, error: EaselError
+    ) -> float | None:
+        """Seconds to wait before trying every provider again, or None once the budget is spent."""
+        remaining = started + self._budget - self._clock()
+        if remaining <= 0:
+            return None
+        delay = min(ROUND_BACKOFF_CAP, self._backoff * 2.0**round_number)
+        delay *= random.uniform(0.8, 1.0)
+        retry_after = error.retry_after if isinstance(error, TransientUpstreamError) else None
+        if retry_after is not None:
+            delay = max(delay, retry_after)
+        return min(delay, remaining)
+
+    def _candidates(
+        self, job: JobRecord, prepared: pipeline.PreparedInputs
+    ) -> list[tuple[ImageProvider, ResolvedRequest]]:
+        """The providers that can take the job, in order, each with the request as it takes it.
+
+        Providers before the first that can do everything asked are skipped; later ones may take
+        it without a quality setting they lack (``_resolve_for``).
+        """
+        chosen, _ = self._providers.first_able(job.request)
+        candidates: list[tuple[ImageProvider, ResolvedRequest]] = []
+        skipping = True
+        for provider in self._providers.providers:
+            if provider is chosen:
+                skipping = False
+            if skipping:
+                log.info("job %s: %s cannot do this job; skipping it", job.id, provider.name)
+                continue
             try:
-                resolved = self._resolve_for(job, provider, prepared)
+                candidates.append((provider, self._resolve_for(job, provider, chosen, prepared)))
             except InputError as exc:
-                if position == 0:
+                if provider is chosen:
                     raise
                 log.info("job %s: %s cannot take it (%s)", job.id, provider.name, exc.user_message)
-                continue
-            try:
-                snapshot = await self._submit_to(job, provider, resolved, prepared)
-            except EaselError as exc:
-                if not fails_over(exc) or position == len(providers) - 1:
-                    raise
-                last_error = exc
-                log.warning("job %s: %s failed (%s); failing over", job.id, provider.name, exc)
-                job.task_id = None
-                job.submitted_at = None
-                job.state = JobState.UPLOADING
-                await self._store.save(job)
-                continue
-            return provider, snapshot
-        assert last_error is not None  # the primary either raised or was tried
-        raise last_error
+        return candidates
 
     async def recover(self, job: JobRecord, provider: ImageProvider) -> None:
         """After a restart, settle a job whose submit may have been sent: never submit twice.
@@ -151,13 +243,18 @@ class Failover:
         await self._emit(job, JobSubmitted(task_id=snapshot.task_id))
 
     def _resolve_for(
-        self, job: JobRecord, provider: ImageProvider, prepared: pipeline.PreparedInputs
+        self,
+        job: JobRecord,
+        provider: ImageProvider,
+        chosen: ImageProvider,
+        prepared: pipeline.PreparedInputs,
     ) -> ResolvedRequest:
-        """The job's request as ``provider`` takes it (its sizes may differ from the primary's).
+        """The job's request as ``provider`` takes it (its sizes may differ from ``chosen``'s).
 
-        A fallback without a quality setting gets the job without one rather than not at all.
+        ``chosen`` is the first provider able to do the job: the one it was accepted for. A
+        fallback without a quality setting gets the job without one rather than not at all.
         """
-        if provider is self._providers.primary and job.provider in (None, provider.name):
+        if provider is chosen and job.provider in (None, provider.name):
             return job.resolved()  # as accepted (a job back from a failover is checked)
         request = job.request
         try:
@@ -178,12 +275,13 @@ class Failover:
         provider: ImageProvider,
         resolved: ResolvedRequest,
         prepared: pipeline.PreparedInputs,
+        chosen: ImageProvider,
     ) -> TaskSnapshot:
         """Upload to and submit at one provider; a synchronous call is also awaited here.
 
         The row names the provider before the submit, so a restart polls the right one.
         """
-        if provider is not self._providers.primary or job.provider not in (None, provider.name):
+        if provider is not chosen or job.provider not in (None, provider.name):
             job.request = resolved.request
             job.resolution = resolved.resolution
             job.width, job.height = resolved.width, resolved.height

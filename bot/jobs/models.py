@@ -96,6 +96,17 @@ class JobUploading(BaseModel):
     total: int
 
 
+class JobWaiting(BaseModel):
+    """Every image service that can take the job failed at submit; it is tried again soon.
+
+    Nothing was spent: the job waits out the outage within the engine's submit budget.
+    """
+
+    kind: Literal["waiting"] = "waiting"
+    reason: str  # the last error, safe to show
+    retry_at: float  # unix seconds of the next try
+
+
 class JobSubmitted(BaseModel):
     """The upstream task exists."""
 
@@ -148,6 +159,7 @@ class JobFailed(BaseModel):
 JobEvent = Annotated[
     JobQueued
     | JobUploading
+    | JobWaiting
     | JobSubmitted
     | JobProgress
     | JobDownloading

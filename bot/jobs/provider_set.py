@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from bot.errors import PermanentUpstreamError
+from bot.errors import InputError, PermanentUpstreamError
+from bot.jobs.models import JobRequest, ResolvedRequest
 from bot.jobs.records import JobRecord, JobState
+from bot.jobs.validation import validate_request
 from bot.providers.base import ImageProvider
 from bot.providers.catalog import ModelSpec
 
@@ -39,6 +41,34 @@ class ProviderSet:
     def spec(self) -> ModelSpec:
         """What the primary provider's model allows (requests are validated against it)."""
         return self.primary.spec
+
+    def first_able(
+        self, request: JobRequest, *, max_prompt_chars: int | None = None
+    ) -> tuple[ImageProvider, ResolvedRequest]:
+        """The first provider, in failover order, that can do what ``request`` asks.
+
+        A provider that cannot (a mask where masks are ignored, an edit prompt over its limit, a
+        ratio it lacks) is passed over for the next one. When none can, the InputError says why
+        for each: the member then knows what to change. With one provider, its own reason.
+        """
+        refusals: list[tuple[ImageProvider, InputError]] = []
+        for provider in self.providers:
+            try:
+                resolved = validate_request(
+                    request, provider.spec, max_prompt_chars=max_prompt_chars
+                )
+            except InputError as exc:
+                refusals.append((provider, exc))
+                continue
+            return provider, resolved
+        first = refusals[0][1]
+        reasons = list(dict.fromkeys(exc.user_message for _, exc in refusals))
+        if len(reasons) == 1:
+            raise first
+        each = " ".join(f"{provider.label}: {exc.user_message}" for provider, exc in refusals)
+        raise InputError(
+            f"None of this server's image services can do this. {each}", field=first.field
+        )
 
     def named(self, name: str | None) -> ImageProvider | None:
         """The configured provider of this name (the primary for None), or None."""

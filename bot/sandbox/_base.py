@@ -36,9 +36,11 @@ class LoggedEntry(Protocol):
 
 
 class FaultRule(Protocol):
-    """A one-shot fault: what it targets and how many more requests it applies to."""
+    """A one-shot fault: what it targets and how many more requests (or seconds) it applies to."""
 
     times: int
+    seconds: float | None
+    until: float | None
 
     def matches(self, endpoint: Any, /) -> bool: ...
 
@@ -224,14 +226,26 @@ class Emulator(Generic[EndpointT, EntryT, RuleT]):
         return key
 
     def _take_fault(self, endpoint: EndpointT) -> RuleT | None:
-        """Consume one use of the first queued rule that targets this endpoint."""
-        for index, rule in enumerate(self.faults.rules):
-            if rule.matches(endpoint):
-                if rule.times <= 1:
-                    del self.faults.rules[index]
-                else:
-                    self.faults.rules[index] = rule.model_copy(update={"times": rule.times - 1})
-                return rule
+        """Consume one use of the first queued rule that targets this endpoint.
+
+        A rule with ``seconds`` is an outage: it applies to every matching request until that
+        long after the first one it hit, then is dropped.
+        """
+        now = time.monotonic()
+        rules = self.faults.rules
+        rules[:] = [r for r in rules if r.until is None or now < r.until]  # outages that ended
+        for index, rule in enumerate(rules):
+            if not rule.matches(endpoint):
+                continue
+            if rule.seconds is not None:
+                if rule.until is None:
+                    rules[index] = rule.model_copy(update={"until": now + rule.seconds})
+                return rules[index]
+            if rule.times <= 1:
+                del rules[index]
+            else:
+                rules[index] = rule.model_copy(update={"times": rule.times - 1})
+            return rule
         return None
 
     # ------------------------------------------------------------------ control

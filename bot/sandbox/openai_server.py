@@ -97,6 +97,13 @@ class FaultRule(BaseModel):
     times: int = Field(default=1, ge=1)
     retry_after: float = Field(default=1.0, ge=0)
     hang: float = Field(default=30.0, ge=0)
+    seconds: float | None = Field(
+        default=None,
+        gt=0,
+        description="an outage: every matching request fails for this many seconds from the "
+        "first one (instead of the next ``times`` requests)",
+    )
+    until: float | None = Field(default=None, description="set by the emulator: when it ends")
 
     def matches(self, endpoint: Endpoint) -> bool:
         """True when this rule applies to a request of this kind."""

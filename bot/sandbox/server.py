@@ -82,6 +82,13 @@ class FaultRule(BaseModel):
     times: int = Field(default=1, ge=1)
     retry_after: float = Field(default=1.0, ge=0, description="Retry-After seconds (429 only)")
     hang: float = Field(default=30.0, ge=0, description="seconds to hang (timeout only)")
+    seconds: float | None = Field(
+        default=None,
+        gt=0,
+        description="an outage: every matching request fails for this many seconds from the "
+        "first one (instead of the next ``times`` requests)",
+    )
+    until: float | None = Field(default=None, description="set by the emulator: when it ends")
     after: bool = Field(
         default=False,
         description="run the real handler first, then fail: the request took effect but its "

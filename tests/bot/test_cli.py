@@ -77,7 +77,8 @@ async def test_documented_errors_give_one_clear_line(
     if "balance" in setup:
         external_api.faults.balance = 0
     if "fault" in setup:
-        external_api.add_fault("500", "submit", times=20)
+        external_api.add_fault("500", "submit", times=200)
+        env["SUBMIT_RETRY_BUDGET"] = "1"  # the outage outlasts the time it is waited out
     code, stdout, stderr = await run_cli(
         "imagine", "x", "--out", str(tmp_path), env=env, tmp_path=tmp_path
     )

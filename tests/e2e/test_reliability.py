@@ -66,3 +66,19 @@ async def test_a_result_download_that_fails_once_still_delivers_the_paid_image(
     assert len(final.attachments) == 1
     assert sandbox_knobs.count("download") - downloads == 2
     assert sandbox_knobs.faults.rules == []
+
+
+async def test_a_16_second_500_storm_on_submit_is_waited_out_and_the_job_is_made_once(
+    stack: Stack, sandbox_knobs: Sandbox, clean_log: None
+) -> None:
+    """Nothing is charged until a task exists, so an outage at submit gets a minute, not 10 s."""
+    tasks = sandbox_knobs.stats().tasks
+    sandbox_knobs.add_fault("500", "submit", seconds=16)
+
+    handle = await stack.ld.send_slash_command("alice", None, "imagine", {"prompt": "a beacon"})
+
+    final = await handle.wait_for_original(is_final, timeout=60)
+    assert final_embed(final)["title"] == "✅ 1 image ready", final_embed(final)
+    assert sandbox_knobs.stats().tasks == tasks + 1
+    titles = [str(v.payload.get("embeds")) for v in final.versions]
+    assert any("trying again" in title for title in titles), "the member saw it was waiting"

@@ -25,8 +25,13 @@ FAST_POLLS = PollPolicy(
 
 
 def fast_config(**changes: object) -> EngineConfig:
-    """Quick polling for tests; ``changes`` override fields (``queue=QueueLimits(...)`` etc.)."""
-    return EngineConfig.model_validate({"poll": FAST_POLLS, "queue": QueueLimits(), **changes})
+    """Quick polling for tests; ``changes`` override fields (``queue=QueueLimits(...)`` etc.).
+
+    An outage at submit is not waited out (``submit_budget=0``) unless a test asks for it.
+    """
+    return EngineConfig.model_validate(
+        {"poll": FAST_POLLS, "queue": QueueLimits(), "submit_budget": 0.0, **changes}
+    )
 
 
 @asynccontextmanager

@@ -142,7 +142,8 @@ class OpenAICompatProvider:
         self._sweep()
         if task.client_reference is not None and task.client_reference in self._by_reference:
             existing = self._tasks.get(self._by_reference[task.client_reference])
-            if existing is not None:
+            # The same job again: its call, unless that one failed and the engine sends it anew.
+            if existing is not None and existing.state is not TaskState.FAILED:
                 return self._snapshot(existing)
         edit_spec = self.spec.for_edit()
         if task.mask_url is not None and not edit_spec.supports_mask:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import time
 from collections.abc import AsyncIterator
 from decimal import Decimal
 from functools import partial
@@ -14,6 +15,7 @@ import pytest
 from PIL import Image
 from pydantic import SecretStr
 
+from bot.errors import InputError
 from bot.jobs.engine import Engine
 from bot.jobs.models import (
     InputImage,
@@ -21,6 +23,7 @@ from bot.jobs.models import (
     JobEvent,
     JobFailed,
     JobRequest,
+    JobWaiting,
 )
 from bot.jobs.records import JobRecord, JobState
 from bot.options import Quality, Ratio, Resolution
@@ -30,7 +33,7 @@ from bot.providers.prices import ModelPrices
 from bot.providers.toapis.provider import ToAPIsProvider
 from bot.sandbox.openai_server import OpenAISandbox
 from bot.sandbox.server import Sandbox
-from tests.support.engines import running_engine
+from tests.support.engines import fast_config, running_engine
 from tests.support.providers import PROFILES, compat_provider, no_sleep, unreachable_provider
 
 sync_provider = partial(compat_provider, sleep=no_sleep)
@@ -304,3 +307,125 @@ async def test_a_failed_over_job_is_estimated_and_costed_at_the_provider_that_to
         _, job = await run(engine, JobRequest(prompt="a harbour", n=2))
     assert job.provider == "openai"
     assert (job.estimated_cost, job.cost) == (Decimal("0.06"), Decimal("0.06"))
+
+
+# ------------------------------------------------------------------ an outage at submit
+
+
+def toapis_provider(sandbox: Sandbox, session: aiohttp.ClientSession) -> ToAPIsProvider:
+    """ToAPIs without its own retries, so each engine round is one submit."""
+    return ToAPIsProvider(
+        sandbox.base_url,
+        SecretStr("k"),
+        toapis_model_spec("gpt-image-2"),
+        session=session,
+        max_retries=0,
+        sleep=no_sleep,
+    )
+
+
+async def test_a_submit_outage_shorter_than_the_budget_is_waited_out(
+    tmp_path: Path, session: aiohttp.ClientSession
+) -> None:
+    """A storm of 500s on submit: the job tries again with backoff and is made once it ends."""
+    config = fast_config(submit_budget=10.0, submit_backoff=0.05)
+    async with Sandbox(task_duration=0.1) as sandbox:
+        sandbox.add_fault("500", "submit", seconds=0.5)
+        async with running_engine(toapis_provider(sandbox, session), tmp_path, config) as engine:
+            started = time.monotonic()
+            events, _ = await run(engine, JobRequest(prompt="a harbour"))
+        waits = [event for event in events if isinstance(event, JobWaiting)]
+        assert isinstance(events[-1], JobCompleted), events[-1]
+        assert waits and "server error" in waits[0].reason
+        assert sandbox.stats().tasks == 1, "one task, however many tries"
+        assert sandbox.count("submit") >= 3
+        assert time.monotonic() - started < 5
+
+
+async def test_a_submit_outage_longer_than_the_budget_fails_the_job(
+    tmp_path: Path, session: aiohttp.ClientSession
+) -> None:
+    config = fast_config(submit_budget=0.4, submit_backoff=0.05)
+    async with Sandbox(task_duration=0.1) as sandbox:
+        sandbox.add_fault("500", "submit", seconds=30)
+        async with running_engine(toapis_provider(sandbox, session), tmp_path, config) as engine:
+            started = time.monotonic()
+            events, job = await run(engine, JobRequest(prompt="a harbour"))
+        assert isinstance(events[-1], JobFailed) and events[-1].failure == "upstream"
+        assert "HTTP 500" in events[-1].reason
+        assert 0.4 <= time.monotonic() - started < 3
+        assert sandbox.stats().tasks == 0 and job.state is JobState.FAILED
+
+
+async def test_a_synchronous_call_that_timed_out_is_not_sent_again(
+    tmp_path: Path, session: aiohttp.ClientSession
+) -> None:
+    """After a timeout the service may have drawn (and billed) the image: no second call."""
+    config = fast_config(submit_budget=10.0, submit_backoff=0.05)
+    async with OpenAISandbox("starrise", call_duration=0.05) as server:
+        server.add_fault("timeout", "generate", hang=3)
+        slow = sync_provider(server, session, request_timeout=0.3)
+        async with running_engine(slow, tmp_path, config) as engine:
+            events, _ = await run(engine, JobRequest(prompt="a harbour"))
+    assert isinstance(events[-1], JobFailed)
+    assert server.count("generate") == 1
+
+
+async def test_a_synchronous_api_answering_5xx_is_waited_out_too(
+    tmp_path: Path, session: aiohttp.ClientSession, first: OpenAISandbox
+) -> None:
+    config = fast_config(submit_budget=10.0, submit_backoff=0.05)
+    first.add_fault("503", "generate", seconds=0.4)
+    async with running_engine(sync_provider(first, session), tmp_path, config) as engine:
+        events, _ = await run(engine, JobRequest(prompt="a harbour"))
+    assert isinstance(events[-1], JobCompleted), events[-1]
+    assert any(isinstance(event, JobWaiting) for event in events)
+
+
+# ------------------------------------------------------------------ who can do the job
+
+
+def masked_edit(prompt: str = "repaint the left half") -> JobRequest:
+    return JobRequest(
+        prompt=prompt,
+        edit=True,
+        ratio=Ratio.AUTO,
+        references=(InputImage(filename="in.png", data=png()),),
+        mask=InputImage(filename="mask.png", data=png(alpha=True)),
+    )
+
+
+async def test_a_mask_job_with_infinityblue_first_goes_to_the_next_provider_that_takes_masks(
+    tmp_path: Path, session: aiohttp.ClientSession, first: OpenAISandbox
+) -> None:
+    async with OpenAISandbox("infinityblue", call_duration=0.05) as blue:
+        async with running_engine(
+            sync_provider(blue, session), tmp_path, fallbacks=[sync_provider(first, session)]
+        ) as engine:
+            resolved = engine.validate(masked_edit())  # accepted, not refused
+            events, job = await run(engine, masked_edit())
+            label = engine.label_for(job)
+        assert blue.count("edit") == 0
+    assert resolved.request.mask is not None
+    assert isinstance(events[-1], JobCompleted), events[-1]
+    assert job.provider == "starrise"
+    assert label == "Starrise · gpt-image-2 · standing in for InfinityBlue"
+    (call,) = first.requests_to("edit")
+    assert set(call.files) == {"image", "mask"}
+
+
+async def test_a_job_no_provider_can_do_is_refused_naming_why_for_each(
+    tmp_path: Path, session: aiohttp.ClientSession, first: OpenAISandbox
+) -> None:
+    """A 40,000-character prompt: each service's own limit is named."""
+    async with (
+        OpenAISandbox("infinityblue", call_duration=0.05) as blue,
+        running_engine(
+            sync_provider(blue, session), tmp_path, fallbacks=[sync_provider(first, session)]
+        ) as engine,
+    ):
+        with pytest.raises(InputError) as refused:
+            engine.validate(masked_edit("x" * 40_000))
+    message = refused.value.user_message
+    assert "InfinityBlue:" in message and "Starrise:" in message
+    assert "at most 1,000" in message and "at most 32,000" in message

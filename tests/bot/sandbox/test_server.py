@@ -509,6 +509,19 @@ async def test_download_faults_answer_404_or_break_the_connection_once(
         assert response.status == 200 and (await response.read()).startswith(b"\x89PNG")
 
 
+async def test_an_outage_fails_every_matching_request_for_its_seconds_then_ends(
+    sandbox: Sandbox, http: aiohttp.ClientSession
+) -> None:
+    """``seconds``: a storm measured in time, not in requests."""
+    sandbox.add_fault("500", "submit", seconds=0.4)
+    url = f"{sandbox.base_url}/v1/images/generations"
+    statuses = [(await call(http, "POST", url, json=generation()))[0] for _ in range(3)]
+    await asyncio.sleep(0.45)
+    after, _, _ = await call(http, "POST", url, json=generation())
+    assert statuses == [500, 500, 500] and after == 200
+    assert sandbox.faults.rules == []
+
+
 async def test_faults_can_be_set_and_reset_over_http(
     sandbox: Sandbox, http: aiohttp.ClientSession
 ) -> None:

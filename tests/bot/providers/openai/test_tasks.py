@@ -533,3 +533,14 @@ async def test_a_result_link_that_stays_gone_fails_the_call_as_expired(
                 snapshot = await api.provider.poll(snapshot.task_id)
                 await asyncio.sleep(0.01)
         assert api.server.count("download") == 5
+
+
+async def test_a_failed_call_sent_again_under_its_reference_runs_anew(starrise: Api) -> None:
+    """The engine waits out an outage and submits the job again: a new call, not the failure."""
+    starrise.server.add_fault("503", "generate", times=2)
+    spec = task()
+    with pytest.raises(TransientUpstreamError):
+        await starrise.run(spec)
+    again = await starrise.run(spec)
+    assert again.state is TaskState.COMPLETED
+    assert starrise.server.count("generate") == 3
