@@ -45,6 +45,7 @@ from bot.store.policy import SqlitePolicyStore
 
 EXIT_JOB_FAILED = 1
 EXIT_CONFIG = 2
+EXIT_SOME_IMAGES_FAILED = 3  # images were written, but fewer than asked for
 
 
 def add_imagine_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -208,6 +209,10 @@ async def imagine(settings: Settings, args: argparse.Namespace) -> int:
                 paths = await asyncio.to_thread(_write_images, args.out, event)
                 for path in paths:
                     print(path)
+                shortfall = event.shortfall()
+                if shortfall is not None:
+                    print(f"warning: {shortfall}", file=sys.stderr)
+                    return EXIT_SOME_IMAGES_FAILED
                 return 0
             if isinstance(event, JobFailed):
                 print(f"error: {event.reason}", file=sys.stderr)

@@ -64,6 +64,8 @@ class DiscordDelivery:
                 elapsed=event.elapsed,
                 label=label,
                 defaults=defaults,
+                missing=event.missing,
+                shortfall=event.shortfall(),
             )
             view = result_view(job, upscale_possible=upscale_possible(job, self.bot))
             await self._final(job, message, embed, event, view)

@@ -126,13 +126,24 @@ def result_embed(
     elapsed: float,
     label: str,
     defaults: str | None = None,
+    missing: int = 0,
+    shortfall: str | None = None,
 ) -> discord.Embed:
-    """The caption posted with the finished images (``defaults``: as on the progress)."""
+    """The caption posted with the finished images (``defaults``: as on the progress; when some
+    failed, how many and why)."""
+    count = len(images)
+    ready = f"{count} of {count + missing}" if missing else str(count)
     embed = discord.Embed(
-        title=f"✅ {len(images)} image{'s' if len(images) != 1 else ''} ready",
+        title=f"✅ {ready} image{'s' if count + missing != 1 else ''} ready",
         description=f"> {quote_prompt(resolved.request.prompt, PROMPT_FULL_CHARS)}",
         colour=COLOUR_DONE,
     )
+    if shortfall:
+        embed.add_field(
+            name="⚠️ Not every image came",
+            value=f"{shortfall[:900]}\nOnly the images delivered count toward your limits.",
+            inline=False,
+        )
     embed.add_field(name="Settings", value=settings_line(resolved), inline=False)
     if defaults:
         embed.add_field(name="Defaults used", value=defaults[:1024], inline=False)

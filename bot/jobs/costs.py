@@ -87,7 +87,9 @@ def settle(job: JobRecord, spec: ModelSpec, event: JobCompleted | JobFailed) -> 
     resolved = job.resolved()
     job.currency = job.currency or currency(resolved, spec)
     if isinstance(event, JobCompleted):
-        job.cost = made(resolved, spec, len(event.images))
+        # The images made (``incurred`` when the task finished), not only those delivered: a
+        # result that could not be downloaded was paid for all the same.
+        job.cost = job.cost if job.cost is not None else made(resolved, spec, len(event.images))
         return
     submitted = job.task_id is not None or job.submitted_at is not None
     job.cost = failed(resolved, spec, event.failure, submitted=submitted, incurred=job.cost)

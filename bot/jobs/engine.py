@@ -394,7 +394,13 @@ class Engine:
             if job.state is JobState.DOWNLOADED:
                 images = await self.load_results(job)
                 elapsed = (job.finished_at or time.time()) - job.created_at
-                event = JobCompleted(task_id=job.task_id or "", images=images, elapsed=elapsed)
+                event = JobCompleted(
+                    task_id=job.task_id or "",
+                    images=images,
+                    elapsed=elapsed,
+                    missing=job.missing,
+                    missing_reason=job.failure_reason if job.missing else None,
+                )
                 await self.events.tell(job, event, JobState.DELIVERED)
             elif job.state.finished and not job.notified:
                 await self.events.tell(job, failed_event(job), job.state)
@@ -439,22 +445,41 @@ class Engine:
             await self._collect(job, provider, snapshot)
 
     async def _collect(self, job: JobRecord, provider: ImageProvider, done: TaskSnapshot) -> None:
-        """Download and fit the results at once (their links expire) and keep them."""
+        """Download and fit the results at once (their links expire) and keep them.
+
+        Fewer images than asked (looped calls that failed, a provider that sent fewer, a result
+        that could not be downloaded) are delivered with the reason for the rest, kept in
+        ``failure_reason``; none at all fails the job (``fetch_results`` raises).
+        """
         costs.incurred(job, provider.spec, len(done.result_urls))  # paid, delivered or not
         await self.events.emit(job, JobDownloading(count=len(done.result_urls)))
-        images = await pipeline.fetch_results(
+        fetched = await pipeline.fetch_results(
             provider,
             done,
             job.resolved(),
             filename_stem=f"easel_{job.id[:8]}",
             size_limit=job.size_limit,
         )
-        job.results = await job_files.keep_results(self.files, job.id, images)
+        job.results = await job_files.keep_results(self.files, job.id, fetched.images)
+        if job.missing:
+            sent = len(done.result_urls)
+            job.failure_reason = (
+                done.shortfall_reason
+                or fetched.reason
+                or (f"the image service sent {sent} of the {job.request.n} asked for")
+            )
+            log.warning(
+                "job %s: %d of %d image(s) missing: %s",
+                job.id,
+                job.missing,
+                job.request.n,
+                job.failure_reason,
+            )
         job.progress = 100
         job.state = JobState.DOWNLOADED
         job.finished_at = time.time()
         await self.store.save(job)
-        log.info("job %s: %d image(s) ready", job.id, len(images))
+        log.info("job %s: %d image(s) ready", job.id, len(fetched.images))
 
 
 _NEEDS_UPSTREAM = (JobState.QUEUED, JobState.UPLOADING, JobState.SUBMITTING, JobState.SUBMITTED)

@@ -133,12 +133,30 @@ class JobDownloading(BaseModel):
 
 
 class JobCompleted(BaseModel):
-    """Finished: the images to post."""
+    """Finished: the images to post, and how many of those asked for did not come, and why.
+
+    Never empty: a job without a single image ends with ``JobFailed``. Quotas count ``images``.
+    """
 
     kind: Literal["completed"] = "completed"
     task_id: str
     images: tuple[ResultImage, ...]
     elapsed: float
+    missing: int = 0  # images asked for that failed (a looped call failed, fewer were sent)
+    missing_reason: str | None = None  # why, safe to show
+
+    @property
+    def requested(self) -> int:
+        """How many images the member asked for."""
+        return len(self.images) + self.missing
+
+    def shortfall(self) -> str | None:
+        """ "2 of 3 images failed: <reason>", or None when every image asked for came."""
+        if not self.missing:
+            return None
+        what = "image" if self.requested == 1 else "images"
+        reason = self.missing_reason or "the image service did not send them"
+        return f"{self.missing} of {self.requested} {what} failed: {reason}"
 
 
 # ``interrupted``: a synchronous call was cut off by a restart; it cannot be resumed, only retried.

@@ -11,7 +11,13 @@ import logging
 from collections.abc import Sequence
 from typing import NamedTuple
 
-from bot.errors import InputError, InternalError, ResultUnavailableError, TaskFailedError
+from bot.errors import (
+    EaselError,
+    InputError,
+    InternalError,
+    ResultUnavailableError,
+    TaskFailedError,
+)
 from bot.jobs.models import InputImage, ResolvedRequest, ResultImage
 from bot.jobs.validation import spec_for
 from bot.media.delivery import fit_for_delivery
@@ -120,6 +126,14 @@ def task_spec(
     )
 
 
+class FetchedResults(NamedTuple):
+    """The results that came, and why the others (if any) could not be downloaded."""
+
+    images: tuple[ResultImage, ...]
+    failed: int
+    reason: str | None
+
+
 async def fetch_results(
     provider: ImageProvider,
     snapshot: TaskSnapshot,
@@ -127,8 +141,13 @@ async def fetch_results(
     *,
     filename_stem: str,
     size_limit: int | None,
-) -> tuple[ResultImage, ...]:
-    """Download every result at once (the links expire) and fit each for delivery."""
+) -> FetchedResults:
+    """Download every result at once (the links expire) and fit each for delivery.
+
+    A result that cannot be downloaded (after the provider's own tries) or read does not cost
+    the member the others: they are kept and the failure is reported. Only when none came does
+    this raise, with the most telling error.
+    """
     if not snapshot.result_urls:
         raise TaskFailedError(
             "The image service reported success but sent no image. Please try again.",
@@ -154,6 +173,20 @@ async def fetch_results(
             ) from exc
         return ResultImage(**fitted.model_dump())
 
-    return tuple(
-        await asyncio.gather(*(fetch(i, url) for i, url in enumerate(snapshot.result_urls)))
+    urls = snapshot.result_urls[: request.n]
+    outcomes = await asyncio.gather(
+        *(fetch(i, url) for i, url in enumerate(urls)), return_exceptions=True
     )
+    images = tuple(o for o in outcomes if isinstance(o, ResultImage))
+    errors = [o for o in outcomes if isinstance(o, BaseException)]
+    for error in errors:
+        if not isinstance(error, EaselError):
+            raise error  # a bug or a cancellation, not a lost image
+    if not images:
+        raise errors[0]
+    if errors:
+        log.warning(
+            "%d of %d result(s) could not be downloaded: %s", len(errors), len(urls), errors[0]
+        )
+    reason = errors[0].user_message if errors and isinstance(errors[0], EaselError) else None
+    return FetchedResults(images, len(errors), reason)

@@ -93,6 +93,7 @@ class JobRecord(BaseModel):
     delivery: Delivery | None = None
     results: list[StoredFile] = Field(default_factory=list)
     failure_kind: FailureKind | None = None
+    # Why the job failed; on a job that delivered fewer images than asked, why the rest failed.
     failure_reason: str | None = None
     notified: bool = False
     parent_id: str | None = None
@@ -118,6 +119,13 @@ class JobRecord(BaseModel):
     def deleted(self) -> bool:
         """Whether its result was deleted: nobody may show or reuse it again."""
         return self.delivery is not None and self.delivery.deleted_at is not None
+
+    @property
+    def missing(self) -> int:
+        """Images asked for that a finished job does not have (some calls or downloads failed)."""
+        if not self.results:
+            return 0
+        return max(0, self.request.n - len(self.results))
 
     def reference_files(self) -> list[StoredFile]:
         """The stored input images, without an edit's mask (``Engine.accept`` stores it last)."""

@@ -309,7 +309,7 @@ class PolicyService:
             job_id=job.id,
             rule=event.failure if isinstance(event, JobFailed) else None,
             prompt=job.request.prompt,
-            detail=event.reason if isinstance(event, JobFailed) else None,
+            detail=event.reason if isinstance(event, JobFailed) else event.shortfall(),
         )
         await self._audit(entry, job)
         self._prune()

@@ -52,6 +52,9 @@ class TaskSnapshot(BaseModel):
     error_code: str | None = None
     error_message: str | None = None
     safety_refusal: bool = False  # the failure came from the service's safety system
+    # A completed task with fewer images than asked, when the provider knows why (some of its
+    # looped calls failed); the engine says so to the member.
+    shortfall_reason: str | None = None
     # The latest streamed partial image (a preview, never a result) and its 0-based index.
     preview: bytes | None = Field(default=None, repr=False)
     preview_index: int | None = None

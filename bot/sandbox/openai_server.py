@@ -124,6 +124,7 @@ class Faults(BaseModel):
     balance: float = Field(default=100.0, description="0 or less: image calls answer 402")
     send_done: bool = Field(default=False, description="end SSE streams with data: [DONE]")
     dead_result_urls: bool = False
+    short_results: int = Field(default=0, ge=0, description="answer with this many fewer images")
 
 
 class FaultsUpdate(BaseModel):
@@ -139,6 +140,7 @@ class FaultsUpdate(BaseModel):
     balance: float | None = None
     send_done: bool | None = None
     dead_result_urls: bool | None = None
+    short_results: int | None = Field(default=None, ge=0)
 
 
 @dataclass
@@ -579,7 +581,7 @@ class OpenAISandbox(Emulator[Endpoint, LoggedCall, FaultRule]):
             return 1  # "The n parameter is not currently supported. Defaults to n=1"
         if options.model == "gpt-image-2-c":
             return 1
-        return options.n or 1
+        return max(1, (options.n or 1) - self.faults.short_results)
 
     def _output_size(self, call: _Call) -> tuple[int, int]:
         size = parse_size(call.options.size or "auto")

@@ -118,6 +118,9 @@ class Faults(BaseModel):
         default=0, ge=0, description="next N end content_policy_violation (a safety refusal)"
     )
     dead_result_urls: bool = Field(default=False, description="result files answer 404")
+    short_results: int = Field(
+        default=0, ge=0, description="completed tasks send this many images fewer than n (≥ 1)"
+    )
     download_delay: float = Field(default=0.0, ge=0, description="seconds before a file answer")
     balance: float = Field(default=100.0, description="-1 is unlimited; 0 makes submit 402")
 
@@ -135,6 +138,7 @@ class FaultsUpdate(BaseModel):
     fail_status: int | None = Field(default=None, ge=100, le=599)
     safety_fail_tasks: int | None = Field(default=None, ge=0)
     dead_result_urls: bool | None = None
+    short_results: int | None = Field(default=None, ge=0)
     download_delay: float | None = Field(default=None, ge=0)
     balance: float | None = None
 
@@ -715,7 +719,7 @@ class Sandbox(Emulator[Endpoint, LoggedRequest, FaultRule]):
     async def _render(self, task: _Task) -> list[str]:
         request = task.request
         jpeg = request.output_format == "jpeg"
-        count = request.n or 1
+        count = max(1, (request.n or 1) - self.faults.short_results)
         options: dict[str, Any] = {
             "count": count,
             "output_format": "jpeg" if jpeg else "png",

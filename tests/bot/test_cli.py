@@ -59,6 +59,23 @@ async def test_imagine_against_any_toapis_compatible_server(
     assert "sk-live-key" not in stderr + stdout
 
 
+async def test_fewer_images_than_asked_are_written_said_and_exit_3(
+    external_api: Sandbox, tmp_path: Path
+) -> None:
+    """Not a silent success: the operator (and a script) learns that one of the two failed."""
+    external_api.faults.short_results = 1
+    env = {"IMAGE_API_BASE_URL": external_api.base_url, "IMAGE_API_KEY": "sk-live-key"}
+    code, stdout, stderr = await run_cli(
+        "imagine", "a fox", "-n", "2", "--out", str(tmp_path / "out"), env=env, tmp_path=tmp_path
+    )
+    assert code == 3, stderr
+    assert len(stdout.splitlines()) == 1
+    warnings = [line for line in stderr.splitlines() if line.startswith("warning:")]
+    assert warnings == [
+        "warning: 1 of 2 images failed: the image service sent 1 of the 2 asked for"
+    ]
+
+
 @pytest.mark.parametrize(
     ("setup", "expected"),
     [

@@ -1,8 +1,10 @@
-"""Prompts are shown as they read: no override turns the message around, nothing hides in it."""
+"""Embeds: prompts shown as they read (no override, nothing hidden); shortfalls said plainly."""
 
 from __future__ import annotations
 
-from cogs._render import quote_prompt
+from bot.jobs.models import JobCompleted, JobRequest, ResolvedRequest, ResultImage
+from bot.options import OutputFormat, Resolution
+from cogs._render import quote_prompt, result_embed
 
 
 def test_a_direction_override_is_shown_resolved_and_never_reaches_discord() -> None:
@@ -19,3 +21,31 @@ def test_markdown_and_mentions_stay_neutralised() -> None:
     shown = quote_prompt("**bold** @every\u200bone")
     assert "\\*\\*bold\\*\\*" in shown
     assert "@everyone" not in shown
+
+
+def test_a_result_with_images_missing_says_how_many_failed_and_why() -> None:
+    image = ResultImage(
+        filename="a.png", data=b"", width=1024, height=1024, output_format=OutputFormat.PNG
+    )
+    done = JobCompleted(
+        task_id="t", images=(image,), elapsed=3, missing=2, missing_reason="HTTP 500"
+    )
+    resolved = ResolvedRequest(
+        request=JobRequest(prompt="a fox", n=3),
+        resolution=Resolution.R1K,
+        width=1024,
+        height=1024,
+    )
+    embed = result_embed(
+        resolved,
+        done.images,
+        requester="<@1>",
+        elapsed=3,
+        label="x",
+        missing=done.missing,
+        shortfall=done.shortfall(),
+    )
+    assert embed.title == "✅ 1 of 3 images ready"
+    fields = {field.name: field.value for field in embed.fields}
+    assert "2 of 3 images failed: HTTP 500" in fields["⚠️ Not every image came"]
+    assert "count toward your limits" in fields["⚠️ Not every image came"]

@@ -59,6 +59,7 @@ class _LocalTask:
     results: dict[int, bytes] = field(default_factory=dict, repr=False)
     count: int = 0
     error: BaseException | None = None
+    shortfall_reason: str | None = None  # fewer images than asked: why the others failed
     finished_at: float | None = None
     runner: asyncio.Task[None] | None = None
 
@@ -310,7 +311,8 @@ class OpenAICompatProvider:
         """One call, or one per image where ``n`` is not native (or the call streams).
 
         Looped calls run a few at a time. If some fail and others succeed, the images that came
-        are delivered; if all fail, the most telling error is raised (a safety refusal first).
+        are delivered and ``local.shortfall_reason`` says why the rest failed (the engine tells
+        the member); if all fail, the most telling error is raised (a safety refusal first).
         """
         edit = bool(images)
         caps = self.profile.caps(self.spec.for_edit().model_id if edit else self.spec.model_id)
@@ -335,22 +337,30 @@ class OpenAICompatProvider:
                 return await self.client.generate(options, on_partial=on_partial)
 
         if calls == 1:
-            return (await one(0))[: task.n]
-        outcomes = await asyncio.gather(*(one(i) for i in range(calls)), return_exceptions=True)
-        made = [image for o in outcomes if not isinstance(o, BaseException) for image in o]
-        errors = [o for o in outcomes if isinstance(o, BaseException)]
-        if not made:
-            raise _most_telling(errors)
+            made, errors = await one(0), []
+        else:
+            outcomes = await asyncio.gather(*(one(i) for i in range(calls)), return_exceptions=True)
+            made = [image for o in outcomes if not isinstance(o, BaseException) for image in o]
+            errors = [o for o in outcomes if isinstance(o, BaseException)]
+            for error in errors:
+                if not isinstance(error, Exception):
+                    raise error  # a cancellation is not a failed call
+            if not made:
+                raise _most_telling(errors)
         if errors:
+            telling = _most_telling(errors)
+            local.shortfall_reason = getattr(telling, "user_message", None) or str(telling)
             log.warning(
                 "%s call %s: %d of %d calls failed (%s); delivering %d image(s)",
                 self.label,
                 local.id,
                 len(errors),
                 calls,
-                errors[0],
+                telling,
                 len(made),
             )
+        elif len(made) < task.n:
+            local.shortfall_reason = f"{self.label} sent {len(made)} of the {task.n} asked for"
         return made[: task.n]
 
     def _snapshot(self, local: _LocalTask) -> TaskSnapshot:
@@ -373,6 +383,7 @@ class OpenAICompatProvider:
             error_code=getattr(error, "code", None) if error else None,
             error_message=getattr(error, "user_message", None) if error else None,
             safety_refusal=isinstance(error, SafetyRefusal),
+            shortfall_reason=local.shortfall_reason,
             preview=local.preview if local.state is TaskState.RUNNING else None,
             preview_index=local.preview_index if local.state is TaskState.RUNNING else None,
         )

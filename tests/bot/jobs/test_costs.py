@@ -166,3 +166,18 @@ async def test_an_unpublished_price_is_recorded_as_unknown(engine: Engine) -> No
     job = await run(engine, request)
     assert job.state == "delivered"
     assert priced(job) == ("EUR", UNKNOWN, UNKNOWN)
+
+
+async def test_images_made_but_one_not_downloaded_cost_every_image_made(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    """Two made, one of them lost to a dead link: both are paid for, one is delivered."""
+    async with aiohttp.ClientSession() as session:
+        once = ToAPIsProvider(
+            sandbox.base_url, SecretStr("k"), spec(), session=session, max_retries=0
+        )
+        sandbox.add_fault("404", "download")
+        async with running_engine(once, tmp_path) as engine:
+            job = await run(engine, JobRequest(prompt="a fox", n=2))
+    assert len(job.results) == 1 and job.missing == 1
+    assert job.cost == Decimal("0.02") * 2

@@ -25,6 +25,7 @@ from bot.jobs.models import (
     JobUploading,
 )
 from bot.jobs.queue import QueueLimits
+from bot.jobs.records import JobState
 from bot.options import OutputFormat, Ratio, Resolution
 from bot.providers.base import UPSTREAM_TASKS
 from bot.providers.families import toapis_model_spec
@@ -302,3 +303,37 @@ async def test_the_providers_declared_traits_decide_polling_and_upload_progress(
             assert engine.watcher.local_scheduler.queries >= 1
     assert not any(isinstance(event, JobUploading) for event in events)
     assert sandbox.count("upload") == 1  # the upload still happened, just without progress
+
+
+# ---------------------------------------------------------------------- fewer images than asked
+
+
+async def test_a_task_with_fewer_images_than_asked_delivers_them_and_says_so(
+    engine: Engine, sandbox: Sandbox
+) -> None:
+    sandbox.faults.short_results = 1
+    done = (await events_of(engine, JobRequest(prompt="x", n=3), job_id="d" * 32))[-1]
+    assert isinstance(done, JobCompleted)
+    assert (len(done.images), done.missing) == (2, 1)
+    assert done.shortfall() == "1 of 3 images failed: the image service sent 2 of the 3 asked for"
+    job = await engine.get_job("d" * 32)
+    assert job is not None and job.state is JobState.DELIVERED and job.failure_kind is None
+    assert job.missing == 1 and job.failure_reason == done.missing_reason
+
+
+async def test_a_result_that_cannot_be_downloaded_costs_only_itself(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    async with aiohttp.ClientSession() as session:
+        provider = ToAPIsProvider(
+            sandbox.base_url,
+            SecretStr("k"),
+            toapis_model_spec("gpt-image-2"),
+            session=session,
+            max_retries=0,
+        )
+        sandbox.add_fault("404", "download")
+        async with running_engine(provider, tmp_path) as engine:
+            done = (await events_of(engine, JobRequest(prompt="x", n=2)))[-1]
+    assert isinstance(done, JobCompleted) and len(done.images) == 1
+    assert done.missing == 1 and "expired or is gone" in (done.missing_reason or "")

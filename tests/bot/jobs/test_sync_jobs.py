@@ -24,7 +24,7 @@ from bot.jobs.records import JobRecord, JobState
 from bot.options import Ratio, Resolution
 from bot.sandbox.openai_server import Flavour, OpenAISandbox
 from tests.support.engines import running_engine
-from tests.support.providers import compat_provider
+from tests.support.providers import compat_provider, no_sleep
 
 
 def png(size: tuple[int, int] = (300, 200), *, alpha: bool = False) -> bytes:
@@ -194,3 +194,31 @@ async def test_a_restart_within_the_process_still_finds_the_running_call(
                 await recorder.done.wait()
     assert isinstance(recorder.events[-1], JobCompleted)
     assert server.count("generate") == 1
+
+
+async def test_infinityblue_with_two_of_three_calls_failing_delivers_one_and_says_why(
+    tmp_path: Path, session: aiohttp.ClientSession
+) -> None:
+    async with OpenAISandbox("infinityblue", call_duration=0.05) as server:
+        server.add_fault("500", "generate", times=5)  # three calls, each retried once: two fail
+        provider = compat_provider(server, session, sleep=no_sleep)
+        async with running_engine(provider, tmp_path) as engine:
+            events = await run(engine, JobRequest(prompt="a harbour", n=3))
+    final = events[-1]
+    assert isinstance(final, JobCompleted), final
+    assert (len(final.images), final.missing) == (1, 2)
+    shortfall = final.shortfall()
+    assert shortfall is not None and shortfall.startswith("2 of 3 images failed: ")
+    assert "HTTP 500" in shortfall
+
+
+async def test_a_job_whose_every_call_failed_is_a_failure_not_an_empty_result(
+    tmp_path: Path, session: aiohttp.ClientSession
+) -> None:
+    async with OpenAISandbox("infinityblue", call_duration=0.05) as server:
+        server.add_fault("500", "generate", times=6)
+        provider = compat_provider(server, session, sleep=no_sleep)
+        async with running_engine(provider, tmp_path) as engine:
+            events = await run(engine, JobRequest(prompt="a harbour", n=3))
+    assert isinstance(events[-1], JobFailed) and events[-1].failure == "upstream"
+    assert not any(isinstance(event, JobCompleted) for event in events)
