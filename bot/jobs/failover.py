@@ -158,7 +158,7 @@ class Failover:
                 round_number + 1,
             )
             await self._emit(
-                job, JobWaiting(reason=last_error.user_message, retry_at=time.time() + delay)
+                job, JobWaiting(reason=last_error.message, retry_at=time.time() + delay)
             )
             await self._sleep(delay)
 
@@ -198,7 +198,7 @@ class Failover:
             except InputError as exc:
                 if provider is chosen:
                     raise
-                log.info("job %s: %s cannot take it (%s)", job.id, provider.name, exc.user_message)
+                log.info("job %s: %s cannot take it (%s)", job.id, provider.name, exc.message)
         return candidates
 
     async def recover(self, job: JobRecord, provider: ImageProvider) -> None:

@@ -188,5 +188,5 @@ async def fetch_results(
         log.warning(
             "%d of %d result(s) could not be downloaded: %s", len(errors), len(urls), errors[0]
         )
-    reason = errors[0].user_message if errors and isinstance(errors[0], EaselError) else None
+    reason = errors[0].message if errors and isinstance(errors[0], EaselError) else None
     return FetchedResults(images, len(errors), reason)

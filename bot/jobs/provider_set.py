@@ -62,12 +62,13 @@ class ProviderSet:
                 continue
             return provider, resolved
         first = refusals[0][1]
-        reasons = list(dict.fromkeys(exc.user_message for _, exc in refusals))
-        if len(reasons) == 1:
+        if len({exc.for_member() for _, exc in refusals}) == 1:
             raise first
-        each = " ".join(f"{provider.label}: {exc.user_message}" for provider, exc in refusals)
         raise InputError(
-            f"None of this server's image services can do this. {each}", field=first.field
+            "None of the configured image services can do this.",
+            field=first.field,
+            member_hint=" ".join(f"{p.label}: {exc.for_member()}" for p, exc in refusals),
+            operator_hint=" ".join(f"{p.label}: {exc.for_operator()}" for p, exc in refusals),
         )
 
     def named(self, name: str | None) -> ImageProvider | None:

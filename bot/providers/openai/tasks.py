@@ -349,7 +349,7 @@ class OpenAICompatProvider:
                 raise _most_telling(errors)
         if errors:
             telling = _most_telling(errors)
-            local.shortfall_reason = getattr(telling, "user_message", None) or str(telling)
+            local.shortfall_reason = telling.message if isinstance(telling, EaselError) else None
             log.warning(
                 "%s call %s: %d of %d calls failed (%s); delivering %d image(s)",
                 self.label,
