@@ -59,6 +59,8 @@ def engine_config(settings: Settings) -> EngineConfig:
         queue=settings.queue_limits(),
         job_timeout=settings.job_timeout,
         submit_budget=settings.submit_retry_budget,
+        delivery_attempts=settings.delivery_attempts,
+        delivery_backoff=settings.delivery_retry_backoff,
     )
 
 

@@ -87,6 +87,8 @@ class Settings(BaseSettings):
     image_request_timeout: float = Field(default=300.0, gt=0)
     job_timeout: float = Field(default=900.0, gt=0)
     submit_retry_budget: float = Field(default=60.0, ge=0)  # seconds an outage at submit is waited
+    delivery_attempts: int = Field(default=8, ge=1)  # tries to reach a member before giving up
+    delivery_retry_backoff: float = Field(default=5.0, gt=0)  # seconds before the second try
     poll_first_delay: float = Field(default=5.0, ge=0)
     poll_interval: float = Field(default=6.0, gt=0)
     upstream_queries_per_minute: float = Field(default=2400, gt=0)

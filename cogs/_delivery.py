@@ -10,9 +10,11 @@ import io
 import logging
 from typing import TYPE_CHECKING
 
+import aiohttp
 import discord
 
 from bot.client import NO_MENTIONS
+from bot.jobs.fanout import UndeliverableError
 from bot.jobs.models import JobCompleted, JobEvent, JobFailed, JobProgress
 from bot.jobs.records import JobRecord
 from bot.policy.defaults import applied_text
@@ -117,29 +119,53 @@ class DiscordDelivery:
         try:
             try:
                 await message.finish(embed, files=files(), view=view)
-            except discord.Forbidden:
+            except (discord.Forbidden, discord.NotFound) as exc:
+                # No permission in the channel (50013/50001), or the channel is gone (10003).
                 log.warning(
-                    "job %s: cannot post in channel %s; sending a DM", job.id, job.channel_id
+                    "job %s: cannot post in channel %s (%s); sending a DM",
+                    job.id,
+                    job.channel_id,
+                    exc.text or exc.status,
                 )
-                await self._direct_message(job, embed, files())
+                await self._direct_message(job, embed, files(), channel_problem=exc)
+        except discord.HTTPException as exc:
+            raise UndeliverableError(f"Discord answered {exc.status}: {exc.text}") from exc
+        except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+            raise UndeliverableError(f"Discord could not be reached ({exc!r})") from exc
         finally:
             self._messages.pop(job.id, None)
             self._previews.pop(job.id, None)
-        if message.delivery != job.delivery:
-            job.delivery = message.delivery
-            await self.bot.engine.save(job)
+            if message.delivery != job.delivery:  # a re-posted message, a token found dead
+                job.delivery = message.delivery
+                await self.bot.engine.save(job)
 
     async def _direct_message(
-        self, job: JobRecord, embed: discord.Embed, files: list[discord.File]
+        self,
+        job: JobRecord,
+        embed: discord.Embed,
+        files: list[discord.File],
+        *,
+        channel_problem: discord.HTTPException,
     ) -> None:
-        """Last resort when the channel refuses us (50013): tell the member privately."""
+        """Last resort when the channel refuses us (50013) or is gone: tell the member privately.
+
+        When that fails too (the member's DMs are closed), UndeliverableError says both.
+        """
+        where = f"<#{job.channel_id}>" if job.channel_id else "the channel"
+        channel_said = channel_problem.text or f"HTTP {channel_problem.status}"
         if job.user_id is None:
-            raise RuntimeError(f"job {job.id} has no member to tell")
-        user = self.bot.get_user(job.user_id) or await self.bot.fetch_user(job.user_id)
-        where = f" in <#{job.channel_id}>" if job.channel_id else ""
-        await user.send(
-            content=f"I could not post your job's result{where} (missing permissions); here it is.",
-            embed=embed,
-            files=files,
-            allowed_mentions=NO_MENTIONS,
-        )
+            raise UndeliverableError(f"cannot post in {where} ({channel_said}), no member to DM")
+        try:
+            user = self.bot.get_user(job.user_id) or await self.bot.fetch_user(job.user_id)
+            await user.send(
+                content=f"I could not post your job's result in {where} (missing permissions); "
+                "here it is.",
+                embed=embed,
+                files=files,
+                allowed_mentions=NO_MENTIONS,
+            )
+        except discord.HTTPException as exc:
+            raise UndeliverableError(
+                f"cannot post in {where} ({channel_said}) nor send the member a direct message "
+                f"({exc.text or f'HTTP {exc.status}'})"
+            ) from exc

@@ -166,6 +166,7 @@ def failure_embed(resolved: ResolvedRequest, failure: JobFailed, *, label: str) 
         "upstream": "❌ The image service failed",
         "internal": "❌ Something went wrong",
         "interrupted": "🔁 Interrupted by a restart",
+        "undeliverable": "📭 Could not be posted",
     }
     embed = discord.Embed(
         title=titles[failure.failure],

@@ -59,6 +59,8 @@ def jobs_embed(jobs: list[JobRecord]) -> discord.Embed:
         link = job_link(job)
         name = f"[`{job.id[:8]}`]({link})" if link else f"`{job.id[:8]}`"
         state = "🗑️ deleted" if job.deleted else STATE_LABELS[job.state]
+        if job.failure_kind == "undeliverable" and not job.deleted:
+            state = "📭 made, could not be posted (/show posts it)"
         lines.append(
             f"{name} {state} <t:{int(job.created_at)}:R> — {quote_prompt(job.request.prompt, 80)}"
         )

@@ -39,6 +39,7 @@ FAILURE_NAMES = {
     "cancelled": "cancelled",
     "internal": "Easel errors",
     "interrupted": "cut off by a restart",
+    "undeliverable": "made but the member could not be reached",
 }
 
 

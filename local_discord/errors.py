@@ -20,6 +20,7 @@ CANNOT_SEND_EMPTY_MESSAGE = 50006
 REQUEST_ENTITY_TOO_LARGE = 40005
 INTERACTION_ALREADY_ACKNOWLEDGED = 40060
 MISSING_ACCESS = 50001
+CANNOT_SEND_TO_USER = 50007
 MISSING_PERMISSIONS = 50013
 INVALID_WEBHOOK_TOKEN = 50027
 INVALID_FORM_BODY = 50035
@@ -83,6 +84,11 @@ def missing_permissions() -> DiscordError:
 def missing_access() -> DiscordError:
     """403 / 50001 (cannot even see the channel)."""
     return DiscordError(403, MISSING_ACCESS, "Missing Access")
+
+
+def cannot_send_to_user() -> DiscordError:
+    """403 / 50007: the user closed DMs from server members (or blocked the bot)."""
+    return DiscordError(403, CANNOT_SEND_TO_USER, "Cannot send messages to this user")
 
 
 def too_large() -> DiscordError:

@@ -462,6 +462,28 @@ class LocalDiscord(Waitable):
         aid = attachment.id if isinstance(attachment, StoredAttachment) else attachment
         self.world.attachments[aid].expired = True
 
+    def close_dms(self, user: UserRef, closed: bool = True) -> None:
+        """Make the bot's DMs to ``user`` fail with 403 / 50007 (or work again)."""
+        uid = self._user(user).id
+        if closed:
+            self.world.dms_closed.add(uid)
+        else:
+            self.world.dms_closed.discard(uid)
+
+    @property
+    def cdn_delay(self) -> float:
+        """Seconds every attachment download waits before its answer (0: none)."""
+        return self.world.cdn_delay
+
+    @cdn_delay.setter
+    def cdn_delay(self, seconds: float) -> None:
+        self.world.cdn_delay = seconds
+
+    @property
+    def cdn_reads(self) -> int:
+        """Attachment downloads started so far."""
+        return self.world.cdn_reads
+
     @property
     def keep_attachment_data(self) -> bool:
         """Keep upload bytes (turn off in big benchmarks; the CDN then 404s)."""

@@ -167,6 +167,9 @@ class World:
         self.interactions_by_token: dict[str, InteractionHandle] = {}
         self.cdn_base = "http://127.0.0.1"
         self.keep_attachment_data = True
+        self.dms_closed: set[int] = set()  # users who take no DM from the bot (403 / 50007)
+        self.cdn_delay = 0.0  # seconds the CDN takes before answering (a slow download)
+        self.cdn_reads = 0  # attachment downloads started
         self.bot_user: User = self.create_user("bot", bot=True)
         self.application_id = self.bot_user.id
         self.app_owner: User | None = None

@@ -84,6 +84,10 @@ class EngineConfig(BaseModel):
     # nothing is charged until a task exists. 0: fail once every provider failed once.
     submit_budget: float = Field(default=60.0, ge=0)
     submit_backoff: float = Field(default=2.0, gt=0)  # seconds before the second round
+    # A member who cannot be reached is tried this many times, waiting ``delivery_backoff``
+    # seconds before the second try and doubling (5, 10, 20 … at most 5 minutes apart).
+    delivery_attempts: int = Field(default=8, ge=1)
+    delivery_backoff: float = Field(default=5.0, gt=0)
 
 
 class Engine:
@@ -119,7 +123,13 @@ class Engine:
         self._running: dict[str, asyncio.Task[None]] = {}
         self._live: dict[str, JobRecord] = {}
         self._cancelling: set[str] = set()
-        self.events = EventFanout(store, self._live, lambda job_id: self.queue.position(job_id))
+        self.events = EventFanout(
+            store,
+            self._live,
+            lambda job_id: self.queue.position(job_id),
+            delivery_attempts=self.config.delivery_attempts,
+            delivery_backoff=self.config.delivery_backoff,
+        )
         self.queue = FairQueue(self.config.queue, on_position=self.events.position_changed)
         self.watcher = TaskWatcher(
             provider,
@@ -159,8 +169,9 @@ class Engine:
         """Call ``hook`` once per job when its outcome is known (usage counters, audit logs).
 
         Runs before the member is told, for every origin; a failing hook is logged, not fatal.
-        A job whose member could not be told is told again after a restart, so a hook can run
-        twice for one job: hooks must be idempotent per job id.
+        A job whose member could not be told is told again after a restart, and a result that
+        never reached the member runs the hooks again as an ``undeliverable`` failure, so a hook
+        can run twice for one job: hooks must be idempotent per job id and outcome.
         """
         self.events.on_finished(hook)
 

@@ -2,8 +2,9 @@
 
 Observers (the Discord delivery, the command line) render a job's ``JobEvent`` stream; finish
 hooks (usage counters, audit logs) learn each outcome; monitors (metrics) count what happened.
-A job is marked ``notified`` only after its observer told the member, so a failed final message
-is told again after a restart.
+A final message that cannot reach the member is tried again with backoff; a job is marked
+``notified`` once its observer told the member or the engine gave up (recorded as
+``undeliverable``), so one whose telling was cut off by a restart is told again after it.
 """
 
 from __future__ import annotations
@@ -23,15 +24,25 @@ from bot.jobs.records import JobRecord, JobState, Origin
 log = logging.getLogger(__name__)
 
 FINAL_EVENTS = (JobCompleted, JobFailed)
+DELIVERY_BACKOFF_CAP = 300.0  # seconds: the longest wait between two tries to tell a member
 
 FinishHook = Callable[[JobRecord, JobCompleted | JobFailed], Awaitable[None]]
+
+
+class UndeliverableError(Exception):
+    """The member cannot be reached right now: an expected condition, not a bug.
+
+    An observer raises it on a final event when every way to tell the member failed (no
+    permission in the channel, the channel gone, the interaction token dead, DMs closed, the
+    chat service down). The engine tries again with backoff, then gives up and records it.
+    """
 
 
 class JobObserver(Protocol):
     """Tells the member about a job (renders events on Discord, prints them on a terminal)."""
 
     async def on_event(self, job: JobRecord, event: JobEvent) -> None:
-        """Handle one event; raising on a final event leaves the job to be told again later."""
+        """Handle one event; raising on a final event makes the engine try it again later."""
         ...
 
 
@@ -59,11 +70,22 @@ class EventFanout:
         store: JobStore,
         live: Mapping[str, JobRecord],
         position: Callable[[str], int | None],
+        *,
+        delivery_attempts: int = 8,
+        delivery_backoff: float = 5.0,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
-        """``live`` holds the jobs being worked on; ``position`` reads a job's queue place."""
+        """``live`` holds the jobs being worked on; ``position`` reads a job's queue place.
+
+        A final message that cannot be delivered is tried ``delivery_attempts`` times, waiting
+        ``delivery_backoff`` seconds before the second try and doubling (at most 5 minutes).
+        """
         self._store = store
         self._live = live
         self._position = position
+        self._delivery_attempts = max(1, delivery_attempts)
+        self._delivery_backoff = delivery_backoff
+        self._sleep = sleep
         self._observers: dict[Origin, JobObserver] = {}
         self._finish_hooks: list[FinishHook] = []
         self._monitors: list[JobMonitor] = []
@@ -137,24 +159,68 @@ class EventFanout:
     async def tell(
         self, job: JobRecord, event: JobCompleted | JobFailed, final_state: JobState
     ) -> None:
-        """Run the finish hooks, tell the member; mark the job notified only if that worked."""
+        """Run the finish hooks, tell the member; mark the job notified once that worked.
+
+        A member who cannot be reached is tried again with backoff while this process runs
+        (the channel permission may come back, Discord may recover); after the last try the
+        job is given up on and recorded: a result becomes a failure of kind ``undeliverable``
+        (its images stay stored, for ``/show``), which the finish hooks log for the admins.
+        """
+        await self._run_hooks(job, event)
+        problem = await self._deliver(job, event)
+        outcome: JobCompleted | JobFailed = event
+        if problem is None:
+            job.state = final_state
+        else:
+            log.warning("job %s: gave up telling the member: %s", job.id, problem)
+            if isinstance(event, JobCompleted):
+                job.state = JobState.FAILED
+                job.failure_kind = "undeliverable"
+                job.failure_reason = (
+                    f"The result could not be posted ({problem}). Its images are kept: "
+                    "/jobs lists the job and /show posts them."
+                )
+                outcome = failed_event(job)
+                await self._run_hooks(job, outcome)
+        job.notified = True  # told, or given up on: a restart does not try again
+        if job.delivery is not None and job.delivery.interaction_token is not None:
+            job.delivery = job.delivery.model_copy(update={"interaction_token": None})
+        await self._store.save(job)
+        self._told(job, outcome, delivered=problem is None)
+
+    async def _run_hooks(self, job: JobRecord, event: JobCompleted | JobFailed) -> None:
         for hook in self._finish_hooks:
             try:
                 await hook(job, event)
             except Exception:
                 log.exception("job %s: a finish hook failed", job.id)
-        try:
-            await self.emit(job, event)
-        except Exception:
-            log.exception("job %s: could not tell the member; will retry at the next start", job.id)
-            self._told(job, event, delivered=False)
-            return
-        job.state = final_state
-        job.notified = True
-        if job.delivery is not None and job.delivery.interaction_token is not None:
-            job.delivery = job.delivery.model_copy(update={"interaction_token": None})
-        await self._store.save(job)
-        self._told(job, event, delivered=True)
+
+    async def _deliver(self, job: JobRecord, event: JobCompleted | JobFailed) -> str | None:
+        """Hand the final event on until the observer takes it; None, or why it never did."""
+        problem = "no way to reach the member"
+        for attempt in range(self._delivery_attempts):
+            try:
+                await self.emit(job, event)
+            except UndeliverableError as exc:
+                problem = str(exc) or problem  # expected: the member cannot be reached now
+            except Exception as exc:
+                log.exception("job %s: telling the member failed", job.id)
+                problem = f"{type(exc).__name__}: {exc}"
+            else:
+                return None
+            if attempt + 1 == self._delivery_attempts:
+                break
+            delay = min(DELIVERY_BACKOFF_CAP, self._delivery_backoff * 2.0**attempt)
+            log.warning(
+                "job %s: could not tell the member (%s); try %d/%d in %.0fs",
+                job.id,
+                problem,
+                attempt + 2,
+                self._delivery_attempts,
+                delay,
+            )
+            await self._sleep(delay)
+        return problem
 
     async def fail(self, job: JobRecord, kind: FailureKind, reason: str, state: JobState) -> None:
         """Record why the job ended without images, then tell the member."""

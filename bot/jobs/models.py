@@ -160,8 +160,17 @@ class JobCompleted(BaseModel):
 
 
 # ``interrupted``: a synchronous call was cut off by a restart; it cannot be resumed, only retried.
+# ``undeliverable``: the images were made but the member could not be reached, however long
+# Easel tried (no permission, DMs closed); the images stay stored for ``/show``.
 FailureKind = Literal[
-    "input", "refusal", "upstream", "timeout", "cancelled", "internal", "interrupted"
+    "input",
+    "refusal",
+    "upstream",
+    "timeout",
+    "cancelled",
+    "internal",
+    "interrupted",
+    "undeliverable",
 ]
 
 

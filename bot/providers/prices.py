@@ -40,7 +40,14 @@ PriceRule: TypeAlias = Price | dict[Resolution, TierPrice]
 # or timed-out task keeps running upstream, and a synchronous call cut off by a restart is lost
 # but billed. Failures the API reports itself (a refused prompt, a failed task) are refunded.
 BilledFailure: TypeAlias = Literal[
-    "input", "refusal", "upstream", "timeout", "cancelled", "internal", "interrupted"
+    "input",
+    "refusal",
+    "upstream",
+    "timeout",
+    "cancelled",
+    "internal",
+    "interrupted",
+    "undeliverable",  # made but never posted: it costs the images made (``costs.failed``)
 ]  # bot.jobs.models.FailureKind (a test keeps the two lists equal)
 BILLED_FAILURES_DEFAULT: tuple[BilledFailure, ...] = ("cancelled", "timeout", "interrupted")
 CURRENCY_PATTERN = r"^[A-Z]{3}$"  # ISO 4217: USD, EUR, CNY

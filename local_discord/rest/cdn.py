@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
 
@@ -25,7 +26,14 @@ class CdnRoutes:
         router.add_get("/media/attachments/{channel_id}/{attachment_id}/{filename}", self.cdn)
 
     async def cdn(self, request: web.Request) -> web.Response:
-        """The bytes behind an attachment URL (404 once expired, as Discord's CDN does)."""
+        """The bytes behind an attachment URL (404 once expired, as Discord's CDN does).
+
+        ``World.cdn_delay`` makes it slow (a large upload on a slow link), counted in
+        ``World.cdn_reads`` as each download starts.
+        """
+        self.world.cdn_reads += 1
+        if self.world.cdn_delay:
+            await asyncio.sleep(self.world.cdn_delay)
         att = self.world.attachments.get(snowflake(request, "attachment_id"))
         if (
             att is None

@@ -13,6 +13,7 @@ from local_discord.errors import (
     CANNOT_EDIT_OTHER_USERS_MESSAGE,
     UNKNOWN_CHANNEL,
     DiscordError,
+    cannot_send_to_user,
     form_error,
     missing_access,
     missing_permissions,
@@ -137,6 +138,9 @@ class ChannelRoutes:
         data, files = await read_body(request)
         body = parse_message_body(data)
         perms = self.world.bot_permissions(channel)
+        recipient = channel.recipient if channel.type == DM_CHANNEL else None
+        if recipient is not None and recipient.id in self.world.dms_closed:
+            raise cannot_send_to_user()
         needed = Permission.SEND_MESSAGES
         if files:
             needed |= Permission.ATTACH_FILES

@@ -8,6 +8,7 @@ from typing import Any
 
 import aiohttp
 import discord
+import pytest
 from discord.ext import commands
 
 from local_discord import LocalDiscord, Permission
@@ -222,6 +223,37 @@ async def test_expired_attachment_urls_404(ld: LocalDiscord, png: Any) -> None:
         ld.expire_attachment(att)
         async with session.get(att.url) as gone:
             assert gone.status == 404
+
+
+async def test_a_slow_cdn_counts_each_download_and_answers_after_its_delay(
+    ld: LocalDiscord, png: Any
+) -> None:
+    """``cdn_delay``: a large upload on a slow link, to test what happens while it downloads."""
+    message = await ld.post_message(ld.alice, ld.general, "", attachments=[("a.png", png())])
+    (att,) = message.attachments
+    ld.cdn_delay = 0.3
+    async with aiohttp.ClientSession() as session:
+        started = asyncio.get_running_loop().time()
+        async with session.get(att.url) as slow:
+            assert slow.status == 200 and await slow.read() == ld.attachment_data(att)
+        assert asyncio.get_running_loop().time() - started >= 0.3
+    assert ld.cdn_reads == 1
+
+
+async def test_closed_dms_refuse_the_bot_with_50007(
+    ld: LocalDiscord, run_bot: Any, bot_factory: Callable[..., commands.Bot]
+) -> None:
+    """``close_dms``: a member who takes no DM from server members (or blocked the bot)."""
+    bot = bot_factory()
+    ld.close_dms(ld.alice)
+    async with run_bot(bot, sync=False):
+        user = await bot.fetch_user(ld.alice.id)
+        with pytest.raises(discord.Forbidden) as refused:
+            await user.send("your image is ready")
+        ld.close_dms(ld.alice, closed=False)
+        await user.send("now it works")
+    assert refused.value.code == 50007
+    assert [m.content for m in ld.channel_messages(ld.dm_channel(ld.alice))] == ["now it works"]
 
 
 async def test_many_members_can_use_commands_at_once(
