@@ -6,6 +6,7 @@ so jobs resumed after a restart are rendered exactly like fresh ones.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import logging
 from typing import TYPE_CHECKING
@@ -19,7 +20,7 @@ from bot.jobs.models import JobCompleted, JobEvent, JobFailed, JobProgress
 from bot.jobs.records import JobRecord
 from bot.policy.defaults import applied_text
 from cogs._buttons import progress_view, result_view, retry_view, upscale_possible
-from cogs._job_message import JobMessage
+from cogs._job_message import JobMessage, original_response
 from cogs._render import failure_embed, progress_embed, result_embed
 
 if TYPE_CHECKING:
@@ -58,6 +59,9 @@ class DiscordDelivery:
         resolved = job.resolved()
         label = self.bot.engine.label_for(job)  # the provider that took the job
         defaults = applied_text(job.defaults)  # which options came from defaults, and where
+        private_failure = isinstance(event, JobFailed) and event.failure == "input"
+        if not private_failure:
+            await self._go_public(job, message, label, defaults)
         if isinstance(event, JobCompleted):
             embed = result_embed(
                 resolved,
@@ -72,6 +76,8 @@ class DiscordDelivery:
             view = result_view(job, upscale_possible=upscale_possible(job, self.bot))
             await self._final(job, message, embed, event, view)
         elif isinstance(event, JobFailed):
+            if private_failure and await self._told_privately(job, message, event.reason):
+                return
             retry = retry_view(job) if event.failure in RETRYABLE else None
             embed = failure_embed(resolved, event, label=label)
             await self._final(job, message, embed, None, retry)
@@ -138,6 +144,67 @@ class DiscordDelivery:
             if message.delivery != job.delivery:  # a re-posted message, a token found dead
                 job.delivery = message.delivery
                 await self.bot.engine.save(job)
+
+    async def _go_public(
+        self, job: JobRecord, message: JobMessage, label: str, defaults: str | None
+    ) -> None:
+        """A job acknowledged privately whose images passed: its public message comes now.
+
+        The private "thinking…" goes and a public follow-up takes its place (the first
+        follow-up would otherwise replace it and stay private). Without a live token the job
+        message is posted in the channel when there is something to show.
+        """
+        delivery = message.delivery
+        token = message.live_token()
+        if delivery is None or not delivery.acknowledged_privately or delivery.message_id:
+            return
+        if token is None:
+            return
+        webhook = self._interaction_webhook(delivery.application_id, token)
+        with contextlib.suppress(discord.HTTPException):
+            await original_response(self.bot, delivery.application_id, token, delete=True)
+        starting = progress_embed(
+            job.resolved(), None, started_at=int(job.created_at), label=label, defaults=defaults
+        )
+        try:
+            sent = await webhook.send(embed=starting, wait=True, allowed_mentions=NO_MENTIONS)
+        except discord.HTTPException:
+            log.info("job %s: could not post its public message; the channel gets it", job.id)
+            return
+        message.delivery = delivery.model_copy(update={"message_id": sent.id})
+        job.delivery = message.delivery
+        await self.bot.engine.save(job)
+
+    def _interaction_webhook(self, application_id: int, token: str) -> discord.Webhook:
+        """The interaction's own webhook (the one follow-ups and private answers use)."""
+        return discord.Webhook.from_state(
+            data={"id": application_id, "type": 3, "token": token}, state=self.bot._connection
+        )
+
+    async def _told_privately(self, job: JobRecord, message: JobMessage, reason: str) -> bool:
+        """Tell an input problem only to the member: the public "thinking…" goes, a private
+        note says what to change. False when the interaction token is gone (then it is said in
+        the job's message like any failure)."""
+        token = message.live_token()
+        if token is None or job.delivery is None:
+            return False
+        message.close()
+        webhook = self._interaction_webhook(job.delivery.application_id, token)
+        try:
+            with contextlib.suppress(discord.NotFound):  # never posted, or already deleted
+                if message.message_id is not None:
+                    await webhook.delete_message(message.message_id)
+                else:
+                    await original_response(
+                        self.bot, job.delivery.application_id, token, delete=True
+                    )
+            await webhook.send(f"⚠️ {reason}", ephemeral=True, allowed_mentions=NO_MENTIONS)
+        except discord.HTTPException:
+            log.info("job %s: could not answer privately; saying it in the message", job.id)
+            return False
+        finally:
+            self._messages.pop(job.id, None)
+        return True
 
     async def _direct_message(
         self,

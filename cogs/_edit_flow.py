@@ -8,8 +8,8 @@ Pieces, in the order a member meets them:
   optionally, which area to repaint (presets and a numbered 3x3 grid, ``bot.media.regions``).
 * ``cogs._region_picker``: a private message showing the chosen area tinted on a small preview,
   with a menu to change it, before anything is spent.
-* here, ``start_edit``: checks the mask against the first image and hands the job to
-  ``start_job``.
+* here, ``start_edit``: hands the images (bytes or the member's attachments) and the mask to
+  ``start_job``; the job checks the mask against the first image before anything is spent.
 """
 
 from __future__ import annotations
@@ -18,13 +18,13 @@ import logging
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+import discord
+
 from bot.client import Interaction
-from bot.jobs import pipeline
 from bot.jobs.models import AppliedDefault, InputImage, JobRequest, ResolvedRequest
 from bot.jobs.records import JobRecord
 from bot.options import OutputFormat, Quality, Ratio, Resolution
 from bot.policy.models import JobCommand
-from cogs._answers import defer_privately
 from cogs._policy import ensure_reusable, job_context
 from cogs._run import start_job
 
@@ -72,10 +72,9 @@ async def vet_policy(
 ) -> None:
     """Apply the server's rules as a dry run (nothing stays reserved); raise a refusal.
 
-    ``start_job`` applies them for real, before it defers. Edits defer earlier (privately), to
-    download and check the images, so they ask first: before deferring (a refusal is then a
-    private answer at once, without a download) and again just before ``start_job``, with no
-    await in between, so its own check does not refuse what was just vetted.
+    For a flow that answers before the job starts (the area picker's private preview): a
+    refusal is then told at once, privately. ``start_job`` applies the rules for real, before
+    it defers.
     """
     ctx = job_context(interaction, resolved, kind=kind, action="edit" if parent_id else None)
     await interaction.client.policy.vet(ctx)
@@ -84,33 +83,29 @@ async def vet_policy(
 async def start_edit(
     interaction: Interaction,
     resolved: ResolvedRequest,
-    images: Sequence[InputImage],
+    images: Sequence[InputImage] = (),
     mask: InputImage | None = None,
     *,
+    attachments: Sequence[discord.Attachment] = (),
     kind: str = "edit",
     parent_id: str | None = None,
     defaults: Sequence[AppliedDefault] = (),
 ) -> JobRecord:
-    """Check the mask against the first image (no spend on a bad one), then start the job.
+    """Start an edit of ``images`` (bytes) or of the member's ``attachments``.
 
-    ``resolved`` came from ``engine.validate`` on an ``edit_request``; ``images`` and ``mask``
-    carry the bytes. Checks the server's rules (and, for an edit of one of Easel's results,
-    whether that result may still be reused) and defers first if the interaction is not
-    answered yet.
+    ``resolved`` came from ``engine.validate`` on an ``edit_request``. A mask comes as bytes
+    (``mask``, a picked area) or as the last attachment; the job checks it against the first
+    image (``bot.jobs.intake``) before anything is spent, and a bad one is told privately.
+    For an edit of one of Easel's results, checks first that it may still be reused here.
     """
     parent = await interaction.client.engine.get_job(parent_id) if parent_id else None
     if parent is not None:  # one of Easel's results: may it still be reused, here and now?
         await ensure_reusable(interaction, parent, command=JobCommand.EDIT)
-    if not interaction.response.is_done():
-        await vet_policy(interaction, resolved, kind=kind, parent_id=parent_id)
-        await defer_privately(interaction)  # public only once the images and mask pass
-    if mask is not None:
-        await pipeline.check_mask(images[0], mask)
-    await vet_policy(interaction, resolved, kind=kind, parent_id=parent_id)
-    request = resolved.request.model_copy(update={"mask": mask})
+    request = resolved.request.model_copy(update={"mask": mask} if mask is not None else {})
     return await start_job(
         interaction,
         resolved.model_copy(update={"request": request}),
+        attachments=attachments,
         inputs=images,
         kind=kind,
         parent_id=parent_id,

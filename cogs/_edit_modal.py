@@ -98,13 +98,18 @@ class EditImageModal(discord.ui.Modal, title="Edit image"):
             parent = await interaction.client.engine.get_job(parent_id)
             if parent is not None:
                 await ensure_reusable(interaction, parent, command=JobCommand.EDIT)
-        await vet_policy(interaction, resolved, kind="edit", parent_id=parent_id)
         source.check()
+        if not keys:  # the job reads the image itself once recorded: a restart loses nothing
+            if source.attachment is not None:
+                await start_edit(
+                    interaction, resolved, attachments=[source.attachment], parent_id=parent_id
+                )
+            else:
+                await start_edit(interaction, resolved, [await source.fetch()], parent_id=parent_id)
+            return
+        await vet_policy(interaction, resolved, kind="edit", parent_id=parent_id)
         await defer_privately(interaction)  # the image is read and checked before anything public
         image = await source.fetch()
-        if not keys:
-            await start_edit(interaction, resolved, [image], parent_id=parent_id)
-            return
         preview = await region_preview(image.data, image.filename, keys)
         picker = RegionPicker(
             interaction, resolved, image, preview.source_size, keys, parent_id=parent_id

@@ -27,6 +27,31 @@ TOKEN_SAFETY_MARGIN = 60.0  # seconds: stop using the token a minute before Disc
 INVALID_WEBHOOK_TOKEN = 50027
 
 
+async def original_response(
+    client: discord.Client, application_id: int, token: str, *, delete: bool = False
+) -> int | None:
+    """The id of an interaction's original response (None after ``delete``), by token alone.
+
+    Uses discord.py's own ``@original`` routes, as ``Interaction.original_response`` and
+    ``delete_original_response`` do, for a job that only has its stored token.
+    """
+    webhook = discord.Webhook.partial(application_id, token, client=client)
+    adapter = discord.webhook.async_.async_context.get()
+    route = (
+        adapter.delete_original_interaction_response
+        if delete
+        else adapter.get_original_interaction_response
+    )
+    answer = await route(
+        application_id,
+        token,
+        session=webhook.session,
+        proxy=webhook.proxy,
+        proxy_auth=webhook.proxy_auth,
+    )
+    return None if delete or not answer else int(answer["id"])
+
+
 class JobMessage:
     """Edits one job's message with throttling, a channel fallback and a re-post fallback."""
 
@@ -146,6 +171,8 @@ class JobMessage:
             self._last_edit_at = self._clock()
             try:
                 if self.message_id is None:
+                    await self._find_original()
+                if self.message_id is None:
                     raise LookupError("no message yet")
                 await self._edit(self.message_id, kwargs)
             except (discord.NotFound, LookupError):
@@ -156,6 +183,26 @@ class JobMessage:
                 await self._post_new(kwargs)
             self._last_sent = embed.to_dict()  # type: ignore[assignment]
             self.edits += 1
+
+    def live_token(self) -> str | None:
+        """The interaction token while Discord still takes it (a minute of margin)."""
+        return self._token()
+
+    async def _find_original(self) -> None:
+        """Learn the response message's id from the interaction, if the defer reached Discord.
+
+        A job recorded while its interaction was being acknowledged may have been resumed
+        without it (the process died before the answer came back).
+        """
+        token = self._token()
+        if token is None or self.delivery is None or self.delivery.acknowledged_privately:
+            return  # a private "thinking…" is never the job's public message
+        try:
+            found = await original_response(self._client, self.delivery.application_id, token)
+        except discord.HTTPException:
+            log.info("the interaction has no response message; posting a new one")
+            return
+        self.delivery = self.delivery.model_copy(update={"message_id": found})
 
     async def _edit(self, message_id: int, kwargs: dict[str, Any]) -> None:
         token = self._token()

@@ -1,7 +1,10 @@
-"""Accept a job from an interaction: defer, read attachments, hand it to the engine.
+"""Accept a job from an interaction: record it, defer, and let the engine run it.
 
-Shared by every command that starts a job, so each one only parses its own options. From
-``engine.accept`` on, the job is persisted and ``DiscordDelivery`` renders it.
+Shared by every command that starts a job, so each one only parses its own options. The job is
+recorded (with the member's attachment URLs and the interaction token) while the interaction is
+acknowledged, before anything slow: a restart at any moment after that finishes it or tells the
+member. The engine reads the attachments itself (``DiscordAttachments``, ``bot.jobs.intake``)
+and ``DiscordDelivery`` renders it.
 """
 
 from __future__ import annotations
@@ -9,24 +12,24 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 import uuid
-from collections.abc import AsyncIterator, Sequence
-from typing import TYPE_CHECKING
+from collections.abc import AsyncIterator, Iterator, Sequence
+from typing import TYPE_CHECKING, Any
 
+import aiohttp
 import discord
 
 from bot.client import Interaction
 from bot.errors import InputError
+from bot.jobs.intake import pending_input
 from bot.jobs.models import AppliedDefault, InputImage, ResolvedRequest
 from bot.jobs.records import Delivery, JobAction, JobRecord
 from bot.media.limits import INPUT_MAX_BYTES, MAX_PIXELS
-from cogs._answers import acknowledged_privately, defer_privately, post_publicly
+from cogs._answers import acknowledged_privately, defer_privately
 from cogs._policy import job_context
-from cogs._render import progress_embed
 
 if TYPE_CHECKING:
-    pass
+    from bot.client import EaselBot
 
 log = logging.getLogger(__name__)
 
@@ -136,6 +139,48 @@ class AckGate:
 ACK_GATE = AckGate()
 
 
+class Acceptances:
+    """Jobs being recorded and acknowledged right now, so a shutdown can settle them.
+
+    Shutdown (the delivery extension unloading, before Discord's connection closes) lets them
+    finish for a moment, then cancels the rest: each job is recorded before its defer, so a
+    cancelled one resumes at the next start instead of raising into a closed connection.
+    """
+
+    def __init__(self) -> None:
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    @contextlib.contextmanager
+    def track(self) -> Iterator[None]:
+        """Mark the current task as accepting a job."""
+        task = asyncio.current_task()
+        if task is not None:
+            self._tasks.add(task)
+        try:
+            yield
+        finally:
+            if task is not None:
+                self._tasks.discard(task)
+
+    async def settle(self, grace: float = 2.0) -> None:
+        """Wait up to ``grace`` seconds for acceptances under way, then cancel the rest."""
+        tasks = {task for task in self._tasks if task is not asyncio.current_task()}
+        if not tasks:
+            return
+        _, pending = await asyncio.wait(tasks, timeout=grace)
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+        if pending:
+            log.info(
+                "%d job(s) were being accepted at shutdown; they resume at the next start",
+                len(pending),
+            )
+
+
+ACCEPTING = Acceptances()
+
+
 async def start_job(
     interaction: Interaction,
     resolved: ResolvedRequest,
@@ -147,11 +192,13 @@ async def start_job(
     action: JobAction | None = None,
     defaults: Sequence[AppliedDefault] = (),
 ) -> JobRecord:
-    """Check the server's rules, defer (if not yet), read the inputs, and accept the job.
+    """Check the server's rules, then record the job, defer (if not yet) and start it.
 
-    Raises ``PolicyRefusal`` if a rule refused it (nothing is deferred or spent) and
-    ``InputError`` for bad inputs; the error handler tells the member. The policy check is
-    memory-only, so it runs before the 3-second defer.
+    ``attachments`` are read by the job itself once recorded; ``inputs`` are images Easel
+    already has (a stored result, a region's mask). Raises ``PolicyRefusal`` if a rule refused
+    it (nothing is deferred or spent); the error handler tells the member. The policy check is
+    memory-only, so it runs before the 3-second defer. A bad input is told privately by the
+    delivery once the job has read it.
     """
     bot = interaction.client
     job_id = uuid.uuid4().hex
@@ -159,17 +206,18 @@ async def start_job(
     await bot.policy.admit(ctx, job_id=job_id)
     accepted = False
     try:
-        job = await _accept(
-            interaction,
-            resolved,
-            job_id=job_id,
-            attachments=attachments,
-            inputs=inputs,
-            kind=kind,
-            parent_id=parent_id,
-            action=action,
-            defaults=defaults,
-        )
+        with ACCEPTING.track():
+            job = await _accept(
+                interaction,
+                resolved,
+                job_id=job_id,
+                attachments=attachments,
+                inputs=inputs,
+                kind=kind,
+                parent_id=parent_id,
+                action=action,
+                defaults=defaults,
+            )
         accepted = True
         return job
     finally:
@@ -189,63 +237,98 @@ async def _accept(
     action: JobAction | None,
     defaults: Sequence[AppliedDefault],
 ) -> JobRecord:
-    bot = interaction.client
-    # Images to read and check may still refuse: acknowledge privately until they pass, so a
-    # refusal leaves nothing public (a job without images is acknowledged publicly at once).
-    private = bool(attachments or inputs)
-    callback = None
-    if not interaction.response.is_done():
-        async with ACK_GATE.acknowledging():
-            if private:
-                await defer_privately(interaction)
-            else:
-                callback = await interaction.response.defer(thinking=True)
-        await ACK_GATE.wait_until_quiet()
-    all_inputs = (*inputs, *await read_attachments(attachments))
-    await bot.engine.check_inputs(all_inputs)
-    if acknowledged_privately(interaction):
-        starting = progress_embed(
-            resolved, None, started_at=int(time.time()), label=bot.engine.label
-        )
-        message_id: int | None = (await post_publicly(interaction, embed=starting)).id
+    """Record the job while the interaction is acknowledged, then start it.
+
+    The record and the defer run together: the record is a local write of a few milliseconds,
+    so the acknowledgement is not delayed, and a process killed while Discord answers the defer
+    (or while a large attachment downloads) still has the job to resume. A job with images is
+    acknowledged privately: they may still be refused once read, and a refusal must leave
+    nothing public; the delivery posts its public message once they passed.
+    """
+    engine = interaction.client.engine
+    if interaction.response.is_done():
+        private = acknowledged_privately(interaction)
     else:
-        message_id = callback.message_id if callback is not None else None
-        if message_id is None:
-            message_id = await response_message_id(interaction)
-    delivery = Delivery(
-        application_id=interaction.application_id,
-        interaction_token=interaction.token,
-        token_expires_at=interaction.expires_at.timestamp(),
-        message_id=message_id,
-    )
-    try:
-        return await bot.engine.accept(
+        private = bool(attachments or inputs)
+    recording = asyncio.ensure_future(
+        engine.accept(
             resolved,
             origin="discord",
-            inputs=all_inputs,
+            inputs=inputs,
+            pending=[pending_input(a.filename, a.url, a.content_type) for a in attachments],
             guild_id=interaction.guild_id,
             channel_id=interaction.channel_id,
             user_id=interaction.user.id,
             size_limit=interaction.filesize_limit,
-            delivery=delivery,
+            delivery=Delivery(
+                application_id=interaction.application_id,
+                interaction_token=interaction.token,
+                token_expires_at=interaction.expires_at.timestamp(),
+                acknowledged_privately=private,
+            ),
             job_id=job_id,
             kind=kind,
             parent_id=parent_id,
             action=action,
             defaults=defaults,
+            start=False,
         )
-    except Exception:
-        if acknowledged_privately(interaction) and message_id is not None:
-            await _withdraw(interaction, message_id)  # no public "Starting…" left behind
-        raise
-
-
-async def _withdraw(interaction: Interaction, message_id: int) -> None:
-    """Delete the public message of a job that was not accepted after all (best effort)."""
+    )
+    callback = None
     try:
-        await interaction.followup.delete_message(message_id)
-    except discord.HTTPException:
-        log.warning("could not delete the message of a job that was not accepted")
+        if not interaction.response.is_done():
+            async with ACK_GATE.acknowledging():
+                if private:
+                    await defer_privately(interaction)
+                else:
+                    callback = await interaction.response.defer(thinking=True)
+    except discord.NotFound as exc:  # 10062: too late, Discord no longer knows the interaction
+        job = await recording
+        await engine.abandon(job, f"the interaction could not be acknowledged ({exc.text})")
+        raise
+    except asyncio.CancelledError:
+        # Shutting down (``ACCEPTING.settle``): the job stays recorded and resumes at the next
+        # start, finding its message or posting a new one; never half done.
+        await asyncio.wait({recording})
+        raise
+    except (discord.HTTPException, aiohttp.ClientError, OSError, TimeoutError) as exc:
+        # The defer may well have reached Discord: run the job, it finds its message (or
+        # posts one) when it has something to show.
+        log.warning("interaction %s: the defer failed (%r); running the job", interaction.id, exc)
+    job = await recording
+    await ACK_GATE.wait_until_quiet()
+    message_id = None
+    if not private:  # a private "thinking…" is replaced by a public message once inputs pass
+        message_id = callback.message_id if callback is not None else None
+        if message_id is None:
+            message_id = await response_message_id(interaction)
+    await engine.launch(job, message_id=message_id)
+    return job
+
+
+class DiscordAttachments:
+    """Reads a member's attachments from Discord's CDN for the engine (``intake.InputSource``)."""
+
+    def __init__(self, bot: EaselBot) -> None:
+        self.bot = bot
+
+    async def read_input(self, url: str, filename: str) -> bytes:
+        """The attachment's bytes; InputError once Discord no longer has it (links expire).
+
+        While the bot shuts down this waits to be cancelled: the job stays recorded and reads
+        the attachment at the next start, rather than failing on a closed connection.
+        """
+        if self.bot.is_closed():
+            await asyncio.Event().wait()
+        try:
+            return await self.bot.http.get_from_cdn(url)
+        except (discord.NotFound, discord.Forbidden) as exc:
+            raise InputError(
+                f"`{filename}` can no longer be downloaded from Discord (HTTP {exc.status}): "
+                "its link expired.",
+                field="references",
+                member_hint="Attach it again.",
+            ) from exc
 
 
 async def response_message_id(interaction: Interaction) -> int | None:

@@ -22,9 +22,8 @@ from bot.options import OutputFormat, Quality, Ratio, Resolution
 from bot.policy.defaults import OptionField
 from bot.policy.models import JobCommand
 from bot.text import is_blank
-from cogs._answers import defer_privately
 from cogs._defaults import resolve_with_defaults
-from cogs._edit_flow import BLEND_PROMPT, edit_request, start_edit, vet_policy
+from cogs._edit_flow import BLEND_PROMPT, edit_request, start_edit
 from cogs._edit_modal import EditImageModal
 from cogs._edit_sources import sources_with_parents
 from cogs._options import (
@@ -37,7 +36,7 @@ from cogs._options import (
     parse_choice,
 )
 from cogs._policy import ensure_reusable
-from cogs._run import attached, check_attachments, read_attachments
+from cogs._run import attached, check_attachments
 
 if TYPE_CHECKING:
     from bot.client import EaselBot
@@ -76,7 +75,12 @@ async def run_edit_command(
     compression: int | None,
     kind: str,
 ) -> None:
-    """Shared by /edit and /blend: validate (free), defer, download, check the mask, start."""
+    """Shared by /edit and /blend: validate (free), then start the job.
+
+    The job is recorded with the attachments' URLs before they are read (a restart while a
+    large image downloads loses nothing); it reads and checks them, the mask against the first
+    image, before anything is spent.
+    """
     check_attachments([*images, *([mask] if mask else [])])
     typed: dict[OptionField, Any] = {
         "resolution": parse_choice(Resolution, resolution, "resolution"),
@@ -97,11 +101,8 @@ async def run_edit_command(
         )
 
     resolved, applied = resolve_with_defaults(interaction, typed, request, options=EDIT_DEFAULTS)
-    await vet_policy(interaction, resolved, kind=kind, parent_id=None)
-    await defer_privately(interaction)  # the images are read and checked before anything public
-    inputs = await read_attachments(images)
-    mask_input = (await read_attachments([mask]))[0] if mask is not None else None
-    await start_edit(interaction, resolved, inputs, mask_input, kind=kind, defaults=applied)
+    attachments = [*images, *([mask] if mask is not None else [])]  # the mask last
+    await start_edit(interaction, resolved, attachments=attachments, kind=kind, defaults=applied)
 
 
 class Edit(commands.Cog):

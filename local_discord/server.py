@@ -480,6 +480,16 @@ class LocalDiscord(Waitable):
         self.world.cdn_delay = seconds
 
     @property
+    def callback_answer_delay(self) -> float:
+        """Seconds an interaction callback's HTTP answer is held back after Discord acted on it
+        (the member already sees "thinking…"; the bot does not know yet)."""
+        return self.world.callback_answer_delay
+
+    @callback_answer_delay.setter
+    def callback_answer_delay(self, seconds: float) -> None:
+        self.world.callback_answer_delay = seconds
+
+    @property
     def cdn_reads(self) -> int:
         """Attachment downloads started so far."""
         return self.world.cdn_reads

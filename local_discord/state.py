@@ -170,6 +170,7 @@ class World:
         self.dms_closed: set[int] = set()  # users who take no DM from the bot (403 / 50007)
         self.cdn_delay = 0.0  # seconds the CDN takes before answering (a slow download)
         self.cdn_reads = 0  # attachment downloads started
+        self.callback_answer_delay = 0.0  # seconds an acted-on interaction callback waits to answer
         self.bot_user: User = self.create_user("bot", bot=True)
         self.application_id = self.bot_user.id
         self.app_owner: User | None = None

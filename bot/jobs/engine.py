@@ -1,15 +1,17 @@
 """The engine: accepts jobs, persists them at every step, runs them fairly, resumes them.
 
-A job's life: ``queued`` → ``uploading`` → ``submitting`` → ``submitted`` → ``downloaded`` →
-``delivered`` (or ``failed``/``cancelled``). The row is saved before every irreversible step, so
-after a crash or restart ``resume()`` continues each job from where it stood: queued jobs run,
-submitted tasks are polled again, downloaded results are delivered, and a crash between sending a
-submit and storing its task id is resolved by looking the task up by its client reference instead
-of submitting twice.
+A job's life: ``receiving`` (its input images, if any) → ``queued`` → ``uploading`` →
+``submitting`` → ``submitted`` → ``downloaded`` → ``delivered`` (or ``failed``/``cancelled``).
+The row is saved before every irreversible or slow step, so after a crash or restart
+``resume()`` continues each job from where it stood: attachments are read again from their URLs,
+queued jobs run, submitted tasks are polled again, downloaded results are delivered, and a crash
+between sending a submit and storing its task id is resolved by looking the task up by its
+client reference instead of submitting twice.
 
-The engine keeps each job's lifecycle; its parts do the rest: ``provider_set`` (who may take a
-job and how it is labelled), ``failover`` (uploading and submitting), ``watch`` (polling until
-done), ``fanout`` (events to observers and finish hooks) and ``retention`` (pruning old files).
+The engine keeps each job's lifecycle; its parts do the rest: ``intake`` (reading and checking
+inputs), ``provider_set`` (who may take a job and how it is labelled), ``failover`` (uploading
+and submitting), ``watch`` (polling until done), ``fanout`` (events to observers, finish hooks,
+delivery retries) and ``retention`` (pruning old files).
 """
 
 from __future__ import annotations
@@ -21,22 +23,16 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Mapping, Sequence
 
-from pydantic import BaseModel, Field
-
 from bot.errors import (
-    Audience,
     EaselError,
     InputError,
     InternalError,
-    JobTimeoutError,
-    PermanentUpstreamError,
-    RefusalError,
-    TransientUpstreamError,
 )
-from bot.jobs import costs, job_files, pipeline, retention
+from bot.jobs import costs, intake, job_files, pipeline, retention
+from bot.jobs.config import EngineConfig
 from bot.jobs.context import current_job
 from bot.jobs.derive import DerivedAction, derived_request
-from bot.jobs.failover import Failover, InterruptedJobError
+from bot.jobs.failover import Failover, failure_kind
 from bot.jobs.fanout import (
     FINAL_EVENTS,
     EventFanout,
@@ -45,9 +41,9 @@ from bot.jobs.fanout import (
     JobObserver,
     failed_event,
 )
+from bot.jobs.intake import InputSource
 from bot.jobs.models import (
     AppliedDefault,
-    FailureKind,
     InputImage,
     JobCompleted,
     JobDownloading,
@@ -60,34 +56,18 @@ from bot.jobs.models import (
 )
 from bot.jobs.ports import JobFiles, JobStore
 from bot.jobs.provider_set import ProviderSet
-from bot.jobs.queue import FairQueue, QueueLimits
+from bot.jobs.queue import FairQueue
 from bot.jobs.records import Delivery, JobAction, JobRecord, JobState, Origin, StoredFile
-from bot.jobs.scheduler import PollPolicy
-from bot.jobs.validation import resolve_auto
-from bot.jobs.watch import LOCAL_POLLS, TaskWatcher
-from bot.media.probe import probe
-from bot.options import Ratio
+from bot.jobs.watch import TaskWatcher
 from bot.providers.base import ImageProvider, TaskSnapshot, TaskState
 from bot.providers.catalog import ModelSpec
 
 log = logging.getLogger(__name__)
 
-
-class EngineConfig(BaseModel):
-    """Timing, budget and concurrency."""
-
-    poll: PollPolicy = Field(default_factory=PollPolicy)
-    local_poll: PollPolicy = Field(default_factory=lambda: LOCAL_POLLS.model_copy())
-    queue: QueueLimits = Field(default_factory=QueueLimits)
-    job_timeout: float = Field(default=900.0, gt=0)  # 2K standard; 4K and high quality get more
-    # Seconds an outage at submit is waited out (tried again with backoff) before the job fails:
-    # nothing is charged until a task exists. 0: fail once every provider failed once.
-    submit_budget: float = Field(default=60.0, ge=0)
-    submit_backoff: float = Field(default=2.0, gt=0)  # seconds before the second round
-    # A member who cannot be reached is tried this many times, waiting ``delivery_backoff``
-    # seconds before the second try and doubling (5, 10, 20 … at most 5 minutes apart).
-    delivery_attempts: int = Field(default=8, ge=1)
-    delivery_backoff: float = Field(default=5.0, gt=0)
+__all__ = [
+    "Engine",
+    "EngineConfig",
+]  # the config lives in bot.jobs.config; callers import both here
 
 
 class Engine:
@@ -123,6 +103,7 @@ class Engine:
         self._running: dict[str, asyncio.Task[None]] = {}
         self._live: dict[str, JobRecord] = {}
         self._cancelling: set[str] = set()
+        self._sources: dict[Origin, InputSource] = {}
         self.events = EventFanout(
             store,
             self._live,
@@ -237,6 +218,7 @@ class Engine:
         *,
         origin: Origin,
         inputs: Sequence[InputImage] = (),
+        pending: Sequence[StoredFile] = (),
         guild_id: int | None = None,
         channel_id: int | None = None,
         user_id: int | None = None,
@@ -247,34 +229,27 @@ class Engine:
         parent_id: str | None = None,
         action: JobAction | None = None,
         defaults: Sequence[AppliedDefault] = (),
+        start: bool = True,
     ) -> JobRecord:
-        """Persist a validated job and start it. From here on it is never silently lost.
+        """Persist a validated job (and start it). From here on it is never silently lost.
 
-        An edit's mask comes in ``resolved.request.mask`` (checked by ``pipeline.check_mask``);
-        it is stored after the inputs (``JobRecord.reference_files`` and ``mask_file``).
+        Inputs come as bytes (``inputs``; an edit's mask in ``resolved.request.mask``) or as
+        attachments to read (``pending``: references, then a mask); the job reads and checks
+        them itself (``intake.receive``). ``start=False`` only records it (``launch`` starts it).
         ``defaults`` are the options that came from defaults, for the job's message.
         """
         job_id = job_id or uuid.uuid4().hex
-        mask = resolved.request.mask
-        stored = await job_files.keep_inputs(self.files, job_id, inputs, mask)
-        if inputs and resolved.request.ratio is Ratio.AUTO:
-            first = await probe(inputs[0].data, filename=inputs[0].filename)
-            spec = self._able_spec(resolved.request)
-            resolved = resolve_auto(resolved, spec, (first.width, first.height))
-        request = job_files.without_bytes(resolved.request, inputs)
-        job = JobRecord(
-            id=job_id,
+        job = await intake.new_record(
+            self.files,
+            resolved,
+            job_id=job_id,
+            inputs=inputs,
+            pending=pending,
             origin=origin,
             kind=kind,
             guild_id=guild_id,
             channel_id=channel_id,
             user_id=user_id,
-            request=request,
-            resolution=resolved.resolution,
-            width=resolved.width,
-            height=resolved.height,
-            inputs=stored,
-            client_reference=f"easel-{job_id}",
             size_limit=size_limit,
             delivery=delivery,
             parent_id=parent_id,
@@ -292,16 +267,25 @@ class Engine:
             extra={"job_id": job.id, "guild_id": guild_id},  # said before the job's task runs
         )
         self.events.accepted(job)
-        self._launch(job)
+        if start:
+            self._launch(job)
         return job
 
-    def _able_spec(self, request: JobRequest) -> ModelSpec:
-        """The model of the provider the request was accepted for (the first able to do it)."""
-        try:
-            provider, _ = self.provider_set.first_able(request)
-        except InputError:
-            return self.spec
-        return provider.spec
+    async def launch(self, job: JobRecord, *, message_id: int | None = None) -> None:
+        """Start a job ``accept(start=False)`` recorded, now that its message exists."""
+        if message_id is not None and job.delivery is not None:
+            job.delivery = job.delivery.model_copy(update={"message_id": message_id})
+            await self.store.save(job)
+        self._launch(job)
+
+    async def abandon(self, job: JobRecord, reason: str) -> None:
+        """Give up a recorded job nobody can be told about; the finish hooks still learn of it."""
+        log.warning("job %s: abandoned: %s", job.id, reason)
+        await self.events.close_untold(job, "internal", reason)
+
+    def read_inputs_with(self, origin: Origin, source: InputSource) -> None:
+        """Where jobs from ``origin`` read their attachments (``intake.receive``)."""
+        self._sources[origin] = source
 
     async def run(
         self, request: JobRequest, *, size_limit: int | None = None, job_id: str | None = None
@@ -393,6 +377,14 @@ class Engine:
         """Take the job from wherever it stands to a member who knows the outcome."""
         current_job.set(job)  # this task's context: its log lines name the job
         try:
+            if job.state is JobState.RECEIVING:
+                await intake.receive(
+                    job,
+                    source=self._sources.get(job.origin),
+                    files=self.files,
+                    spec=self.provider_set.able_spec(job.request),
+                )
+                await self.store.save(job)
             if job.state in _NEEDS_UPSTREAM:
                 entry = self.queue.enqueue(job.id, member=job.user_id, guild=job.guild_id)
                 try:
@@ -426,8 +418,8 @@ class Engine:
             )
         except EaselError as exc:
             log.info("job %s: failed: %s", job.id, exc)
-            reason = exc.render(_audience(job))
-            await self.events.fail(job, _failure_kind(exc), reason, JobState.FAILED)
+            reason = exc.render(job.audience)
+            await self.events.fail(job, failure_kind(exc), reason, JobState.FAILED)
         except Exception:
             log.exception("job %s: crashed", job.id)
             crash = InternalError(
@@ -436,7 +428,7 @@ class Engine:
                 "please try again.",
                 operator_hint=f"The traceback is in the log above (job {job.id}).",
             )
-            reason = crash.render(_audience(job))
+            reason = crash.render(job.audience)
             await self.events.fail(job, "internal", reason, JobState.FAILED)
 
     async def _work(self, job: JobRecord) -> None:
@@ -456,60 +448,15 @@ class Engine:
             await self._collect(job, provider, snapshot)
 
     async def _collect(self, job: JobRecord, provider: ImageProvider, done: TaskSnapshot) -> None:
-        """Download and fit the results at once (their links expire) and keep them.
-
-        Fewer images than asked (looped calls that failed, a provider that sent fewer, a result
-        that could not be downloaded) are delivered with the reason for the rest, kept in
-        ``failure_reason``; none at all fails the job (``fetch_results`` raises).
-        """
+        """Download and fit the results at once (their links expire) and keep them."""
         costs.incurred(job, provider.spec, len(done.result_urls))  # paid, delivered or not
         await self.events.emit(job, JobDownloading(count=len(done.result_urls)))
-        fetched = await pipeline.fetch_results(
-            provider,
-            done,
-            job.resolved(),
-            filename_stem=f"easel_{job.id[:8]}",
-            size_limit=job.size_limit,
-        )
-        job.results = await job_files.keep_results(self.files, job.id, fetched.images)
-        if job.missing:
-            sent = len(done.result_urls)
-            job.failure_reason = (
-                done.shortfall_reason
-                or fetched.reason
-                or (f"the image service sent {sent} of the {job.request.n} asked for")
-            )
-            log.warning(
-                "job %s: %d of %d image(s) missing: %s",
-                job.id,
-                job.missing,
-                job.request.n,
-                job.failure_reason,
-            )
+        await pipeline.collect(job, provider, done, self.files)
         job.progress = 100
         job.state = JobState.DOWNLOADED
         job.finished_at = time.time()
         await self.store.save(job)
-        log.info("job %s: %d image(s) ready", job.id, len(fetched.images))
+        log.info("job %s: %d image(s) ready", job.id, len(job.results))
 
 
 _NEEDS_UPSTREAM = (JobState.QUEUED, JobState.UPLOADING, JobState.SUBMITTING, JobState.SUBMITTED)
-
-
-def _audience(job: JobRecord) -> Audience:
-    """Who reads this job's messages: the operator at a terminal, or a member in Discord."""
-    return "operator" if job.origin == "cli" else "member"
-
-
-def _failure_kind(error: EaselError) -> FailureKind:
-    if isinstance(error, InterruptedJobError):
-        return "interrupted"
-    if isinstance(error, InputError):
-        return "input"
-    if isinstance(error, RefusalError):
-        return "refusal"
-    if isinstance(error, JobTimeoutError):
-        return "timeout"
-    if isinstance(error, TransientUpstreamError | PermanentUpstreamError):
-        return "upstream"
-    return "internal"

@@ -18,13 +18,14 @@ from bot.errors import (
     EaselError,
     InputError,
     InsufficientQuotaError,
+    JobTimeoutError,
     PermanentUpstreamError,
     RefusalError,
     TaskNotFoundError,
     TransientUpstreamError,
 )
 from bot.jobs import costs, job_files, pipeline
-from bot.jobs.models import JobSubmitted, JobUploading, JobWaiting, ResolvedRequest
+from bot.jobs.models import FailureKind, JobSubmitted, JobUploading, JobWaiting, ResolvedRequest
 from bot.jobs.ports import JobFiles, JobStore
 from bot.jobs.provider_set import ProviderSet
 from bot.jobs.records import JobRecord, JobState
@@ -306,3 +307,18 @@ class Failover:
             # The call is the submit: an outage during it can still go to the next provider.
             return await self._watcher.until_done(job, provider, first_delay=0.0)
         return snapshot
+
+
+def failure_kind(error: EaselError) -> FailureKind:
+    """What kind of failure ``error`` ends a job with (shown to the member, counted in /usage)."""
+    if isinstance(error, InterruptedJobError):
+        return "interrupted"
+    if isinstance(error, InputError):
+        return "input"
+    if isinstance(error, RefusalError):
+        return "refusal"
+    if isinstance(error, JobTimeoutError):
+        return "timeout"
+    if isinstance(error, TransientUpstreamError | PermanentUpstreamError):
+        return "upstream"
+    return "internal"

@@ -222,6 +222,17 @@ class EventFanout:
             await self._sleep(delay)
         return problem
 
+    async def close_untold(self, job: JobRecord, kind: FailureKind, reason: str) -> None:
+        """End a job nobody can be told about: recorded as failed, the finish hooks run."""
+        job.state = JobState.FAILED
+        job.failure_kind = kind
+        job.failure_reason = reason
+        job.finished_at = time.time()
+        job.notified = True
+        await self._store.save(job)
+        await self._run_hooks(job, failed_event(job))
+        self._told(job, failed_event(job), delivered=False)
+
     async def fail(self, job: JobRecord, kind: FailureKind, reason: str, state: JobState) -> None:
         """Record why the job ended without images, then tell the member."""
         job.state = state

@@ -33,12 +33,26 @@ async def keep_inputs(
     return stored
 
 
-def without_bytes(request: JobRequest, inputs: Sequence[InputImage]) -> JobRequest:
-    """The request as the record keeps it: the images' names and types; bytes are in files."""
+def without_bytes(
+    request: JobRequest, inputs: Sequence[InputImage] | Sequence[StoredFile]
+) -> JobRequest:
+    """The request as the record keeps it: the images' names and types; bytes are in files.
+
+    ``inputs`` are the references as given, or the attachments still to be read (an edit's
+    mask, when it is one of them, comes last and is not a reference).
+    """
     mask = request.mask
+    references = [
+        item.model_copy(update={"data": b""})
+        if isinstance(item, InputImage)
+        else InputImage(filename=item.filename, data=b"", content_type=item.content_type)
+        for item in inputs
+    ]
+    if references and not isinstance(inputs[0], InputImage) and mask is not None and not mask.data:
+        references.pop()  # the pending mask
     return request.model_copy(
         update={
-            "references": tuple(image.model_copy(update={"data": b""}) for image in inputs),
+            "references": tuple(references),
             "mask": None if mask is None else mask.model_copy(update={"data": b""}),
         }
     )

@@ -18,7 +18,10 @@ from bot.errors import (
     ResultUnavailableError,
     TaskFailedError,
 )
+from bot.jobs import job_files
 from bot.jobs.models import InputImage, ResolvedRequest, ResultImage
+from bot.jobs.ports import JobFiles
+from bot.jobs.records import JobRecord
 from bot.jobs.validation import spec_for
 from bot.media.delivery import fit_for_delivery
 from bot.media.inputs import PreparedImage, prepare_mask, prepare_reference
@@ -190,3 +193,36 @@ async def fetch_results(
         )
     reason = errors[0].message if errors and isinstance(errors[0], EaselError) else None
     return FetchedResults(images, len(errors), reason)
+
+
+async def collect(
+    job: JobRecord, provider: ImageProvider, done: TaskSnapshot, files: JobFiles
+) -> None:
+    """Fetch the finished task's results into the job's stored files.
+
+    Fewer images than asked (looped calls that failed, a provider that sent fewer, a result
+    that could not be downloaded) are kept with the reason for the rest in ``failure_reason``;
+    none at all raises (``fetch_results``).
+    """
+    fetched = await fetch_results(
+        provider,
+        done,
+        job.resolved(),
+        filename_stem=f"easel_{job.id[:8]}",
+        size_limit=job.size_limit,
+    )
+    job.results = await job_files.keep_results(files, job.id, fetched.images)
+    if job.missing:
+        sent = len(done.result_urls)
+        job.failure_reason = (
+            done.shortfall_reason
+            or fetched.reason
+            or f"the image service sent {sent} of the {job.request.n} asked for"
+        )
+        log.warning(
+            "job %s: %d of %d image(s) missing: %s",
+            job.id,
+            job.missing,
+            job.request.n,
+            job.failure_reason,
+        )

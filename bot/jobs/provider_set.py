@@ -71,6 +71,14 @@ class ProviderSet:
             operator_hint=" ".join(f"{p.label}: {exc.for_operator()}" for p, exc in refusals),
         )
 
+    def able_spec(self, request: JobRequest) -> ModelSpec:
+        """The model of the first provider able to do ``request`` (the one it was accepted for)."""
+        try:
+            provider, _ = self.first_able(request)
+        except InputError:
+            return self.spec
+        return provider.spec
+
     def named(self, name: str | None) -> ImageProvider | None:
         """The configured provider of this name (the primary for None), or None."""
         if name is None:

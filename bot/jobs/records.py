@@ -13,6 +13,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
+from bot.errors import Audience
 from bot.jobs.models import AppliedDefault, FailureKind, JobRequest, ResolvedRequest
 from bot.options import OutputFormat, Resolution
 from bot.providers.prices import Price
@@ -22,8 +23,13 @@ JobAction = Literal["reroll", "vary", "upscale", "edit"]
 
 
 class JobState(StrEnum):
-    """Where a job stands. Only ``submitting`` is ambiguous after a crash (see the engine)."""
+    """Where a job stands. Only ``submitting`` is ambiguous after a crash (see the engine).
 
+    ``receiving``: accepted and recorded, its input images still being read from where the
+    member put them (``bot.jobs.intake``); a restart reads them again from their URLs.
+    """
+
+    RECEIVING = "receiving"
     QUEUED = "queued"
     UPLOADING = "uploading"
     SUBMITTING = "submitting"
@@ -40,13 +46,18 @@ class JobState(StrEnum):
 
 
 class StoredFile(BaseModel):
-    """A file kept for a job: an input reference or a fitted result."""
+    """A file kept for a job: an input reference or a fitted result.
+
+    An input not read yet has no ``path`` but a ``source_url`` (a chat attachment) to read it
+    from; it is stored, and the URL dropped, once the job has received it.
+    """
 
     model_config = ConfigDict(frozen=True)
 
-    path: str  # as the file store named it (relative to its root)
+    path: str  # as the file store named it (relative to its root); "" while still to be read
     filename: str
     content_type: str
+    source_url: str | None = None  # where to download an input that is not stored yet
     width: int = 0
     height: int = 0
     output_format: OutputFormat | None = None
@@ -62,6 +73,9 @@ class Delivery(BaseModel):
     interaction_token: SecretStr | None = None  # dead after 15 minutes; erased once delivered
     token_expires_at: float = 0.0  # unix seconds
     message_id: int | None = None
+    # Answered with a private "thinking…" (the job's images might still be refused): the public
+    # message is posted once they passed, never found as the interaction's original.
+    acknowledged_privately: bool = False
     # Set when the member (or a moderator) deleted the result: its files are erased and
     # nothing shows or reuses it again (``retention.erase``).
     deleted_at: float | None = None
@@ -126,6 +140,11 @@ class JobRecord(BaseModel):
         if not self.results:
             return 0
         return max(0, self.request.n - len(self.results))
+
+    @property
+    def audience(self) -> Audience:
+        """Who reads this job's messages: the operator at a terminal, or a member in Discord."""
+        return "operator" if self.origin == "cli" else "member"
 
     def reference_files(self) -> list[StoredFile]:
         """The stored input images, without an edit's mask (``Engine.accept`` stores it last)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import KW_ONLY, dataclass
@@ -165,6 +166,8 @@ class InteractionResponses:
         handle.changed()
         self.on_change()
         self.on_callback(handle, record)
+        if self.world.callback_answer_delay:  # Discord acted on it; its answer is slow to come
+            await asyncio.sleep(self.world.callback_answer_delay)
         if request.query.get("with_response") not in TRUE:
             return no_content()
         interaction: JSON = {"id": str(handle.id), "type": handle.type}

@@ -240,6 +240,26 @@ async def test_a_slow_cdn_counts_each_download_and_answers_after_its_delay(
     assert ld.cdn_reads == 1
 
 
+async def test_a_held_back_callback_answer_is_acted_on_before_the_bot_hears_of_it(
+    ld: LocalDiscord, run_bot: Any, bot_factory: Callable[..., commands.Bot]
+) -> None:
+    """``callback_answer_delay``: the member sees "thinking…" while the bot still waits."""
+    bot = bot_factory()
+    answered = asyncio.Event()
+
+    @bot.tree.command(name="ping", description="Ping")
+    async def ping(interaction: discord.Interaction) -> None:
+        await interaction.response.defer(thinking=True)
+        answered.set()
+
+    async with run_bot(bot):
+        ld.callback_answer_delay = 0.5
+        handle = await ld.send_slash_command(ld.alice, ld.general, "ping")
+        assert (await handle.wait_for_callback(timeout=3)).type == 5
+        assert not answered.is_set()
+        await asyncio.wait_for(answered.wait(), 3)
+
+
 async def test_closed_dms_refuse_the_bot_with_50007(
     ld: LocalDiscord, run_bot: Any, bot_factory: Callable[..., commands.Bot]
 ) -> None:

@@ -16,7 +16,7 @@ from bot.jobs.records import JobRecord, JobState
 from bot.providers.families import toapis_model_spec
 from bot.providers.toapis.provider import ToAPIsProvider
 from bot.sandbox.server import Sandbox
-from tests.support.engines import running_engine
+from tests.support.engines import fast_config, running_engine
 
 
 class Recorder:
@@ -87,16 +87,23 @@ async def test_a_monitor_hears_acceptance_then_the_delivered_outcome(engine: Eng
 
 
 async def test_an_outcome_the_member_could_not_be_told_is_heard_as_undelivered(
-    engine: Engine,
+    tmp_path: Path,
 ) -> None:
-    recorder = Recorder()
-    engine.monitor(recorder)
+    """Told once, after the engine gave up trying (``delivery_attempts``): undeliverable."""
+    config = fast_config(delivery_attempts=2, delivery_backoff=0.01)
+    async with Sandbox(task_duration=0.1) as sandbox, aiohttp.ClientSession() as session:
+        provider = ToAPIsProvider(
+            sandbox.base_url, SecretStr("k"), toapis_model_spec("gpt-image-2"), session=session
+        )
+        async with running_engine(provider, tmp_path, config) as engine:
+            recorder = Recorder()
+            engine.monitor(recorder)
+            job = await run_one(engine, Member(fail_final=True))
+            stored = await engine.get_job(job.id)
 
-    job = await run_one(engine, Member(fail_final=True))
-
-    assert recorder.heard[-1] == ("completed", job.id, False)
-    stored = await engine.get_job(job.id)
-    assert stored is not None and not stored.notified
+    assert recorder.heard[-1] == ("failed", job.id, False)
+    assert [kind for kind, _, _ in recorder.heard].count("failed") == 1
+    assert stored is not None and stored.failure_kind == "undeliverable" and stored.notified
 
 
 async def test_a_broken_monitor_is_logged_and_the_job_still_delivers(
