@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
-"""Easel's two commands, on a machine with nothing but Python 3.11+ and the package registry.
+"""Easel's developer commands, on a machine with nothing but Python 3.11+ and the package registry.
 
     python3 dev.py run [ARGS]   run the bot; without DISCORD_TOKEN, the playground in a browser
                                 (or `run imagine ...`, `run check`)
     python3 dev.py test [ARGS]  lint, format check, type check, and the whole test suite
     python3 dev.py lock         pin the image's dependencies again (requirements*.lock)
+    python3 dev.py i18n         extract new text into the translation catalogs, list what is left
 
 Both create ``.venv`` and install the project into it the first time (and again whenever
 ``pyproject.toml`` changes), then run inside it. Extra ARGS go to ``python -m bot`` or pytest.
@@ -112,8 +113,8 @@ def lock() -> int:
 
 
 def main(argv: list[str]) -> int:
-    """Dispatch ``run``, ``test`` or ``lock``."""
-    if not argv or argv[0] not in {"run", "test", "lock"}:
+    """Dispatch ``run``, ``test``, ``lock`` or ``i18n``."""
+    if not argv or argv[0] not in {"run", "test", "lock", "i18n"}:
         print(__doc__, file=sys.stderr)
         return 2
     command, rest = argv[0], argv[1:]
@@ -122,6 +123,9 @@ def main(argv: list[str]) -> int:
     if command == "run":
         ensure_environment("")
         return subprocess.call([str(PYTHON), "-m", "bot", *rest], cwd=ROOT)
+    if command == "i18n":
+        ensure_environment("")
+        return subprocess.call([str(PYTHON), "-m", "cogs._catalog", *rest], cwd=ROOT)
     ensure_environment("[test]")
     ensure_system_packages()
     run([str(BIN / "ruff"), "check", "."])
