@@ -5,8 +5,12 @@ happened, in plain words that read the same in Discord and in a terminal (no opt
 Discord's markup, no "this server", no slash commands). ``member_hint`` is what a Discord member
 can do about it (the option to change, or that an admin must act); ``operator_hint`` is what the
 operator running Easel can do (the flag or setting to change). ``for_member()`` and
-``for_operator()`` join the core and the hint; ``user_message`` is the member's wording, which is
-what the cogs show.
+``for_operator()`` join the core and the hint; ``user_message`` is the member's wording.
+
+A member reads Easel in their own language, so the core and the member hint are ``bot.i18n.Text``
+(marked with ``_`` where they are written) and ``text`` joins them for the Discord side to render
+in the reader's language; ``for_member()`` is its English. The operator's command line is
+English: ``operator_hint`` is plain text.
 
 The class says who is at fault and what the engine does about it:
 
@@ -25,6 +29,8 @@ from typing import Literal
 
 import humanize
 
+from bot.i18n.text import Text, _, literal
+
 Audience = Literal["member", "operator"]
 
 
@@ -34,34 +40,59 @@ def in_words(seconds: float) -> str:
 
 
 class EaselError(Exception):
-    """Base class: an error with a message that is safe to show, worded per audience."""
+    """Base class: an error with a message that is safe to show, worded per audience.
 
-    def __init__(self, message: str, *, member_hint: str = "", operator_hint: str = "") -> None:
-        super().__init__(message)
-        self.message = message
-        self.member_hint = member_hint
+    A plain ``str`` message or hint is shown as it is in every language (an operator's setting,
+    upstream wording); what a member reads is marked for translation with ``bot.i18n._``.
+    """
+
+    def __init__(
+        self, message: Text | str, *, member_hint: Text | str = "", operator_hint: str = ""
+    ) -> None:
+        self.message_text = Text.of(message)
+        self.hint_text = Text.of(member_hint) if member_hint else None
         self.operator_hint = operator_hint
+        super().__init__(str(self.message_text))
+
+    @property
+    def message(self) -> str:
+        """The audience-neutral core, in English."""
+        return str(self.message_text)
+
+    @property
+    def member_hint(self) -> str:
+        """What a member can do about it, in English ("" when nothing)."""
+        return str(self.hint_text) if self.hint_text is not None else ""
+
+    @property
+    def text(self) -> Text:
+        """What a Discord member reads, in any language: the core, then what they can do."""
+        if self.hint_text is None:
+            return self.message_text
+        # Translators: an error and, after it, what the member can do about it.
+        return _("{message} {hint}", message=self.message_text, hint=self.hint_text)
 
     def for_member(self) -> str:
-        """What a Discord member reads: the core, then what they can do."""
-        return _join(self.message, self.member_hint)
+        """What a Discord member reads, in English."""
+        return str(self.text)
 
     def for_operator(self) -> str:
         """What the operator reads on the command line: the core, then the flag or setting."""
-        return _join(self.message, self.operator_hint)
+        message = self.message
+        return f"{message} {self.operator_hint}" if self.operator_hint else message
 
     def render(self, audience: Audience) -> str:
-        """The message for ``audience``."""
+        """The message for ``audience``, in English."""
         return self.for_member() if audience == "member" else self.for_operator()
+
+    def text_for(self, audience: Audience) -> Text:
+        """The message for ``audience``: a member's in any language, an operator's in English."""
+        return self.text if audience == "member" else literal(self.for_operator())
 
     @property
     def user_message(self) -> str:
-        """The member's wording (what the cogs show)."""
+        """The member's wording, in English (logs)."""
         return self.for_member()
-
-
-def _join(message: str, hint: str) -> str:
-    return f"{message} {hint}" if hint else message
 
 
 class ConfigError(EaselError):
@@ -78,10 +109,10 @@ class InputError(EaselError):
 
     def __init__(
         self,
-        message: str,
+        message: Text | str,
         *,
         field: str | None = None,
-        member_hint: str = "",
+        member_hint: Text | str = "",
         operator_hint: str = "",
     ) -> None:
         super().__init__(message, member_hint=member_hint, operator_hint=operator_hint)
@@ -99,7 +130,7 @@ class PolicyRefusal(RefusalError):
     the member would teach them how to get around the list.
     """
 
-    def __init__(self, message: str, *, rule: str, admin_detail: str = "") -> None:
+    def __init__(self, message: Text | str, *, rule: str, admin_detail: str = "") -> None:
         super().__init__(message)
         self.rule = rule
         self.admin_detail = admin_detail
@@ -110,11 +141,11 @@ class SafetyRefusal(RefusalError):
 
     def __init__(
         self,
-        message: str,
+        message: Text | str,
         *,
         provider: str,
         detail: str = "",
-        member_hint: str = "",
+        member_hint: Text | str = "",
         operator_hint: str = "",
     ) -> None:
         super().__init__(message, member_hint=member_hint, operator_hint=operator_hint)
@@ -127,13 +158,13 @@ class UpstreamError(EaselError):
 
     def __init__(
         self,
-        message: str,
+        message: Text | str,
         *,
         provider: str,
         status: int | None = None,
         code: str | None = None,
         detail: str = "",
-        member_hint: str = "",
+        member_hint: Text | str = "",
         operator_hint: str = "",
     ) -> None:
         super().__init__(message, member_hint=member_hint, operator_hint=operator_hint)
@@ -156,14 +187,14 @@ class TransientUpstreamError(UpstreamError):
 
     def __init__(
         self,
-        message: str,
+        message: Text | str,
         *,
         provider: str,
         status: int | None = None,
         code: str | None = None,
         detail: str = "",
         retry_after: float | None = None,
-        member_hint: str = "",
+        member_hint: Text | str = "",
         operator_hint: str = "",
     ) -> None:
         super().__init__(

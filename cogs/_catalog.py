@@ -91,9 +91,9 @@ def _relative(filename: str) -> str:
 
 async def tree_strings() -> list[CommandString]:
     """The command tree's strings, from a bot built as it runs (sandbox, throwaway database)."""
-    from bot.client import EaselBot  # noqa: PLC0415 - only the tool needs the whole bot
-    from bot.runtime import open_engine  # noqa: PLC0415
-    from bot.settings import load_settings  # noqa: PLC0415
+    from bot.client import EaselBot
+    from bot.runtime import open_engine
+    from bot.settings import load_settings
 
     with tempfile.TemporaryDirectory(prefix="easel-i18n-") as folder:
         settings = load_settings(

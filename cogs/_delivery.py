@@ -57,7 +57,7 @@ class DiscordDelivery:
         """Render one event; final events raise if the member could not be told at all."""
         message = self._message(job)
         resolved = job.resolved()
-        label = self.bot.engine.label_for(job)  # the provider that took the job
+        label = str(self.bot.engine.label_for(job))  # the provider that took the job
         defaults = applied_text(job.defaults)  # which options came from defaults, and where
         private_failure = isinstance(event, JobFailed) and event.failure == "input"
         if not private_failure:
@@ -71,12 +71,12 @@ class DiscordDelivery:
                 label=label,
                 defaults=defaults,
                 missing=event.missing,
-                shortfall=event.shortfall(),
+                shortfall=None if event.missing == 0 else str(event.shortfall()),
             )
             view = result_view(job, upscale_possible=upscale_possible(job, self.bot))
             await self._final(job, message, embed, event, view)
         elif isinstance(event, JobFailed):
-            if private_failure and await self._told_privately(job, message, event.reason):
+            if private_failure and await self._told_privately(job, message, str(event.reason)):
                 return
             retry = retry_view(job) if event.failure in RETRYABLE else None
             embed = failure_embed(resolved, event, label=label)

@@ -194,10 +194,8 @@ def localize(message: str, locale: str, location: Where, data: Any = None) -> st
         return message if locale == SOURCE else None
     if code not in LOCALES:
         return None
-    if location is Where.command_name and isinstance(data, app_commands.ContextMenu):
-        context = MENU
-    else:
-        context = _CONTEXTS.get(location)
+    menu = location is Where.command_name and isinstance(data, app_commands.ContextMenu)
+    context = MENU if menu else _CONTEXTS.get(location)
     if context is None:
         return None
     lang = Lang.of(code)

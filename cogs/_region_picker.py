@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import discord
 
 from bot.client import NO_MENTIONS, Interaction
+from bot.i18n import source_lang
 from bot.jobs.models import InputImage, ResolvedRequest
 from bot.media.regions import (
     REGIONS,
@@ -40,9 +41,9 @@ def area_options(selected: Sequence[str] = ()) -> list[discord.SelectOption]:
     """Select options for every region: presets first, then the nine numbered cells."""
     return [
         discord.SelectOption(
-            label=region.label,
+            label=str(region.label),
             value=key,
-            description=region.description,
+            description=str(region.description),
             default=key in selected,
         )
         for key, region in REGIONS.items()
@@ -101,7 +102,7 @@ class RegionPicker(discord.ui.View):
         """The picker's message: what will be repainted, with which prompt, and how to go on."""
         width, height = self.source_size
         return (
-            f"🖌️ **Repaint:** {describe_regions(self.keys)}\n"
+            f"🖌️ **Repaint:** {source_lang().value(describe_regions(self.keys))}\n"
             f"> {quote_prompt(self.resolved.request.prompt)}\n"
             f"The tinted area of this {width}×{height} image will be repainted and the rest "
             "kept. Change the area below; nothing is spent until you press **Repaint this area**."
@@ -137,7 +138,8 @@ class RegionPicker(discord.ui.View):
         await self._start(
             interaction,
             mask=True,
-            started=f"🖌️ Repainting **{describe_regions(self.keys)}**: the result follows below.",
+            started=f"🖌️ Repainting **{source_lang().value(describe_regions(self.keys))}**: "
+            "the result follows below.",
         )
 
     @discord.ui.button(

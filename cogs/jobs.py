@@ -113,7 +113,7 @@ class Jobs(commands.Cog):
             images,
             requester=f"<@{job.user_id}>",
             elapsed=(job.finished_at or job.created_at) - job.created_at,
-            label=self.bot.engine.label_for(job),
+            label=str(self.bot.engine.label_for(job)),
         )
         spoiler = self.bot.policy.spoilers(interaction.guild_id)  # the rule where it is shown
         files = [

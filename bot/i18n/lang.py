@@ -8,13 +8,14 @@ back to the English sentence and is logged, so a bad catalog entry cannot hide a
 from __future__ import annotations
 
 import logging
-from datetime import date, timedelta
+from datetime import date
 from functools import cache
 
 from babel import Locale
-from babel.dates import format_skeleton, format_timedelta
+from babel.dates import format_skeleton
 from babel.lists import format_list
 from babel.numbers import format_decimal
+from babel.units import format_unit
 
 from bot.i18n.catalogs import SOURCE, babel_locale, negotiate, translations
 from bot.i18n.text import Amount, Day, Duration, Items, Text, Value
@@ -90,25 +91,26 @@ class Lang:
         return format_decimal(value, locale=self.locale)
 
     def duration(self, seconds: float) -> str:
-        """Whole units from days to seconds, e.g. "1 hour, 5 minutes" (at most two units)."""
-        left = max(0, round(seconds))
+        """Units from days to seconds, the largest two: "1 hour and 5 minutes", "0.5 seconds"."""
+        left = max(0.0, seconds)
         parts: list[str] = []
         for unit, size in _UNITS:
-            amount, left = divmod(left, size)
+            if size == 1:
+                amount: float = round(left, 1) if left < 10 else round(left)
+            else:
+                amount, left = divmod(left, size)
             if amount:
+                amount = int(amount) if float(amount).is_integer() else amount
                 parts.append(
-                    format_timedelta(
-                        timedelta(seconds=amount * size),
-                        granularity=unit,  # type: ignore[arg-type]
-                        threshold=1_000_000,
-                        locale=self.locale,
-                    )
+                    format_unit(amount, f"duration-{unit}", length="long", locale=self.locale)
                 )
             if len(parts) == 2:
                 break
         if not parts:
-            return format_timedelta(timedelta(0), granularity="second", locale=self.locale)
-        return format_list(parts, style="unit", locale=self.locale)
+            return format_unit(0, "duration-second", length="long", locale=self.locale)
+        # English joins units with "and" (as the command line says it); others as units read.
+        style = "standard" if self.code == SOURCE else "unit"
+        return format_list(parts, style=style, locale=self.locale)  # type: ignore[arg-type]
 
     def day(self, day: date) -> str:
         """A calendar day with its weekday, short: "Wed, May 1" / "1. Mai, Mi." / "5月1日周三"."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Literal
 
 from bot.errors import InputError
+from bot.i18n import _
 from bot.jobs.job_files import read_inputs
 from bot.jobs.models import InputImage, JobRequest
 from bot.jobs.ports import JobFiles
@@ -50,7 +51,7 @@ async def derived_request(
         inputs, mask = await read_inputs(files, job)
         return job.request.model_copy(update={"references": inputs, "mask": mask}), inputs
     if not 0 <= index < len(job.results):
-        raise InputError(f"That job has no image {index + 1}.", field="index")
+        raise InputError(_("That job has no image {number}.", number=index + 1), field="index")
     result = job.results[index]
     try:
         image = InputImage(
@@ -60,7 +61,7 @@ async def derived_request(
         )
     except FileNotFoundError:
         raise InputError(
-            "That image is no longer stored, so it cannot be reused. Re-roll the prompt instead."
+            _("That image is no longer stored, so it cannot be reused. Re-roll the prompt instead.")
         ) from None
     # A mask fits the parent's input, not this result: derived jobs never carry it over.
     base = job.request.model_copy(update={"references": (image,), "mask": None})
@@ -69,8 +70,11 @@ async def derived_request(
     tier = next_tier(job, spec)
     if tier is None:
         raise InputError(
-            f"This image is already at the largest size {spec.model_id} offers "
-            f"for {job.request.ratio}."
+            _(
+                "This image is already at the largest size {model} offers for {ratio}.",
+                model=spec.model_id,
+                ratio=str(job.request.ratio),
+            )
         )
     return base.model_copy(
         update={"resolution": tier, "n": 1, "prompt": f"{UPSCALE_PROMPT} {job.request.prompt}"}

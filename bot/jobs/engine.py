@@ -28,6 +28,7 @@ from bot.errors import (
     InputError,
     InternalError,
 )
+from bot.i18n import Text, _
 from bot.jobs import costs, intake, job_files, pipeline, retention
 from bot.jobs.config import EngineConfig
 from bot.jobs.context import current_job
@@ -89,9 +90,9 @@ class Engine:
         files: JobFiles,
         config: EngineConfig | None = None,
         *,
-        label: str | None = None,
+        label: Text | str | None = None,
         fallbacks: Sequence[ImageProvider] = (),
-        labels: Mapping[str, str] | None = None,
+        labels: Mapping[str, Text | str] | None = None,
     ) -> None:
         self.provider_set = ProviderSet(provider, fallbacks, label=label, labels=labels)
         self.provider = provider
@@ -138,7 +139,7 @@ class Engine:
         """What the primary provider's model allows (requests are validated against it)."""
         return self.provider_set.spec
 
-    def label_for(self, job: JobRecord) -> str:
+    def label_for(self, job: JobRecord) -> Text:
         """Who makes (or made) the job's images, as shown to the member."""
         return self.provider_set.label_for(job)
 
@@ -230,12 +231,14 @@ class Engine:
         action: JobAction | None = None,
         defaults: Sequence[AppliedDefault] = (),
         start: bool = True,
+        locale: str | None = None,
     ) -> JobRecord:
         """Persist a validated job (and start it). From here on it is never silently lost.
 
         Inputs come as bytes (``inputs``; an edit's mask in ``resolved.request.mask``) or as
         attachments to read (``pending``: references, then a mask); the job reads and checks
         them itself (``intake.receive``). ``start=False`` only records it (``launch`` starts it).
+        ``locale`` is the requester's language, for the messages sent after they asked.
         ``defaults`` are the options that came from defaults, for the job's message.
         """
         job_id = job_id or uuid.uuid4().hex
@@ -256,6 +259,7 @@ class Engine:
             action=action,
             defaults=list(defaults),
             **costs.priced(resolved, self.spec),  # estimated again by the provider taking it
+            locale=locale,
         )
         await self.store.add(job)
         log.info(
@@ -295,7 +299,7 @@ class Engine:
             resolved = self.validate(request)
             await self.check_inputs(request.references)
         except InputError as exc:
-            yield JobFailed(reason=exc.for_operator(), failure="input")
+            yield JobFailed(reason=exc.text_for("operator"), failure="input")
             return
         job_id = job_id or uuid.uuid4().hex
         with self.events.listen(job_id) as events:
@@ -414,21 +418,23 @@ class Engine:
             if current is not None:
                 current.uncancel()  # the member's cancel is handled; later awaits must work
             await self.events.fail(
-                job, "cancelled", "Cancelled by the requester.", JobState.CANCELLED
+                job, "cancelled", _("Cancelled by the requester."), JobState.CANCELLED
             )
         except EaselError as exc:
             log.info("job %s: failed: %s", job.id, exc)
-            reason = exc.render(job.audience)
+            reason = exc.text_for(job.audience)
             await self.events.fail(job, failure_kind(exc), reason, JobState.FAILED)
         except Exception:
             log.exception("job %s: crashed", job.id)
             crash = InternalError(
-                "Something went wrong inside Easel.",
-                member_hint=f"The team can find it in the logs (reference `{job.id[:8]}`); "
-                "please try again.",
+                _("Something went wrong inside Easel."),
+                member_hint=_(
+                    "The team can find it in the logs (reference `{reference}`); please try again.",
+                    reference=job.id[:8],
+                ),
                 operator_hint=f"The traceback is in the log above (job {job.id}).",
             )
-            reason = crash.render(job.audience)
+            reason = crash.text_for(job.audience)
             await self.events.fail(job, "internal", reason, JobState.FAILED)
 
     async def _work(self, job: JobRecord) -> None:

@@ -24,6 +24,7 @@ from bot.errors import (
     TaskNotFoundError,
     TransientUpstreamError,
 )
+from bot.i18n import _
 from bot.jobs import costs, job_files, pipeline
 from bot.jobs.models import FailureKind, JobSubmitted, JobUploading, JobWaiting, ResolvedRequest
 from bot.jobs.ports import JobFiles, JobStore
@@ -159,7 +160,7 @@ class Failover:
                 round_number + 1,
             )
             await self._emit(
-                job, JobWaiting(reason=last_error.message, retry_at=time.time() + delay)
+                job, JobWaiting(reason=last_error.message_text, retry_at=time.time() + delay)
             )
             await self._sleep(delay)
 
@@ -216,11 +217,14 @@ class Failover:
             if found is None:
                 log.info("job %s: its call to %s died with the last process", job.id, provider.name)
                 raise InterruptedJobError(
-                    f"Easel restarted while {provider.label} was still making this image. That "
-                    "service answers only over the open connection, so the image was lost (it "
-                    "may still be charged).",
+                    _(
+                        "Easel restarted while {service} was still making this image. That "
+                        "service answers only over the open connection, so the image was lost "
+                        "(it may still be charged).",
+                        service=provider.label,
+                    ),
                     provider=provider.name,
-                    member_hint="Press Retry to make it again.",
+                    member_hint=_("Press Retry to make it again."),
                     operator_hint="Run the command again.",
                 )
             if job.state is JobState.SUBMITTING:

@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Protocol
 
+from bot.i18n import Text, _, literal
 from bot.jobs.context import current_job
 from bot.jobs.models import FailureKind, JobCompleted, JobEvent, JobFailed, JobQueued
 from bot.jobs.ports import JobStore
@@ -176,9 +177,10 @@ class EventFanout:
             if isinstance(event, JobCompleted):
                 job.state = JobState.FAILED
                 job.failure_kind = "undeliverable"
-                job.failure_reason = (
-                    f"The result could not be posted ({problem}). Its images are kept: "
-                    "/jobs lists the job and /show posts them."
+                job.failure_reason = _(
+                    "The result could not be posted ({problem}). Its images are kept: /jobs "
+                    "lists the job and /show posts them.",
+                    problem=problem,
                 )
                 outcome = failed_event(job)
                 await self._run_hooks(job, outcome)
@@ -222,18 +224,19 @@ class EventFanout:
             await self._sleep(delay)
         return problem
 
-    async def close_untold(self, job: JobRecord, kind: FailureKind, reason: str) -> None:
-        """End a job nobody can be told about: recorded as failed, the finish hooks run."""
+    async def close_untold(self, job: JobRecord, kind: FailureKind, reason: Text | str) -> None:
+        """End a job nobody can be told about: recorded as failed, the finish hooks run (a plain
+        ``reason`` is for the log only: nobody reads it in another language)."""
         job.state = JobState.FAILED
         job.failure_kind = kind
-        job.failure_reason = reason
+        job.failure_reason = reason if isinstance(reason, Text) else literal(reason)
         job.finished_at = time.time()
         job.notified = True
         await self._store.save(job)
         await self._run_hooks(job, failed_event(job))
         self._told(job, failed_event(job), delivered=False)
 
-    async def fail(self, job: JobRecord, kind: FailureKind, reason: str, state: JobState) -> None:
+    async def fail(self, job: JobRecord, kind: FailureKind, reason: Text, state: JobState) -> None:
         """Record why the job ended without images, then tell the member."""
         job.state = state
         job.failure_kind = kind
@@ -260,7 +263,7 @@ class EventFanout:
 def failed_event(job: JobRecord) -> JobFailed:
     """The final event of a job that ended without images, from its row."""
     return JobFailed(
-        reason=job.failure_reason or "The job did not finish.",
+        reason=job.failure_reason or _("The job did not finish."),
         failure=job.failure_kind or "internal",
         task_id=job.task_id,
     )

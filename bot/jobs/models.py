@@ -6,6 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from bot.i18n.text import StoredText, Text, _, _n
 from bot.options import OutputFormat, Quality, Ratio, Resolution
 
 
@@ -78,7 +79,7 @@ class ResultImage(BaseModel):
     width: int
     height: int
     output_format: OutputFormat
-    note: str | None = None  # set when the file was re-encoded or downscaled to fit a limit
+    note: StoredText | None = None  # set when the file was re-encoded or downscaled to fit
 
 
 class JobQueued(BaseModel):
@@ -103,7 +104,7 @@ class JobWaiting(BaseModel):
     """
 
     kind: Literal["waiting"] = "waiting"
-    reason: str  # the last error, safe to show
+    reason: StoredText  # the last error, safe to show
     retry_at: float  # unix seconds of the next try
 
 
@@ -143,20 +144,25 @@ class JobCompleted(BaseModel):
     images: tuple[ResultImage, ...]
     elapsed: float
     missing: int = 0  # images asked for that failed (a looped call failed, fewer were sent)
-    missing_reason: str | None = None  # why, safe to show
+    missing_reason: StoredText | None = None  # why, safe to show
 
     @property
     def requested(self) -> int:
         """How many images the member asked for."""
         return len(self.images) + self.missing
 
-    def shortfall(self) -> str | None:
+    def shortfall(self) -> Text | None:
         """ "2 of 3 images failed: <reason>", or None when every image asked for came."""
         if not self.missing:
             return None
-        what = "image" if self.requested == 1 else "images"
-        reason = self.missing_reason or "the image service did not send them"
-        return f"{self.missing} of {self.requested} {what} failed: {reason}"
+        reason = self.missing_reason or _("the image service did not send them")
+        return _n(
+            "{missing} of {count} image failed: {reason}",
+            "{missing} of {count} images failed: {reason}",
+            self.requested,
+            missing=self.missing,
+            reason=reason,
+        )
 
 
 # ``interrupted``: a synchronous call was cut off by a restart; it cannot be resumed, only retried.
@@ -175,10 +181,10 @@ FailureKind = Literal[
 
 
 class JobFailed(BaseModel):
-    """Finished without images; ``reason`` is safe to show to the member."""
+    """Finished without images; ``reason`` is safe to show to the member (in their language)."""
 
     kind: Literal["failed"] = "failed"
-    reason: str
+    reason: StoredText
     failure: FailureKind
     task_id: str | None = None
 

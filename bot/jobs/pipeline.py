@@ -18,6 +18,7 @@ from bot.errors import (
     ResultUnavailableError,
     TaskFailedError,
 )
+from bot.i18n import Text, _
 from bot.jobs import job_files
 from bot.jobs.models import InputImage, ResolvedRequest, ResultImage
 from bot.jobs.ports import JobFiles
@@ -71,7 +72,7 @@ async def prepare_inputs(
     prepared_mask = None
     if mask is not None:
         if not references:
-            raise InputError("A mask needs an image to apply to.", field="mask")
+            raise InputError(_("A mask needs an image to apply to."), field="mask")
         first = references[0]
         prepared_mask = await prepare_mask(
             mask.data, target_size=(first.width, first.height), filename=mask.filename
@@ -97,7 +98,7 @@ async def upload_prepared(
 
 async def upload_inputs(provider: ImageProvider, images: Sequence[InputImage]) -> list[str]:
     """Convert what the API does not take, upload each image, return their public URLs."""
-    urls, _ = await upload_prepared(provider, await prepare_inputs(images))
+    urls, _uploads = await upload_prepared(provider, await prepare_inputs(images))
     return urls
 
 
@@ -134,7 +135,7 @@ class FetchedResults(NamedTuple):
 
     images: tuple[ResultImage, ...]
     failed: int
-    reason: str | None
+    reason: Text | None
 
 
 async def fetch_results(
@@ -153,7 +154,7 @@ async def fetch_results(
     """
     if not snapshot.result_urls:
         raise TaskFailedError(
-            "The image service reported success but sent no image. Please try again.",
+            _("The image service reported success but sent no image. Please try again."),
             provider=provider.name,
         )
     request = resolved.request
@@ -170,7 +171,7 @@ async def fetch_results(
             )
         except (InternalError, InputError) as exc:
             raise ResultUnavailableError(
-                "The image service sent a file that is not a readable image. Please try again.",
+                _("The image service sent a file that is not a readable image. Please try again."),
                 provider=provider.name,
                 detail=str(exc),
             ) from exc
@@ -191,7 +192,7 @@ async def fetch_results(
         log.warning(
             "%d of %d result(s) could not be downloaded: %s", len(errors), len(urls), errors[0]
         )
-    reason = errors[0].message if errors and isinstance(errors[0], EaselError) else None
+    reason = errors[0].message_text if errors and isinstance(errors[0], EaselError) else None
     return FetchedResults(images, len(errors), reason)
 
 
@@ -217,7 +218,11 @@ async def collect(
         job.failure_reason = (
             done.shortfall_reason
             or fetched.reason
-            or f"the image service sent {sent} of the {job.request.n} asked for"
+            or _(
+                "the image service sent {sent} of the {asked} asked for",
+                sent=sent,
+                asked=job.request.n,
+            )
         )
         log.warning(
             "job %s: %d of %d image(s) missing: %s",

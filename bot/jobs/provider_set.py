@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from bot.errors import InputError, PermanentUpstreamError
+from bot.i18n import Text, _, literal
 from bot.jobs.models import JobRequest, ResolvedRequest
 from bot.jobs.records import JobRecord, JobState
 from bot.jobs.validation import validate_request
@@ -24,17 +25,17 @@ class ProviderSet:
         primary: ImageProvider,
         fallbacks: Sequence[ImageProvider] = (),
         *,
-        label: str | None = None,
-        labels: Mapping[str, str] | None = None,
+        label: Text | str | None = None,
+        labels: Mapping[str, Text | str] | None = None,
     ) -> None:
         self.primary = primary
         self.providers: list[ImageProvider] = [primary, *fallbacks]
         names = [p.name for p in self.providers]
         if len(set(names)) != len(names):
             raise ValueError(f"provider names must be unique, got {names}")
-        self.label = label or f"{primary.label} · {primary.spec.model_id}"
-        self._labels = {p.name: f"{p.label} · {p.spec.model_id}" for p in self.providers}
-        self._labels.update(labels or {})
+        self.label = Text.of(label or f"{primary.label} · {primary.spec.model_id}")
+        self._labels = {p.name: literal(f"{p.label} · {p.spec.model_id}") for p in self.providers}
+        self._labels.update({name: Text.of(text) for name, text in (labels or {}).items()})
         self._labels[primary.name] = self.label
 
     @property
@@ -85,15 +86,15 @@ class ProviderSet:
             return self.primary
         return next((p for p in self.providers if p.name == name), None)
 
-    def label_for(self, job: JobRecord) -> str:
+    def label_for(self, job: JobRecord) -> Text:
         """Who makes (or made) the job's images, as shown to the member.
 
         A job another provider took over says so, so the member knows why it looks different.
         """
         if job.provider is None or job.provider == self.primary.name:
             return self.label
-        label = self._labels.get(job.provider, job.provider)
-        return f"{label} · standing in for {self.primary.label}"
+        label = self._labels.get(job.provider, literal(job.provider))
+        return _("{label} · standing in for {primary}", label=label, primary=self.primary.label)
 
     def serving(self, job: JobRecord) -> ImageProvider:
         """The provider that holds the job's task (the primary before anything was sent)."""
@@ -102,8 +103,11 @@ class ProviderSet:
         provider = self.named(job.provider)
         if provider is None:
             raise PermanentUpstreamError(
-                f"The image service that took this job ({job.provider}) is no longer configured, "
-                "so its result cannot be collected. Please run it again.",
+                _(
+                    "The image service that took this job ({provider}) is no longer "
+                    "configured, so its result cannot be collected. Please run it again.",
+                    provider=job.provider or "?",
+                ),
                 provider=job.provider or "unknown",
             )
         return provider

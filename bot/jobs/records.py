@@ -14,6 +14,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from bot.errors import Audience
+from bot.i18n.text import StoredText
 from bot.jobs.models import AppliedDefault, FailureKind, JobRequest, ResolvedRequest
 from bot.options import OutputFormat, Resolution
 from bot.providers.prices import Price
@@ -61,7 +62,7 @@ class StoredFile(BaseModel):
     width: int = 0
     height: int = 0
     output_format: OutputFormat | None = None
-    note: str | None = None
+    note: StoredText | None = None
 
 
 class Delivery(BaseModel):
@@ -94,6 +95,9 @@ class JobRecord(BaseModel):
     guild_id: int | None = None
     channel_id: int | None = None
     user_id: int | None = None
+    # The requester's language when they asked (Discord's locale): messages sent after the
+    # interaction is gone (a late result, a DM, a resumed job) are written in it.
+    locale: str | None = None
     request: JobRequest  # references carry no bytes here: they are in ``inputs``
     resolution: Resolution
     width: int
@@ -108,7 +112,7 @@ class JobRecord(BaseModel):
     results: list[StoredFile] = Field(default_factory=list)
     failure_kind: FailureKind | None = None
     # Why the job failed; on a job that delivered fewer images than asked, why the rest failed.
-    failure_reason: str | None = None
+    failure_reason: StoredText | None = None
     notified: bool = False
     parent_id: str | None = None
     action: JobAction | None = None

@@ -8,6 +8,7 @@ was wrong and what to send instead.
 from __future__ import annotations
 
 from bot.errors import InputError
+from bot.i18n import Text, _, _n
 from bot.jobs.models import JobRequest, ResolvedRequest
 from bot.options import OutputFormat, Ratio
 from bot.providers.catalog import ModelSpec, Size
@@ -43,33 +44,43 @@ def validate_request(
     max_n = min(spec.max_n, MAX_IMAGES_PER_JOB)
     if not 1 <= request.n <= max_n:
         raise InputError(
-            f"The number of images must be between 1 and {max_n} (got {request.n}).", field="n"
+            _(
+                "The number of images must be between 1 and {max} (got {got}).",
+                max=max_n,
+                got=request.n,
+            ),
+            field="n",
         )
     if len(request.references) > spec.max_references:
         raise InputError(
-            f"{len(request.references)} reference images were attached; "
-            f"{spec.model_id} takes at most {spec.max_references}.",
+            _n(
+                "{count} reference image was attached; {model} takes at most {max}.",
+                "{count} reference images were attached; {model} takes at most {max}.",
+                len(request.references),
+                model=spec.model_id,
+                max=spec.max_references,
+            ),
             field="references",
         )
     _check_edit(request, spec)
     if request.quality is not None and not spec.supports_quality:
         raise InputError(
-            f"The model {spec.model_id} does not take a quality setting.",
+            _("The model {model} does not take a quality setting.", model=spec.model_id),
             field="quality",
-            member_hint="Leave `quality` out.",
+            member_hint=_("Leave `quality` out."),
             operator_hint="Leave --quality out.",
         )
     if request.compression is not None:
         if request.output_format is not OutputFormat.JPEG:
             raise InputError(
-                "Compression only applies to JPEG.",
+                _("Compression only applies to JPEG."),
                 field="compression",
-                member_hint="Set `format` to jpeg, or leave `compression` out.",
+                member_hint=_("Set `format` to jpeg, or leave `compression` out."),
                 operator_hint="Add --format jpeg, or leave --compression out.",
             )
         if not 0 <= request.compression <= 100:
             raise InputError(
-                f"Compression must be between 0 and 100 (got {request.compression}).",
+                _("Compression must be between 0 and 100 (got {got}).", got=request.compression),
                 field="compression",
             )
 
@@ -77,15 +88,23 @@ def validate_request(
     if not tiers:
         if request.ratio is Ratio.AUTO:
             raise InputError(
-                f"The auto ratio is only offered for edits: {spec.model_id} needs a fixed ratio.",
+                _(
+                    "The auto ratio is only offered for edits: {model} needs a fixed ratio.",
+                    model=spec.model_id,
+                ),
                 field="ratio",
-                member_hint="Pick a `ratio`, e.g. 1:1.",
+                member_hint=_("Pick a `ratio`, e.g. 1:1."),
                 operator_hint="Pass --ratio, e.g. --ratio 1:1.",
             )
         raise InputError(
-            f"{spec.model_id} does not make {request.ratio} images; it makes {spec.offered()}.",
+            _(
+                "{model} does not make {ratio} images; it makes {offered}.",
+                model=spec.model_id,
+                ratio=str(request.ratio),
+                offered=spec.offered(),
+            ),
             field="ratio",
-            member_hint="Pick one of those ratios.",
+            member_hint=_("Pick one of those ratios."),
             operator_hint="Pass one of those ratios with --ratio.",
         )
     resolution = request.resolution or tiers[0]
@@ -99,16 +118,20 @@ def validate_request(
         )
     size = spec.size_for(request.ratio, resolution)
     if size is None:
-        offered_tiers = ", ".join(tiers)
         offered_ratios = ", ".join(spec.ratios_for(resolution))
         at_tier = (
-            f"at {resolution} pick one of: {offered_ratios}"
+            _("at {resolution} pick one of: {ratios}", resolution=resolution, ratios=offered_ratios)
             if offered_ratios
-            else f"{spec.model_id} has no {resolution} sizes"
+            else _("{model} has no {resolution} sizes", model=spec.model_id, resolution=resolution)
         )
         raise InputError(
-            f"{request.ratio} is not available at {resolution}. For {request.ratio} pick "
-            f"{offered_tiers}; {at_tier}.",
+            _(
+                "{ratio} is not available at {resolution}. For {ratio} pick {tiers}; {at_tier}.",
+                ratio=str(request.ratio),
+                resolution=str(resolution),
+                tiers=", ".join(tiers),
+                at_tier=at_tier,
+            ),
             field="resolution",
         )
     width, height = size
@@ -129,20 +152,32 @@ def clean_prompt(prompt: str, spec: ModelSpec, max_chars: int | None = None) -> 
     """
     cleaned = visible_text(prompt).strip()
     if is_blank(cleaned):
-        invisible = "" if not prompt.strip() else " (it has only invisible characters)"
-        raise InputError(
-            f"The prompt is empty{invisible}. Describe the image you want.", field="prompt"
-        )
+        if prompt.strip():
+            raise InputError(
+                _(
+                    "The prompt is empty (it has only invisible characters). "
+                    "Describe the image you want."
+                ),
+                field="prompt",
+            )
+        raise InputError(_("The prompt is empty. Describe the image you want."), field="prompt")
     if max_chars is not None and max_chars < spec.max_prompt_chars and len(cleaned) > max_chars:
         raise InputError(
-            f"The prompt is {len(cleaned):,} characters; prompts here can be at most "
-            f"{max_chars:,}. Shorten it.",
+            _(
+                "The prompt is {length} characters; prompts here can be at most {max}. Shorten it.",
+                length=len(cleaned),
+                max=max_chars,
+            ),
             field="prompt",
         )
     if len(cleaned) > spec.max_prompt_chars:
         raise InputError(
-            f"The prompt is {len(cleaned):,} characters; {spec.model_id} takes at most "
-            f"{spec.max_prompt_chars:,}. Shorten it.",
+            _(
+                "The prompt is {length} characters; {model} takes at most {max}. Shorten it.",
+                length=len(cleaned),
+                model=spec.model_id,
+                max=spec.max_prompt_chars,
+            ),
             field="prompt",
         )
     return cleaned
@@ -152,35 +187,40 @@ def _check_edit(request: JobRequest, spec: ModelSpec) -> None:
     """Edits need an image; a mask needs an edit and a model that takes masks."""
     if request.edit and not request.references:
         raise InputError(
-            "An edit needs at least one image.",
+            _("An edit needs at least one image."),
             field="references",
-            member_hint="Attach the image to change.",
+            member_hint=_("Attach the image to change."),
             operator_hint="Pass the image to change with --image.",
         )
     if request.mask is None:
         return
     if not request.edit:
         raise InputError(
-            "A mask only applies to edits.",
+            _("A mask only applies to edits."),
             field="mask",
-            member_hint="Use /edit to repaint part of an image.",
+            member_hint=_("Use /edit to repaint part of an image."),
             operator_hint="Add --edit to repaint part of the first --image.",
         )
     if not spec.supports_mask and spec.mask_refusal:
+        # A shipped profile's sentence is in the catalogs (bot.providers.profiles.SHIPPED_TEXT);
+        # an admin's own is shown as written.
         raise InputError(
-            spec.mask_refusal,
+            Text(id=spec.mask_refusal),
             field="mask",
-            member_hint="Leave the mask out and say in the prompt what to change (or ask an "
-            "admin to use a provider that honours masks).",
+            member_hint=_(
+                "Leave the mask out and say in the prompt what to change (or ask an "
+                "admin to use a provider that honours masks)."
+            ),
             operator_hint="Leave --mask out and say in the prompt what to change, or put a "
             "provider that honours masks first in IMAGE_PROVIDERS.",
         )
     if not spec.supports_mask:
         raise InputError(
-            f"The editing model {spec.model_id} does not take a mask.",
+            _("The editing model {model} does not take a mask.", model=spec.model_id),
             field="mask",
-            member_hint="Leave the mask out, or ask an admin to set IMAGE_EDIT_MODEL to an "
-            "official model.",
+            member_hint=_(
+                "Leave the mask out, or ask an admin to set IMAGE_EDIT_MODEL to an official model."
+            ),
             operator_hint="Leave --mask out, or set IMAGE_EDIT_MODEL to an official model "
             "(gpt-image-2-official).",
         )

@@ -12,7 +12,8 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable
 
-from bot.errors import EaselError, JobTimeoutError, SafetyRefusal, TaskFailedError, in_words
+from bot.errors import EaselError, JobTimeoutError, SafetyRefusal, TaskFailedError
+from bot.i18n import Duration, _
 from bot.jobs.models import JobEvent, JobProgress
 from bot.jobs.records import JobRecord
 from bot.jobs.scheduler import PollPolicy, PollScheduler
@@ -113,16 +114,20 @@ class TaskWatcher:
                     return snapshot
         except TimeoutError:
             raise JobTimeoutError(
-                f"{provider.label} did not finish within {in_words(deadline)}.",
+                _(
+                    "{service} did not finish within {duration}.",
+                    service=provider.label,
+                    duration=Duration(seconds=deadline),
+                ),
                 provider=provider.name,
-                member_hint=f"Please try again later (task `{task_id}`).",
+                member_hint=_("Please try again later (task `{task}`).", task=task_id),
                 operator_hint=f"Task {task_id} was given up; try again later, or allow more "
                 "time with JOB_TIMEOUT.",
             ) from None
         finally:
             self._task_providers.pop(task_id, None)
         raise TaskFailedError(  # pragma: no cover - watch() always ends with a final snapshot
-            "The image service stopped reporting on this task.", provider=provider.name
+            _("The image service stopped reporting on this task."), provider=provider.name
         )
 
     async def _poll(self, task_id: str) -> TaskSnapshot:
@@ -135,8 +140,10 @@ def _failure_error(snapshot: TaskSnapshot, provider: str) -> EaselError:
     detail = f"{snapshot.error_code or 'failed'}: {snapshot.error_message or 'no reason given'}"
     if snapshot.safety_refusal:
         return SafetyRefusal(
-            "The image service's safety system refused this request. "
-            "Reword the prompt (or use other reference images) and try again.",
+            _(
+                "The image service's safety system refused this request. "
+                "Reword the prompt (or use other reference images) and try again."
+            ),
             provider=provider,
             detail=detail,
         )
@@ -144,8 +151,11 @@ def _failure_error(snapshot: TaskSnapshot, provider: str) -> EaselError:
     # it failed (and may simply run it again), never to reword a prompt that may be fine.
     reason = snapshot.error_message or snapshot.error_code or "no reason given"
     return TaskFailedError(
-        f"The image service failed to make this image ({reason[:200]}). "
-        "This was not a refusal of your prompt; try again.",
+        _(
+            "The image service failed to make this image ({reason}). This was not a refusal of "
+            "your prompt; try again.",
+            reason=reason[:200],
+        ),
         provider=provider,
         code=snapshot.error_code,
         detail=detail,

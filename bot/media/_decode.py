@@ -15,6 +15,7 @@ from typing import NamedTuple
 from PIL import Image
 
 from bot.errors import InputError
+from bot.i18n import _
 from bot.media._sniff import sniff
 from bot.media.limits import (
     INPUT_MAX_BYTES,
@@ -70,11 +71,16 @@ def check_byte_size(data: bytes, filename: str) -> None:
     """Refuse empty files and files over the input cap from their length alone."""
     name = display_name(filename)
     if not data:
-        raise InputError(f"`{name}` is empty. Upload a PNG, JPEG, WebP or GIF.")
+        raise InputError(_("`{name}` is empty. Upload a PNG, JPEG, WebP or GIF.", name=name))
     if len(data) > INPUT_MAX_BYTES:
         raise InputError(
-            f"`{name}` is {describe_size(len(data))}; Easel reads images up to "
-            f"{describe_limit(INPUT_MAX_BYTES)}. Upload a smaller or more compressed version."
+            _(
+                "`{name}` is {size}; Easel reads images up to {limit}. "
+                "Upload a smaller or more compressed version.",
+                name=name,
+                size=describe_size(len(data)),
+                limit=describe_limit(INPUT_MAX_BYTES),
+            )
         )
 
 
@@ -82,9 +88,15 @@ def check_pixels(width: int, height: int, filename: str) -> None:
     """Refuse images whose pixel count would need too much memory to decode."""
     if width * height > MAX_PIXELS:
         raise InputError(
-            f"`{display_name(filename)}` is {width}x{height} pixels "
-            f"({width * height / 1e6:.0f} megapixels); Easel reads images up to "
-            f"{MAX_PIXELS / 1e6:.0f} megapixels. Downscale it and try again."
+            _(
+                "`{name}` is {width}x{height} pixels ({megapixels} megapixels); Easel reads "
+                "images up to {max} megapixels. Downscale it and try again.",
+                name=display_name(filename),
+                width=str(width),
+                height=str(height),
+                megapixels=round(width * height / 1e6),
+                max=round(MAX_PIXELS / 1e6),
+            )
         )
 
 
@@ -111,15 +123,32 @@ def open_image(data: bytes, filename: str) -> Decoded:
         if sniffed is not None:
             check_pixels(sniffed.width, sniffed.height, filename)
         match = _BOMB_PIXELS.search(str(exc))
-        count = f" ({int(match.group(1)) / 1e6:,.0f} megapixels)" if match else ""
+        limit = round(MAX_PIXELS / 1e6)
+        if match:
+            raise InputError(
+                _(
+                    "`{name}` has far too many pixels to read safely ({megapixels} megapixels); "
+                    "Easel reads images up to {max} megapixels. Downscale it and try again.",
+                    name=name,
+                    megapixels=round(int(match.group(1)) / 1e6),
+                    max=limit,
+                )
+            ) from exc
         raise InputError(
-            f"`{name}` has far too many pixels to read safely{count}; Easel reads images up to "
-            f"{MAX_PIXELS / 1e6:.0f} megapixels. Downscale it and try again."
+            _(
+                "`{name}` has far too many pixels to read safely; Easel reads images up to "
+                "{max} megapixels. Downscale it and try again.",
+                name=name,
+                max=limit,
+            )
         ) from exc
     except DECODE_ERRORS as exc:
         log.debug("cannot identify %s: %s", name, exc)
         raise InputError(
-            f"`{name}` is not an image Easel can read. Upload a PNG, JPEG, WebP or GIF."
+            _(
+                "`{name}` is not an image Easel can read. Upload a PNG, JPEG, WebP or GIF.",
+                name=name,
+            )
         ) from exc
     check_pixels(image.width, image.height, filename)
     try:
@@ -130,13 +159,20 @@ def open_image(data: bytes, filename: str) -> Decoded:
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         # A GIF frame can claim more pixels than its canvas.
         raise InputError(
-            f"`{name}` has a frame too large to read safely; Easel reads images up to "
-            f"{MAX_PIXELS / 1e6:.0f} megapixels."
+            _(
+                "`{name}` has a frame too large to read safely; Easel reads images up to "
+                "{max} megapixels.",
+                name=name,
+                max=round(MAX_PIXELS / 1e6),
+            )
         ) from exc
     except DECODE_ERRORS as exc:
         log.debug("cannot decode %s (%s): %s", name, image.format, exc)
         raise InputError(
-            f"`{name}` is damaged or cut short, so Easel cannot read it. "
-            "Save or export it again and re-upload it."
+            _(
+                "`{name}` is damaged or cut short, so Easel cannot read it. "
+                "Save or export it again and re-upload it.",
+                name=name,
+            )
         ) from exc
     return Decoded(image, max(1, frames))

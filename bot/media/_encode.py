@@ -26,6 +26,7 @@ from typing import NamedTuple
 from PIL import Image
 
 from bot.errors import InternalError
+from bot.i18n import _
 from bot.media.limits import describe_limit
 from bot.options import OutputFormat
 
@@ -268,7 +269,7 @@ def fit_png(
     if encoded is not None:
         return encoded
     if limit is None:  # pragma: no cover - without a limit png_lossless always encodes
-        raise InternalError("PNG encoding produced nothing.")
+        raise InternalError(_("PNG encoding produced nothing."))
     if has_transparency(png):
         return _downscale(png, OutputFormat.PNG, None, profile, limit, size)
     return fit_jpeg(png, qualities=FALLBACK_JPEG_QUALITIES, limit=limit, profile=profile)
@@ -336,5 +337,9 @@ def _downscale(
             return Encoded(data, fmt, new_width, new_height, quality=quality, downscaled=True)
         factor *= min(0.95, math.sqrt(_DOWNSCALE_TARGET * limit / len(data)))
     raise InternalError(
-        f"Could not fit a {width}x{height} image under the {describe_limit(limit)} limit."
+        _(
+            "Could not fit a {size} image under the {limit} limit.",
+            size=f"{width}x{height}",
+            limit=describe_limit(limit),
+        )
     )

@@ -13,6 +13,7 @@ import logging
 from pydantic import BaseModel, ConfigDict, Field
 
 from bot.errors import InputError, InternalError
+from bot.i18n import Text, Value, _, literal
 from bot.media._decode import format_name, open_image
 from bot.media._encode import (
     DEFAULT_JPEG_QUALITY,
@@ -44,7 +45,7 @@ class FittedImage(BaseModel):
     width: int
     height: int
     output_format: OutputFormat  # the format of ``data``; differs from the request only to fit
-    note: str | None = None  # set only when something was given up to fit the limit
+    note: Text | None = None  # set only when something was given up to fit the limit
 
 
 def jpeg_quality(compression: int | None) -> int:
@@ -102,15 +103,19 @@ def _fit(
         image = open_image(data, f"{filename_stem}").image
     except InputError as exc:
         raise InternalError(
-            f"The image service sent a result Easel cannot read: {exc.user_message}"
+            _("The image service sent a result Easel cannot read: {reason}", reason=exc.text)
         ) from exc
     source = _output_format_of(image.format)
     source_name = format_name(image.format)
     profile = profile_of(image)
-    original = f"the original {source_name} was {describe_size(len(data))}"
-    within = f"to fit the {describe_limit(limit)} limit" if limit is not None else ""
+    original = _(
+        "the original {format} was {size}", format=source_name, size=describe_size(len(data))
+    )
+    within = (
+        _("to fit the {limit} limit", limit=describe_limit(limit)) if limit is not None else None
+    )
 
-    def fitted(encoded: Encoded, note: str | None) -> FittedImage:
+    def fitted(encoded: Encoded, note: Text | None) -> FittedImage:
         if note:
             log.info("%s: %s", filename_stem, note)
         return FittedImage(
@@ -134,8 +139,11 @@ def _fit(
         elif len(data) <= limit:
             width, height = image.size
             kept = Encoded(data, OutputFormat.JPEG, width, height)
-            too_big = f"as a PNG it would be over the {describe_limit(limit)} limit"
-            return fitted(kept, f"sent as the original JPEG: {too_big}")
+            too_big = _(
+                "sent as the original JPEG: as a PNG it would be over the {limit} limit",
+                limit=describe_limit(limit),
+            )
+            return fitted(kept, too_big)
         else:
             encoded = fit_jpeg(
                 image, qualities=FALLBACK_JPEG_QUALITIES, limit=limit, profile=profile
@@ -169,31 +177,62 @@ def _describe(
     original_size: tuple[int, int],
     requested: OutputFormat,
     quality: int,
-    within: str,
-    original: str,
+    within: Text | None,
+    original: Text,
     *,
     same_format: bool,
-) -> str | None:
+) -> Text | None:
     """One phrase for the member, or None when nothing was given up."""
+    fit = within or literal("")
+    made_at = encoded.quality if encoded.quality is not None else quality  # JPEG quality used
     if encoded.downscaled:
         width, height = original_size
+        sizes: dict[str, Value] = {
+            "old": f"{width}x{height}",
+            "new": f"{encoded.width}x{encoded.height}",
+            "within": fit,
+            "original": original,
+        }
         if encoded.format is OutputFormat.JPEG:
-            how = f" as JPEG (quality {encoded.quality})"
-        elif requested is OutputFormat.PNG:
-            how = " (kept as PNG to keep its transparency)"
-        else:
-            how = ""
-        return (
-            f"downscaled from {width}x{height} to {encoded.width}x{encoded.height}{how} "
-            f"{within}; {original}"
-        )
+            return _(
+                "downscaled from {old} to {new} as JPEG (quality {quality}) {within}; {original}",
+                quality=made_at,
+                **sizes,
+            )
+        if requested is OutputFormat.PNG:
+            return _(
+                "downscaled from {old} to {new} (kept as PNG to keep its transparency) "
+                "{within}; {original}",
+                **sizes,
+            )
+        return _("downscaled from {old} to {new} {within}; {original}", **sizes)
     if encoded.recompressed:
-        return f"recompressed losslessly (same pixels) {within}; {original}"
+        return _(
+            "recompressed losslessly (same pixels) {within}; {original}",
+            within=fit,
+            original=original,
+        )
     if encoded.format is not requested:
-        return f"re-encoded as JPEG (quality {encoded.quality}) {within}; {original}"
+        return _(
+            "re-encoded as JPEG (quality {quality}) {within}; {original}",
+            quality=made_at,
+            within=fit,
+            original=original,
+        )
     if encoded.format is OutputFormat.JPEG and encoded.quality != quality:
-        return f"saved at JPEG quality {encoded.quality} instead of {quality} {within}; {original}"
-    if same_format and within:
+        return _(
+            "saved at JPEG quality {quality} instead of {asked} {within}; {original}",
+            quality=made_at,
+            asked=quality,
+            within=fit,
+            original=original,
+        )
+    if same_format and within is not None:
         # The source was already a JPEG, but over the limit: it was re-encoded at the quality asked.
-        return f"re-encoded at JPEG quality {encoded.quality} {within}; {original}"
+        return _(
+            "re-encoded at JPEG quality {quality} {within}; {original}",
+            quality=made_at,
+            within=within,
+            original=original,
+        )
     return None

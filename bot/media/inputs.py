@@ -15,6 +15,7 @@ from PIL import Image, ImageOps
 from pydantic import BaseModel, ConfigDict, Field
 
 from bot.errors import InputError
+from bot.i18n import _
 from bot.media._decode import DECODE_ERRORS, display_name, format_name, open_image
 from bot.media._encode import (
     FALLBACK_JPEG_QUALITIES,
@@ -210,9 +211,13 @@ def _prepare_mask(data: bytes, target_size: tuple[int, int], filename: str) -> P
             _ASPECT_TOLERANCE * target_width * height
         ):
             raise InputError(
-                f"`{name}` is {width}x{height}, but the mask must be {target_width}x"
-                f"{target_height} pixels (the size of the first image), or the same shape at "
-                "another size.",
+                _(
+                    "`{name}` is {size}, but the mask must be {target} pixels (the size of the "
+                    "first image), or the same shape at another size.",
+                    name=name,
+                    size=f"{width}x{height}",
+                    target=f"{target_width}x{target_height}",
+                ),
                 field="mask",
             )
         alpha = alpha.resize(target_size, Image.Resampling.BILINEAR)
@@ -223,8 +228,11 @@ def _prepare_mask(data: bytes, target_size: tuple[int, int], filename: str) -> P
     low, _high = alpha.getextrema()
     if low == 255:
         raise InputError(
-            f"`{name}` marks nothing to repaint. Paint the area to change white (or make it "
-            "transparent) and leave the rest black.",
+            _(
+                "`{name}` marks nothing to repaint. Paint the area to change white (or make it "
+                "transparent) and leave the rest black.",
+                name=name,
+            ),
             field="mask",
         )
     # Only the alpha matters to the APIs; black everywhere else keeps the file small.

@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 import os
 
+from bot.i18n import Amount, Text, _, _n
+
 log = logging.getLogger(__name__)
 
 KIB = 1024
@@ -54,19 +56,19 @@ def _media_threads() -> int:
 MEDIA_THREADS = _media_threads()
 
 
-def describe_limit(limit: int) -> str:
+def describe_limit(limit: int) -> Text:
     """Name a byte limit the way it was probably set: "10 MiB", "10 MB" or "9.5 MB"."""
     if limit >= MIB and limit % MIB == 0:
-        return f"{limit // MIB} MiB"
+        return _("{size} MiB", size=limit // MIB)
     if limit >= MB and limit % MB == 0:
-        return f"{limit // MB} MB"
+        return _("{size} MB", size=limit // MB)
     return describe_size(limit)
 
 
-def describe_size(size: int) -> str:
+def describe_size(size: int) -> Text:
     """A byte count for people: "14.2 MB", "640 KB" or "312 bytes"."""
     if size >= 995_000:  # not "1000 KB"
-        return f"{size / MB:.1f} MB"
+        return _("{size} MB", size=Amount(value=size / MB, decimals=1))
     if size >= 1000:
-        return f"{size / 1000:.0f} KB"
-    return f"{size} bytes"
+        return _("{size} KB", size=round(size / 1000))
+    return _n("{count} byte", "{count} bytes", size)

@@ -16,6 +16,7 @@ from typing import NamedTuple
 from PIL import Image, ImageDraw, ImageFont, ImageOps
 
 from bot.errors import InputError
+from bot.i18n import Items, Text, _
 from bot.media._decode import open_image
 from bot.media._encode import encode_jpeg, encode_png, for_jpeg
 from bot.media._threads import run_sync
@@ -29,23 +30,23 @@ _TINT_ALPHA = 110  # of 255
 _DIM_ALPHA = 90  # black over the kept part of the preview
 _BORDER = 0.2  # the "border" preset: this fraction of each side around a kept middle
 _CELL_NAMES = (
-    "top left",
-    "top",
-    "top right",
-    "left",
-    "centre",
-    "right",
-    "bottom left",
-    "bottom",
-    "bottom right",
+    _("top left"),
+    _("top"),
+    _("top right"),
+    _("left"),
+    _("centre"),
+    _("right"),
+    _("bottom left"),
+    _("bottom"),
+    _("bottom right"),
 )
 
 
 class Region(NamedTuple):
     """One pickable area: a select option's label and description, and the boxes it covers."""
 
-    label: str
-    description: str
+    label: Text
+    description: Text
     boxes: tuple[Box, ...]
 
 
@@ -55,16 +56,16 @@ def _cell(index: int) -> Box:
 
 
 PRESETS: Mapping[str, Region] = {
-    "left": Region("Left half", "Repaint the left half", ((0.0, 0.0, 0.5, 1.0),)),
-    "right": Region("Right half", "Repaint the right half", ((0.5, 0.0, 1.0, 1.0),)),
-    "top": Region("Top half", "Repaint the top half (the sky, say)", ((0.0, 0.0, 1.0, 0.5),)),
-    "bottom": Region("Bottom half", "Repaint the bottom half", ((0.0, 0.5, 1.0, 1.0),)),
+    "left": Region(_("Left half"), _("Repaint the left half"), ((0.0, 0.0, 0.5, 1.0),)),
+    "right": Region(_("Right half"), _("Repaint the right half"), ((0.5, 0.0, 1.0, 1.0),)),
+    "top": Region(_("Top half"), _("Repaint the top half (the sky, say)"), ((0.0, 0.0, 1.0, 0.5),)),
+    "bottom": Region(_("Bottom half"), _("Repaint the bottom half"), ((0.0, 0.5, 1.0, 1.0),)),
     "centre": Region(
-        "Centre", "Repaint the middle, keep the surroundings", ((0.25, 0.25, 0.75, 0.75),)
+        _("Centre"), _("Repaint the middle, keep the surroundings"), ((0.25, 0.25, 0.75, 0.75),)
     ),
     "border": Region(
-        "Background border",
-        "Repaint the edges around the subject, keep the middle",
+        _("Background border"),
+        _("Repaint the edges around the subject, keep the middle"),
         (
             (0.0, 0.0, 1.0, _BORDER),
             (0.0, 1.0 - _BORDER, 1.0, 1.0),
@@ -75,7 +76,9 @@ PRESETS: Mapping[str, Region] = {
 }
 CELLS: Mapping[str, Region] = {
     f"cell{i + 1}": Region(
-        f"Cell {i + 1} · {_CELL_NAMES[i]}", f"Grid cell {i + 1} of 9", (_cell(i),)
+        _("Cell {number} · {name}", number=i + 1, name=_CELL_NAMES[i]),
+        _("Grid cell {number} of 9", number=i + 1),
+        (_cell(i),),
     )
     for i in range(GRID * GRID)
 }
@@ -87,15 +90,18 @@ def parse_regions(keys: Iterable[str]) -> tuple[str, ...]:
     wanted = set(keys)
     unknown = sorted(wanted - set(REGIONS))
     if unknown:
-        raise InputError(f"Unknown area {', '.join(unknown)}; pick from the list.", field="region")
+        raise InputError(
+            _("Unknown area {areas}; pick from the list.", areas=", ".join(unknown)),
+            field="region",
+        )
     if not wanted:
-        raise InputError("Pick at least one area to repaint.", field="region")
+        raise InputError(_("Pick at least one area to repaint."), field="region")
     return tuple(key for key in REGIONS if key in wanted)
 
 
-def describe_regions(keys: Sequence[str]) -> str:
-    """The picked areas in words, e.g. "Left half + Cell 5 · centre"."""
-    return " + ".join(REGIONS[key].label for key in keys)
+def describe_regions(keys: Sequence[str]) -> Items:
+    """The picked areas in words, e.g. "Left half + Cell 5 · centre" (a value for a sentence)."""
+    return Items(items=tuple(REGIONS[key].label for key in keys), style="plus")
 
 
 def pixel_boxes(keys: Sequence[str], size: tuple[int, int]) -> list[tuple[int, int, int, int]]:
@@ -175,7 +181,7 @@ def _region_preview(
         draw.rectangle((left, top, right - 1, bottom - 1), outline=(*_TINT, 255), width=line * 2)
     font = ImageFont.load_default(size=max(10, min(width, height) // 14))
     for index in range(GRID * GRID):
-        left, top, _, _ = pixel_boxes((f"cell{index + 1}",), small.size)[0]
+        left, top, _right, _bottom = pixel_boxes((f"cell{index + 1}",), small.size)[0]
         spot = (left + 4 * line, top + 2 * line)
         draw.text(spot, str(index + 1), font=font, fill=(255, 255, 255, 235),
                   stroke_width=max(1, line), stroke_fill=(0, 0, 0, 200))  # fmt: skip

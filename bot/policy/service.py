@@ -299,6 +299,7 @@ class PolicyService:
                 self._count(scope, day, job.user_id, -images)
         await self.budgets.settle(job, event, scope=scope, day=day, now=self.clock())
         failed = isinstance(event, JobFailed)
+        note = event.reason if isinstance(event, JobFailed) else event.shortfall()
         entry = AuditEntry(
             guild_id=scope,
             event="failed" if failed else "completed",
@@ -309,7 +310,7 @@ class PolicyService:
             job_id=job.id,
             rule=event.failure if isinstance(event, JobFailed) else None,
             prompt=job.request.prompt,
-            detail=event.reason if isinstance(event, JobFailed) else event.shortfall(),
+            detail=None if note is None else str(note),
         )
         await self._audit(entry, job)
         self._prune()

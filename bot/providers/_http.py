@@ -21,6 +21,7 @@ from multidict import CIMultiDictProxy
 from pydantic import SecretStr
 
 from bot.errors import EaselError, ResultUnavailableError, TransientUpstreamError
+from bot.i18n import Text, _
 
 DETAIL_CHARS = 300
 Sleep = Callable[[float], Awaitable[None]]  # injected, so tests retry without waiting
@@ -83,7 +84,7 @@ class Reply:
 
 
 async def read_capped(
-    response: aiohttp.ClientResponse, limit: int, *, provider: str, refusal: str
+    response: aiohttp.ClientResponse, limit: int, *, provider: str, refusal: Text
 ) -> bytes:
     """The whole body, refusing to buffer more than ``limit`` bytes (a broken or hostile URL).
 
@@ -95,7 +96,11 @@ async def read_capped(
         size += len(chunk)
         if size > limit:
             raise ResultUnavailableError(
-                f"The image service sent more than {limit // (1024 * 1024)} MB; {refusal}",
+                _(
+                    "The image service sent more than {size} MB; {refusal}",
+                    size=limit // (1024 * 1024),
+                    refusal=refusal,
+                ),
                 provider=provider,
                 status=response.status,
             )
@@ -105,7 +110,7 @@ async def read_capped(
 
 @contextmanager
 def transport_errors(
-    *, provider: str, service: str, timeout: str, timeout_detail: str = ""
+    *, provider: str, service: Text | str, timeout: Text, timeout_detail: str = ""
 ) -> Iterator[None]:
     """Map aiohttp's failures around one request onto ``bot.errors``.
 
@@ -119,7 +124,7 @@ def transport_errors(
         raise
     except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError) as exc:
         raise NotSentError(
-            f"Could not connect to {service}; try again in a moment.",
+            _("Could not connect to {service}; try again in a moment.", service=service),
             provider=provider,
             detail=f"{type(exc).__name__}: {exc}",
         ) from exc
@@ -129,7 +134,7 @@ def transport_errors(
         ) from exc
     except aiohttp.ClientError as exc:
         raise TransientUpstreamError(
-            f"The connection to {service} was lost; try again in a moment.",
+            _("The connection to {service} was lost; try again in a moment.", service=service),
             provider=provider,
             detail=f"{type(exc).__name__}: {exc}",
         ) from exc
@@ -167,9 +172,9 @@ class Connection:
         api_key: SecretStr,
         *,
         provider: str,
-        service: str,
+        service: Text | str,
         session: aiohttp.ClientSession | None = None,
-        refusal: str,
+        refusal: Text,
     ) -> None:
         self.base_url = normalise_base_url(base_url)
         self.provider = provider
@@ -225,7 +230,7 @@ class Connection:
         return await read_capped(response, limit, provider=self.provider, refusal=self._refusal)
 
     def transport_errors(
-        self, timeout_message: str, timeout_detail: str = ""
+        self, timeout_message: Text, timeout_detail: str = ""
     ) -> AbstractContextManager[None]:
         """``transport_errors`` for a call to this API (a context manager)."""
         return transport_errors(
@@ -242,7 +247,7 @@ class Connection:
         *,
         limit: int,
         time_limit: aiohttp.ClientTimeout,
-        timeout_message: str,
+        timeout_message: Text,
         timeout_detail: str = "",
         auth: bool = True,
         **options: Any,

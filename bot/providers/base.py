@@ -7,6 +7,7 @@ from typing import Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from bot.i18n.text import StoredText
 from bot.options import OutputFormat, Quality, Ratio, Resolution
 from bot.providers.catalog import ModelSpec
 
@@ -54,7 +55,7 @@ class TaskSnapshot(BaseModel):
     safety_refusal: bool = False  # the failure came from the service's safety system
     # A completed task with fewer images than asked, when the provider knows why (some of its
     # looped calls failed); the engine says so to the member.
-    shortfall_reason: str | None = None
+    shortfall_reason: StoredText | None = None
     # The latest streamed partial image (a preview, never a result) and its 0-based index.
     preview: bytes | None = Field(default=None, repr=False)
     preview_index: int | None = None

@@ -24,6 +24,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from bot.errors import ConfigError
+from bot.i18n import _
 from bot.providers.catalog import (
     ModelSpec,
     ReferenceField,
@@ -84,6 +85,11 @@ class ModelCaps(BaseModel):
     reference_field: ReferenceField
     price: PriceRule
     input_price: Price
+
+
+#: The shipped profiles' sentences for members, marked so the catalogs translate them (a profile an
+#: admin writes is shown as written). A test keeps this in step with ``profiles.toml``.
+SHIPPED_TEXT = (_("InfinityBlue ignores masks: it always edits the whole image."),)
 
 
 class ProviderProfile(BaseModel):

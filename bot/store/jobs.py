@@ -16,11 +16,11 @@ _COLUMNS = (
     "id", "origin", "kind", "state", "guild_id", "channel_id", "user_id", "request",
     "resolution", "width", "height", "inputs", "client_reference", "task_id", "progress",
     "size_limit", "delivery", "results", "failure_kind", "failure_reason", "notified",
-    "parent_id", "action", "provider",
+    "parent_id", "action", "provider", "locale",
     "created_at", "updated_at", "submitted_at", "finished_at",
     "defaults", "currency", "estimated_cost", "cost",
 )  # fmt: skip
-_JSON_COLUMNS = {"request", "inputs", "delivery", "results", "defaults"}
+_JSON_COLUMNS = {"request", "inputs", "delivery", "results", "defaults", "failure_reason"}
 
 
 def _to_row(job: JobRecord) -> tuple[Any, ...]:
@@ -42,9 +42,17 @@ def _from_row(row: Any) -> JobRecord:
     data = {column: row[column] for column in _COLUMNS}
     for column in _JSON_COLUMNS:
         if data[column] is not None:
-            data[column] = json.loads(data[column])
+            data[column] = _json_or_plain(data[column])
     data["notified"] = bool(data["notified"])
     return JobRecord.model_validate(data)
+
+
+def _json_or_plain(value: str) -> Any:
+    """A JSON column's value; a failure reason stored as plain text before it was a ``Text``."""
+    try:
+        return json.loads(value)
+    except ValueError:
+        return value
 
 
 class SqliteJobStore:

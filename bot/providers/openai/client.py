@@ -26,8 +26,8 @@ from bot.errors import (
     RateLimitedError,
     ResultUnavailableError,
     TransientUpstreamError,
-    in_words,
 )
+from bot.i18n import Duration, _
 from bot.providers._bodies import ModelList
 from bot.providers._downloads import download_with_retries
 from bot.providers._http import Connection, NotSentError, Reply, Sleep, log_retry, short
@@ -78,7 +78,7 @@ class OpenAICompatClient:
             provider=profile.name,
             service=profile.label,
             session=session,
-            refusal="that cannot be a result, so it was not read.",
+            refusal=_("that cannot be a result, so it was not read."),
         )
         self.replies = ReplyReader(provider=profile.name, label=profile.label)
         self.request_timeout = request_timeout or profile.request_timeout
@@ -115,7 +115,7 @@ class OpenAICompatClient:
         multipart files (an input given as a URL is downloaded first).
         """
         if not images:
-            raise InputError("An edit needs at least one image.", field="references")
+            raise InputError(_("An edit needs at least one image."), field="references")
         if self.profile.edit_transport == "json":
             payload = await json_edit_payload(options, images, mask)
         else:
@@ -146,8 +146,11 @@ class OpenAICompatClient:
                     retry_after=retry_after_seconds(reply.headers),
                 )
             raise ResultUnavailableError(
-                f"The image service's result link failed (HTTP {reply.status}); "
-                "run the request again.",
+                _(
+                    "The image service's result link failed (HTTP {status}); "
+                    "run the request again.",
+                    status=str(reply.status),
+                ),
                 provider=self.provider,
                 status=reply.status,
                 detail=detail,
@@ -223,8 +226,11 @@ class OpenAICompatClient:
         if content_type is not None:
             headers["Content-Type"] = content_type
         with self.http.transport_errors(
-            f"{self.profile.label} did not answer within "
-            f"{in_words(self.request_timeout)}; try again later.",
+            _(
+                "{service} did not answer within {duration}; try again later.",
+                service=self.profile.label,
+                duration=Duration(seconds=self.request_timeout),
+            ),
             f"POST {path} timed out",
         ):
             async with self.http.session.post(
@@ -249,7 +255,7 @@ class OpenAICompatClient:
         """The result images as bytes: base64 decoded in a thread, URLs downloaded at once."""
         if not parsed.data:
             raise TransientUpstreamError(
-                f"{self.profile.label} answered without any image; try again.",
+                _("{service} answered without any image; try again.", service=self.profile.label),
                 provider=self.provider,
                 code="no_image",
             )
@@ -261,13 +267,19 @@ class OpenAICompatClient:
                 return await decode_b64(datum.b64_json)
             except (binascii.Error, ValueError) as exc:
                 raise ResultUnavailableError(
-                    f"{self.profile.label} sent an image that is not valid base64.",
+                    _(
+                        "{service} sent an image that is not valid base64.",
+                        service=self.profile.label,
+                    ),
                     provider=self.provider,
                 ) from exc
         if datum.url:
             return await self.download(datum.url)
         raise TransientUpstreamError(
-            f"{self.profile.label} sent a result with neither an image nor a link.",
+            _(
+                "{service} sent a result with neither an image nor a link.",
+                service=self.profile.label,
+            ),
             provider=self.provider,
             code="no_image",
         )
@@ -290,5 +302,8 @@ class OpenAICompatClient:
             auth=auth,
             limit=limit,
             time_limit=self._timeout(),
-            timeout_message=f"{self.profile.label} did not answer in time; try again in a moment.",
+            timeout_message=_(
+                "{service} did not answer in time; try again in a moment.",
+                service=self.profile.label,
+            ),
         )

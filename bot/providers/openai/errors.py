@@ -24,6 +24,7 @@ from bot.errors import (
     TransientUpstreamError,
     UpstreamRejectedError,
 )
+from bot.i18n import Text, _, literal
 from bot.providers._bodies import ErrorBody
 from bot.providers._http import parse_retry_after, short
 from bot.providers._refusals import says_refusal
@@ -70,8 +71,12 @@ class ReplyReader:
             return model.model_validate(payload)
         except ValidationError as exc:
             raise TransientUpstreamError(
-                f"{self.label} sent an answer Easel could not read (HTTP {status}); "
-                "try again in a moment.",
+                _(
+                    "{service} sent an answer Easel could not read (HTTP {status}); "
+                    "try again in a moment.",
+                    service=self.label,
+                    status=str(status),
+                ),
                 provider=self.provider,
                 status=status,
                 detail=short(body[:2000].decode("utf-8", "replace")),
@@ -80,8 +85,12 @@ class ReplyReader:
     def not_json(self, status: int, body: bytes) -> TransientUpstreamError:
         """An answer that is not JSON: a gateway's error page, worth another try."""
         return TransientUpstreamError(
-            f"{self.label}'s gateway answered with an error page instead of JSON "
-            f"(HTTP {status}); try again in a moment.",
+            _(
+                "{service}'s gateway answered with an error page instead of JSON "
+                "(HTTP {status}); try again in a moment.",
+                service=self.label,
+                status=str(status),
+            ),
             provider=self.provider,
             status=status,
             code="not_json",
@@ -103,7 +112,7 @@ class ReplyReader:
                 error = self.not_json(status, body)
                 if status == 429:
                     return RateLimitedError(
-                        error.user_message,
+                        error.message_text,
                         provider=self.provider,
                         status=429,
                         detail=error.detail,
@@ -126,8 +135,11 @@ class ReplyReader:
         common: dict[str, Any] = {"provider": self.provider, "status": status, "code": error.code}
         if is_moderation_error(error):
             return SafetyRefusal(
-                f"{label}'s safety system refused this request. Reword the prompt (or use "
-                "other images) and try again.",
+                _(
+                    "{service}'s safety system refused this request. Reword the prompt (or use "
+                    "other images) and try again.",
+                    service=label,
+                ),
                 provider=self.provider,
                 detail=detail,
             )
@@ -135,9 +147,9 @@ class ReplyReader:
         kind = (error.type or "").lower()
         if status == 402 or "insufficient_quota" in (code, kind) or code == "billing_hard_limit":
             return InsufficientQuotaError(
-                f"The {label} account is out of balance.",
+                _("The {service} account is out of balance.", service=label),
                 detail=detail,
-                member_hint="An admin needs to top it up.",
+                member_hint=_("An admin needs to top it up."),
                 operator_hint=f"Top up the {label} account.",
                 **common,
             )
@@ -153,21 +165,39 @@ class ReplyReader:
             )
         if status == 429:
             return RateLimitedError(
-                f"{label} is rate limiting requests (HTTP 429); try again in a moment.",
+                _(
+                    "{service} is rate limiting requests (HTTP 429); try again in a moment.",
+                    service=label,
+                ),
                 retry_after=retry_after,
                 detail=detail,
                 **common,
             )
-        where = "in the stream" if what == "stream" else f"HTTP {status}"
+        where = _("in the stream") if what == "stream" else literal(f"HTTP {status}")
         if status >= 500 or status in (408, 409) or kind in ("server_error", "api_error"):
             return TransientUpstreamError(
-                f"{label} had a server error ({where}); try again in a moment.",
+                _(
+                    "{service} had a server error ({where}); try again in a moment.",
+                    service=label,
+                    where=where,
+                ),
                 retry_after=retry_after,
                 detail=detail,
                 **{**common, "code": error.code or ("stream_error" if what == "stream" else None)},
             )
+        refused = {
+            "request": _("the request"),
+            "answer": _("the answer"),
+            "stream": _("the stream"),
+        }.get(what, literal(what))
         return UpstreamRejectedError(
-            f"{label} refused the {what} ({where}{': ' + said if said else ''}).",
+            _(
+                "{service} refused {what} ({where}{said}).",
+                service=label,
+                what=refused,
+                where=where,
+                said=f": {said}" if said else "",
+            ),
             detail=detail,
             **common,
         )
@@ -175,7 +205,7 @@ class ReplyReader:
 
 def _simple_error(
     label: str, setting: str, status: int, said: str
-) -> tuple[type[PermanentUpstreamError], str, str, str] | None:
+) -> tuple[type[PermanentUpstreamError], Text, Text, str] | None:
     """The class, message and member and operator hints of a status that needs nothing more.
 
     ``setting`` prefixes the provider's own settings; the first provider may take its key, URL
@@ -184,33 +214,35 @@ def _simple_error(
     if status == 401:
         return (
             AuthenticationError,
-            f"{label} rejected the API key (HTTP 401).",
-            "An admin needs to check it.",
+            _("{service} rejected the API key (HTTP 401).", service=label),
+            _("An admin needs to check it."),
             f"Check {setting}_API_KEY (or IMAGE_API_KEY).",
         )
     if status == 403:
         return (
             AuthenticationError,
-            f"{label} refused this API key access to the model (HTTP 403"
-            f"{': ' + said if said else ''}).",
-            "An admin needs to check the key's access.",
+            _(
+                "{service} refused this API key access to the model (HTTP 403{said}).",
+                service=label,
+                said=f": {said}" if said else "",
+            ),
+            _("An admin needs to check the key's access."),
             f"Check what {setting}_API_KEY (or IMAGE_API_KEY) may use.",
         )
     if status == 404:
         return (
             TaskNotFoundError,
-            f"{label} has no such endpoint or model (HTTP 404).",
-            "An admin needs to check its base URL and model id.",
+            _("{service} has no such endpoint or model (HTTP 404).", service=label),
+            _("An admin needs to check its base URL and model id."),
             f"Check {setting}_BASE_URL and {setting}_MODEL (or IMAGE_API_BASE_URL and "
             "IMAGE_MODEL).",
         )
     if status == 413:
-        message = f"{label} refused the images as too large (HTTP 413)."
         return (
             UpstreamRejectedError,
-            message,
+            _("{service} refused the images as too large (HTTP 413).", service=label),
+            _("Use smaller or fewer images."),
             "Use smaller or fewer images.",
-            ("Use smaller or fewer images."),
         )
     return None
 

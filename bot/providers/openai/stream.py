@@ -14,7 +14,8 @@ from dataclasses import dataclass
 import aiohttp
 from pydantic import ValidationError
 
-from bot.errors import EaselError, TransientUpstreamError, in_words
+from bot.errors import EaselError, TransientUpstreamError
+from bot.i18n import Duration, Text, _, _n
 from bot.providers.openai.bodies import decode_b64, loads
 from bot.providers.openai.errors import ReplyReader
 from bot.providers.openai.models import (
@@ -49,9 +50,9 @@ class StreamStartedError(Exception):
         self.error = error
 
 
-def _too_large(what: str) -> TransientUpstreamError:
+def _too_large(what: Text) -> TransientUpstreamError:
     return TransientUpstreamError(
-        f"The image service streamed {what} too large to be an image.",
+        _("The image service streamed {what} too large to be an image.", what=what),
         provider="stream",
         code="stream_too_large",
     )
@@ -83,7 +84,7 @@ async def iter_sse(
             return event
         if line.startswith(b":"):
             return None
-        key, _, value = line.partition(b":")
+        key, _colon, value = line.partition(b":")
         value = value.removeprefix(b" ")
         if key == b"event":
             name = value.decode("utf-8", "replace")
@@ -91,7 +92,7 @@ async def iter_sse(
             data.append(value)
             size += len(value)
             if size > max_event_bytes:
-                raise _too_large("an event")
+                raise _too_large(_("an event"))
         return None
 
     async for chunk in chunks:
@@ -101,7 +102,7 @@ async def iter_sse(
             if newline < 0:
                 start = len(buffer)
                 if len(buffer) > max_event_bytes:
-                    raise _too_large("a line")
+                    raise _too_large(_("a line"))
                 break
             raw = bytes(buffer[:newline])
             del buffer[: newline + 1]
@@ -170,7 +171,7 @@ async def read_stream(
     except ValidationError as exc:
         raise StreamStartedError(
             TransientUpstreamError(
-                f"{label} streamed an event Easel could not read; try again.",
+                _("{service} streamed an event Easel could not read; try again.", service=label),
                 provider=provider,
                 code="stream_error",
                 detail=str(exc)[:300],
@@ -181,12 +182,19 @@ async def read_stream(
             raise
         came = _previews(previews)
         if isinstance(exc, TimeoutError):
-            what = (
-                f"{label} stopped streaming after {came} and sent no final image within "
-                f"{in_words(time_limit)}; try again."
+            what = _(
+                "{service} stopped streaming after {previews} and sent no final image within "
+                "{duration}; try again.",
+                service=label,
+                previews=came,
+                duration=Duration(seconds=time_limit),
             )
         else:
-            what = f"The connection to {label} was cut after {came}, before the final image."
+            what = _(
+                "The connection to {service} was cut after {previews}, before the final image.",
+                service=label,
+                previews=came,
+            )
         raise StreamStartedError(
             TransientUpstreamError(
                 what,
@@ -196,9 +204,14 @@ async def read_stream(
             )
         ) from exc
     if not finals:
-        after = f" after {_previews(previews)}" if previews else ""
         error = TransientUpstreamError(
-            f"{label} ended the stream{after} without the final image; try again.",
+            _(
+                "{service} ended the stream after {previews} without the final image; try again.",
+                service=label,
+                previews=_previews(previews),
+            )
+            if previews
+            else _("{service} ended the stream without the final image; try again.", service=label),
             provider=provider,
             code="stream_incomplete",
         )
@@ -206,5 +219,5 @@ async def read_stream(
     return finals
 
 
-def _previews(count: int) -> str:
-    return "1 preview" if count == 1 else f"{count} previews"
+def _previews(count: int) -> Text:
+    return _n("{count} preview", "{count} previews", count)

@@ -26,6 +26,7 @@ from bot.errors import (
     SafetyRefusal,
     TaskNotFoundError,
 )
+from bot.i18n import Text, _
 from bot.options import OutputFormat
 from bot.providers._http import Sleep
 from bot.providers.base import IN_PROCESS_CALLS, ImageProvider, TaskSnapshot, TaskSpec, TaskState
@@ -59,7 +60,7 @@ class _LocalTask:
     results: dict[int, bytes] = field(default_factory=dict, repr=False)
     count: int = 0
     error: BaseException | None = None
-    shortfall_reason: str | None = None  # fewer images than asked: why the others failed
+    shortfall_reason: Text | None = None  # fewer images than asked: why the others failed
     finished_at: float | None = None
     runner: asyncio.Task[None] | None = None
 
@@ -149,7 +150,10 @@ class OpenAICompatProvider:
         edit_spec = self.spec.for_edit()
         if task.mask_url is not None and not edit_spec.supports_mask:
             raise InputError(
-                edit_spec.mask_refusal or f"{self.label} does not take a mask.", field="mask"
+                Text(id=edit_spec.mask_refusal)
+                if edit_spec.mask_refusal
+                else _("{service} does not take a mask.", service=self.label),
+                field="mask",
             )
         images = [self._input(url) for url in task.reference_urls]
         mask = self._input(task.mask_url) if task.mask_url is not None else None
@@ -181,8 +185,11 @@ class OpenAICompatProvider:
         local = self._tasks.get(task_id)
         if local is None:
             raise TaskNotFoundError(
-                f"{self.label} answers over the open connection only, and this job's connection "
-                "was lost (Easel restarted).",
+                _(
+                    "{service} answers over the open connection only, and this job's "
+                    "connection was lost (Easel restarted).",
+                    service=self.label,
+                ),
                 provider=self.name,
             )
         if local.state is TaskState.FAILED and local.error is not None:
@@ -199,13 +206,13 @@ class OpenAICompatProvider:
         """A result from memory (once: it is dropped when read), or a remote URL."""
         if not url.startswith(LOCAL_SCHEME):
             return await self.client.download(url)
-        _, _, rest = url.removeprefix(LOCAL_SCHEME).partition("/results/")
-        task_id, _, index = rest.partition("/")
+        _provider, _sep, rest = url.removeprefix(LOCAL_SCHEME).partition("/results/")
+        task_id, _slash, index = rest.partition("/")
         local = self._tasks.get(task_id)
         data = local.results.pop(int(index), None) if local and index.isdigit() else None
         if data is None:
             raise ResultUnavailableError(
-                "The image was already delivered or is gone; run the request again.",
+                _("The image was already delivered or is gone; run the request again."),
                 provider=self.name,
             )
         return data
@@ -261,8 +268,10 @@ class OpenAICompatProvider:
             upload = self._uploads.pop(url.rsplit("/", 1)[-1], None)
             if upload is None:
                 raise ResultUnavailableError(
-                    "An input image was lost before it could be sent (Easel restarted?); "
-                    "run the request again.",
+                    _(
+                        "An input image was lost before it could be sent (Easel restarted?); "
+                        "run the request again."
+                    ),
                     provider=self.name,
                 )
             return upload.file
@@ -281,7 +290,8 @@ class OpenAICompatProvider:
             results = await self._all_images(local, task, images, mask)
         except asyncio.CancelledError:
             local.error = TaskNotFoundError(
-                f"The call to {self.label} was stopped before it answered.", provider=self.name
+                _("The call to {service} was stopped before it answered.", service=self.label),
+                provider=self.name,
             )
             local.state = TaskState.FAILED
             raise
@@ -349,7 +359,9 @@ class OpenAICompatProvider:
                 raise _most_telling(errors)
         if errors:
             telling = _most_telling(errors)
-            local.shortfall_reason = telling.message if isinstance(telling, EaselError) else None
+            local.shortfall_reason = (
+                telling.message_text if isinstance(telling, EaselError) else None
+            )
             log.warning(
                 "%s call %s: %d of %d calls failed (%s); delivering %d image(s)",
                 self.label,
@@ -360,7 +372,12 @@ class OpenAICompatProvider:
                 len(made),
             )
         elif len(made) < task.n:
-            local.shortfall_reason = f"{self.label} sent {len(made)} of the {task.n} asked for"
+            local.shortfall_reason = _(
+                "{service} sent {sent} of the {asked} asked for",
+                service=self.label,
+                sent=len(made),
+                asked=task.n,
+            )
         return made[: task.n]
 
     def _snapshot(self, local: _LocalTask) -> TaskSnapshot:

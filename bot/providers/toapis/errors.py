@@ -23,6 +23,7 @@ from bot.errors import (
     TransientUpstreamError,
     UpstreamRejectedError,
 )
+from bot.i18n import _
 from bot.providers._http import Reply, parse_retry_after, short
 from bot.providers._refusals import says_refusal
 from bot.providers.toapis.models import ErrorEnvelope
@@ -76,8 +77,11 @@ class ReplyReader:
                 status = int(code) if code.isdigit() else _CODE_STATUS.get(code, 400)
                 raise self._status_error(op, status, reply, envelope) from exc
             raise TransientUpstreamError(
-                f"The image service sent an answer Easel could not read (HTTP {reply.status}); "
-                "try again in a moment.",
+                _(
+                    "The image service sent an answer Easel could not read (HTTP {status}); "
+                    "try again in a moment.",
+                    status=str(reply.status),
+                ),
                 provider=self.provider,
                 status=reply.status,
                 detail=short(reply.body.decode("utf-8", "replace")),
@@ -91,7 +95,7 @@ class ReplyReader:
             error = self.not_json(reply)
             if reply.status == 429:
                 return RateLimitedError(
-                    error.user_message,
+                    error.message_text,
                     provider=self.provider,
                     status=429,
                     detail=error.detail,
@@ -103,8 +107,11 @@ class ReplyReader:
     def not_json(self, reply: Reply) -> TransientUpstreamError:
         """An answer that is not JSON: a gateway's error page, worth another try."""
         return TransientUpstreamError(
-            "The image service's gateway answered with an error page instead of JSON "
-            f"(HTTP {reply.status}); try again in a moment.",
+            _(
+                "The image service's gateway answered with an error page instead of JSON "
+                "(HTTP {status}); try again in a moment.",
+                status=str(reply.status),
+            ),
             provider=self.provider,
             status=reply.status,
             detail=short(reply.body.decode("utf-8", "replace")),
@@ -118,10 +125,14 @@ class ReplyReader:
         detail = upstream or short(reply.body.decode("utf-8", "replace"))
         common: dict[str, Any] = {"provider": self.provider, "status": status, "code": code}
         said = f": {upstream}" if upstream else ""
+        code_text = str(status)
 
         if op == "download" and 400 <= status < 500 and status not in (408, 429):
             return ResultUnavailableError(
-                f"The result link expired or is gone (HTTP {status}); run the request again.",
+                _(
+                    "The result link expired or is gone (HTTP {status}); run the request again.",
+                    status=code_text,
+                ),
                 detail=detail,
                 **common,
             )
@@ -129,61 +140,87 @@ class ReplyReader:
         if (status in (400, 413, 422) and not refused) or (
             400 <= status < 500 and status not in _MAPPED_4XX
         ):
-            what = "uploaded image" if op == "upload" else "request"
+            rejected = (
+                _(
+                    "The image service refused the uploaded image (HTTP {status}{said}).",
+                    status=code_text,
+                    said=said,
+                )
+                if op == "upload"
+                else _(
+                    "The image service refused the request (HTTP {status}{said}).",
+                    status=code_text,
+                    said=said,
+                )
+            )
             return UpstreamRejectedError(
-                f"The image service refused the {what} (HTTP {status}{said}).",
+                rejected,
                 detail=detail,
                 **common,
             )
         if status in (401, 403):
             access = "" if status == 401 else f" and its access to {self.model_id}"
-            verb = "rejected the API key" if status == 401 else "refused this API key access"
             return AuthenticationError(
-                f"The image service {verb} (HTTP {status}).",
+                _("The image service rejected the API key (HTTP 401).")
+                if status == 401
+                else _(
+                    "The image service refused this API key access (HTTP {status}).",
+                    status=code_text,
+                ),
                 detail=detail,
-                member_hint=f"An admin needs to check IMAGE_API_KEY{access}.",
+                member_hint=_("An admin needs to check IMAGE_API_KEY.")
+                if status == 401
+                else _(
+                    "An admin needs to check IMAGE_API_KEY and its access to {model}.",
+                    model=self.model_id,
+                ),
                 operator_hint=f"Check IMAGE_API_KEY{access}.",
                 **common,
             )
         if status == 402:
             return InsufficientQuotaError(
-                "The image service account is out of balance (HTTP 402).",
+                _("The image service account is out of balance (HTTP 402)."),
                 detail=detail,
-                member_hint="An admin needs to top it up.",
+                member_hint=_("An admin needs to top it up."),
                 operator_hint="Top up the ToAPIs account.",
                 **common,
             )
         if status == 404 and op == "poll":
             return TaskNotFoundError(
-                "The image service does not know this task (HTTP 404); it may have expired.",
+                _("The image service does not know this task (HTTP 404); it may have expired."),
                 detail=detail,
                 **common,
             )
         if status == 404:
             return TaskNotFoundError(
-                "The image service has no such endpoint (HTTP 404).",
+                _("The image service has no such endpoint (HTTP 404)."),
                 detail=detail,
-                member_hint="An admin needs to check IMAGE_API_BASE_URL.",
+                member_hint=_("An admin needs to check IMAGE_API_BASE_URL."),
                 operator_hint="Check IMAGE_API_BASE_URL.",
                 **common,
             )
         if refused:
             return SafetyRefusal(
-                "The image service's safety system refused this request; "
-                "try rewording the prompt or using other images.",
+                _(
+                    "The image service's safety system refused this request; "
+                    "try rewording the prompt or using other images."
+                ),
                 provider=self.provider,
                 detail=detail,
             )
         retry_after = parse_retry_after(reply.headers.get("Retry-After"))
         if status == 429:
             return RateLimitedError(
-                "The image service is rate limiting requests (HTTP 429); try again in a moment.",
+                _("The image service is rate limiting requests (HTTP 429); try again in a moment."),
                 retry_after=retry_after,
                 detail=detail,
                 **common,
             )
         return TransientUpstreamError(
-            f"The image service had a server error (HTTP {status}); try again in a moment.",
+            _(
+                "The image service had a server error (HTTP {status}); try again in a moment.",
+                status=code_text,
+            ),
             detail=detail,
             retry_after=retry_after,
             **common,

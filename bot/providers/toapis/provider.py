@@ -30,8 +30,8 @@ from bot.errors import (
     TaskNotFoundError,
     TransientUpstreamError,
     UpstreamRejectedError,
-    in_words,
 )
+from bot.i18n import Duration, _
 from bot.options import OutputFormat
 from bot.providers._bodies import ModelList
 from bot.providers._downloads import download_with_retries
@@ -83,9 +83,9 @@ class ToAPIsProvider:
             base_url,
             api_key,
             provider=name,
-            service="the image service",
+            service=_("the image service"),
             session=session,
-            refusal="that cannot be an image, so it was not downloaded.",
+            refusal=_("that cannot be an image, so it was not downloaded."),
         )
         self.replies = ReplyReader(provider=name, model_id=spec.model_id)
         self._request_timeout = request_timeout
@@ -133,7 +133,7 @@ class ToAPIsProvider:
             if not parsed.success or parsed.data is None:
                 reason = short(parsed.message) or "no reason given"
                 raise UpstreamRejectedError(
-                    f"The image service refused the uploaded image ({reason}).",
+                    _("The image service refused the uploaded image ({reason}).", reason=reason),
                     provider=self.name,
                     status=reply.status,
                     detail=parsed.message,
@@ -298,7 +298,10 @@ class ToAPIsProvider:
         balance = await self._retrying("check", once)
         if not balance.success:
             raise UpstreamRejectedError(
-                f"The image service refused the balance check ({short(balance.message)}).",
+                _(
+                    "The image service refused the balance check ({reason}).",
+                    reason=short(balance.message),
+                ),
                 provider=self.name,
                 detail=balance.message,
             )
@@ -381,8 +384,10 @@ class ToAPIsProvider:
             auth=auth,
             limit=MAX_DOWNLOAD_BYTES if op == "download" else MAX_API_BODY_BYTES,
             time_limit=self._timeout,
-            timeout_message="The image service did not answer within "
-            f"{in_words(self._request_timeout)}; try again in a moment.",
+            timeout_message=_(
+                "The image service did not answer within {duration}; try again in a moment.",
+                duration=Duration(seconds=self._request_timeout),
+            ),
             timeout_detail=f"{op} {method} timed out",
             **options,
         )

@@ -273,14 +273,14 @@ async def test_a_mask_of_another_shape_is_refused_with_the_expected_size(
         await pipeline.check_mask(request.references[0], request.mask)  # type: ignore[arg-type]
     failed = last(await run(engine, request))
     assert isinstance(failed, JobFailed) and failed.failure == "input"
-    assert "1024x1024" in failed.reason
+    assert "1024x1024" in str(failed.reason)
     assert len(sandbox.requests) == 0
 
 
 async def test_a_mask_that_marks_nothing_is_refused(engine: Engine, sandbox: Sandbox) -> None:
     request = edit(image(solid((64, 64))), mask=image(solid((64, 64), (0, 0, 0))))
     failed = last(await run(engine, request))
-    assert isinstance(failed, JobFailed) and "marks nothing to repaint" in failed.reason
+    assert isinstance(failed, JobFailed) and "marks nothing to repaint" in str(failed.reason)
     assert len(sandbox.requests) == 0
 
 
@@ -300,7 +300,7 @@ async def test_bad_inputs_are_refused_without_any_upstream_call(
 ) -> None:
     failed = last(await run(engine, edit(*inputs)))
     assert isinstance(failed, JobFailed) and failed.failure == "input"
-    assert fragment in failed.reason
+    assert fragment in str(failed.reason)
     assert len(sandbox.requests) == 0
 
 
@@ -316,7 +316,7 @@ async def test_a_corrupt_mask_fails_the_job_before_any_upload(
             break
         await asyncio.sleep(0.02)
     assert stored is not None and stored.failure_kind == "input"
-    assert "`mask.gif` is not an image" in (stored.failure_reason or "")
+    assert "`mask.gif` is not an image" in str(stored.failure_reason)
     assert len(sandbox.requests) == 0
 
 

@@ -92,7 +92,7 @@ async def test_an_outage_or_no_balance_at_the_first_moves_the_job_to_the_next(
     assert isinstance(events[-1], JobCompleted), events[-1]
     assert len(events[-1].images) == 2
     assert job.provider == "openai"
-    assert label == "OpenAI · gpt-image-2 · standing in for Starrise"
+    assert str(label) == "OpenAI · gpt-image-2 · standing in for Starrise"
     assert first.count("generate") == calls_at_first
     assert second.count("generate") == 2  # streamed: one call per image
 
@@ -140,7 +140,7 @@ async def test_when_every_provider_is_down_the_member_hears_the_last_reason(
     ) as engine:
         events, job = await run(engine, JobRequest(prompt="a harbour"))
     final = events[-1]
-    assert isinstance(final, JobFailed) and "OpenAI account is out of balance" in final.reason
+    assert isinstance(final, JobFailed) and "OpenAI account is out of balance" in str(final.reason)
     assert job.state is JobState.FAILED
 
 

@@ -170,7 +170,7 @@ async def test_a_sync_job_lost_to_a_restart_fails_with_a_retry(
             stored = await engine.get_job(job.id)
     final = recorder.events[-1]
     assert isinstance(final, JobFailed)
-    assert final.failure == "interrupted" and "Retry" in final.reason
+    assert final.failure == "interrupted" and "Retry" in str(final.reason)
     assert stored is not None and stored.state is JobState.FAILED and stored.notified
     assert server.count("generate") == 1  # never sent again on its own
 

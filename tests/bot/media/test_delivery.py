@@ -125,7 +125,7 @@ async def test_poorly_compressed_png_over_the_limit_is_recompressed_losslessly()
     assert len(fitted.data) <= 200_000
     assert ImageChops.difference(decode(fitted.data).convert("RGB"), image).getbbox() is None
     assert (fitted.filename, fitted.output_format) == ("easel_1.png", PNG)
-    assert fitted.note == (
+    assert str(fitted.note) == (
         "recompressed losslessly (same pixels) to fit the 200 KB limit; "
         f"the original PNG was {len(data) / 1000:.0f} KB"
     )
@@ -140,7 +140,7 @@ async def test_png_over_the_limit_becomes_the_best_jpeg_that_fits() -> None:
     fitted = await _fit(data, PNG, limit)
     assert fitted.data == encode_jpeg(image, quality=90)
     assert (fitted.filename, fitted.output_format) == ("easel_1.jpg", JPEG)
-    assert fitted.note == (
+    assert str(fitted.note) == (
         f"re-encoded as JPEG (quality 90) to fit the {limit // 1000} KB limit; "
         f"the original PNG was {len(data) / 1000:.0f} KB"
     )
@@ -153,7 +153,7 @@ async def test_jpeg_over_the_limit_is_saved_at_a_lower_quality() -> None:
     fitted = await _fit(encode(image, "PNG"), JPEG, limit, compression=95)
     assert len(fitted.data) <= limit
     assert fitted.note is not None
-    assert fitted.note.startswith("saved at JPEG quality 90 instead of 95 to fit the")
+    assert str(fitted.note).startswith("saved at JPEG quality 90 instead of 95 to fit the")
 
 
 async def test_tiny_limit_downscales_keeping_the_aspect_ratio() -> None:
@@ -165,7 +165,7 @@ async def test_tiny_limit_downscales_keeping_the_aspect_ratio() -> None:
     assert (result.format, result.size) == ("JPEG", (fitted.width, fitted.height))
     assert fitted.width < 800
     assert abs(fitted.width / fitted.height - 800 / 600) < 0.02
-    assert fitted.note == (
+    assert str(fitted.note) == (
         f"downscaled from 800x600 to {fitted.width}x{fitted.height} as JPEG (quality 85) "
         f"to fit the 30 KB limit; the original PNG was {len(data) / 1e6:.1f} MB"
     )
@@ -178,7 +178,7 @@ async def test_transparent_png_over_the_limit_stays_png_and_is_downscaled() -> N
     assert len(fitted.data) <= 100_000
     assert (result.format, result.mode, fitted.filename) == ("PNG", "RGBA", "easel_1.png")
     assert fitted.note is not None
-    assert "(kept as PNG to keep its transparency)" in fitted.note
+    assert "(kept as PNG to keep its transparency)" in str(fitted.note)
 
 
 async def test_jpeg_result_is_kept_when_png_was_requested_but_would_not_fit() -> None:
@@ -188,7 +188,7 @@ async def test_jpeg_result_is_kept_when_png_was_requested_but_would_not_fit() ->
     assert fitted.data is data
     assert (fitted.filename, fitted.output_format) == ("easel_1.jpg", JPEG)
     assert fitted.note is not None
-    assert fitted.note.startswith("sent as the original JPEG: as a PNG it would be over")
+    assert str(fitted.note).startswith("sent as the original JPEG: as a PNG it would be over")
 
 
 @pytest.mark.parametrize(
@@ -270,8 +270,8 @@ async def test_jpeg_over_the_limit_is_reencoded_and_the_note_says_so() -> None:
     fitted = await _fit(data, JPEG, limit)
     assert len(fitted.data) <= limit
     assert fitted.note is not None
-    assert fitted.note.startswith("re-encoded at JPEG quality 95 to fit the")
-    assert fitted.note.endswith(f"the original JPEG was {describe_size(len(data))}")
+    assert str(fitted.note).startswith("re-encoded at JPEG quality 95 to fit the")
+    assert str(fitted.note).endswith(f"the original JPEG was {describe_size(len(data))}")
 
 
 async def test_colour_profile_survives_conversion() -> None:

@@ -9,6 +9,7 @@ import pytest
 from PIL import Image
 
 from bot.errors import InputError
+from bot.i18n import source_lang
 from bot.media import regions
 from bot.media.inputs import prepare_mask
 from bot.media.regions import (
@@ -62,7 +63,9 @@ async def test_a_region_mask_is_a_valid_mask_as_it_is() -> None:
 
 def test_areas_are_parsed_in_catalogue_order_and_unknown_ones_refused() -> None:
     assert parse_regions(["cell9", "left", "cell9"]) == ("left", "cell9")
-    assert describe_regions(("left", "cell9")) == "Left half + Cell 9 · bottom right"
+    assert source_lang().value(describe_regions(("left", "cell9"))) == (
+        "Left half + Cell 9 · bottom right"
+    )
     with pytest.raises(InputError, match="Unknown area"):
         parse_regions(["sky"])
     with pytest.raises(InputError, match="at least one"):
@@ -73,8 +76,8 @@ def test_every_option_fits_a_select_menu() -> None:
     options = {**PRESETS, **CELLS}
     assert len(options) <= 25
     for key, region in options.items():
-        assert len(key) <= 100 and 1 <= len(region.label) <= 100
-        assert len(region.description) <= 100
+        assert len(key) <= 100 and 1 <= len(str(region.label)) <= 100
+        assert len(str(region.description)) <= 100
 
 
 async def test_the_preview_is_small_upright_and_tints_the_area() -> None:

@@ -142,6 +142,7 @@ async def test_a_database_from_before_failover_gains_the_provider_column(tmp_pat
     async with Database.open(path) as database:  # all migrations, then roll 003 back
         await database.connection.executescript(
             "ALTER TABLE jobs DROP COLUMN provider; DELETE FROM schema_version WHERE version >= 3;"
+            " ALTER TABLE jobs DROP COLUMN locale;"
             # 004 (money) again too: its columns and tables
             " ALTER TABLE jobs DROP COLUMN defaults; ALTER TABLE jobs DROP COLUMN currency;"
             " ALTER TABLE jobs DROP COLUMN estimated_cost; ALTER TABLE jobs DROP COLUMN cost;"
