@@ -45,6 +45,9 @@ class User:
     global_name: str | None = None
     bot: bool = False
     avatar: str | None = None
+    # The language the user's client is set to: sent as ``locale`` on their interactions (the
+    # user object itself shows it only to OAuth apps, so ``payload`` leaves it out).
+    locale: str = "en-US"
 
     def payload(self) -> UserPayload:
         """The user object (fresh dict: callers may embed it anywhere)."""

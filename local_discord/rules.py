@@ -13,6 +13,7 @@ from local_discord.errors import (
     form_error,
     form_errors,
 )
+from local_discord.localizations import LOCALES, check_localizations, localized
 from local_discord.payloads import JSON
 
 log = logging.getLogger(__name__)
@@ -384,8 +385,9 @@ def check_command(cmd: Any, index: int) -> None:
         errors.append(
             (f"{p}.description", "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 100 in length.")
         )
+    check_localizations(errors, p, cmd, chat_input=ctype == 1)
     _check_options(errors, cmd.get("options") or [], f"{p}.options")
-    if _command_size(cmd) > MAX_COMMAND_TOTAL:
+    if max(_command_size(cmd, locale) for locale in (None, *LOCALES)) > MAX_COMMAND_TOTAL:
         errors.append((p, "APPLICATION_COMMAND_TOO_LARGE", "Command exceeds maximum size (8000)"))
     if errors:
         raise form_errors(errors)
@@ -415,6 +417,12 @@ def _check_options(errors: list[tuple[str, str, str]], options: Any, path: str) 
                     "Must be between 1 and 100 in length.",
                 )
             )
+        check_localizations(errors, op, opt, chat_input=True)
+        for j, choice in enumerate(opt.get("choices") or []):
+            if isinstance(choice, dict):
+                check_localizations(
+                    errors, f"{op}.choices.{j}", choice, chat_input=True, choice=True
+                )
         otype = _int_or_error(errors, f"{op}.type", opt.get("type"), 0)
         if otype in (1, 2):
             _check_options(errors, opt.get("options") or [], f"{op}.options")
@@ -454,8 +462,13 @@ def _check_options(errors: list[tuple[str, str, str]], options: Any, path: str) 
             )
 
 
-def _command_size(cmd: JSON) -> int:
-    total = len(str(cmd.get("name", ""))) + len(str(cmd.get("description", "")))
+def _command_size(cmd: JSON, locale: str | None = None) -> int:
+    """Names, descriptions and choice values, as ``locale``'s users see them (None: default)."""
+
+    def text(item: JSON) -> int:
+        return len(localized(item, "name", locale)) + len(localized(item, "description", locale))
+
+    total = text(cmd)
 
     def opts(options: Any) -> int:
         size = 0
@@ -464,10 +477,10 @@ def _command_size(cmd: JSON) -> int:
         for opt in options:
             if not isinstance(opt, dict):
                 continue
-            size += len(str(opt.get("name", ""))) + len(str(opt.get("description", "")))
+            size += text(opt)
             for ch in opt.get("choices") or []:
                 if isinstance(ch, dict):
-                    size += len(str(ch.get("name", ""))) + len(str(ch.get("value", "")))
+                    size += len(localized(ch, "name", locale)) + len(str(ch.get("value", "")))
             size += opts(opt.get("options"))
         return size
 

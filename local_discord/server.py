@@ -555,10 +555,16 @@ class LocalDiscord(Waitable):
         self.changed()
 
     def create_user(
-        self, username: str, *, global_name: str | None = None, bot: bool = False
+        self,
+        username: str,
+        *,
+        global_name: str | None = None,
+        bot: bool = False,
+        locale: str = "en-US",
     ) -> User:
-        """A user who is in no guild yet (see ``add_member``)."""
-        return self.world.create_user(username, global_name=global_name, bot=bot)
+        """A user who is in no guild yet (see ``add_member``); their client speaks ``locale``,
+        which every interaction of theirs carries."""
+        return self.world.create_user(username, global_name=global_name, bot=bot, locale=locale)
 
     async def create_guild(
         self,
@@ -568,10 +574,19 @@ class LocalDiscord(Waitable):
         members: Iterable[UserRef] = (),
         premium_tier: int = 0,
         with_bot: bool = True,
+        preferred_locale: str = "en-US",
     ) -> Guild:
-        """A new guild with ``#general``; the bot joins (GUILD_CREATE) unless ``with_bot=False``."""
+        """A new guild with ``#general``; the bot joins (GUILD_CREATE) unless ``with_bot=False``.
+
+        ``preferred_locale`` is the Community setting Discord sends as ``guild_locale``.
+        """
         world = self.world
-        guild = world.create_guild(name, self._user(owner or self.owner), premium_tier=premium_tier)
+        guild = world.create_guild(
+            name,
+            self._user(owner or self.owner),
+            premium_tier=premium_tier,
+            preferred_locale=preferred_locale,
+        )
         world.create_channel(guild, "general")
         for m in members:
             world.add_member(guild, self._user(m))
@@ -916,9 +931,10 @@ class LocalDiscord(Waitable):
         source: StoredMessage | None = None,
         parent: InteractionHandle | None = None,
         attachment_size_limit: int | None = None,
-        locale: str = "en-US",
+        locale: str | None = None,
     ) -> InteractionHandle:
         u = self._user(user)
+        locale = locale or u.locale  # a client sends its own language on every interaction
         limit = (
             self.default_attachment_size_limit
             if attachment_size_limit is None
@@ -976,10 +992,12 @@ class LocalDiscord(Waitable):
         attachments: Sequence[Upload] = (),
         subcommand: str | None = None,
         attachment_size_limit: int | None = None,
-        locale: str = "en-US",
+        locale: str | None = None,
         validate: bool = True,
     ) -> InteractionHandle:
         """A user runs ``/name [subcommand] options…`` as the Discord client would send it.
+
+        The interaction carries the user's ``locale`` (``create_user``) unless one is given.
 
         Option types come from the synced definition. ``subcommand`` may be ``"sub"`` or
         ``"group sub"``. Attachment options take an ``Upload`` tuple as their value, or are filled

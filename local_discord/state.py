@@ -20,6 +20,7 @@ from local_discord.errors import (
     too_large,
 )
 from local_discord.interactions import InteractionHandle
+from local_discord.localizations import LOCALES
 from local_discord.models import (
     DM_CHANNEL,
     FLAG_IS_COMPONENTS_V2,
@@ -177,18 +178,36 @@ class World:
 
     # ----------------------------------------------------------------- objects
     def create_user(
-        self, username: str, *, global_name: str | None = None, bot: bool = False
+        self,
+        username: str,
+        *,
+        global_name: str | None = None,
+        bot: bool = False,
+        locale: str = "en-US",
     ) -> User:
-        """A new user (not yet in any guild)."""
-        user = User(id=self.ids.next(), username=username, global_name=global_name, bot=bot)
+        """A new user (not yet in any guild) whose client speaks ``locale``."""
+        if locale not in LOCALES:
+            raise ValueError(f"{locale!r} is not a Discord locale; one of {sorted(LOCALES)}")
+        user = User(
+            id=self.ids.next(), username=username, global_name=global_name, bot=bot, locale=locale
+        )
         self.users[user.id] = user
         return user
 
-    def create_guild(self, name: str, owner: User, *, premium_tier: int = 0) -> Guild:
+    def create_guild(
+        self, name: str, owner: User, *, premium_tier: int = 0, preferred_locale: str = "en-US"
+    ) -> Guild:
         """A guild with its @everyone role, owned by ``owner`` (who becomes a member)."""
+        if preferred_locale not in LOCALES:
+            raise ValueError(f"{preferred_locale!r} is not a Discord locale")
         gid = self.ids.next()
         guild = Guild(
-            id=gid, name=name, owner_id=owner.id, premium_tier=premium_tier, joined_at=utcnow()
+            id=gid,
+            name=name,
+            owner_id=owner.id,
+            premium_tier=premium_tier,
+            joined_at=utcnow(),
+            preferred_locale=preferred_locale,
         )
         guild.roles[gid] = Role(
             id=gid, guild_id=gid, name="@everyone", permissions=DEFAULT_EVERYONE
