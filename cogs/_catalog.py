@@ -92,7 +92,7 @@ def _relative(filename: str) -> str:
 async def tree_strings() -> list[CommandString]:
     """The command tree's strings, from a bot built as it runs (sandbox, throwaway database)."""
     from bot.client import EaselBot
-    from bot.runtime import open_engine
+    from bot.runtime import open_services
     from bot.settings import load_settings
 
     with tempfile.TemporaryDirectory(prefix="easel-i18n-") as folder:
@@ -102,10 +102,11 @@ async def tree_strings() -> list[CommandString]:
             image_provider="sandbox",
             sync_commands=False,
         )
-        async with open_engine(settings) as engine:
-            bot = EaselBot(settings, engine=engine)
+        async with open_services(settings) as services:
+            bot = EaselBot(settings, engine=services.engine, policy=services.policy)
             try:
-                await bot.setup_hook()
+                for name in bot.initial_extensions:
+                    await bot.load_extension(name)
                 return list(command_strings(bot.tree))
             finally:
                 await bot.close()

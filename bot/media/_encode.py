@@ -336,10 +336,11 @@ def _downscale(
             log.debug("downscaled %dx%d to %dx%d for %d bytes", width, height, *small.size, limit)
             return Encoded(data, fmt, new_width, new_height, quality=quality, downscaled=True)
         factor *= min(0.95, math.sqrt(_DOWNSCALE_TARGET * limit / len(data)))
+    size = f"{width}x{height}"
     raise InternalError(
         _(
             "Could not fit a {size} image under the {limit} limit.",
-            size=f"{width}x{height}",
+            size=size,
             limit=describe_limit(limit),
         )
     )

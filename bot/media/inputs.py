@@ -210,13 +210,14 @@ def _prepare_mask(data: bytes, target_size: tuple[int, int], filename: str) -> P
         if abs(width * target_height - height * target_width) > (
             _ASPECT_TOLERANCE * target_width * height
         ):
+            size, target = f"{width}x{height}", f"{target_width}x{target_height}"
             raise InputError(
                 _(
                     "`{name}` is {size}, but the mask must be {target} pixels (the size of the "
                     "first image), or the same shape at another size.",
                     name=name,
-                    size=f"{width}x{height}",
-                    target=f"{target_width}x{target_height}",
+                    size=size,
+                    target=target,
                 ),
                 field="mask",
             )

@@ -190,13 +190,14 @@ class ReplyReader:
             "answer": _("the answer"),
             "stream": _("the stream"),
         }.get(what, literal(what))
+        after = f": {said}" if said else ""
         return UpstreamRejectedError(
             _(
                 "{service} refused {what} ({where}{said}).",
                 service=label,
                 what=refused,
                 where=where,
-                said=f": {said}" if said else "",
+                said=after,
             ),
             detail=detail,
             **common,
@@ -219,12 +220,13 @@ def _simple_error(
             f"Check {setting}_API_KEY (or IMAGE_API_KEY).",
         )
     if status == 403:
+        after = f": {said}" if said else ""
         return (
             AuthenticationError,
             _(
                 "{service} refused this API key access to the model (HTTP 403{said}).",
                 service=label,
-                said=f": {said}" if said else "",
+                said=after,
             ),
             _("An admin needs to check the key's access."),
             f"Check what {setting}_API_KEY (or IMAGE_API_KEY) may use.",
