@@ -130,10 +130,11 @@ class PolicyRefusal(RefusalError):
     the member would teach them how to get around the list.
     """
 
-    def __init__(self, message: Text | str, *, rule: str, admin_detail: str = "") -> None:
+    def __init__(self, message: Text | str, *, rule: str, admin_detail: Text | str = "") -> None:
         super().__init__(message)
         self.rule = rule
-        self.admin_detail = admin_detail
+        self.admin_detail_text = Text.of(admin_detail) if admin_detail else None
+        self.admin_detail = str(self.admin_detail_text) if admin_detail else ""
 
 
 class SafetyRefusal(RefusalError):

@@ -3,7 +3,8 @@
 Commands, buttons, menus and modals let Easel's errors (``bot.errors``) propagate; discord.py
 hands them to the tree's error hook (installed by ``cogs.errors``) or to a view's or modal's
 ``on_error``, and every one of those calls ``report_error``. A member's mistake or a refusal is
-answered in plain words; anything else is a bug: logged once, answered with a reference.
+answered in plain words, in the member's language; anything else is a bug: logged once, answered
+with a reference.
 """
 
 from __future__ import annotations
@@ -16,19 +17,20 @@ from discord import app_commands
 
 from bot.client import NO_MENTIONS, Interaction
 from bot.errors import EaselError, InternalError, RefusalError
+from bot.i18n import Lang, Text, _
+from cogs._i18n import lang_for
 
 log = logging.getLogger(__name__)
 
 PRIVATE_ACK = "easel_private_ack"  # in ``Interaction.extras``
-BUG = "Something went wrong inside Easel (reference `{reference}`). Please try again."
 
 
 class Refused(app_commands.CheckFailure):
-    """A check said no (e.g. ``/easel`` without Manage Server); ``user_message`` says why."""
+    """A check said no (e.g. ``/easel`` without Manage Server); ``text`` says why."""
 
-    def __init__(self, user_message: str) -> None:
-        super().__init__(user_message)
-        self.user_message = user_message
+    def __init__(self, text: Text) -> None:
+        super().__init__(str(text))
+        self.text = text
 
 
 async def answer_privately(
@@ -80,22 +82,23 @@ async def post_publicly(interaction: Interaction, **message: Any) -> discord.Web
     return await interaction.followup.send(wait=True, allowed_mentions=NO_MENTIONS, **message)
 
 
-def member_message(error: BaseException) -> str | None:
-    """What to tell the member about ``error``; None when it is a bug of Easel's."""
+def member_message(error: BaseException, tr: Lang) -> str | None:
+    """What to tell the member about ``error``, in ``tr``'s language; None for a bug of Easel's."""
     if isinstance(error, app_commands.CommandInvokeError):
         error = error.original
     if isinstance(error, Refused):
-        return error.user_message
+        return tr(error.text)
     if isinstance(error, RefusalError):  # a server rule or the image service's safety system
-        return f"🚫 {error.user_message}"
+        return f"🚫 {tr(error.text)}"
     if isinstance(error, EaselError) and not isinstance(error, InternalError):
-        return f"⚠️ {error.user_message}"  # the member's input, or the image service
+        return f"⚠️ {tr(error.text)}"  # the member's input, or the image service
     return None
 
 
 async def report_error(interaction: Interaction, error: BaseException) -> None:
     """Answer the member privately about ``error``; log it first if it is a bug."""
-    text = member_message(error)
+    tr = lang_for(interaction)
+    text = member_message(error, tr)
     if text is None:
         original = getattr(error, "original", error)
         log.error(
@@ -105,7 +108,12 @@ async def report_error(interaction: Interaction, error: BaseException) -> None:
             interaction.guild_id,
             exc_info=original,
         )
-        text = BUG.format(reference=interaction.id)
+        text = tr(
+            _(
+                "Something went wrong inside Easel (reference `{reference}`). Please try again.",
+                reference=str(interaction.id),
+            )
+        )
     try:
         await answer_privately(interaction, text)
     except discord.HTTPException:

@@ -14,11 +14,13 @@ from typing import TYPE_CHECKING, Any
 import discord
 
 from bot.client import Interaction
+from bot.i18n import Lang, _, _p
 from bot.jobs.derive import DerivedAction, next_tier
 from bot.jobs.records import JobRecord
 from bot.policy.models import JobCommand
 from cogs._answers import answer_privately, report_error
 from cogs._edit_modal import open_edit_for_result
+from cogs._i18n import lang_for
 from cogs._policy import ensure_reusable
 from cogs._run import start_job
 
@@ -34,7 +36,7 @@ async def load_job(interaction: Interaction, job_id: str) -> JobRecord | None:
     """The job behind a button, or None after telling the member it is gone."""
     job = await interaction.client.engine.get_job(job_id)
     if job is None:
-        await answer_privately(interaction, "That job no longer exists.")
+        await answer_privately(interaction, lang_for(interaction)(_("That job no longer exists.")))
     return job
 
 
@@ -83,16 +85,20 @@ async def run_action(interaction: Interaction, action: str, job_id: str, index: 
     if job is None:
         return
     engine = interaction.client.engine
+    tr = lang_for(interaction)
     if action == "cancel":
         if not is_requester(interaction, job):
-            await answer_privately(interaction, f"Only <@{job.user_id}> can cancel this job.")
+            await answer_privately(
+                interaction,
+                tr(_("Only {requester} can cancel this job.", requester=f"<@{job.user_id}>")),
+            )
             return
         cancelled = await engine.cancel(job.id)
         await answer_privately(
             interaction,
-            "Cancelled. Work the image service already started may still be charged."
+            tr(_("Cancelled. Work the image service already started may still be charged."))
             if cancelled
-            else "This job has already finished.",
+            else tr(_("This job has already finished.")),
         )
         return
     if action == "delete":
@@ -116,10 +122,8 @@ async def delete_result(interaction: Interaction, job: JobRecord) -> None:
     posted earlier with ``/show`` stay until deleted themselves, and their buttons refuse too.
     """
     if not (is_requester(interaction, job) or can_manage_messages(interaction)):
-        await answer_privately(
-            interaction,
-            "Only the requester or members who can manage messages can delete this.",
-        )
+        only = _("Only the requester or members who can manage messages can delete this.")
+        await answer_privately(interaction, lang_for(interaction)(only))
         return
     await interaction.response.defer()
     await interaction.client.engine.erase(job, by=interaction.user.id)
@@ -186,10 +190,11 @@ class JobButton(
 
 
 PICKER_PLACEHOLDERS = {
-    "vary": "🎨 Vary an image…",
-    "upscale": "⬆️ Upscale an image…",
-    "edit": "✏️ Edit an image…",
+    "vary": _("Vary an image…"),
+    "upscale": _("Upscale an image…"),
+    "edit": _("Edit an image…"),
 }
+PICKER_EMOJI = {"vary": "🎨", "upscale": "⬆️", "edit": "✏️"}
 
 
 class ImagePicker(
@@ -204,16 +209,19 @@ class ImagePicker(
         job_id: str,
         count: int = 1,
         *,
+        tr: Lang | None = None,
         row: int | None = None,
         disabled: bool = False,
     ) -> None:
+        tr = tr or Lang.of(None)
         options = [
-            discord.SelectOption(label=f"Image {i + 1}", value=str(i)) for i in range(max(count, 1))
+            discord.SelectOption(label=tr(_("Image {number}", number=i + 1)), value=str(i))
+            for i in range(max(count, 1))
         ]
         super().__init__(
             discord.ui.Select(
                 custom_id=f"easel:pick:{action}:{job_id}",
-                placeholder=PICKER_PLACEHOLDERS[action],
+                placeholder=f"{PICKER_EMOJI[action]} {tr(PICKER_PLACEHOLDERS[action])}",
                 options=options,
                 row=row,
                 disabled=disabled,
@@ -235,48 +243,71 @@ class ImagePicker(
         await press(interaction, self.action, self.job_id, index)
 
 
-def progress_view(job: JobRecord) -> discord.ui.View:
+def progress_view(job: JobRecord, tr: Lang) -> discord.ui.View:
     """Under a job in progress: Cancel."""
     view = discord.ui.View(timeout=None)
-    view.add_item(JobButton("cancel", job.id, label="Cancel", emoji="✖️"))
+    view.add_item(JobButton("cancel", job.id, label=tr(_p("button", "Cancel")), emoji="✖️"))
     return view
 
 
-def retry_view(job: JobRecord) -> discord.ui.View:
+def retry_view(job: JobRecord, tr: Lang) -> discord.ui.View:
     """Under a job that failed or a restart cut off: one press runs it again (a re-roll)."""
     view = discord.ui.View(timeout=None)
     view.add_item(
-        JobButton("reroll", job.id, label="Retry", emoji="🔁", style=discord.ButtonStyle.primary)
+        JobButton(
+            "reroll",
+            job.id,
+            label=tr(_p("button", "Retry")),
+            emoji="🔁",
+            style=discord.ButtonStyle.primary,
+        )
     )
     return view
 
 
-def result_view(job: JobRecord, *, upscale_possible: bool) -> discord.ui.View:
-    """Under finished images: re-roll, vary, upscale, edit, delete."""
+def result_view(job: JobRecord, tr: Lang, *, upscale_possible: bool) -> discord.ui.View:
+    """Under finished images: re-roll, vary, upscale, edit, delete (in the requester's words)."""
     view = discord.ui.View(timeout=None)
     count = len(job.results)
     view.add_item(
         JobButton(
-            "reroll", job.id, label="Re-roll", emoji="🔄", style=discord.ButtonStyle.primary, row=0
+            "reroll",
+            job.id,
+            label=tr(_p("button", "Re-roll")),
+            emoji="🔄",
+            style=discord.ButtonStyle.primary,
+            row=0,
         )
     )
     delete = JobButton(
-        "delete", job.id, label="Delete", emoji="🗑️", style=discord.ButtonStyle.danger, row=0
+        "delete",
+        job.id,
+        label=tr(_p("button", "Delete")),
+        emoji="🗑️",
+        style=discord.ButtonStyle.danger,
+        row=0,
     )
     if count <= 1:
-        view.add_item(JobButton("vary", job.id, label="Vary", emoji="🎨", row=0))
+        view.add_item(JobButton("vary", job.id, label=tr(_p("button", "Vary")), emoji="🎨", row=0))
         view.add_item(
             JobButton(
-                "upscale", job.id, label="Upscale", emoji="⬆️", row=0, disabled=not upscale_possible
+                "upscale",
+                job.id,
+                label=tr(_p("button", "Upscale")),
+                emoji="⬆️",
+                row=0,
+                disabled=not upscale_possible,
             )
         )
-        view.add_item(JobButton("edit", job.id, label="Edit", emoji="✏️", row=0))
+        view.add_item(JobButton("edit", job.id, label=tr(_p("button", "Edit")), emoji="✏️", row=0))
         view.add_item(delete)
         return view
     view.add_item(delete)
-    view.add_item(ImagePicker("vary", job.id, count, row=1))
-    view.add_item(ImagePicker("upscale", job.id, count, row=2, disabled=not upscale_possible))
-    view.add_item(ImagePicker("edit", job.id, count, row=3))
+    view.add_item(ImagePicker("vary", job.id, count, tr=tr, row=1))
+    view.add_item(
+        ImagePicker("upscale", job.id, count, tr=tr, row=2, disabled=not upscale_possible)
+    )
+    view.add_item(ImagePicker("edit", job.id, count, tr=tr, row=3))
     return view
 
 

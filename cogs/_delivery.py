@@ -1,7 +1,7 @@
 """Renders every Discord job's events into its message: the engine's observer for Discord.
 
-It works from the persisted job alone (channel, message id, interaction token while it lives),
-so jobs resumed after a restart are rendered exactly like fresh ones.
+It works from the persisted job alone (channel, message id, interaction token while it lives,
+the requester's language), so jobs resumed after a restart are rendered exactly like fresh ones.
 """
 
 from __future__ import annotations
@@ -15,11 +15,13 @@ import aiohttp
 import discord
 
 from bot.client import NO_MENTIONS
+from bot.i18n import Lang, Text, _
 from bot.jobs.fanout import UndeliverableError
 from bot.jobs.models import JobCompleted, JobEvent, JobFailed, JobProgress
 from bot.jobs.records import JobRecord
 from bot.policy.defaults import applied_text
 from cogs._buttons import progress_view, result_view, retry_view, upscale_possible
+from cogs._i18n import lang_for_job
 from cogs._job_message import JobMessage, original_response
 from cogs._render import failure_embed, progress_embed, result_embed
 
@@ -49,6 +51,7 @@ class DiscordDelivery:
                 user_id=job.user_id,
                 delivery=job.delivery,
                 interval=self.bot.settings.progress_edit_interval,
+                tr=lang_for_job(self.bot, job.guild_id, job.locale),
             )
             self._messages[job.id] = message
         return message
@@ -57,11 +60,12 @@ class DiscordDelivery:
         """Render one event; final events raise if the member could not be told at all."""
         message = self._message(job)
         resolved = job.resolved()
-        label = str(self.bot.engine.label_for(job))  # the provider that took the job
+        label = self.bot.engine.label_for(job)  # the provider that took the job
         defaults = applied_text(job.defaults)  # which options came from defaults, and where
+        tr = lang_for_job(self.bot, job.guild_id, job.locale)  # the requester's language
         private_failure = isinstance(event, JobFailed) and event.failure == "input"
         if not private_failure:
-            await self._go_public(job, message, label, defaults)
+            await self._go_public(job, message, label, defaults, tr)
         if isinstance(event, JobCompleted):
             embed = result_embed(
                 resolved,
@@ -71,15 +75,16 @@ class DiscordDelivery:
                 label=label,
                 defaults=defaults,
                 missing=event.missing,
-                shortfall=None if event.missing == 0 else str(event.shortfall()),
+                shortfall=event.shortfall(),
+                tr=tr,
             )
-            view = result_view(job, upscale_possible=upscale_possible(job, self.bot))
+            view = result_view(job, tr, upscale_possible=upscale_possible(job, self.bot))
             await self._final(job, message, embed, event, view)
         elif isinstance(event, JobFailed):
-            if private_failure and await self._told_privately(job, message, str(event.reason)):
+            if private_failure and await self._told_privately(job, message, tr(event.reason)):
                 return
-            retry = retry_view(job) if event.failure in RETRYABLE else None
-            embed = failure_embed(resolved, event, label=label)
+            retry = retry_view(job, tr) if event.failure in RETRYABLE else None
+            embed = failure_embed(resolved, event, label=label, tr=tr)
             await self._final(job, message, embed, None, retry)
         else:
             files: list[tuple[str, bytes]] = []
@@ -97,10 +102,11 @@ class DiscordDelivery:
                     event,
                     started_at=int(job.created_at),
                     label=label,
+                    tr=tr,
                     preview=preview,
                     defaults=defaults,
                 )
-                return embed, progress_view(job)
+                return embed, progress_view(job, tr)
 
             message.progress(render, files=files)
 
@@ -146,7 +152,7 @@ class DiscordDelivery:
                 await self.bot.engine.save(job)
 
     async def _go_public(
-        self, job: JobRecord, message: JobMessage, label: str, defaults: str | None
+        self, job: JobRecord, message: JobMessage, label: Text, defaults: str | None, tr: Lang
     ) -> None:
         """A job acknowledged privately whose images passed: its public message comes now.
 
@@ -164,7 +170,12 @@ class DiscordDelivery:
         with contextlib.suppress(discord.HTTPException):
             await original_response(self.bot, delivery.application_id, token, delete=True)
         starting = progress_embed(
-            job.resolved(), None, started_at=int(job.created_at), label=label, defaults=defaults
+            job.resolved(),
+            None,
+            started_at=int(job.created_at),
+            label=label,
+            tr=tr,
+            defaults=defaults,
         )
         try:
             sent = await webhook.send(embed=starting, wait=True, allowed_mentions=NO_MENTIONS)
@@ -222,14 +233,20 @@ class DiscordDelivery:
         channel_said = channel_problem.text or f"HTTP {channel_problem.status}"
         if job.user_id is None:
             raise UndeliverableError(f"cannot post in {where} ({channel_said}), no member to DM")
+        tr = lang_for_job(self.bot, job.guild_id, job.locale)
+        content = (
+            _(
+                "I could not post your job's result in {channel} (missing permissions); "
+                "here it is.",
+                channel=f"<#{job.channel_id}>",
+            )
+            if job.channel_id
+            else _("I could not post your job's result (missing permissions); here it is.")
+        )
         try:
             user = self.bot.get_user(job.user_id) or await self.bot.fetch_user(job.user_id)
             await user.send(
-                content=f"I could not post your job's result in {where} (missing permissions); "
-                "here it is.",
-                embed=embed,
-                files=files,
-                allowed_mentions=NO_MENTIONS,
+                content=tr(content), embed=embed, files=files, allowed_mentions=NO_MENTIONS
             )
         except discord.HTTPException as exc:
             raise UndeliverableError(

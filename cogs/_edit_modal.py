@@ -13,12 +13,14 @@ from typing import TYPE_CHECKING
 import discord
 
 from bot.client import NO_MENTIONS, Interaction
+from bot.i18n import Lang, _
 from bot.jobs.records import JobRecord
 from bot.media.regions import REGIONS, parse_regions, region_preview
 from bot.policy.models import JobCommand
 from cogs._answers import defer_privately, report_error
 from cogs._edit_flow import edit_request, start_edit, vet_policy
 from cogs._edit_sources import EditSource, source_from_result
+from cogs._i18n import lang_for
 from cogs._policy import ensure_reusable
 from cogs._region_picker import RegionPicker, area_options, preview_file
 
@@ -32,33 +34,40 @@ MODAL_TIMEOUT = 900.0
 MAX_PROMPT = 4000  # a modal text input holds at most 4000 characters
 
 
-class EditImageModal(discord.ui.Modal, title="Edit image"):
-    """What to change, which image, and (optionally) which area to repaint."""
+class EditImageModal(discord.ui.Modal):
+    """What to change, which image, and (optionally) which area to repaint, in ``tr``'s words."""
 
     def __init__(
         self,
         sources: Sequence[EditSource],
         *,
+        tr: Lang,
         require_area: bool = False,
     ) -> None:
-        super().__init__(timeout=MODAL_TIMEOUT)
+        super().__init__(title=tr(_("Edit image"))[:45], timeout=MODAL_TIMEOUT)
         if not sources:
             raise ValueError("an edit needs at least one image")
         self.sources = list(sources)
         self.prompt: discord.ui.TextInput[EditImageModal] = discord.ui.TextInput(
             style=discord.TextStyle.paragraph,
-            placeholder="e.g. make it night with a full moon; keep the people as they are",
+            placeholder=tr(_("e.g. make it night with a full moon; keep the people as they are"))[
+                :100
+            ],
             max_length=MAX_PROMPT,
             custom_id="easel:edit:prompt",
         )
-        self.add_item(discord.ui.Label(text="What should change?", component=self.prompt))
+        self.add_item(
+            discord.ui.Label(text=tr(_("What should change?"))[:45], component=self.prompt)
+        )
         self.image: discord.ui.Select[EditImageModal] | None = None
         if len(self.sources) > 1:
             self.image = discord.ui.Select(
                 custom_id="easel:edit:image",
                 options=[
                     discord.SelectOption(
-                        label=f"Image {i + 1}: {source.filename}"[:100],
+                        label=tr(_("Image {number}: {name}", number=i + 1, name=source.filename))[
+                            :100
+                        ],
                         value=str(i),
                         default=i == 0,
                     )
@@ -66,20 +75,26 @@ class EditImageModal(discord.ui.Modal, title="Edit image"):
                 ],
                 required=True,
             )
-            self.add_item(discord.ui.Label(text="Which image?", component=self.image))
+            self.add_item(discord.ui.Label(text=tr(_("Which image?"))[:45], component=self.image))
         self.area: discord.ui.Select[EditImageModal] = discord.ui.Select(
             custom_id="easel:edit:area",
-            options=area_options(),
+            options=area_options(tr),
             min_values=1 if require_area else 0,
             max_values=len(REGIONS),
             required=require_area,
-            placeholder="The whole image" if not require_area else "Pick the area to repaint",
+            placeholder=tr(_("Pick the area to repaint"))
+            if require_area
+            else tr(_("The whole image")),
         )
         self.add_item(
             discord.ui.Label(
-                text="Area to repaint",
-                description="Optional: cells are a 3x3 grid numbered from the top left. "
-                "You will see it before anything is spent.",
+                text=tr(_("Area to repaint"))[:45],
+                description=tr(
+                    _(
+                        "Optional: cells are a 3x3 grid numbered from the top left. "
+                        "You will see it before anything is spent."
+                    )
+                )[:100],
                 component=self.area,
             )
         )
@@ -138,7 +153,8 @@ async def open_edit_for_result(
     anything is spent. The new job records ``job`` as its parent. Must be the first response.
     """
     source = source_from_result(interaction.client, job, index)
-    await interaction.response.send_modal(EditImageModal([source], require_area=require_area))
+    modal = EditImageModal([source], tr=lang_for(interaction), require_area=require_area)
+    await interaction.response.send_modal(modal)
 
 
 async def open_region_picker(interaction: Interaction, job: JobRecord, index: int = 0) -> None:

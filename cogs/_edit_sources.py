@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import discord
 
 from bot.errors import InputError
+from bot.i18n import _
 from bot.jobs.models import InputImage
 from bot.jobs.records import JobRecord
 from cogs._run import check_attachments, looks_like_image, read_attachments
@@ -58,7 +59,7 @@ def sources_from_message(message: discord.Message) -> list[EditSource]:
 def source_from_result(bot: EaselBot, job: JobRecord, index: int) -> EditSource:
     """Image ``index`` of a finished job, read from the file store (Discord's copy may be gone)."""
     if not 0 <= index < len(job.results):
-        raise InputError(f"That job has no image {index + 1}.", field="image")
+        raise InputError(_("That job has no image {number}.", number=index + 1), field="image")
     stored = job.results[index]
 
     async def fetch() -> InputImage:
@@ -66,7 +67,7 @@ def source_from_result(bot: EaselBot, job: JobRecord, index: int) -> EditSource:
             data = await bot.engine.read_file(stored)
         except FileNotFoundError:
             raise InputError(
-                "That image is no longer stored. Use “Edit image” on the message instead."
+                _("That image is no longer stored. Use “Edit image” on the message instead.")
             ) from None
         return InputImage(filename=stored.filename, data=data, content_type=stored.content_type)
 

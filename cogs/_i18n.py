@@ -25,11 +25,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import discord
+from babel import Locale
 from discord import app_commands
 from discord.app_commands import TranslationContextLocation as Where
 
 from bot.i18n import SOURCE, Lang, negotiate, preload
-from bot.i18n.catalogs import LOCALES
+from bot.i18n.catalogs import LOCALES, babel_locale
 
 if TYPE_CHECKING:
     from bot.client import EaselBot
@@ -106,6 +107,33 @@ def _preferred_locale(bot: EaselBot, guild_id: int | None) -> str | None:
 
 # ------------------------------------------------------------------------ command strings
 
+AUTO_LANGUAGE = "auto"  # /easel language: each member's own
+
+
+def language_name(code: str, reader: str) -> str:
+    """A shipped language as its speakers write it and, after it, as ``reader`` calls it."""
+    found = babel_locale(code)
+    shared = sum(other.split("-")[0] == code.split("-")[0] for other in LOCALES) > 1
+    # Chinese comes in two scripts: say which; one Spanish needs no country.
+    named = Locale(found.language, script=found.script if shared else None)
+    own = named.get_display_name(named) or code
+    own = own[:1].upper() + own[1:]
+    theirs = named.get_display_name(babel_locale(reader)) or code
+    return own if negotiate(reader) == code else f"{own} · {theirs}"
+
+
+def language_choices() -> list[app_commands.Choice[str]]:
+    """``/easel language``: each member's own, or one shipped language (named in itself)."""
+    return [
+        app_commands.Choice(name="Each member's own Discord language", value=AUTO_LANGUAGE),
+        *(app_commands.Choice(name=language_name(code, SOURCE), value=code) for code in LOCALES),
+    ]
+
+
+def _is_language_choice(data: Any) -> bool:
+    """A language's own choice: its name is made per reader, not looked up in a catalog."""
+    return isinstance(data, app_commands.Choice) and data.value in LOCALES
+
 
 def is_valid_name(name: str) -> bool:
     """Discord's rule for slash command and option names (in any language)."""
@@ -167,7 +195,8 @@ def _strings_of(
         yield CommandString(OPTION, split_numbered(parameter.name)[0], option, source)
         yield CommandString(OPTION_HELP, parameter.description, option, source)
         for choice in parameter.choices:
-            yield CommandString(CHOICE, choice.name, option, source)
+            if not _is_language_choice(choice):
+                yield CommandString(CHOICE, choice.name, option, source)
 
 
 class EaselTranslator(app_commands.Translator):
@@ -194,6 +223,8 @@ def localize(message: str, locale: str, location: Where, data: Any = None) -> st
         return message if locale == SOURCE else None
     if code not in LOCALES:
         return None
+    if location is Where.choice_name and _is_language_choice(data):
+        return language_name(data.value, code)
     menu = location is Where.command_name and isinstance(data, app_commands.ContextMenu)
     context = MENU if menu else _CONTEXTS.get(location)
     if context is None:

@@ -19,6 +19,7 @@ from typing import Any
 import discord
 
 from bot.client import NO_MENTIONS
+from bot.i18n import Lang, _
 from bot.jobs.records import Delivery
 
 log = logging.getLogger(__name__)
@@ -64,8 +65,10 @@ class JobMessage:
         delivery: Delivery | None,
         interval: float = 2.0,
         clock: Callable[[], float] = time.monotonic,
+        tr: Lang | None = None,
     ) -> None:
         self._client = client
+        self._tr = tr or Lang.of(None)  # the requester's language, for a re-posted message
         self.channel_id = channel_id
         self.user_id = user_id
         self.delivery = delivery
@@ -230,8 +233,12 @@ class JobMessage:
             kwargs["files"] = files
         if kwargs.get("view") is None:
             kwargs.pop("view", None)
-        mention = f"<@{self.user_id}> " if self.user_id else ""
-        message = await self._channel().send(content=f"{mention}your job:", **kwargs)
+        content = (
+            _("{requester} your job:", requester=f"<@{self.user_id}>")
+            if self.user_id
+            else _("Your job:")
+        )
+        message = await self._channel().send(content=self._tr(content), **kwargs)
         if self.delivery is not None:
             self.delivery = self.delivery.model_copy(update={"message_id": message.id})
 

@@ -1,7 +1,8 @@
 """The moderation log: every audit entry of a server, posted as an embed to its log channel.
 
 The policy service calls ``ModerationLog`` with each new entry (the delivery extension subscribes
-it); prompts are escaped and cut, and mentions never ping.
+it); prompts are escaped and cut, and mentions never ping. It is written in the server's language
+(``/easel language``, else the server's preferred locale): its readers are the server's staff.
 """
 
 from __future__ import annotations
@@ -13,10 +14,12 @@ from typing import TYPE_CHECKING
 import discord
 
 from bot.client import NO_MENTIONS
+from bot.i18n import Lang, _
 from bot.jobs.records import JobRecord
 from bot.policy.records import AuditEntry
-from bot.policy.rules import RULE_TITLES
+from bot.policy.rules import rule_title
 from bot.text import visible_text
+from cogs._i18n import lang_for_server
 from cogs._policy import jump_url
 from cogs._render import quote_prompt, settings_line
 
@@ -32,40 +35,46 @@ COLOUR_REFUSED = discord.Colour.orange()
 COLOUR_SETTINGS = discord.Colour.light_grey()
 
 
-def audit_embed(entry: AuditEntry, job: JobRecord | None) -> discord.Embed:
+def audit_embed(entry: AuditEntry, job: JobRecord | None, tr: Lang) -> discord.Embed:
     """One moderation-log line as an embed. Prompts are escaped and cut; mentions never ping."""
     if entry.event == "completed":
-        title, colour = "🖼️ Job delivered", COLOUR_JOB
+        title, colour = f"🖼️ {tr(_('Job delivered'))}", COLOUR_JOB
     elif entry.event == "failed" and entry.rule == "refusal":
-        title, colour = "🛡️ Refused by the image service's safety system", COLOUR_FAILED
+        safety = tr(_("Refused by the image service's safety system"))
+        title, colour = f"🛡️ {safety}", COLOUR_FAILED
     elif entry.event == "failed":
-        title, colour = f"❌ Job failed ({entry.rule or 'unknown'})", COLOUR_FAILED
+        kind = entry.rule or "unknown"
+        title, colour = f"❌ {tr(_('Job failed ({kind})', kind=kind))}", COLOUR_FAILED
     elif entry.event == "refused":
-        rule = RULE_TITLES.get(entry.rule or "", entry.rule or "policy")
-        title, colour = f"🚫 Refused: {rule}", COLOUR_REFUSED
+        rule = tr(rule_title(entry.rule))
+        title, colour = f"🚫 {tr(_('Refused: {rule}', rule=rule))}", COLOUR_REFUSED
     else:
-        title, colour = "⚙️ Settings changed", COLOUR_SETTINGS
+        title, colour = f"⚙️ {tr(_('Settings changed'))}", COLOUR_SETTINGS
     embed = discord.Embed(title=title, colour=colour)
     if entry.prompt:
         embed.description = f"> {quote_prompt(entry.prompt, LOG_PROMPT_CHARS)}"
     if entry.user_id is not None:
-        who = "By" if entry.event == "settings" else "Member"
+        who = tr(_("By")) if entry.event == "settings" else tr(_("Member"))
         embed.add_field(name=who, value=f"<@{entry.user_id}> (`{entry.user_id}`)", inline=True)
     if entry.channel_id is not None:
-        embed.add_field(name="Channel", value=f"<#{entry.channel_id}>", inline=True)
+        embed.add_field(name=tr(_("Channel")), value=f"<#{entry.channel_id}>", inline=True)
     if job is not None:
-        embed.add_field(name="Settings", value=settings_line(job.resolved()), inline=False)
+        embed.add_field(
+            name=tr(_("Settings")), value=settings_line(job.resolved(), tr), inline=False
+        )
         message_id = job.delivery.message_id if job.delivery else None
         link = jump_url(job.guild_id, job.channel_id, message_id)
         if link is not None:
-            embed.add_field(name="Result", value=f"[Open the job's message]({link})", inline=True)
-        embed.set_footer(text=f"job {job.id[:8]}")
-    if entry.detail:
-        name = "Details (admins only)" if entry.event == "refused" else "Details"
+            open_it = tr(_("Open the job's message"))
+            embed.add_field(name=tr(_("Result")), value=f"[{open_it}]({link})", inline=True)
+        embed.set_footer(text=tr(_("job {job}", job=job.id[:8])))
+    shown = tr(entry.detail_text) if entry.detail_text is not None else entry.detail
+    if shown:
+        name = tr(_("Details (admins only)")) if entry.event == "refused" else tr(_("Details"))
         detail = discord.utils.escape_mentions(
-            entry.detail  # a settings diff is ours; anything else may hold member text
+            shown  # a settings diff is ours; anything else may hold member text
             if entry.event == "settings"
-            else discord.utils.escape_markdown(visible_text(entry.detail))
+            else discord.utils.escape_markdown(visible_text(shown))
         )
         embed.add_field(name=name, value=detail[:1024], inline=False)
     embed.timestamp = discord.utils.utcnow()
@@ -88,8 +97,9 @@ class ModerationLog:
         channel_id = self.bot.policy.settings(entry.guild_id or None).moderation_channel
         if channel_id is None or entry.guild_id == 0:
             return
+        tr = lang_for_server(self.bot, entry.guild_id)
         task = asyncio.get_running_loop().create_task(
-            self.post(channel_id, audit_embed(entry, job), entry.guild_id)
+            self.post(channel_id, audit_embed(entry, job, tr), entry.guild_id)
         )
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)

@@ -19,8 +19,10 @@ from discord.app_commands import Choice
 
 from bot.client import Interaction
 from bot.errors import InputError
+from bot.i18n import Lang, _, _n
 from bot.options import OutputFormat, Quality, Ratio, Resolution
 from bot.providers.catalog import ModelSpec
+from cogs._i18n import lang_for
 
 if TYPE_CHECKING:
     pass
@@ -59,10 +61,11 @@ FORMAT_CHOICES = [
     Choice(name="JPEG (smaller)", value=OutputFormat.JPEG.value),
 ]
 TIER_HINTS = {
-    Resolution.R1K: "about 1 megapixel",
-    Resolution.R2K: "about 4 megapixels",
-    Resolution.R4K: "about 8 megapixels",
+    Resolution.R1K: _n("about {count} megapixel", "about {count} megapixels", 1),
+    Resolution.R2K: _n("about {count} megapixel", "about {count} megapixels", 4),
+    Resolution.R4K: _n("about {count} megapixel", "about {count} megapixels", 8),
 }
+QUALITY_WORDS = {Quality.LOW: _("low"), Quality.MEDIUM: _("medium"), Quality.HIGH: _("high")}
 NOT_OFFERED = ""  # the value of an explanatory entry: treated as "option left out"
 
 
@@ -74,59 +77,77 @@ def _chosen_ratio(interaction: Interaction, default: Ratio) -> Ratio:
         return default
 
 
-def resolution_choices(spec: ModelSpec, ratio: Ratio, current: str) -> list[Choice[str]]:
-    """The tiers ``spec`` offers for ``ratio`` with their exact sizes, matching ``current``."""
+def resolution_choices(
+    spec: ModelSpec, ratio: Ratio, current: str, tr: Lang | None = None
+) -> list[Choice[str]]:
+    """The tiers ``spec`` offers for ``ratio`` with their exact sizes, matching ``current``,
+    in the member's language."""
+    tr = tr or Lang.of(None)
     choices = []
     for tier in spec.tiers_for(ratio):
         if ratio is Ratio.AUTO:
-            size = "the first image's shape" if spec.free_sizes else "nearest offered ratio"
+            size = (
+                tr(_("the first image's shape"))
+                if spec.free_sizes
+                else tr(_("nearest offered ratio"))
+            )
         else:
             width, height = spec.size_for(ratio, tier) or (0, 0)
             size = f"{width}×{height}"
-        name = f"{tier} · {size} ({TIER_HINTS[tier]})"
+        name = f"{tier} · {size} ({tr(TIER_HINTS[tier])})"
         if current.strip().lower() in name.lower():
-            choices.append(Choice(name=name, value=tier.value))
+            choices.append(Choice(name=name[:100], value=tier.value))
     if not choices and not current.strip():
-        offered = ", ".join(spec.ratios_for(Resolution.R2K)) or "none"
-        choices.append(
-            Choice(
-                name=f"{ratio} is not offered by {spec.model_id} (try {offered})"[:100], value=""
+        offered = ", ".join(spec.ratios_for(Resolution.R2K)) or tr(_("none"))
+        name = tr(
+            _(
+                "{ratio} is not offered by {model} (try {offered})",
+                ratio=str(ratio),
+                model=spec.model_id,
+                offered=offered,
             )
         )
+        choices.append(Choice(name=name[:100], value=NOT_OFFERED))
     return choices[:25]
 
 
-def quality_choices(spec: ModelSpec, current: str) -> list[Choice[str]]:
+def quality_choices(spec: ModelSpec, current: str, tr: Lang | None = None) -> list[Choice[str]]:
     """low / medium / high where the model takes a quality, else one entry saying it does not."""
+    tr = tr or Lang.of(None)
     if not spec.supports_quality:
-        return [Choice(name=f"{spec.model_id} has no quality setting: leave it out", value="")]
+        name = tr(_("{model} has no quality setting: leave it out", model=spec.model_id))
+        return [Choice(name=name[:100], value=NOT_OFFERED)]
+    typed = current.strip().lower()
     return [
-        Choice(name=quality.value, value=quality.value)
+        Choice(name=tr(QUALITY_WORDS[quality]), value=quality.value)
         for quality in Quality
-        if current.strip().lower() in quality.value
+        if typed in quality.value or typed in tr(QUALITY_WORDS[quality]).lower()
     ]
 
 
 async def resolution_autocomplete(interaction: Interaction, current: str) -> list[Choice[str]]:
     """``/imagine resolution``: the tiers the configured model offers for the chosen ratio."""
     spec = interaction.client.engine.spec
-    return resolution_choices(spec, _chosen_ratio(interaction, Ratio.SQUARE), current)
+    ratio = _chosen_ratio(interaction, Ratio.SQUARE)
+    return resolution_choices(spec, ratio, current, lang_for(interaction))
 
 
 async def quality_autocomplete(interaction: Interaction, current: str) -> list[Choice[str]]:
     """``/imagine quality``: only where the configured model takes one."""
-    return quality_choices(interaction.client.engine.spec, current)
+    return quality_choices(interaction.client.engine.spec, current, lang_for(interaction))
 
 
 async def edit_resolution_autocomplete(interaction: Interaction, current: str) -> list[Choice[str]]:
     """``/edit`` and ``/blend resolution``: the editing model's tiers (ratio default auto)."""
     spec = interaction.client.engine.spec.for_edit()
-    return resolution_choices(spec, _chosen_ratio(interaction, Ratio.AUTO), current)
+    ratio = _chosen_ratio(interaction, Ratio.AUTO)
+    return resolution_choices(spec, ratio, current, lang_for(interaction))
 
 
 async def edit_quality_autocomplete(interaction: Interaction, current: str) -> list[Choice[str]]:
     """``/edit`` and ``/blend quality``: only where the editing model takes one."""
-    return quality_choices(interaction.client.engine.spec.for_edit(), current)
+    spec = interaction.client.engine.spec.for_edit()
+    return quality_choices(spec, current, lang_for(interaction))
 
 
 def numbered(option: str, first: int, last: int, description: str) -> dict[str, str]:
@@ -159,7 +180,13 @@ def parse_choice(enum: type[E], value: str | None, option: str) -> E | None:
     except ValueError:
         allowed = ", ".join(member.value for member in enum)
         raise InputError(
-            f"`{option}` must be one of: {allowed} (got {value!r}).", field=option
+            _(
+                "`{option}` must be one of: {allowed} (got {value}).",
+                option=option,
+                allowed=allowed,
+                value=repr(value),
+            ),
+            field=option,
         ) from None
 
 

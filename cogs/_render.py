@@ -1,9 +1,10 @@
-"""Turn job state into embeds. Pure functions: no I/O, easy to test, one look everywhere."""
+"""Job state as embeds in the reader's language. Pure functions: no I/O, one look everywhere."""
 
 from __future__ import annotations
 
 import discord
 
+from bot.i18n import Lang, Text, _, _n
 from bot.jobs.models import (
     JobDownloading,
     JobEvent,
@@ -16,6 +17,7 @@ from bot.jobs.models import (
     ResolvedRequest,
     ResultImage,
 )
+from bot.options import Quality
 from bot.text import visible_text
 
 COLOUR_WORKING = discord.Colour.blurple()
@@ -47,7 +49,7 @@ def progress_bar(percent: int) -> str:
     return "▰" * filled + "▱" * (BAR_CELLS - filled) + f" {percent}%"
 
 
-def settings_line(resolved: ResolvedRequest) -> str:
+def settings_line(resolved: ResolvedRequest, tr: Lang) -> str:
     """The options as one compact line, e.g. ``16:9 · 2K (2048×1152) · ×2 · png``."""
     request = resolved.request
     parts = [
@@ -57,32 +59,51 @@ def settings_line(resolved: ResolvedRequest) -> str:
         str(request.output_format),
     ]
     if request.quality:
-        parts.append(f"{request.quality} quality")
+        parts.append(tr(QUALITY_NAMES[request.quality]))
     if request.compression is not None:
-        parts.append(f"compression {request.compression}")
+        parts.append(tr(_("compression {value}", value=request.compression)))
     if request.references:
-        parts.append(f"{len(request.references)} reference image(s)")
+        parts.append(
+            tr(
+                _n(
+                    "{count} reference image",
+                    "{count} reference images",
+                    len(request.references),
+                )
+            )
+        )
     return " · ".join(parts)
 
 
-def status_text(event: JobEvent | None) -> tuple[str, int]:
+QUALITY_NAMES = {
+    Quality.LOW: _("low quality"),
+    Quality.MEDIUM: _("medium quality"),
+    Quality.HIGH: _("high quality"),
+}
+
+
+def status_text(event: JobEvent | None) -> tuple[Text, int]:
     """What the job is doing, and how far along (percent), for a progress event."""
     if event is None:
-        return "Starting", 0
+        return _("Starting"), 0
     if isinstance(event, JobQueued):
-        where = f" (position {event.position})" if event.position else ""
-        return f"Waiting in the queue{where}", 0
+        if event.position:
+            return _("Waiting in the queue (position {position})", position=event.position), 0
+        return _("Waiting in the queue"), 0
     if isinstance(event, JobUploading):
-        return f"Uploading reference images {event.done}/{event.total}", 0
+        return (
+            _("Uploading reference images {done}/{total}", done=event.done, total=event.total),
+            0,
+        )
     if isinstance(event, JobWaiting):
-        return "The image service is not answering; trying again shortly", 0
+        return _("The image service is not answering; trying again shortly"), 0
     if isinstance(event, JobSubmitted):
-        return "Submitted, waiting for the image service", 0
+        return _("Submitted, waiting for the image service"), 0
     if isinstance(event, JobProgress):
-        return "Generating", event.percent
+        return _("Generating"), event.percent
     if isinstance(event, JobDownloading):
-        return "Finishing: downloading the images", 100
-    return "Working", 0
+        return _("Finishing: downloading the images"), 100
+    return _("Working"), 0
 
 
 def progress_embed(
@@ -90,7 +111,8 @@ def progress_embed(
     event: JobEvent | None,
     *,
     started_at: int,
-    label: str,
+    label: Text,
+    tr: Lang,
     preview: str | None = None,
     defaults: str | None = None,
 ) -> discord.Embed:
@@ -102,19 +124,21 @@ def progress_embed(
     """
     status, percent = status_text(event)
     embed = discord.Embed(
-        title=f"🎨 {status}…",
+        title=f"🎨 {tr(status)}…",
         description=f"> {quote_prompt(resolved.request.prompt)}",
         colour=COLOUR_WORKING,
     )
-    embed.add_field(name="Progress", value=f"`{progress_bar(percent)}`", inline=False)
-    embed.add_field(name="Started", value=f"<t:{started_at}:R>", inline=True)
-    embed.add_field(name="Settings", value=settings_line(resolved), inline=True)
+    embed.add_field(name=tr(_("Progress")), value=f"`{progress_bar(percent)}`", inline=False)
+    embed.add_field(name=tr(_("Started")), value=f"<t:{started_at}:R>", inline=True)
+    embed.add_field(name=tr(_("Settings")), value=settings_line(resolved, tr), inline=True)
     if defaults:
-        embed.add_field(name="Defaults used", value=defaults[:1024], inline=False)
+        embed.add_field(name=tr(_("Defaults used")), value=defaults[:1024], inline=False)
     if preview is not None:
-        embed.add_field(name="Preview", value="A rough frame while it draws.", inline=False)
+        embed.add_field(
+            name=tr(_("Preview")), value=tr(_("A rough frame while it draws.")), inline=False
+        )
         embed.set_image(url=f"attachment://{preview}")
-    embed.set_footer(text=label)
+    embed.set_footer(text=tr(label))
     return embed
 
 
@@ -124,56 +148,72 @@ def result_embed(
     *,
     requester: str,
     elapsed: float,
-    label: str,
+    label: Text,
+    tr: Lang,
     defaults: str | None = None,
     missing: int = 0,
-    shortfall: str | None = None,
+    shortfall: Text | None = None,
 ) -> discord.Embed:
     """The caption posted with the finished images (``defaults``: as on the progress; when some
     failed, how many and why)."""
     count = len(images)
-    ready = f"{count} of {count + missing}" if missing else str(count)
+    ready = (
+        _n(
+            "{ready} of {count} image ready",
+            "{ready} of {count} images ready",
+            count + missing,
+            ready=count,
+        )
+        if missing
+        else _n("{count} image ready", "{count} images ready", count)
+    )
     embed = discord.Embed(
-        title=f"✅ {ready} image{'s' if count + missing != 1 else ''} ready",
+        title=f"✅ {tr(ready)}",
         description=f"> {quote_prompt(resolved.request.prompt, PROMPT_FULL_CHARS)}",
         colour=COLOUR_DONE,
     )
-    if shortfall:
+    if shortfall is not None:
         embed.add_field(
-            name="⚠️ Not every image came",
-            value=f"{shortfall[:900]}\nOnly the images delivered count toward your limits.",
+            name=tr(_("⚠️ Not every image came")),
+            value=f"{tr(shortfall)[:900]}\n"
+            + tr(_("Only the images delivered count toward your limits.")),
             inline=False,
         )
-    embed.add_field(name="Settings", value=settings_line(resolved), inline=False)
+    embed.add_field(name=tr(_("Settings")), value=settings_line(resolved, tr), inline=False)
     if defaults:
-        embed.add_field(name="Defaults used", value=defaults[:1024], inline=False)
-    embed.add_field(name="Requested by", value=requester, inline=True)
-    embed.add_field(name="Took", value=f"{elapsed:.0f}s", inline=True)
-    notes = [f"`{image.filename}`: {image.note}" for image in images if image.note]
+        embed.add_field(name=tr(_("Defaults used")), value=defaults[:1024], inline=False)
+    embed.add_field(name=tr(_("Requested by")), value=requester, inline=True)
+    embed.add_field(name=tr(_("Took")), value=tr.duration(elapsed), inline=True)
+    notes = [f"`{image.filename}`: {tr(image.note)}" for image in images if image.note]
     if notes:
-        embed.add_field(name="Files", value="\n".join(notes)[:1024], inline=False)
-    embed.set_footer(text=label)
+        embed.add_field(name=tr(_("Files")), value="\n".join(notes)[:1024], inline=False)
+    embed.set_footer(text=tr(label))
     return embed
 
 
-def failure_embed(resolved: ResolvedRequest, failure: JobFailed, *, label: str) -> discord.Embed:
+FAILURE_TITLES = {
+    "refusal": ("🚫", _("Refused")),
+    "input": ("⚠️", _("Can't use that input")),
+    "timeout": ("⏱️", _("Timed out")),
+    "cancelled": ("✖️", _("Cancelled")),
+    "upstream": ("❌", _("The image service failed")),
+    "internal": ("❌", _("Something went wrong")),
+    "interrupted": ("🔁", _("Interrupted by a restart")),
+    "undeliverable": ("📭", _("Could not be posted")),
+}
+
+
+def failure_embed(
+    resolved: ResolvedRequest, failure: JobFailed, *, label: Text, tr: Lang
+) -> discord.Embed:
     """A job that ended without images: say why and what to do."""
-    titles = {
-        "refusal": "🚫 Refused",
-        "input": "⚠️ Can't use that input",
-        "timeout": "⏱️ Timed out",
-        "cancelled": "✖️ Cancelled",
-        "upstream": "❌ The image service failed",
-        "internal": "❌ Something went wrong",
-        "interrupted": "🔁 Interrupted by a restart",
-        "undeliverable": "📭 Could not be posted",
-    }
+    emoji, title = FAILURE_TITLES[failure.failure]
     embed = discord.Embed(
-        title=titles[failure.failure],
-        description=f"> {quote_prompt(resolved.request.prompt)}\n\n{failure.reason}",
+        title=f"{emoji} {tr(title)}",
+        description=f"> {quote_prompt(resolved.request.prompt)}\n\n{tr(failure.reason)}",
         colour=COLOUR_FAILED,
     )
     if failure.task_id:
-        embed.add_field(name="Task", value=f"`{failure.task_id}`", inline=True)
-    embed.set_footer(text=label)
+        embed.add_field(name=tr(_("Task")), value=f"`{failure.task_id}`", inline=True)
+    embed.set_footer(text=tr(label))
     return embed

@@ -21,10 +21,11 @@ import discord
 
 from bot.client import Interaction
 from bot.errors import InputError
+from bot.i18n import _
 from bot.jobs.intake import pending_input
 from bot.jobs.models import AppliedDefault, InputImage, ResolvedRequest
 from bot.jobs.records import Delivery, JobAction, JobRecord
-from bot.media.limits import INPUT_MAX_BYTES, MAX_PIXELS
+from bot.media.limits import INPUT_MAX_BYTES, MAX_PIXELS, describe_limit, describe_size
 from cogs._answers import acknowledged_privately, defer_privately
 from cogs._policy import job_context
 
@@ -61,25 +62,36 @@ def check_attachments(attachments: Sequence[discord.Attachment]) -> None:
         name = discord.utils.escape_markdown(attachment.filename)
         if not looks_like_image(attachment):
             raise InputError(
-                f"`{name}` is not an image. Attach PNG, JPEG, WebP or GIF files.",
+                _("`{name}` is not an image. Attach PNG, JPEG, WebP or GIF files.", name=name),
                 field="references",
             )
         if attachment.size == 0:
             raise InputError(
-                f"`{name}` is empty (0 bytes). Attach the image again.", field="references"
+                _("`{name}` is empty (0 bytes). Attach the image again.", name=name),
+                field="references",
             )
         if attachment.size > INPUT_MAX_BYTES:
             raise InputError(
-                f"`{name}` is {attachment.size / 1_000_000:.0f} MB; images can be "
-                f"at most {INPUT_MAX_BYTES // 1_000_000} MB.",
+                _(
+                    "`{name}` is {size}; images can be at most {limit}.",
+                    name=name,
+                    size=describe_size(attachment.size),
+                    limit=describe_limit(INPUT_MAX_BYTES),
+                ),
                 field="references",
             )
         width, height = attachment.width or 0, attachment.height or 0
         if width * height > MAX_PIXELS:
             raise InputError(
-                f"`{name}` is {width}x{height} pixels ({width * height / 1e6:.0f} megapixels); "
-                f"Easel reads images up to {MAX_PIXELS / 1e6:.0f} megapixels. Downscale it and "
-                "try again.",
+                _(
+                    "`{name}` is {width}x{height} pixels ({megapixels} megapixels); Easel reads "
+                    "images up to {max} megapixels. Downscale it and try again.",
+                    name=name,
+                    width=str(width),
+                    height=str(height),
+                    megapixels=round(width * height / 1e6),
+                    max=round(MAX_PIXELS / 1e6),
+                ),
                 field="references",
             )
 
@@ -92,8 +104,11 @@ async def read_attachments(attachments: Sequence[discord.Attachment]) -> tuple[I
             data = await attachment.read()
         except discord.HTTPException as exc:
             raise InputError(
-                f"Could not download `{attachment.filename}` from Discord (HTTP {exc.status}). "
-                "Attach it again.",
+                _(
+                    "Could not download `{name}` from Discord (HTTP {status}). Attach it again.",
+                    name=attachment.filename,
+                    status=str(exc.status),
+                ),
                 field="references",
             ) from exc
         return InputImage(
@@ -272,6 +287,7 @@ async def _accept(
             action=action,
             defaults=defaults,
             start=False,
+            locale=interaction.locale.value,  # the requester's language, for later messages
         )
     )
     callback = None
@@ -324,10 +340,14 @@ class DiscordAttachments:
             return await self.bot.http.get_from_cdn(url)
         except (discord.NotFound, discord.Forbidden) as exc:
             raise InputError(
-                f"`{filename}` can no longer be downloaded from Discord (HTTP {exc.status}): "
-                "its link expired.",
+                _(
+                    "`{name}` can no longer be downloaded from Discord (HTTP {status}): its link "
+                    "expired.",
+                    name=filename,
+                    status=str(exc.status),
+                ),
                 field="references",
-                member_hint="Attach it again.",
+                member_hint=_("Attach it again."),
             ) from exc
 
 

@@ -2,7 +2,8 @@
 
 Every subcommand checks Manage Server in code (``Admin.interaction_check``):
 ``default_permissions`` only hides the group by default and a server can grant it to anyone in
-Integrations. All answers are ephemeral.
+Integrations. All answers are ephemeral, in the admin's language (``/easel language`` sets the
+language Easel speaks in the whole server).
 """
 
 from __future__ import annotations
@@ -18,11 +19,13 @@ from discord.ext import commands
 
 from bot.client import Interaction
 from bot.errors import InputError
+from bot.i18n import Items, Text, _
 from bot.options import Resolution
 from bot.policy.models import MAX_N, ButtonAccess, JobCommand
 from cogs._admin_budget import BudgetGroup
 from cogs._admin_defaults import DefaultsGroup
 from cogs._answers import Refused, answer_privately
+from cogs._i18n import lang_for, language_choices
 from cogs._options import parse_choice
 from cogs._policy import is_admin
 from cogs._settings_embed import escape_term, mentions, overview_embed, terms_embed
@@ -60,7 +63,7 @@ class Admin(
     async def interaction_check(self, interaction: Interaction) -> bool:  # type: ignore[override]
         """Every subcommand: members with Manage Server only; anyone else is refused privately."""
         if interaction.guild_id is None:
-            raise Refused("Easel's settings are per server: run this in one.")
+            raise Refused(_("Easel's settings are per server: run this in one."))
         if is_admin(interaction):
             return True
         log.info(
@@ -69,28 +72,39 @@ class Admin(
             interaction.guild_id,
         )
         raise Refused(
-            "🚫 Only members with the **Manage Server** permission can change Easel's settings. "
-            "`/usage` shows your own images and limits."
+            _(
+                "🚫 Only members with the **Manage Server** permission can change Easel's "
+                "settings. `/usage` shows your own images and limits."
+            )
         )
 
-    async def _update(self, interaction: Interaction, done: str, **changes: Any) -> None:
-        """Apply changes (validated: the error handler says what was wrong), say what changed."""
+    async def _update(self, interaction: Interaction, done: Text, **changes: Any) -> None:
+        """Apply changes (validated: the error handler says what was wrong), say what changed.
+
+        Said after the change, so a new server language answers in that language.
+        """
         assert interaction.guild_id is not None
         await self.bot.policy.update(interaction.guild_id, by=interaction.user.id, **changes)
-        await answer_privately(interaction, f"✅ {done}")
+        await answer_privately(interaction, f"✅ {lang_for(interaction)(done)}")
 
     async def _save(self, interaction: Interaction, changes: dict[str, Any]) -> None:
         """Apply the options given (those left out stay as they are), or say none was."""
         if not changes:
-            await answer_privately(interaction, "Nothing to change: give at least one option.")
+            await answer_privately(
+                interaction,
+                lang_for(interaction)(_("Nothing to change: give at least one option.")),
+            )
             return
-        await self._update(interaction, "Saved. `/easel settings` shows everything.", **changes)
+        await self._update(interaction, _("Saved. `/easel settings` shows everything."), **changes)
 
     @app_commands.command(name="settings", description="Show every Easel setting of this server")
     async def settings_command(self, interaction: Interaction) -> None:
         """One overview of where, who, how much, what, results and the moderation log."""
         assert interaction.guild_id is not None
-        await answer_privately(interaction, embed=overview_embed(self.bot, interaction.guild_id))
+        await answer_privately(
+            interaction,
+            embed=overview_embed(self.bot, interaction.guild_id, lang_for(interaction)),
+        )
 
     @app_commands.command(name="channel", description="Allow or deny Easel in a channel")
     @app_commands.describe(
@@ -105,17 +119,19 @@ class Admin(
         s = self.bot.policy.settings(interaction.guild_id)
         allowed = set(s.allowed_channels) - {channel.id}
         denied = set(s.denied_channels) - {channel.id}
+        place = f"<#{channel.id}>"
         if rule == "allow":
             allowed.add(channel.id)
-            done = (
-                f"Easel is allowed in <#{channel.id}>. It now works only in: "
-                f"{mentions(frozenset(allowed), '<#{}>', empty='')}."
+            done = _(
+                "Easel is allowed in {channel}. It now works only in: {channels}.",
+                channel=place,
+                channels=mentions(frozenset(allowed), "<#{}>"),
             )
         elif rule == "deny":
             denied.add(channel.id)
-            done = f"Easel is turned off in <#{channel.id}>."
+            done = _("Easel is turned off in {channel}.", channel=place)
         else:
-            done = f"<#{channel.id}> has no channel rule any more."
+            done = _("{channel} has no channel rule any more.", channel=place)
         await self._update(interaction, done, allowed_channels=allowed, denied_channels=denied)
 
     @app_commands.command(name="where", description="Threads, NSFW-only, and resetting channels")
@@ -150,11 +166,18 @@ class Admin(
         roles = set(self.bot.policy.settings(interaction.guild_id).required_roles)
         if rule == "require":
             roles.add(role.id)
-            done = f"Members now need one of: {mentions(frozenset(roles), '<@&{}>', empty='')}."
+            done = _(
+                "Members now need one of: {roles}.", roles=mentions(frozenset(roles), "<@&{}>")
+            )
         else:
             roles.discard(role.id)
-            done = f"<@&{role.id}> is no longer required." + (
-                "" if roles else " Everyone can use Easel again."
+            done = (
+                _("{role} is no longer required.", role=f"<@&{role.id}>")
+                if roles
+                else _(
+                    "{role} is no longer required. Everyone can use Easel again.",
+                    role=f"<@&{role.id}>",
+                )
             )
         await self._update(interaction, done, required_roles=roles)
 
@@ -166,7 +189,7 @@ class Admin(
         banned = set(self.bot.policy.settings(interaction.guild_id).banned_members) | {member.id}
         await self._update(
             interaction,
-            f"<@{member.id}> can no longer use Easel here.",
+            _("{member} can no longer use Easel here.", member=f"<@{member.id}>"),
             banned_members=banned,
         )
 
@@ -177,7 +200,9 @@ class Admin(
         assert interaction.guild_id is not None
         banned = set(self.bot.policy.settings(interaction.guild_id).banned_members) - {member.id}
         await self._update(
-            interaction, f"<@{member.id}> can use Easel again.", banned_members=banned
+            interaction,
+            _("{member} can use Easel again.", member=f"<@{member.id}>"),
+            banned_members=banned,
         )
 
     @app_commands.command(name="limits", description="Daily images, cooldown, size, timezone")
@@ -233,15 +258,18 @@ class Admin(
         assert interaction.guild_id is not None
         switched = parse_choice(JobCommand, command, "command")
         if switched is None:
-            raise InputError("Pick a command to switch.", field="command")
+            raise InputError(_("Pick a command to switch."), field="command")
         on = set(self.bot.policy.settings(interaction.guild_id).commands)
         if enabled:
             on.add(switched)
         else:
             on.discard(switched)
-        await self._update(
-            interaction, f"`/{switched}` is now {'on' if enabled else 'off'}.", commands=on
+        done = (
+            _("`/{command}` is now on.", command=switched)
+            if enabled
+            else _("`/{command}` is now off.", command=switched)
         )
+        await self._update(interaction, done, commands=on)
 
     @app_commands.command(name="output", description="Spoilers and who may press result buttons")
     @app_commands.describe(
@@ -267,14 +295,32 @@ class Admin(
     ) -> None:
         """Every job (member, channel, prompt, settings, link) and refusal goes to one channel."""
         if channel is None:
-            await self._update(interaction, "The moderation log is off.", moderation_channel=None)
+            await self._update(
+                interaction, _("The moderation log is off."), moderation_channel=None
+            )
             return
         await self._update(
             interaction,
-            f"Every job and refusal is now logged in <#{channel.id}>. Make sure Easel can send "
-            "messages and embeds there.",
+            _(
+                "Every job and refusal is now logged in {channel}. Make sure Easel can send "
+                "messages and embeds there.",
+                channel=f"<#{channel.id}>",
+            ),
             moderation_channel=channel.id,
         )
+
+    @app_commands.command(name="language", description="The language Easel speaks in this server")
+    @app_commands.describe(language="One language for everyone, or each member's own")
+    @app_commands.choices(language=language_choices())
+    async def language_command(self, interaction: Interaction, language: str) -> None:
+        """Answers, job messages and the moderation log in one language, or each member's."""
+        chosen = None if language == "auto" else language
+        done = (
+            _("Easel now speaks each member's own Discord language here.")
+            if chosen is None
+            else _("Easel now speaks this language in this server.")
+        )
+        await self._update(interaction, done, language=chosen)
 
     @terms.command(name="add", description="Block a term in prompts (comma-separate several)")
     @app_commands.describe(
@@ -283,6 +329,7 @@ class Admin(
     async def terms_add(self, interaction: Interaction, term: Range[str, 1, 1000]) -> None:
         """Block terms; matching ignores case, accents, spacing, leetspeak and repeated letters."""
         assert interaction.guild_id is not None
+        tr = lang_for(interaction)
         added: list[str] = []
         known: list[str] = []
         bad: list[str] = []
@@ -293,17 +340,17 @@ class Admin(
                 new = await self.bot.policy.add_term(
                     interaction.guild_id, item, by=interaction.user.id
                 )
-            except ValueError as exc:
-                bad.append(f"`{escape_term(item)}`: {exc}")
+            except InputError as exc:
+                bad.append(f"`{escape_term(item)}`: {tr(exc.text)}")
                 continue
             (added if new else known).append(f"`{escape_term(item)}`")
         lines = []
         if added:
-            lines.append(f"✅ Blocked: {', '.join(added)}")
+            lines.append(f"✅ {tr(_('Blocked: {terms}', terms=Items(items=tuple(added))))}")
         if known:
-            lines.append(f"Already blocked: {', '.join(known)}")
+            lines.append(tr(_("Already blocked: {terms}", terms=Items(items=tuple(known)))))
         lines.extend(f"⚠️ {line}" for line in bad)
-        await answer_privately(interaction, "\n".join(lines) or "Nothing to add.")
+        await answer_privately(interaction, "\n".join(lines) or tr(_("Nothing to add.")))
 
     @terms.command(name="remove", description="Unblock a term")
     @app_commands.describe(term="The term, as listed by /easel terms list")
@@ -313,11 +360,13 @@ class Admin(
         removed = await self.bot.policy.remove_term(
             interaction.guild_id, term, by=interaction.user.id
         )
+        tr = lang_for(interaction)
+        shown = escape_term(term)
         await answer_privately(
             interaction,
-            f"✅ `{escape_term(term)}` is no longer blocked."
+            f"✅ {tr(_('`{term}` is no longer blocked.', term=shown))}"
             if removed
-            else f"`{escape_term(term)}` was not blocked. `/easel terms list` shows the list.",
+            else tr(_("`{term}` was not blocked. `/easel terms list` shows the list.", term=shown)),
         )
 
     @terms.command(name="list", description="Show the blocked terms (only you see them)")
@@ -325,12 +374,13 @@ class Admin(
         """The blocked terms, privately: members never see the list."""
         assert interaction.guild_id is not None
         terms = self.bot.policy.terms(interaction.guild_id)
+        tr = lang_for(interaction)
         if not terms:
             await answer_privately(
-                interaction, "No blocked terms. Add some with `/easel terms add`."
+                interaction, tr(_("No blocked terms. Add some with `/easel terms add`."))
             )
             return
-        await answer_privately(interaction, embed=terms_embed(terms))
+        await answer_privately(interaction, embed=terms_embed(terms, tr))
 
 
 def given(**options: Any) -> dict[str, Any]:

@@ -16,11 +16,14 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 from discord import app_commands
+from discord.app_commands import TranslationContextLocation
 from discord.enums import AppCommandOptionType as OptionType
 from discord.ext import commands
 
 from bot.client import Interaction
+from bot.i18n import Items, Text, Value, _, literal
 from cogs._answers import Refused
+from cogs._i18n import localize
 
 if TYPE_CHECKING:
     from bot.client import EaselBot
@@ -30,41 +33,36 @@ log = logging.getLogger(__name__)
 SHOWN_CHARS = 40  # of a refused value, in the answer
 GROUP_TYPES = (OptionType.subcommand.value, OptionType.subcommand_group.value)
 TYPE_NAMES = {
-    OptionType.string: "text",
-    OptionType.integer: "a whole number",
-    OptionType.number: "a number",
-    OptionType.boolean: "true or false",
-    OptionType.user: "a member",
-    OptionType.channel: "a channel",
-    OptionType.role: "a role",
-    OptionType.mentionable: "a member or a role",
-    OptionType.attachment: "a file",
+    OptionType.string: _("text"),
+    OptionType.integer: _("a whole number"),
+    OptionType.number: _("a number"),
+    OptionType.boolean: _("true or false"),
+    OptionType.user: _("a member"),
+    OptionType.channel: _("a channel"),
+    OptionType.role: _("a role"),
+    OptionType.mentionable: _("a member or a role"),
+    OptionType.attachment: _("a file"),
 }
 CHANNEL_NAMES = {
-    discord.ChannelType.text: "text channel",
-    discord.ChannelType.voice: "voice channel",
-    discord.ChannelType.category: "category",
-    discord.ChannelType.news: "announcement channel",
-    discord.ChannelType.stage_voice: "stage",
-    discord.ChannelType.forum: "forum",
-    discord.ChannelType.media: "media channel",
-    discord.ChannelType.news_thread: "thread",
-    discord.ChannelType.public_thread: "thread",
-    discord.ChannelType.private_thread: "thread",
+    discord.ChannelType.text: _("text channel"),
+    discord.ChannelType.voice: _("voice channel"),
+    discord.ChannelType.category: _("category"),
+    discord.ChannelType.news: _("announcement channel"),
+    discord.ChannelType.stage_voice: _("stage"),
+    discord.ChannelType.forum: _("forum"),
+    discord.ChannelType.media: _("media channel"),
+    discord.ChannelType.news_thread: _("thread"),
+    discord.ChannelType.public_thread: _("thread"),
+    discord.ChannelType.private_thread: _("thread"),
 }
 
 
-def shown(value: Any) -> str:
+def shown(value: Any) -> Value:
     """A refused value as the answer quotes it: short, in code, unable to break the markdown."""
     text = str(value).replace("`", "ˋ").replace("\n", " ")
     if len(text) > SHOWN_CHARS:
         text = text[: SHOWN_CHARS - 1] + "…"
-    return f"`{text}`" if text.strip() else "nothing"
-
-
-def number(value: float) -> str:
-    """``6000`` as ``6,000``; ``2.5`` as is."""
-    return f"{value:,}" if isinstance(value, int) else f"{value:,g}"
+    return f"`{text}`" if text.strip() else _("nothing")
 
 
 def leaf_options(data: Mapping[str, Any]) -> list[Mapping[str, Any]]:
@@ -75,67 +73,108 @@ def leaf_options(data: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     return list(options)
 
 
+def option_name(parameter: app_commands.Parameter, locale: str | None) -> str:
+    """The option as the member's client names it (its localized name), in code."""
+    name = parameter.display_name
+    where = TranslationContextLocation.parameter_name
+    return f"`{(localize(name, locale, where) if locale else None) or name}`"
+
+
 def problem(
-    parameter: app_commands.Parameter, value: Any, resolved: Mapping[str, Any]
-) -> str | None:
+    parameter: app_commands.Parameter,
+    value: Any,
+    resolved: Mapping[str, Any],
+    locale: str | None = None,
+) -> Text | None:
     """What is wrong with ``value`` for ``parameter`` by its declaration; None if nothing."""
-    name = f"`{parameter.display_name}`"
+    name = option_name(parameter, locale)
     kind = parameter.type
     if kind in (OptionType.integer, OptionType.number):
         numeric = isinstance(value, int | float) and not isinstance(value, bool)
         if not numeric or (kind is OptionType.integer and not isinstance(value, int)):
-            return f"{name} must be {TYPE_NAMES[kind]} (got {shown(value)})."
+            return _(
+                "{name} must be {kind} (got {value}).",
+                name=name,
+                kind=TYPE_NAMES[kind],
+                value=shown(value),
+            )
         low, high = parameter.min_value, parameter.max_value
         if (low is not None and value < low) or (high is not None and value > high):
-            return f"{name} must be {bounds(low, high)} (got {number(value)})."
+            return _(
+                "{name} must be {bounds} (got {value}).",
+                name=name,
+                bounds=bounds(low, high),
+                value=value,
+            )
     if kind is OptionType.string:
         if not isinstance(value, str):
-            return f"{name} must be text (got {shown(value)})."
+            return _("{name} must be text (got {value}).", name=name, value=shown(value))
         low, high = parameter.min_value, parameter.max_value
         if high is not None and len(value) > high:
-            return (
-                f"{name} is {len(value):,} characters long; it can be at most "
-                f"{number(high)} characters."
+            return _(
+                "{name} is {length} characters long; it can be at most {max} characters.",
+                name=name,
+                length=len(value),
+                max=high,
             )
         if low is not None and len(value) < low:
             if not value:
-                return f"{name} can't be empty."
-            return f"{name} must be at least {number(low)} characters long (got {len(value)})."
+                return _("{name} can't be empty.", name=name)
+            return _(
+                "{name} must be at least {min} characters long (got {length}).",
+                name=name,
+                min=low,
+                length=len(value),
+            )
     if parameter.choices and value not in [choice.value for choice in parameter.choices]:
         allowed = ", ".join(str(choice.value) for choice in parameter.choices)
-        return f"{name} must be one of: {allowed} (got {shown(value)})."
+        return _(
+            "{name} must be one of: {allowed} (got {value}).",
+            name=name,
+            allowed=allowed,
+            value=shown(value),
+        )
     if kind is OptionType.channel and parameter.channel_types:
         channel = (resolved.get("channels") or {}).get(str(value)) or {}
         sent = channel.get("type")
         allowed_types = {channel_type.value for channel_type in parameter.channel_types}
         if sent is not None and sent not in allowed_types:
-            names = sorted({CHANNEL_NAMES.get(t, t.name) for t in parameter.channel_types})
-            got = next((n for t, n in CHANNEL_NAMES.items() if t.value == sent), "another kind")
-            return f"{name} must be a {' or '.join(names)} (got: {got})."
+            kinds = {CHANNEL_NAMES.get(t, literal(t.name)) for t in parameter.channel_types}
+            got = next((n for t, n in CHANNEL_NAMES.items() if t.value == sent), None)
+            return _(
+                "{name} must be a {kinds} (got: {got}).",
+                name=name,
+                kinds=Items(items=tuple(sorted(kinds, key=lambda k: k.id)), style="or"),
+                got=got or _("another kind"),
+            )
     return None
 
 
-def bounds(low: float | None, high: float | None) -> str:
+def bounds(low: float | None, high: float | None) -> Text:
     """``between 1 and 10``, ``at least 0`` or ``at most 30``."""
     if low is not None and high is not None:
-        return f"between {number(low)} and {number(high)}"
+        return _("between {low} and {high}", low=low, high=high)
     if low is not None:
-        return f"at least {number(low)}"
-    return f"at most {number(high or 0)}"
+        return _("at least {low}", low=low)
+    return _("at most {high}", high=high or 0)
 
 
 def declared_problem(
-    command: app_commands.Command[Any, ..., Any], data: Mapping[str, Any]
-) -> str | None:
+    command: app_commands.Command[Any, ..., Any],
+    data: Mapping[str, Any],
+    locale: str | None = None,
+) -> Text | None:
     """The first option of ``data`` (an interaction's) that breaks ``command``'s declaration."""
     sent = {str(option.get("name")): option.get("value") for option in leaf_options(data)}
     resolved = data.get("resolved") or {}
     for parameter in command.parameters:
         if parameter.display_name not in sent:
             if parameter.required:
-                return f"`{parameter.display_name}` is required: give it a value."
+                return _(
+                    "{name} is required: give it a value.", name=option_name(parameter, locale)
+                )
             continue
-        found = problem(parameter, sent[parameter.display_name], resolved)
+        found = problem(parameter, sent[parameter.display_name], resolved, locale)
         if found is not None:
             return found
     return None
@@ -148,7 +187,7 @@ async def check_declared_options(interaction: Interaction) -> bool:
         return True  # autocomplete sends half-typed values on purpose
     if not isinstance(command, app_commands.Command):
         return True  # context menus have no options
-    found = declared_problem(command, dict(interaction.data or {}))
+    found = declared_problem(command, dict(interaction.data or {}), interaction.locale.value)
     if found is None:
         return True
     log.info(
@@ -157,7 +196,7 @@ async def check_declared_options(interaction: Interaction) -> bool:
         command.qualified_name,
         found,
     )
-    raise Refused(f"⚠️ {found} Nothing was run.")
+    raise Refused(_("⚠️ {problem} Nothing was run.", problem=found))
 
 
 class DeclaredOptions(commands.Cog):

@@ -17,6 +17,7 @@ from discord.ext import commands
 
 from bot.client import Interaction
 from bot.errors import InputError
+from bot.i18n import _
 from bot.jobs.models import JobRequest
 from bot.options import OutputFormat, Quality, Ratio, Resolution
 from bot.policy.defaults import OptionField
@@ -26,6 +27,7 @@ from cogs._defaults import resolve_with_defaults
 from cogs._edit_flow import BLEND_PROMPT, edit_request, start_edit
 from cogs._edit_modal import EditImageModal
 from cogs._edit_sources import sources_with_parents
+from cogs._i18n import lang_for
 from cogs._options import (
     EDIT_RATIO_CHOICES,
     FORMAT_CHOICES,
@@ -127,12 +129,14 @@ class Edit(commands.Cog):
         sources, jobs = await sources_with_parents(interaction.client, message)
         if not sources:
             raise InputError(
-                "That message has no image attached. Use “Edit image” on a message with a "
-                "PNG, JPEG, WebP or GIF."
+                _(
+                    "That message has no image attached. Use “Edit image” on a message with a "
+                    "PNG, JPEG, WebP or GIF."
+                )
             )
         for job in jobs:  # editing one of Easel's results reuses its job: the rules decide
             await ensure_reusable(interaction, job, command=JobCommand.EDIT)
-        await interaction.response.send_modal(EditImageModal(sources))
+        await interaction.response.send_modal(EditImageModal(sources, tr=lang_for(interaction)))
 
     @app_commands.command(name="edit", description="Change an image: describe the edit")
     @app_commands.guild_only()

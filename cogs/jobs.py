@@ -13,11 +13,13 @@ from discord.ext import commands
 
 from bot.client import NO_MENTIONS, Interaction
 from bot.errors import InputError
+from bot.i18n import Lang, _
 from bot.jobs.records import JobRecord, JobState
 from bot.policy.models import job_command
 from bot.policy.rules import no_such_job
 from cogs._answers import defer_privately, post_publicly
 from cogs._buttons import result_view, upscale_possible
+from cogs._i18n import lang_for
 from cogs._policy import ensure_reusable, jump_url
 from cogs._render import quote_prompt, result_embed
 
@@ -30,15 +32,26 @@ MIN_ID_CHARS = 8  # as shown in /jobs and the moderation log
 MAX_ID_CHARS = 32  # a whole id
 
 STATE_LABELS = {
-    JobState.QUEUED: "⏳ queued",
-    JobState.UPLOADING: "⏳ uploading",
-    JobState.SUBMITTING: "⏳ submitting",
-    JobState.SUBMITTED: "🎨 generating",
-    JobState.DOWNLOADED: "📦 delivering",
-    JobState.DELIVERED: "✅ done",
-    JobState.FAILED: "❌ failed",
-    JobState.CANCELLED: "✖️ cancelled",
+    JobState.RECEIVING: ("⏳", _("receiving the images")),
+    JobState.QUEUED: ("⏳", _("queued")),
+    JobState.UPLOADING: ("⏳", _("uploading")),
+    JobState.SUBMITTING: ("⏳", _("submitting")),
+    JobState.SUBMITTED: ("🎨", _("generating")),
+    JobState.DOWNLOADED: ("📦", _("delivering")),
+    JobState.DELIVERED: ("✅", _("done")),
+    JobState.FAILED: ("❌", _("failed")),
+    JobState.CANCELLED: ("✖️", _("cancelled")),
 }
+
+
+def state_label(job: JobRecord, tr: Lang) -> str:
+    """A job's state as the member reads it, e.g. "✅ done" (or "🗑️ deleted")."""
+    if job.deleted:
+        return f"🗑️ {tr(_('deleted'))}"
+    if job.failure_kind == "undeliverable":
+        return f"📭 {tr(_('made, could not be posted (/show posts it)'))}"
+    emoji, word = STATE_LABELS[job.state]
+    return f"{emoji} {tr(word)}"
 
 
 def job_link(job: JobRecord) -> str | None:
@@ -48,24 +61,22 @@ def job_link(job: JobRecord) -> str | None:
     return jump_url(job.guild_id, job.channel_id, job.delivery.message_id if job.delivery else None)
 
 
-def jobs_embed(jobs: list[JobRecord]) -> discord.Embed:
+def jobs_embed(jobs: list[JobRecord], tr: Lang) -> discord.Embed:
     """A member's recent jobs, one line each."""
-    embed = discord.Embed(title="Your recent jobs", colour=discord.Colour.blurple())
+    embed = discord.Embed(title=tr(_("Your recent jobs")), colour=discord.Colour.blurple())
     if not jobs:
-        embed.description = "No jobs yet. Try `/imagine`."
+        embed.description = tr(_("No jobs yet. Try `/imagine`."))
         return embed
     lines = []
     for job in jobs:
         link = job_link(job)
         name = f"[`{job.id[:8]}`]({link})" if link else f"`{job.id[:8]}`"
-        state = "🗑️ deleted" if job.deleted else STATE_LABELS[job.state]
-        if job.failure_kind == "undeliverable" and not job.deleted:
-            state = "📭 made, could not be posted (/show posts it)"
+        state = state_label(job, tr)
         lines.append(
             f"{name} {state} <t:{int(job.created_at)}:R> — {quote_prompt(job.request.prompt, 80)}"
         )
     embed.description = "\n".join(lines)
-    embed.set_footer(text="/show <id> posts a job's images again, with their buttons.")
+    embed.set_footer(text=tr(_("/show <id> posts a job's images again, with their buttons.")))
     return embed
 
 
@@ -83,7 +94,9 @@ class Jobs(commands.Cog):
             interaction.user.id, guild_id=interaction.guild_id, limit=10
         )
         await interaction.followup.send(
-            embed=jobs_embed(jobs), ephemeral=True, allowed_mentions=NO_MENTIONS
+            embed=jobs_embed(jobs, lang_for(interaction)),
+            ephemeral=True,
+            allowed_mentions=NO_MENTIONS,
         )
 
     @app_commands.command(name="show", description="Post a past job's images again, with buttons")
@@ -97,23 +110,27 @@ class Jobs(commands.Cog):
         a refusal, a deleted result and a job that is not this member's to see are answered
         privately, and the images are read before anything public appears.
         """
+        tr = lang_for(interaction)
         job = await self.bot.engine.get_job(job_id.strip().lower())
         if job is None:
             raise no_such_job()
         await ensure_reusable(interaction, job, command=job_command(job))
         if not job.results:
-            raise InputError(f"Job `{job.id[:8]}` has no images ({STATE_LABELS[job.state]}).")
+            state = state_label(job, tr)
+            raise InputError(_("Job `{job}` has no images ({state}).", job=job.id[:8], state=state))
         await defer_privately(interaction)
         try:
             images = await self.bot.engine.load_results(job)
         except FileNotFoundError:
-            raise InputError(f"Job `{job.id[:8]}`'s images are no longer stored.") from None
+            gone = _("Job `{job}`'s images are no longer stored.", job=job.id[:8])
+            raise InputError(gone) from None
         embed = result_embed(
             job.resolved(),
             images,
             requester=f"<@{job.user_id}>",
             elapsed=(job.finished_at or job.created_at) - job.created_at,
-            label=str(self.bot.engine.label_for(job)),
+            label=self.bot.engine.label_for(job),
+            tr=tr,
         )
         spoiler = self.bot.policy.spoilers(interaction.guild_id)  # the rule where it is shown
         files = [
@@ -124,7 +141,7 @@ class Jobs(commands.Cog):
             interaction,
             embed=embed,
             files=files,
-            view=result_view(job, upscale_possible=upscale_possible(job, self.bot)),
+            view=result_view(job, tr, upscale_possible=upscale_possible(job, self.bot)),
         )
 
 

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_serializer, field_validator
 
+from bot.i18n import LOCALES
 from bot.jobs.records import JobRecord
 from bot.options import Resolution
 from bot.policy.budget import NO_BUDGET, Budget
@@ -87,6 +88,8 @@ class GuildSettings(BaseModel):
     server_budget: Budget = NO_BUDGET
     member_budget: Budget = NO_BUDGET
     member_budgets: dict[int, Budget] = Field(default_factory=dict)
+    # The language Easel speaks here (a shipped locale, e.g. "ja"); None: each member's own.
+    language: str | None = None
 
     @field_serializer(
         "allowed_channels", "denied_channels", "required_roles", "banned_members", "commands"
@@ -99,6 +102,13 @@ class GuildSettings(BaseModel):
     @classmethod
     def _known_timezone(cls, value: str) -> str:
         zone_of(value)  # raises ValueError for an unknown name
+        return value
+
+    @field_validator("language")
+    @classmethod
+    def _shipped_language(cls, value: str | None) -> str | None:
+        if value is not None and value not in LOCALES:
+            raise ValueError(f"unknown language {value!r}; one of {', '.join(LOCALES)}")
         return value
 
     @property

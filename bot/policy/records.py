@@ -14,6 +14,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from bot.i18n import Text
 from bot.policy.models import GuildSettings
 from bot.providers.prices import Price
 
@@ -34,7 +35,9 @@ class AuditEntry(BaseModel):
     job_id: str | None = None
     rule: str | None = None
     prompt: str | None = None
-    detail: str | None = None
+    detail: str | None = None  # in English, as the audit log keeps it
+    # The same detail for the moderation log to show in the server's language (not stored).
+    detail_text: Text | None = Field(default=None, exclude=True)
 
 
 class DayUsage(BaseModel):

@@ -10,6 +10,7 @@ import logging
 from dataclasses import dataclass
 
 from bot.errors import PolicyRefusal
+from bot.i18n import Duration, Items, Text, Value, _, _n, literal
 from bot.policy.models import (
     ButtonAccess,
     GuildSettings,
@@ -50,31 +51,36 @@ class Rule:
     PRICE_UNKNOWN = "price_unknown"
 
 
-RULE_TITLES: dict[str, str] = {
-    Rule.DMS: "Direct messages",
-    Rule.CHANNEL: "Channel rules",
-    Rule.THREADS: "Threads",
-    Rule.BANNED: "Blocked member",
-    Rule.ROLES: "Required role",
-    Rule.COMMAND: "Command turned off",
-    Rule.BLOCKED_TERM: "Blocked term",
-    Rule.NSFW: "Age-restricted channels only",
-    Rule.MAX_N: "Images per job",
-    Rule.MAX_RESOLUTION: "Largest resolution",
-    Rule.COOLDOWN: "Cooldown",
-    Rule.MEMBER_QUOTA: "Your daily limit",
-    Rule.SERVER_QUOTA: "Server daily limit",
-    Rule.BUTTONS: "Someone else's result",
-    Rule.NO_JOB: "No such job",
-    Rule.DELETED: "Deleted result",
-    Rule.MEMBER_BUDGET: "Your budget",
-    Rule.SERVER_BUDGET: "Server budget",
-    Rule.HOST_BUDGET: "Easel's overall budget",
-    Rule.PRICE_UNKNOWN: "Price unknown",
+RULE_TITLES: dict[str, Text] = {
+    Rule.DMS: _("Direct messages"),
+    Rule.CHANNEL: _("Channel rules"),
+    Rule.THREADS: _("Threads"),
+    Rule.BANNED: _("Blocked member"),
+    Rule.ROLES: _("Required role"),
+    Rule.COMMAND: _("Command turned off"),
+    Rule.BLOCKED_TERM: _("Blocked term"),
+    Rule.NSFW: _("Age-restricted channels only"),
+    Rule.MAX_N: _("Images per job"),
+    Rule.MAX_RESOLUTION: _("Largest resolution"),
+    Rule.COOLDOWN: _("Cooldown"),
+    Rule.MEMBER_QUOTA: _("Your daily limit"),
+    Rule.SERVER_QUOTA: _("Server daily limit"),
+    Rule.BUTTONS: _("Someone else's result"),
+    Rule.NO_JOB: _("No such job"),
+    Rule.DELETED: _("Deleted result"),
+    Rule.MEMBER_BUDGET: _("Your budget"),
+    Rule.SERVER_BUDGET: _("Server budget"),
+    Rule.HOST_BUDGET: _("Easel's overall budget"),
+    Rule.PRICE_UNKNOWN: _("Price unknown"),
 }
 # Refusals of a stored job that say nothing about the job: not logged for the moderators
 # (the job may belong to another server, and its prompt must not reach this one's log).
 UNLOGGED = frozenset({Rule.NO_JOB, Rule.DELETED})
+
+
+def rule_title(rule: str | None) -> Text:
+    """A rule's title for people (an unknown rule name as it is)."""
+    return RULE_TITLES.get(rule or "", literal(rule or "policy"))
 
 
 @dataclass(frozen=True)
@@ -86,43 +92,61 @@ class Usage:
     last_job_at: float | None = None  # the member's last accepted job, for the cooldown
 
 
-def refuse(rule: str, text: str, *, admin_detail: str = "") -> PolicyRefusal:
+def refuse(rule: str, text: Text, *, admin_detail: Text | str = "") -> PolicyRefusal:
     """A refusal whose message starts with the rule's title."""
-    return PolicyRefusal(f"**{RULE_TITLES[rule]}.** {text}", rule=rule, admin_detail=admin_detail)
+    # Translators: a refusal: the rule's title in bold, then why and what to do.
+    message = _("**{title}.** {reason}", title=RULE_TITLES[rule], reason=text)
+    return PolicyRefusal(message, rule=rule, admin_detail=admin_detail)
 
 
-def channel_list(ids: frozenset[int]) -> str:
-    """Channels as mentions (they never ping), a few at most."""
-    shown = sorted(ids)[:MAX_LISTED_CHANNELS]
+def channel_list(ids: frozenset[int]) -> Items:
+    """Channels as mentions (they never ping), a few at most, joined the reader's way."""
+    shown: list[Value] = [f"<#{cid}>" for cid in sorted(ids)[:MAX_LISTED_CHANNELS]]
     more = len(ids) - len(shown)
-    return ", ".join(f"<#{cid}>" for cid in shown) + (f" and {more} more" if more > 0 else "")
+    if more > 0:
+        shown.append(_n("{count} more", "{count} more", more))
+    return Items(items=tuple(shown), style="or")
 
 
 def check_place(settings: GuildSettings, ctx: JobContext, *, dms_allowed: bool) -> None:
     """Where: direct messages, allowed and denied channels, threads, NSFW-only."""
     if ctx.guild_id is None:
         if not dms_allowed:
-            raise refuse(Rule.DMS, "Easel can't be used in direct messages. Use it in a server.")
+            raise refuse(Rule.DMS, _("Easel can't be used in direct messages. Use it in a server."))
         return
     places = ctx.places
     if any(place in settings.denied_channels for place in places):
-        where = (
-            f" Use it in {channel_list(settings.allowed_channels)}."
-            if settings.allowed_channels
-            else " Try another channel."
-        )
-        raise refuse(Rule.CHANNEL, f"Easel is turned off in this channel.{where}")
+        if settings.allowed_channels:
+            raise refuse(
+                Rule.CHANNEL,
+                _(
+                    "Easel is turned off in this channel. Use it in {channels}.",
+                    channels=channel_list(settings.allowed_channels),
+                ),
+            )
+        raise refuse(Rule.CHANNEL, _("Easel is turned off in this channel. Try another channel."))
     if settings.allowed_channels and not any(p in settings.allowed_channels for p in places):
         raise refuse(
             Rule.CHANNEL,
-            f"Easel can't be used in this channel. Use it in "
-            f"{channel_list(settings.allowed_channels)}.",
+            _(
+                "Easel can't be used in this channel. Use it in {channels}.",
+                channels=channel_list(settings.allowed_channels),
+            ),
         )
     if ctx.in_thread and not settings.threads:
-        parent = f" Use it in <#{ctx.parent_channel_id}> instead." if ctx.parent_channel_id else ""
-        raise refuse(Rule.THREADS, f"Easel can't be used in threads here.{parent}")
+        if ctx.parent_channel_id:
+            raise refuse(
+                Rule.THREADS,
+                _(
+                    "Easel can't be used in threads here. Use it in {channel} instead.",
+                    channel=f"<#{ctx.parent_channel_id}>",
+                ),
+            )
+        raise refuse(Rule.THREADS, _("Easel can't be used in threads here."))
     if settings.nsfw_only and not ctx.channel_nsfw:
-        raise refuse(Rule.NSFW, "This server allows Easel only in age-restricted (NSFW) channels.")
+        raise refuse(
+            Rule.NSFW, _("This server allows Easel only in age-restricted (NSFW) channels.")
+        )
 
 
 def check_member(settings: GuildSettings, ctx: JobContext) -> None:
@@ -130,21 +154,33 @@ def check_member(settings: GuildSettings, ctx: JobContext) -> None:
     if ctx.user_id in settings.banned_members:
         raise refuse(
             Rule.BANNED,
-            "A server admin has blocked you from using Easel here. Ask them if you think "
-            "this is a mistake.",
+            _(
+                "A server admin has blocked you from using Easel here. Ask them if you think "
+                "this is a mistake."
+            ),
         )
     needs_role = settings.required_roles and not ctx.is_admin
     if needs_role and not (ctx.role_ids & settings.required_roles):
-        roles = ", ".join(f"<@&{rid}>" for rid in sorted(settings.required_roles)[:10])
-        raise refuse(Rule.ROLES, f"You need one of these roles to use Easel here: {roles}.")
+        roles = Items(
+            items=tuple(f"<@&{rid}>" for rid in sorted(settings.required_roles)[:10]), style="or"
+        )
+        raise refuse(
+            Rule.ROLES, _("You need one of these roles to use Easel here: {roles}.", roles=roles)
+        )
 
 
 def check_command(settings: GuildSettings, ctx: JobContext) -> None:
     """Which job commands are on (buttons that edit count as ``edit``)."""
     if ctx.command in set(JobCommand) and ctx.command not in settings.commands:
         on = [f"`/{name}`" for name in JobCommand if name in settings.commands]
-        hint = f" You can use {', '.join(on)}." if on else ""
-        raise refuse(Rule.COMMAND, f"`/{ctx.command}` is turned off in this server.{hint}")
+        off = _("`/{command}` is turned off in this server.", command=ctx.command)
+        if on:
+            off = _(
+                "`/{command}` is turned off in this server. You can use {commands}.",
+                command=ctx.command,
+                commands=Items(items=tuple(on), style="or"),
+            )
+        raise refuse(Rule.COMMAND, off)
 
 
 def check_prompt(settings: GuildSettings, ctx: JobContext, terms: TermMatcher) -> None:
@@ -153,8 +189,8 @@ def check_prompt(settings: GuildSettings, ctx: JobContext, terms: TermMatcher) -
     if found is not None:
         raise refuse(
             Rule.BLOCKED_TERM,
-            "Your prompt contains a term this server does not allow. Rephrase it and try again.",
-            admin_detail=f"matched blocked term: {found}",
+            _("Your prompt contains a term this server does not allow. Rephrase it and try again."),
+            admin_detail=_("matched blocked term: {term}", term=found),
         )
 
 
@@ -163,14 +199,20 @@ def check_size(settings: GuildSettings, ctx: JobContext) -> None:
     if ctx.n > settings.max_n:
         raise refuse(
             Rule.MAX_N,
-            f"This server allows at most {settings.max_n} image"
-            f"{'s' if settings.max_n != 1 else ''} per job. Ask for `n:{settings.max_n}` or fewer.",
+            _n(
+                "This server allows at most {count} image per job. Ask for `n:{count}`.",
+                "This server allows at most {count} images per job. Ask for `n:{count}` or fewer.",
+                settings.max_n,
+            ),
         )
     if not resolution_allowed(ctx.resolution, settings.max_resolution):
         raise refuse(
             Rule.MAX_RESOLUTION,
-            f"This server allows resolutions up to {settings.max_resolution}. "
-            f"Pick `resolution:{settings.max_resolution}` or smaller.",
+            _(
+                "This server allows resolutions up to {resolution}. "
+                "Pick `resolution:{resolution}` or smaller.",
+                resolution=str(settings.max_resolution),
+            ),
         )
 
 
@@ -183,34 +225,55 @@ def check_amount(
         if now < ready:
             raise refuse(
                 Rule.COOLDOWN,
-                f"This server asks members to wait {settings.cooldown_seconds}s between jobs. "
-                f"You can start another <t:{int(ready) + 1}:R>.",
+                _(
+                    "This server asks members to wait {wait} between jobs. "
+                    "You can start another {when}.",
+                    wait=Duration(seconds=settings.cooldown_seconds),
+                    when=f"<t:{int(ready) + 1}:R>",
+                ),
             )
-    reset = f"<t:{resets_at}:R> (<t:{resets_at}:t>)"
+    reset = f"<t:{resets_at}:R> (<t:{resets_at}:t>)"  # Discord shows it in the reader's words
     limit = settings.member_daily_images
     if limit is not None and usage.member_images + ctx.n > limit:
         left = max(0, limit - usage.member_images)
+        used = _n(
+            "You have used {used} of your {count} image today.",
+            "You have used {used} of your {count} images today.",
+            limit,
+            used=usage.member_images,
+        )
         if left:
-            advice = (
-                f"You have {left} left today: ask for `n:{left}`, or wait until it resets {reset}."
+            advice = _n(
+                "You have {count} image left today: ask for `n:{count}`, or wait until it "
+                "resets {reset}.",
+                "You have {count} images left today: ask for `n:{count}`, or wait until it "
+                "resets {reset}.",
+                left,
+                reset=reset,
             )
         else:
-            advice = f"Your images reset {reset}."
-        raise refuse(
-            Rule.MEMBER_QUOTA,
-            f"You have used {usage.member_images} of your {limit} images today. {advice}",
-        )
+            advice = _("Your images reset {reset}.", reset=reset)
+        # Translators: what was used today, then what the member can do.
+        raise refuse(Rule.MEMBER_QUOTA, _("{used} {advice}", used=used, advice=advice))
     limit = settings.server_daily_images
     if limit is not None and usage.server_images + ctx.n > limit:
         left = max(0, limit - usage.server_images)
-        if left:
-            advice = f"{left} left today: ask for `n:{left}`, or wait until it resets {reset}."
-        else:
-            advice = f"It resets {reset}."
-        raise refuse(
-            Rule.SERVER_QUOTA,
-            f"This server has used {usage.server_images} of its {limit} images today. {advice}",
+        used = _n(
+            "This server has used {used} of its {count} image today.",
+            "This server has used {used} of its {count} images today.",
+            limit,
+            used=usage.server_images,
         )
+        if left:
+            advice = _n(
+                "{count} image left today: ask for `n:{count}`, or wait until it resets {reset}.",
+                "{count} images left today: ask for `n:{count}`, or wait until it resets {reset}.",
+                left,
+                reset=reset,
+            )
+        else:
+            advice = _("It resets {reset}.", reset=reset)
+        raise refuse(Rule.SERVER_QUOTA, _("{used} {advice}", used=used, advice=advice))
 
 
 def check_job(
@@ -247,15 +310,18 @@ def check_button(
         return None
     return refuse(
         Rule.BUTTONS,
-        f"Only <@{requester_id}> (and server admins) can reuse or show this result here. Run "
-        "the command yourself to make your own.",
+        _(
+            "Only {requester} (and server admins) can reuse or show this result here. Run "
+            "the command yourself to make your own.",
+            requester=f"<@{requester_id}>",
+        ),
     )
 
 
 def no_such_job() -> PolicyRefusal:
     """The answer for a job that does not exist or is not this member's to see (the same
     words, so an id from elsewhere reveals nothing)."""
-    return refuse(Rule.NO_JOB, "There is no job with that id here. `/jobs` lists yours.")
+    return refuse(Rule.NO_JOB, _("There is no job with that id here. `/jobs` lists yours."))
 
 
 def check_reuse(
@@ -284,8 +350,10 @@ def check_reuse(
     if past.deleted:
         raise refuse(
             Rule.DELETED,
-            "This result was deleted: its images are erased and nobody can show or reuse them "
-            "again. Start a new job instead.",
+            _(
+                "This result was deleted: its images are erased and nobody can show or reuse "
+                "them again. Start a new job instead."
+            ),
         )
     refusal = check_button(
         settings,
@@ -301,6 +369,8 @@ def check_reuse(
     if past.made_in_nsfw and not ctx.channel_nsfw:
         raise refuse(
             Rule.NSFW,
-            "This result was made in an age-restricted (NSFW) channel, so it can be shown or "
-            "reused only in one.",
+            _(
+                "This result was made in an age-restricted (NSFW) channel, so it can be shown "
+                "or reused only in one."
+            ),
         )

@@ -21,6 +21,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from bot.errors import InputError, PolicyRefusal
+from bot.i18n import Text, _, literal
 from bot.jobs.models import JobCompleted, JobFailed
 from bot.jobs.records import JobRecord
 from bot.policy.models import (
@@ -311,6 +312,7 @@ class PolicyService:
             rule=event.failure if isinstance(event, JobFailed) else None,
             prompt=job.request.prompt,
             detail=None if note is None else str(note),
+            detail_text=note,
         )
         await self._audit(entry, job)
         self._prune()
@@ -328,6 +330,7 @@ class PolicyService:
             rule=refusal.rule,
             prompt=ctx.prompt,
             detail=refusal.admin_detail or None,
+            detail_text=refusal.admin_detail_text,
         )
         await self._audit(entry, None)
 
@@ -348,7 +351,7 @@ class PolicyService:
         try:
             after = GuildSettings.model_validate({**before.model_dump(), **changes})
         except ValidationError as exc:
-            raise InputError(_first_error(exc)) from None
+            raise InputError(_first_error(exc, changes)) from None
         if after == before:
             return after
         await self.store.save_settings(guild_id, after, by=by)
@@ -361,11 +364,11 @@ class PolicyService:
         term = " ".join(visible_text(term).split())  # stored and listed as it reads
         normalized = normalize_term(term)
         if len(normalized.rstrip("*")) < 2:
-            raise ValueError("a term needs at least two letters or digits to match")
+            raise InputError(_("A term needs at least two letters or digits to match."))
         if len(term) > MAX_TERM_CHARS:
-            raise ValueError(f"terms can be at most {MAX_TERM_CHARS} characters")
+            raise InputError(_("Terms can be at most {max} characters.", max=MAX_TERM_CHARS))
         if len(self._terms.get(guild_id, ())) >= MAX_TERMS:
-            raise ValueError(f"a server can block at most {MAX_TERMS} terms")
+            raise InputError(_("A server can block at most {max} terms.", max=MAX_TERMS))
         if not await self.store.add_term(guild_id, term, normalized, by=by):
             return False
         self._set_terms(guild_id, [*self._terms.get(guild_id, ()), term])
@@ -437,15 +440,23 @@ class PolicyService:
             del self._last_job[ukey]
 
 
-def _first_error(exc: ValidationError) -> str:
+def _first_error(exc: ValidationError, changes: dict[str, Any]) -> Text:
     """A validation error's first message in plain words, naming the setting (pydantic's own
-    messages, "Input should be…", do not; our validators' do)."""
+    messages, "Input should be…", do not; our validators' do), in the admin's language where
+    Easel wrote it."""
     error = exc.errors()[0]
-    message = str(error["msg"])
     setting = ".".join(str(part) for part in error["loc"])
+    if setting == "timezone":
+        return _(
+            "Unknown timezone {name}; use an IANA name like Europe/Paris or America/New_York.",
+            name=str(changes.get("timezone")),
+        )
+    if setting == "language":
+        return _("Easel does not speak {name}.", name=str(changes.get("language")))
+    message = str(error["msg"])
     if error["type"] == "value_error" or not setting:
-        return message.removeprefix("Value error, ")
-    return f"`{setting}`: {message}"
+        return literal(message.removeprefix("Value error, "))
+    return literal(f"`{setting}`: {message}")
 
 
 def _utc_date(timestamp: float) -> date:

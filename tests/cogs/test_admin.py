@@ -185,7 +185,7 @@ async def test_blocked_terms_are_added_listed_and_removed(harness: Harness) -> N
     text = await ask(
         harness, easel("add", option("term", "spooky, Blood Bath, spooky, !"), group="terms")
     )
-    assert "Blocked: `spooky`, `Blood Bath`" in text
+    assert "Blocked: `spooky` and `Blood Bath`" in text
     assert "Already blocked: `spooky`" in text and "two letters" in text
     listed = await ask(harness, easel("list", group="terms"))
     assert "Blocked terms (2)" in listed and "Blood Bath" in listed
@@ -211,7 +211,7 @@ async def test_the_overview_shows_every_setting(harness: Harness) -> None:
         f"<#{ART}>",
         f"<@&{ROLE}>",
         "20 images",
-        "15s",
+        "15 seconds",
         "Blocked terms: 1",
         "spoilers: yes",
         "Threads: allowed",

@@ -194,7 +194,7 @@ async def test_terms_are_stored_once_per_spelling_and_removed_by_any_spelling(
 ) -> None:
     assert await policy.add_term(GUILD, "Bäd Word", by=1)
     assert not await policy.add_term(GUILD, "bad  word", by=1)
-    with pytest.raises(ValueError, match="two letters"):
+    with pytest.raises(InputError, match="two letters"):
         await policy.add_term(GUILD, "!", by=1)
     assert await policy.remove_term(GUILD, "BAD WORD", by=1)
     assert policy.terms(GUILD) == ()
