@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import discord
 
 from bot.client import Interaction
-from bot.i18n import Lang, _, _p
+from bot.i18n import Lang, _, _p, markup
 from bot.jobs.derive import DerivedAction, next_tier
 from bot.jobs.records import JobRecord
 from bot.policy.models import JobCommand
@@ -90,7 +90,12 @@ async def run_action(interaction: Interaction, action: str, job_id: str, index: 
         if not is_requester(interaction, job):
             await answer_privately(
                 interaction,
-                tr(_("Only {requester} can cancel this job.", requester=f"<@{job.user_id}>")),
+                tr(
+                    _(
+                        "Only {requester} can cancel this job.",
+                        requester=markup.user(job.user_id or 0),
+                    )
+                ),
             )
             return
         cancelled = await engine.cancel(job.id)

@@ -15,7 +15,7 @@ import aiohttp
 import discord
 
 from bot.client import NO_MENTIONS
-from bot.i18n import Lang, Text, _
+from bot.i18n import Lang, Text, _, markup
 from bot.jobs.fanout import UndeliverableError
 from bot.jobs.models import JobCompleted, JobEvent, JobFailed, JobProgress
 from bot.jobs.records import JobRecord
@@ -238,7 +238,7 @@ class DiscordDelivery:
             _(
                 "I could not post your job's result in {channel} (missing permissions); "
                 "here it is.",
-                channel=f"<#{job.channel_id}>",
+                channel=markup.channel(job.channel_id),
             )
             if job.channel_id
             else _("I could not post your job's result (missing permissions); here it is.")

@@ -191,8 +191,8 @@ def _strings_of(
             yield from _strings_of(child, where)
         return
     for parameter in command.parameters:
-        option = f"{where} {parameter.name}"
-        yield CommandString(OPTION, split_numbered(parameter.name)[0], option, source)
+        option = f"{where} {parameter.display_name}"
+        yield CommandString(OPTION, split_numbered(parameter.display_name)[0], option, source)
         yield CommandString(OPTION_HELP, parameter.description, option, source)
         for choice in parameter.choices:
             if not _is_language_choice(choice):

@@ -19,7 +19,7 @@ from typing import Any
 import discord
 
 from bot.client import NO_MENTIONS
-from bot.i18n import Lang, _
+from bot.i18n import Lang, _, markup
 from bot.jobs.records import Delivery
 
 log = logging.getLogger(__name__)
@@ -234,7 +234,7 @@ class JobMessage:
         if kwargs.get("view") is None:
             kwargs.pop("view", None)
         content = (
-            _("{requester} your job:", requester=f"<@{self.user_id}>")
+            _("{requester} your job:", requester=markup.user(self.user_id))
             if self.user_id
             else _("Your job:")
         )

@@ -38,19 +38,19 @@ COLOUR_SETTINGS = discord.Colour.light_grey()
 def audit_embed(entry: AuditEntry, job: JobRecord | None, tr: Lang) -> discord.Embed:
     """One moderation-log line as an embed. Prompts are escaped and cut; mentions never ping."""
     if entry.event == "completed":
-        title, colour = f"🖼️ {tr(_('Job delivered'))}", COLOUR_JOB
+        emoji, title, colour = "🖼️", _("Job delivered"), COLOUR_JOB
     elif entry.event == "failed" and entry.rule == "refusal":
-        safety = tr(_("Refused by the image service's safety system"))
-        title, colour = f"🛡️ {safety}", COLOUR_FAILED
+        emoji, colour = "🛡️", COLOUR_FAILED
+        title = _("Refused by the image service's safety system")
     elif entry.event == "failed":
-        kind = entry.rule or "unknown"
-        title, colour = f"❌ {tr(_('Job failed ({kind})', kind=kind))}", COLOUR_FAILED
+        emoji, colour = "❌", COLOUR_FAILED
+        title = _("Job failed ({kind})", kind=entry.rule or "unknown")
     elif entry.event == "refused":
-        rule = tr(rule_title(entry.rule))
-        title, colour = f"🚫 {tr(_('Refused: {rule}', rule=rule))}", COLOUR_REFUSED
+        emoji, colour = "🚫", COLOUR_REFUSED
+        title = _("Refused: {rule}", rule=rule_title(entry.rule))
     else:
-        title, colour = f"⚙️ {tr(_('Settings changed'))}", COLOUR_SETTINGS
-    embed = discord.Embed(title=title, colour=colour)
+        emoji, title, colour = "⚙️", _("Settings changed"), COLOUR_SETTINGS
+    embed = discord.Embed(title=f"{emoji} {tr(title)}", colour=colour)
     if entry.prompt:
         embed.description = f"> {quote_prompt(entry.prompt, LOG_PROMPT_CHARS)}"
     if entry.user_id is not None:

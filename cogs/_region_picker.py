@@ -108,10 +108,11 @@ class RegionPicker(discord.ui.View):
         tr = self.tr
         width, height = self.source_size
         areas = _("**Repaint:** {areas}", areas=describe_regions(self.keys))
+        size = f"{width}×{height}"
         how = _(
             "The tinted area of this {size} image will be repainted and the rest kept. Change "
             "the area below; nothing is spent until you press **{button}**.",
-            size=f"{width}×{height}",
+            size=size,
             button=_p("button", "Repaint this area"),
         )
         return f"🖌️ {tr(areas)}\n> {quote_prompt(self.resolved.request.prompt)}\n{tr(how)}"
@@ -120,10 +121,8 @@ class RegionPicker(discord.ui.View):
         """Only the member who asked may use their picker."""
         if interaction.user.id == self.origin.user.id:
             return True
-        tr = lang_for(interaction)
-        await answer_privately(
-            interaction, f"⚠️ {tr(_('This area picker belongs to someone else.'))}"
-        )
+        mine = lang_for(interaction)(_("This area picker belongs to someone else."))
+        await answer_privately(interaction, f"⚠️ {mine}")
         return False
 
     async def on_area(self, interaction: Interaction) -> None:
@@ -170,8 +169,8 @@ class RegionPicker(discord.ui.View):
     ) -> None:
         """Start the edit once (with the area's mask or none); the picker then says how it went."""
         if self.started:
-            tr = lang_for(interaction)
-            await answer_privately(interaction, f"⚠️ {tr(_('This edit has already started.'))}")
+            already = lang_for(interaction)(_("This edit has already started."))
+            await answer_privately(interaction, f"⚠️ {already}")
             return
         self.started = True
         resolved, region = self.resolved, None

@@ -19,7 +19,7 @@ from discord.ext import commands
 
 from bot.client import Interaction
 from bot.errors import InputError
-from bot.i18n import Items, Text, _
+from bot.i18n import Items, Text, _, markup
 from bot.options import Resolution
 from bot.policy.models import MAX_N, ButtonAccess, JobCommand
 from cogs._admin_budget import BudgetGroup
@@ -172,11 +172,11 @@ class Admin(
         else:
             roles.discard(role.id)
             done = (
-                _("{role} is no longer required.", role=f"<@&{role.id}>")
+                _("{role} is no longer required.", role=markup.role(role.id))
                 if roles
                 else _(
                     "{role} is no longer required. Everyone can use Easel again.",
-                    role=f"<@&{role.id}>",
+                    role=markup.role(role.id),
                 )
             )
         await self._update(interaction, done, required_roles=roles)
@@ -189,7 +189,7 @@ class Admin(
         banned = set(self.bot.policy.settings(interaction.guild_id).banned_members) | {member.id}
         await self._update(
             interaction,
-            _("{member} can no longer use Easel here.", member=f"<@{member.id}>"),
+            _("{member} can no longer use Easel here.", member=markup.user(member.id)),
             banned_members=banned,
         )
 
@@ -201,7 +201,7 @@ class Admin(
         banned = set(self.bot.policy.settings(interaction.guild_id).banned_members) - {member.id}
         await self._update(
             interaction,
-            _("{member} can use Easel again.", member=f"<@{member.id}>"),
+            _("{member} can use Easel again.", member=markup.user(member.id)),
             banned_members=banned,
         )
 
@@ -304,7 +304,7 @@ class Admin(
             _(
                 "Every job and refusal is now logged in {channel}. Make sure Easel can send "
                 "messages and embeds there.",
-                channel=f"<#{channel.id}>",
+                channel=markup.channel(channel.id),
             ),
             moderation_channel=channel.id,
         )
@@ -346,7 +346,8 @@ class Admin(
             (added if new else known).append(f"`{escape_term(item)}`")
         lines = []
         if added:
-            lines.append(f"✅ {tr(_('Blocked: {terms}', terms=Items(items=tuple(added))))}")
+            blocked = _("Blocked: {terms}", terms=Items(items=tuple(added)))
+            lines.append(f"✅ {tr(blocked)}")
         if known:
             lines.append(tr(_("Already blocked: {terms}", terms=Items(items=tuple(known)))))
         lines.extend(f"⚠️ {line}" for line in bad)
@@ -362,12 +363,13 @@ class Admin(
         )
         tr = lang_for(interaction)
         shown = escape_term(term)
-        await answer_privately(
-            interaction,
-            f"✅ {tr(_('`{term}` is no longer blocked.', term=shown))}"
+        unblocked = _("`{term}` is no longer blocked.", term=shown)
+        answer = (
+            f"✅ {tr(unblocked)}"
             if removed
-            else tr(_("`{term}` was not blocked. `/easel terms list` shows the list.", term=shown)),
+            else tr(_("`{term}` was not blocked. `/easel terms list` shows the list.", term=shown))
         )
+        await answer_privately(interaction, answer)
 
     @terms.command(name="list", description="Show the blocked terms (only you see them)")
     async def terms_list(self, interaction: Interaction) -> None:

@@ -10,7 +10,7 @@ import logging
 from dataclasses import dataclass
 
 from bot.errors import PolicyRefusal
-from bot.i18n import Duration, Items, Text, Value, _, _n, literal
+from bot.i18n import Duration, Items, Text, Value, _, _n, literal, markup
 from bot.policy.models import (
     ButtonAccess,
     GuildSettings,
@@ -139,7 +139,7 @@ def check_place(settings: GuildSettings, ctx: JobContext, *, dms_allowed: bool) 
                 Rule.THREADS,
                 _(
                     "Easel can't be used in threads here. Use it in {channel} instead.",
-                    channel=f"<#{ctx.parent_channel_id}>",
+                    channel=markup.channel(ctx.parent_channel_id),
                 ),
             )
         raise refuse(Rule.THREADS, _("Easel can't be used in threads here."))
@@ -229,7 +229,7 @@ def check_amount(
                     "This server asks members to wait {wait} between jobs. "
                     "You can start another {when}.",
                     wait=Duration(seconds=settings.cooldown_seconds),
-                    when=f"<t:{int(ready) + 1}:R>",
+                    when=markup.relative_time(int(ready) + 1),
                 ),
             )
     reset = f"<t:{resets_at}:R> (<t:{resets_at}:t>)"  # Discord shows it in the reader's words
@@ -313,7 +313,7 @@ def check_button(
         _(
             "Only {requester} (and server admins) can reuse or show this result here. Run "
             "the command yourself to make your own.",
-            requester=f"<@{requester_id}>",
+            requester=markup.user(requester_id),
         ),
     )
 

@@ -71,7 +71,7 @@ async def test_a_member_over_quota_is_told_when_it_resets(stack: Stack, clean_lo
     try:
         await delivered(stack, bob, "#general", "one fox")
         text = await refused(stack, bob, "#general", "a second fox")
-        assert "Your daily limit" in text and "1 of your 1 images" in text and ":R>" in text
+        assert "Your daily limit" in text and "1 of your 1 image today" in text and ":R>" in text
         usage = await ld.send_slash_command(bob, "#general", "usage")
         await usage.wait_for_callback(timeout=3)
         report = (await usage.wait_for_followups(1, timeout=5))[0]
