@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -48,10 +49,14 @@ class BotHttpRecorder:
     calls: list[tuple[str, str, dict[str, Any] | None]] = field(default_factory=list)
 
     async def request(self, route: Route, **kwargs: Any) -> Any:
-        self.calls.append((route.method, route.path, kwargs.get("json")))
+        body = kwargs.get("json")
+        for part in kwargs.get("form") or ():  # a message with files: JSON in payload_json
+            if part.get("name") == "payload_json":
+                body = json.loads(part["value"])
+        self.calls.append((route.method, route.path, body))
         if route.method == "DELETE":
             return None
-        return message_payload(snowflake(), kwargs.get("json") or {}, [])
+        return message_payload(snowflake(), body or {}, [])
 
 
 @dataclass

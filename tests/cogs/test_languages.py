@@ -1,0 +1,164 @@
+"""Who reads what: the interaction's locale, the job's stored locale, the server's language."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import discord
+import pytest
+from discord.app_commands import TranslationContextLocation as Where
+
+from bot.i18n import Lang
+from bot.jobs.models import JobRequest
+from bot.jobs.records import Delivery
+from cogs._i18n import (
+    EaselTranslator,
+    is_valid_name,
+    lang_for_job,
+    language_choices,
+    localize,
+    split_numbered,
+)
+from cogs._moderation_log import audit_embed
+from tests.cogs.conftest import Harness
+from tests.cogs.test_imagine import embed, has_final, imagine, option, run
+from tests.support.discord_harness import CHANNEL_ID, GUILD_ID, USER_ID
+
+
+def localized(payload: dict[str, Any], locale: str, guild_locale: str = "en-US") -> dict[str, Any]:
+    return {**payload, "locale": locale, "guild_locale": guild_locale}
+
+
+async def test_an_answer_is_in_the_members_language(harness: Harness) -> None:
+    calls = await run(
+        harness,
+        localized(imagine("x", option("ratio", "1:1"), option("resolution", "4K")), "fr"),
+        done=lambda calls: any(call.is_callback for call in calls),
+    )
+    answer = calls[0].payload
+    assert answer is not None and answer["type"] == 4
+    assert answer["data"]["content"].startswith("⚠️ 1:1 n'est pas disponible en 4K.")
+
+
+async def test_a_job_is_rendered_in_its_requesters_language_and_remembers_it(
+    harness: Harness,
+) -> None:
+    calls = await run(harness, localized(imagine("a red fox"), "es-419"))
+    final = [call for call in calls if call.is_original_edit and call.files][-1]
+    assert embed(final)["title"] == "✅ 1 imagen lista"
+    assert final.payload is not None
+    buttons = [c["label"] for row in final.payload["components"] for c in row["components"]]
+    assert {"Repetir", "Variar", "Ampliar", "Editar", "Borrar"} <= set(buttons)
+    (job,) = await harness.bot.engine.recent_jobs(USER_ID, guild_id=GUILD_ID, limit=1)
+    assert job.locale == "es-419"
+
+
+async def test_a_message_sent_without_an_interaction_uses_the_stored_locale(
+    harness: Harness,
+) -> None:
+    """Past the token (here: none at all) the job is posted through the channel, in Russian."""
+    bot = harness.bot
+    resolved = bot.engine.validate(JobRequest(prompt="a quiet harbour"))
+    job = await bot.engine.accept(
+        resolved,
+        origin="discord",
+        guild_id=GUILD_ID,
+        channel_id=CHANNEL_ID,
+        user_id=USER_ID,
+        delivery=Delivery(application_id=bot.application_id or 1),
+        locale="ru",
+    )
+    async with asyncio.timeout(20):
+        while True:
+            stored = await bot.engine.get_job(job.id)
+            if stored is not None and stored.notified:
+                break
+            await asyncio.sleep(0.1)
+    posts = [json for method, _path, json in harness.bot_http.calls if method == "POST" and json]
+    assert any(str(p.get("content", "")).endswith("ваше задание:") for p in posts), posts
+    bodies = [json for _method, _path, json in harness.bot_http.calls if json]
+    titles = [embed.get("title") for body in bodies for embed in body.get("embeds", [])]
+    assert "✅ 1 изображение готово" in titles, titles
+
+
+async def test_the_servers_language_wins_and_the_log_follows_it(harness: Harness) -> None:
+    bot = harness.bot
+    await bot.policy.update(GUILD_ID, by=None, language="ko")
+    try:
+        assert lang_for_job(bot, GUILD_ID, "de").code == "ko"
+        calls = await run(
+            harness,
+            localized(imagine("x", option("ratio", "1:1"), option("resolution", "4K")), "de"),
+            done=lambda calls: any(call.is_callback for call in calls),
+        )
+        assert calls[0].payload is not None
+        assert "4K에서 사용할 수 없습니다" in calls[0].payload["data"]["content"]
+    finally:
+        await bot.policy.update(GUILD_ID, by=None, language=None)
+    assert lang_for_job(bot, GUILD_ID, "de").code == "de"
+    assert lang_for_job(bot, GUILD_ID, None).code == "en-US"  # no guild cached: English
+
+
+async def test_the_moderation_log_is_written_in_the_servers_language(harness: Harness) -> None:
+    from bot.policy.records import AuditEntry
+
+    entry = AuditEntry(guild_id=GUILD_ID, event="settings", day="2026-01-01", user_id=1)
+    shown = audit_embed(entry, None, Lang.of("pt-BR")).to_dict()
+    assert shown["title"] == "⚙️ Configurações alteradas"
+    assert shown["fields"][0]["name"] == "Por"
+
+
+async def test_an_unknown_server_language_is_refused_in_plain_words(harness: Harness) -> None:
+    from bot.errors import InputError
+
+    with pytest.raises(InputError, match="does not speak"):
+        await harness.bot.policy.update(GUILD_ID, by=None, language="tlh")
+
+
+def test_numbered_options_share_their_base_names_translation() -> None:
+    assert split_numbered("reference10") == ("reference", "10")
+    assert split_numbered("n") == ("n", "")
+    assert localize("reference7", "zh-CN", Where.parameter_name) == "参考图7"
+    assert localize("image2", "de", Where.parameter_name) == "bild2"
+
+
+def test_a_translated_name_that_breaks_discords_rules_is_never_sent(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """One bad name would fail the whole sync: English is sent instead, and it is logged."""
+    monkeypatch.setattr(Lang, "pgettext", lambda self, context, message: "Zwei Wörter")
+    assert localize("prompt", "de", Where.parameter_name) is None
+    monkeypatch.setattr(Lang, "pgettext", lambda self, context, message: "x" * 101)
+    assert localize("What to draw", "de", Where.parameter_description) is None
+    assert not is_valid_name("zwei wörter") and is_valid_name("größe")
+
+
+async def test_language_choices_are_named_in_themselves_and_in_the_reader_language() -> None:
+    choices = {choice.value: choice for choice in language_choices()}
+    assert choices["ja"].name == "日本語 · Japanese"
+    assert choices["en-US"].name == "English"
+    translator = EaselTranslator()
+    context = discord.app_commands.TranslationContext(
+        location=Where.choice_name, data=choices["ja"]
+    )
+    got = await translator.translate(
+        discord.app_commands.locale_str(choices["ja"].name), discord.Locale.german, context
+    )
+    assert got == "日本語 · Japanisch"
+    got = await translator.translate(
+        discord.app_commands.locale_str(choices["ja"].name), discord.Locale.japanese, context
+    )
+    assert got == "日本語"
+
+
+async def test_results_posted_after_a_language_change_follow_the_new_language(
+    harness: Harness,
+) -> None:
+    await harness.bot.policy.update(GUILD_ID, by=None, language="pt-BR")
+    try:
+        calls = await run(harness, localized(imagine("a kite"), "ja"), done=has_final)
+    finally:
+        await harness.bot.policy.update(GUILD_ID, by=None, language=None)
+    final = [call for call in calls if call.is_original_edit and call.files][-1]
+    assert embed(final)["title"] == "✅ 1 imagem pronta"
