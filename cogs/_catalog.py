@@ -12,6 +12,8 @@ tests fail until it is nothing.
 from __future__ import annotations
 
 import asyncio
+import io
+import re
 import sys
 import tempfile
 from collections.abc import Iterable, Iterator
@@ -138,10 +140,20 @@ def missing(catalog: Catalog) -> Iterator[str]:
 
 
 def save(catalog: Catalog, path: Path) -> None:
-    """Write a catalog the way the repository keeps them (no line numbers: fewer conflicts)."""
+    """Write a catalog the way the repository keeps them (no line numbers: fewer conflicts).
+
+    A file whose entries did not change is left alone (not even its creation date moves).
+    """
+    buffer = io.BytesIO()
+    write_po(buffer, catalog, width=WIDTH, ignore_obsolete=True, include_lineno=False)
+    if path.exists() and _undated(path.read_bytes()) == _undated(buffer.getvalue()):
+        return
     path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("wb") as po:
-        write_po(po, catalog, width=WIDTH, ignore_obsolete=True, include_lineno=False)
+    path.write_bytes(buffer.getvalue())
+
+
+def _undated(po: bytes) -> bytes:
+    return re.sub(rb'"(POT-Creation|PO-Revision)-Date: [^"]*"', b"", po)
 
 
 def main() -> int:

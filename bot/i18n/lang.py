@@ -18,7 +18,7 @@ from babel.numbers import format_decimal
 from babel.units import format_unit
 
 from bot.i18n.catalogs import SOURCE, babel_locale, negotiate, translations
-from bot.i18n.text import Amount, Day, Duration, Items, Text, Value
+from bot.i18n.text import Amount, Day, Duration, Items, Text, Value, use_english
 
 log = logging.getLogger(__name__)
 
@@ -133,3 +133,6 @@ def _lang(code: str) -> Lang:
 def source_lang() -> Lang:
     """The language the code is written in (English): logs, the command line."""
     return _lang(SOURCE)
+
+
+use_english(lambda text: source_lang()(text))

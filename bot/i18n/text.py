@@ -16,6 +16,7 @@ ids, pixel sizes and codes as ``str``; a nested ``Text`` in the same language; `
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
@@ -78,9 +79,7 @@ class Text(BaseModel):
 
     def __str__(self) -> str:
         """The English text (logs, the command line, tests)."""
-        from bot.i18n.lang import source_lang
-
-        return source_lang()(self)
+        return _english(self) if _english is not None else self.id
 
     @classmethod
     def of(cls, text: str | Text) -> Text:
@@ -97,6 +96,17 @@ Value = (
 
 Items.model_rebuild()
 Text.model_rebuild()
+
+
+# How ``str(text)`` renders English; ``bot.i18n.lang`` installs it (importing ``bot.i18n`` at all
+# does), so this module needs no Babel and nothing imports in a circle.
+_english: Callable[[Text], str] | None = None
+
+
+def use_english(render: Callable[[Text], str]) -> None:
+    """Make ``str(text)`` render with ``render`` (the source language's ``Lang``)."""
+    global _english
+    _english = render
 
 
 def _plain_as_literal(value: Any) -> Any:
