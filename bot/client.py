@@ -167,7 +167,15 @@ class EaselBot(commands.Bot):
         guild = discord.Object(self.settings.dev_guild_id) if self.settings.dev_guild_id else None
         if guild is not None:
             self.tree.copy_global_to(guild=guild)
-        payload = [command.to_dict(self.tree) for command in self.tree.get_commands(guild=guild)]
+        # What sync sends: with a translator, every name and description in every language, so a
+        # corrected translation is synced too.
+        translator = self.tree.translator
+        commands = self.tree.get_commands(guild=guild)
+        payload = (
+            [await command.get_translated_payload(self.tree, translator) for command in commands]
+            if translator is not None
+            else [command.to_dict(self.tree) for command in commands]
+        )
         fingerprint = hashlib.sha256(
             json.dumps(
                 [payload, guild.id if guild else None, self.application_id], sort_keys=True

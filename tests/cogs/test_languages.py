@@ -162,3 +162,33 @@ async def test_results_posted_after_a_language_change_follow_the_new_language(
         await harness.bot.policy.update(GUILD_ID, by=None, language=None)
     final = [call for call in calls if call.is_original_edit and call.files][-1]
     assert embed(final)["title"] == "✅ 1 imagem pronta"
+
+
+async def test_a_changed_translation_is_synced_again(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The "unchanged, not syncing" fingerprint covers every language, not just the English."""
+    bot = harness.bot
+    synced: list[int] = []
+
+    async def sync(*, guild: Any = None) -> list[Any]:
+        synced.append(1)
+        return []
+
+    monkeypatch.setattr(bot.tree, "sync", sync)
+    await bot.sync_commands_if_changed()
+    await bot.sync_commands_if_changed()
+    assert len(synced) == 1
+    original = Lang.pgettext
+
+    def corrected(self: Lang, context: str, message: str) -> str:
+        found = original(self, context, message)
+        return (
+            "Bilder erzeugen"
+            if self.code == "de" and found == "Bilder aus einem Prompt erzeugen"
+            else found
+        )
+
+    monkeypatch.setattr(Lang, "pgettext", corrected)
+    await bot.sync_commands_if_changed()
+    assert len(synced) == 2
