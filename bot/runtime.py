@@ -17,6 +17,7 @@ from typing import cast, get_args
 import aiohttp
 from pydantic import SecretStr
 
+from bot.i18n import Text, _
 from bot.jobs.engine import Engine, EngineConfig
 from bot.jobs.retention import DAY, Retention
 from bot.jobs.scheduler import PollPolicy
@@ -117,7 +118,7 @@ async def start_sandbox(settings: Settings, stack: AsyncExitStack) -> tuple[Prov
 
 async def build_providers(
     settings: Settings, session: aiohttp.ClientSession, stack: AsyncExitStack
-) -> tuple[list[ImageProvider], dict[str, str]]:
+) -> tuple[list[ImageProvider], dict[str, Text | str]]:
     """The providers in failover order and the label members see for each.
 
     Without a key this is the sandbox: the emulator of the ``SANDBOX_API`` profile's API (the
@@ -130,19 +131,22 @@ async def build_providers(
         names = settings.provider_names
         targets = [(settings.profiles[name], endpoint(settings, name)) for name in names]
     providers: list[ImageProvider] = []
-    labels: dict[str, str] = {}
+    labels: dict[str, Text | str] = {}
     for profile, where in targets:
         provider = build_provider(profile, where, session)
         stack.push_async_callback(provider.close)
         providers.append(provider)
         labels[provider.name] = f"{profile.label} · {provider.spec.model_id}"
     if settings.sandbox:
-        emulated = (
-            "" if settings.sandbox_profile == LEGACY_PROVIDER else f" ({profile.label} emulator)"
-        )
         model = providers[0].spec.model_id
         labels = {
-            providers[0].name: f"Sandbox{emulated} · placeholder images, no API key · {model}"
+            providers[0].name: _("Sandbox · placeholder images, no API key · {model}", model=model)
+            if settings.sandbox_profile == LEGACY_PROVIDER
+            else _(
+                "Sandbox ({service} emulator) · placeholder images, no API key · {model}",
+                service=profile.label,
+                model=model,
+            )
         }
     return providers, labels
 

@@ -195,6 +195,8 @@ class SqlitePolicyStore(SpendRows):
             (guild_id, limit),
         )
         return [
-            AuditEntry.model_validate({key: row[key] for key in AuditEntry.model_fields})
+            AuditEntry.model_validate(
+                {key: row[key] for key in AuditEntry.model_fields if key != "detail_text"}
+            )
             for row in rows
         ]

@@ -64,7 +64,7 @@ async def test_an_openai_gateway_added_in_a_profiles_file_runs_a_job(
         assert gateway.count("generate") == 1  # n=2 in one request: the profile's native_n
     assert isinstance(final, JobCompleted), final
     assert len(final.images) == 2
-    assert (label, name) == ("My Gateway · gpt-image-2", "mygateway")
+    assert (str(label), name) == ("My Gateway · gpt-image-2", "mygateway")
 
 
 async def test_the_nested_settings_configure_an_added_gateway_too(
@@ -86,7 +86,7 @@ async def test_the_nested_settings_configure_an_added_gateway_too(
         final, label, _ = await last_event(tmp_path, monkeypatch, env)
         assert gateway.count("generate") == 2  # native_n = false: one call per image
     assert isinstance(final, JobCompleted), final
-    assert label == "My Gateway · gpt-image-1"
+    assert str(label) == "My Gateway · gpt-image-1"
 
 
 async def test_a_toapis_relay_added_in_a_profiles_file_runs_a_job(
@@ -107,7 +107,7 @@ async def test_a_toapis_relay_added_in_a_profiles_file_runs_a_job(
         final, label, name = await last_event(tmp_path, monkeypatch, env)
         assert relay.count("submit") == 1
     assert isinstance(final, JobCompleted), final
-    assert (label, name) == ("Relay · gpt-image-2", "relay")
+    assert (str(label), name) == ("Relay · gpt-image-2", "relay")
 
 
 async def test_the_sandbox_emulates_an_added_gateway(
@@ -121,4 +121,4 @@ async def test_the_sandbox_emulates_an_added_gateway(
     env = {"IMAGE_PROFILES_FILE": str(extra), "SANDBOX_API": "mygateway"}
     final, label, _ = await last_event(tmp_path, monkeypatch, env)
     assert isinstance(final, JobCompleted), final
-    assert label.startswith("Sandbox (My Gateway emulator) · placeholder images")
+    assert str(label).startswith("Sandbox (My Gateway emulator) · placeholder images")

@@ -204,7 +204,7 @@ async def test_terms_are_stored_once_per_spelling_and_removed_by_any_spelling(
 async def test_settings_changes_are_validated_and_audited(policy: PolicyService) -> None:
     entries: list[AuditEntry] = []
     policy.subscribe(lambda entry, _: entries.append(entry))
-    with pytest.raises(InputError, match=r"^unknown timezone 'Nowhere/Land'"):
+    with pytest.raises(InputError, match=r"^Unknown timezone Nowhere/Land; use an IANA name"):
         await policy.update(GUILD, by=1, timezone="Nowhere/Land")
     await policy.update(GUILD, by=1, max_n=2)
     await policy.update(GUILD, by=1, max_n=2)  # no change, no entry
