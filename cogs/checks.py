@@ -139,12 +139,17 @@ def problem(
         sent = channel.get("type")
         allowed_types = {channel_type.value for channel_type in parameter.channel_types}
         if sent is not None and sent not in allowed_types:
-            kinds = {CHANNEL_NAMES.get(t, literal(t.name)) for t in parameter.channel_types}
+            kinds = {
+                found.id: found
+                for found in (
+                    CHANNEL_NAMES.get(t, literal(t.name)) for t in parameter.channel_types
+                )
+            }
             got = next((n for t, n in CHANNEL_NAMES.items() if t.value == sent), None)
             return _(
                 "{name} must be a {kinds} (got: {got}).",
                 name=name,
-                kinds=Items(items=tuple(sorted(kinds, key=lambda k: k.id)), style="or"),
+                kinds=Items(items=tuple(kinds[key] for key in sorted(kinds)), style="or"),
                 got=got or _("another kind"),
             )
     return None

@@ -47,9 +47,11 @@ STATE_LABELS = {
 def state_label(job: JobRecord, tr: Lang) -> str:
     """A job's state as the member reads it, e.g. "✅ done" (or "🗑️ deleted")."""
     if job.deleted:
-        return f"🗑️ {tr(_('deleted'))}"
+        deleted = tr(_("deleted"))
+        return f"🗑️ {deleted}"
     if job.failure_kind == "undeliverable":
-        return f"📭 {tr(_('made, could not be posted (/show posts it)'))}"
+        undeliverable = tr(_("made, could not be posted (/show posts it)"))
+        return f"📭 {undeliverable}"
     emoji, word = STATE_LABELS[job.state]
     return f"{emoji} {tr(word)}"
 
