@@ -28,27 +28,63 @@ def money(amount: Price, currency: str) -> str:
     return f"{exact} {currency}"
 
 
-def parse_amount(text: str, *, what: str = "amount") -> Decimal | None:
-    """A non-negative amount a member typed (``25``, ``0.50``, ``$1,000``); None for "off".
+class AmountError(ValueError):
+    """An amount Easel can't take: ``kind`` is what is wrong ("number", "negative", "too big",
+    "decimals"), ``typed`` what the member typed; the message is the English sentence."""
 
-    Raises ValueError with what was wrong and what to type instead.
+    def __init__(self, message: str, *, kind: str, typed: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.typed = typed
+
+
+def parse_amount(text: str, *, what: str = "amount") -> Decimal | None:
+    """A non-negative amount a member typed (``25``, ``0.50``, ``$1,000``, ``0,50``, ``1.000,50``,
+    ``1 000``); None for "off".
+
+    A decimal comma is read as one (most of Europe writes ``0,50``); a comma before exactly three
+    digits is a thousands separator, as in ``1,000``. Raises ``AmountError`` (a ValueError) with
+    what was wrong and what to type instead.
     """
+    typed = text.strip()[:40]
     cleaned = text.strip().lower()
     if cleaned in OFF_WORDS:
         return None
-    cleaned = cleaned.replace(",", "").replace("_", "").lstrip("$€£¥").strip()
+    cleaned = cleaned.replace("_", "").replace(" ", "").replace("\u00a0", "").replace("\u202f", "")
+    cleaned = cleaned.replace("'", "").strip("$€£¥").strip()
     for code in ("usd", "eur", "cny", "gbp", "jpy"):
         cleaned = cleaned.removesuffix(code).strip()
+    cleaned = _decimal_point(cleaned)
     try:
         amount = Decimal(cleaned)
     except InvalidOperation:
-        raise ValueError(
-            f"the {what} must be a number like 25 or 0.50, or off (got {text.strip()[:40]!r})"
+        raise AmountError(
+            f"the {what} must be a number like 25 or 0.50, or off (got {typed!r})",
+            kind="number",
+            typed=typed,
         ) from None
     if not amount.is_finite() or amount < 0:
-        raise ValueError(f"the {what} must be 0 or more (got {text.strip()[:40]!r})")
+        raise AmountError(
+            f"the {what} must be 0 or more (got {typed!r})", kind="negative", typed=typed
+        )
     if amount >= MAX_AMOUNT:
-        raise ValueError(f"the {what} must be less than {MAX_AMOUNT:,}")
+        raise AmountError(
+            f"the {what} must be less than {MAX_AMOUNT:,}", kind="too big", typed=typed
+        )
     if amount != amount.quantize(Decimal("0.0001")):
-        raise ValueError(f"the {what} can have at most 4 decimals (got {text.strip()[:40]!r})")
+        raise AmountError(
+            f"the {what} can have at most 4 decimals (got {typed!r})", kind="decimals", typed=typed
+        )
     return amount
+
+
+def _decimal_point(cleaned: str) -> str:
+    """``cleaned`` with its thousands separators dropped and a decimal comma made a point."""
+    if "," in cleaned and "." in cleaned:
+        # Both: the last one marks the decimals (1,000.50 or 1.000,50).
+        if cleaned.rindex(",") > cleaned.rindex("."):
+            return cleaned.replace(".", "").replace(",", ".")
+        return cleaned.replace(",", "")
+    if cleaned.count(",") == 1 and len(cleaned.rpartition(",")[2]) != 3:
+        return cleaned.replace(",", ".")  # 0,50 or 12,5: a decimal comma
+    return cleaned.replace(",", "")  # 1,000 or 1,000,000

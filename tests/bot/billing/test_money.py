@@ -33,7 +33,10 @@ def test_an_unknown_amount_reads_unknown_never_zero() -> None:
 @pytest.mark.parametrize(
     ("typed", "amount"),
     [("25", Decimal(25)), ("0.50", Decimal("0.50")), ("$1,000", Decimal(1000)),
-     ("12.5 usd", Decimal("12.5")), (" 0 ", Decimal(0))],
+     ("12.5 usd", Decimal("12.5")), (" 0 ", Decimal(0)),
+     # decimal commas (most of Europe) and other thousands separators
+     ("0,50", Decimal("0.50")), ("12,5 €", Decimal("12.5")), ("1.000,50", Decimal("1000.50")),
+     ("1,000.50", Decimal("1000.50")), ("1 000", Decimal(1000)), ("1,000,000", Decimal(1000000))],
 )  # fmt: skip
 def test_typed_amounts_are_exact(typed: str, amount: Decimal) -> None:
     assert parse_amount(typed) == amount
