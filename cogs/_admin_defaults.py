@@ -18,11 +18,13 @@ from pydantic import ValidationError
 
 from bot.client import Interaction
 from bot.errors import InputError
+from bot.i18n import Lang, Text, _, _n, literal, markup
 from bot.options import OutputFormat, Quality, Ratio, Resolution
-from bot.policy.defaults import OPTION_NAMES, DefaultLayer, JobDefaults, OptionField
+from bot.policy.defaults import AUTO_RATIO, OPTION_NAMES, DefaultLayer, JobDefaults, OptionField
 from bot.policy.models import GuildSettings
 from cogs._answers import Refused, answer_privately
 from cogs._defaults import check_layers
+from cogs._i18n import lang_for
 from cogs._options import RATIO_CHOICES, parse_choice
 
 if TYPE_CHECKING:
@@ -66,7 +68,7 @@ async def admin_only(interaction: Interaction) -> bool:
     """The ``/easel`` check (Manage Server, in code): subgroups run their own, so ask the cog's."""
     cog = interaction.client.get_cog("Admin")
     if cog is None:
-        raise Refused("Easel's server settings are not loaded right now; try again shortly.")
+        raise Refused(_("Easel's server settings are not loaded right now; try again shortly."))
     return bool(await discord.utils.maybe_coroutine(cog.interaction_check, interaction))
 
 
@@ -106,11 +108,16 @@ def changed(
     try:
         return current.changed(given, cleared)
     except ValidationError as exc:
-        problem = str(exc.errors()[0].get("msg", exc)).removeprefix("Value error, ")
-        raise InputError(f"Easel can't use that default: {problem}.") from None
+        said = str(exc.errors()[0].get("msg", exc)).removeprefix("Value error, ")
+        problem = (
+            _("auto is not a default ratio: edits keep the image's shape anyway")
+            if said == AUTO_RATIO
+            else literal(said)
+        )
+        raise InputError(_("Easel can't use that default: {problem}.", problem=problem)) from None
 
 
-def conflicts(interaction: Interaction, settings: GuildSettings, server: JobDefaults) -> list[str]:
+def conflicts(interaction: Interaction, settings: GuildSettings, server: JobDefaults) -> list[Text]:
     """Channels whose own defaults no longer fit with these server defaults, and why."""
     found = []
     for place, defaults in sorted(settings.channel_defaults.items()):
@@ -119,7 +126,15 @@ def conflicts(interaction: Interaction, settings: GuildSettings, server: JobDefa
             DefaultLayer(source="server", defaults=server),
         ]
         if (problem := check_layers(interaction, layers)) is not None:
-            found.append(f"<#{place}> ({defaults.describe()}): {problem}")
+            # Translators: a channel, its own defaults, and why they conflict with the server's.
+            found.append(
+                _(
+                    "{channel} ({defaults}): {problem}",
+                    channel=markup.channel(place),
+                    defaults=defaults.describe(),
+                    problem=problem,
+                )
+            )
     return found
 
 
@@ -147,6 +162,7 @@ class DefaultsGroup(app_commands.Group, name="defaults", description="Options us
         """Set (or clear) the server's defaults; options left out stay as they are."""
         guild_id = interaction.guild_id
         assert guild_id is not None
+        tr = lang_for(interaction)
         policy = interaction.client.policy
         settings = policy.settings(guild_id)
         given, cleared = parse_defaults(
@@ -155,24 +171,36 @@ class DefaultsGroup(app_commands.Group, name="defaults", description="Options us
         if not given and not cleared and not reset:
             await answer_privately(
                 interaction,
-                f"Server defaults: {settings.defaults.describe()}. Give an option to change one, "
-                "or `reset`.",
+                tr(
+                    _(
+                        "Server defaults: {defaults}. Give an option to change one, or `reset`.",
+                        defaults=settings.defaults.describe(),
+                    )
+                ),
             )
             return
         new = changed(JobDefaults() if reset else settings.defaults, given, cleared)
         problem = check_layers(interaction, [DefaultLayer(source="server", defaults=new)])
         if problem is not None:
-            raise InputError(f"Easel can't use these defaults: {problem} Nothing was changed.")
+            raise InputError(
+                _("Easel can't use these defaults: {problem} Nothing was changed.", problem=problem)
+            )
         notes = conflicts(interaction, settings, new)
         await policy.update(guild_id, by=interaction.user.id, defaults=new)
-        text = (
-            f"✅ Server defaults: {new.describe()}. Channel defaults, members' own (`/settings`) "
-            "and options they type win over these."
+        text = tr(
+            _(
+                "✅ Server defaults: {defaults}. Channel defaults, members' own (`/settings`) "
+                "and options they type win over these.",
+                defaults=new.describe(),
+            )
         )
         if notes:
-            text += (
-                "\n⚠️ Where these channels' own defaults conflict with these, the server's "
-                "default is left out of their jobs: " + "; ".join(notes[:5])
+            text += "\n" + tr(
+                _(
+                    "⚠️ Where these channels' own defaults conflict with these, the server's "
+                    "default is left out of their jobs: {channels}",
+                    channels="; ".join(tr(note) for note in notes[:5]),
+                )
             )
         await answer_privately(interaction, text)
 
@@ -194,6 +222,7 @@ class DefaultsGroup(app_commands.Group, name="defaults", description="Options us
         """Set (or clear) one channel's defaults, over the server's."""
         guild_id = interaction.guild_id
         assert guild_id is not None
+        tr = lang_for(interaction)
         policy = interaction.client.policy
         settings = policy.settings(guild_id)
         current = settings.channel_defaults.get(channel.id, JobDefaults())
@@ -203,8 +232,15 @@ class DefaultsGroup(app_commands.Group, name="defaults", description="Options us
         if not given and not cleared and not reset:
             await answer_privately(
                 interaction,
-                f"<#{channel.id}>'s defaults: {current.describe()} (server: "
-                f"{settings.defaults.describe()}). Give an option to change one, or `reset`.",
+                tr(
+                    _(
+                        "{channel}'s defaults: {defaults} (server: {server}). Give an option to "
+                        "change one, or `reset`.",
+                        channel=markup.channel(channel.id),
+                        defaults=current.describe(),
+                        server=settings.defaults.describe(),
+                    )
+                ),
             )
             return
         new = changed(JobDefaults() if reset else current, given, cleared)
@@ -215,7 +251,11 @@ class DefaultsGroup(app_commands.Group, name="defaults", description="Options us
         problem = check_layers(interaction, layers)
         if problem is not None:
             raise InputError(
-                f"Easel can't use these defaults in <#{channel.id}>: {problem} Nothing was changed."
+                _(
+                    "Easel can't use these defaults in {channel}: {problem} Nothing was changed.",
+                    channel=markup.channel(channel.id),
+                    problem=problem,
+                )
             )
         channels = {**settings.channel_defaults, channel.id: new}
         if new.empty:
@@ -223,18 +263,30 @@ class DefaultsGroup(app_commands.Group, name="defaults", description="Options us
         await policy.update(guild_id, by=interaction.user.id, channel_defaults=channels)
         await answer_privately(
             interaction,
-            f"✅ <#{channel.id}>'s defaults: {new.describe()} (over the server's: "
-            f"{settings.defaults.describe()}). Members' own defaults and typed options win.",
+            tr(
+                _(
+                    "✅ {channel}'s defaults: {defaults} (over the server's: {server}). Members' "
+                    "own defaults and typed options win.",
+                    channel=markup.channel(channel.id),
+                    defaults=new.describe(),
+                    server=settings.defaults.describe(),
+                )
+            ),
         )
 
 
-def defaults_field(bot: EaselBot, guild_id: int) -> str:
+def defaults_field(bot: EaselBot, guild_id: int, tr: Lang) -> str:
     """The server's and channels' defaults, for ``/easel settings``."""
     settings = bot.policy.settings(guild_id)
-    lines = [f"Server: {settings.defaults.describe()}"]
+    lines = [tr(_("Server: {defaults}", defaults=settings.defaults.describe()))]
     channels = sorted(settings.channel_defaults.items())
-    lines += [f"<#{place}>: {defaults.describe()}" for place, defaults in channels[:8]]
+    lines += [
+        f"{markup.channel(place)}: {tr.value(defaults.describe())}"
+        for place, defaults in channels[:8]
+    ]
     if len(channels) > 8:
-        lines.append(f"and {len(channels) - 8} more channels")
-    lines.append("Members' own (`/settings`) and typed options win over these.")
+        lines.append(
+            tr(_n("and {count} more channel", "and {count} more channels", len(channels) - 8))
+        )
+    lines.append(tr(_("Members' own (`/settings`) and typed options win over these.")))
     return "\n".join(lines)

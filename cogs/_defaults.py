@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from bot.client import Interaction
+from bot.i18n import Lang, Text, _
 from bot.jobs.models import AppliedDefault, JobRequest, ResolvedRequest
 from bot.policy.defaulting import Build, apply_defaults, defaults_problem
 from bot.policy.defaults import (
@@ -66,7 +67,7 @@ def resolve_with_defaults(
     return apply_defaults(typed, layers_for(interaction), build, settings, options=options)
 
 
-def check_layers(interaction: Interaction, found: list[DefaultLayer]) -> str | None:
+def check_layers(interaction: Interaction, found: list[DefaultLayer]) -> Text | None:
     """Why the image service or the server's rules would refuse these layers together (None:
     they fit), checked as ``/imagine`` would use them."""
     engine = interaction.client.engine
@@ -79,12 +80,13 @@ def check_layers(interaction: Interaction, found: list[DefaultLayer]) -> str | N
     return defaults_problem(found, checker, settings)
 
 
-def effective_text(interaction: Interaction) -> str:
+def effective_text(interaction: Interaction, tr: Lang) -> str:
     """What ``/imagine`` with only a prompt makes here, and which defaults that comes from."""
     resolved, applied = resolve_with_defaults(
         interaction,
         {},
         lambda values: JobRequest.model_validate({"prompt": CHECK_PROMPT, **values}),
     )
-    sources = applied_text(applied)
-    return settings_line(resolved) + (f"\n{sources}" if sources else "\nNo defaults apply here.")
+    sources = applied_text(applied, tr)
+    line = settings_line(resolved, tr)
+    return line + "\n" + (sources or tr(_("No defaults apply here.")))

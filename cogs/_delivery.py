@@ -61,8 +61,8 @@ class DiscordDelivery:
         message = self._message(job)
         resolved = job.resolved()
         label = self.bot.engine.label_for(job)  # the provider that took the job
-        defaults = applied_text(job.defaults)  # which options came from defaults, and where
         tr = lang_for_job(self.bot, job.guild_id, job.locale)  # the requester's language
+        defaults = applied_text(job.defaults, tr)  # which options came from defaults, and where
         private_failure = isinstance(event, JobFailed) and event.failure == "input"
         if not private_failure:
             await self._go_public(job, message, label, defaults, tr)

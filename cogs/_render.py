@@ -17,7 +17,7 @@ from bot.jobs.models import (
     ResolvedRequest,
     ResultImage,
 )
-from bot.options import Quality
+from bot.policy.defaults import QUALITY_NAMES
 from bot.text import visible_text
 
 COLOUR_WORKING = discord.Colour.blurple()
@@ -73,13 +73,6 @@ def settings_line(resolved: ResolvedRequest, tr: Lang) -> str:
             )
         )
     return " · ".join(parts)
-
-
-QUALITY_NAMES = {
-    Quality.LOW: _("low quality"),
-    Quality.MEDIUM: _("medium quality"),
-    Quality.HIGH: _("high quality"),
-}
 
 
 def status_text(event: JobEvent | None) -> tuple[Text, int]:

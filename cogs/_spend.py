@@ -12,6 +12,7 @@ import discord
 from bot.billing.chart import chart_png
 from bot.billing.money import money
 from bot.billing.report import SpendReport, Tally
+from bot.i18n import Items, Lang, Text, Value, _, _n, markup
 from bot.policy.budget import Budget, Spent, utc_day
 
 if TYPE_CHECKING:
@@ -33,62 +34,104 @@ async def spend_report(
     )
 
 
-def _left(budget: Budget, spent: Spent, currency: str) -> list[str]:
-    parts = []
+def images_in_jobs(images: int, jobs: int) -> Text:
+    """ "12 images in 5 jobs"."""
+    # Translators: e.g. "12 images in 5 jobs".
+    return _(
+        "{images} in {jobs}",
+        images=_n("{count} image", "{count} images", images),
+        jobs=_n("{count} job", "{count} jobs", jobs),
+    )
+
+
+def cost_value(tally: Tally, currency: str) -> Value:
+    """``0.48 USD``; ``unknown``; or ``0.48 USD + 2 jobs at an unknown price`` (what
+    ``Tally.cost_text`` says in English, for the reader's language)."""
+    if tally.known:
+        return money(tally.cost, currency)
+    if tally.cost == 0:
+        return _("unknown")
+    return _n(
+        "{amount} + {count} job at an unknown price",
+        "{amount} + {count} jobs at an unknown price",
+        tally.unknown,
+        amount=money(tally.cost, currency),
+    )
+
+
+def _left(budget: Budget, spent: Spent, currency: str) -> list[Value]:
+    parts: list[Value] = []
     if budget.monthly is not None:
         left = max(Decimal(0), budget.monthly - spent.month)
-        parts.append(f"{money(left, currency)} left of {money(budget.monthly, currency)} a month")
+        parts.append(
+            _(
+                "{left} left of {limit} a month",
+                left=money(left, currency),
+                limit=money(budget.monthly, currency),
+            )
+        )
     if budget.daily is not None:
         left = max(Decimal(0), budget.daily - spent.day)
-        parts.append(f"{money(left, currency)} left of {money(budget.daily, currency)} today")
+        parts.append(
+            _(
+                "{left} left of {limit} today",
+                left=money(left, currency),
+                limit=money(budget.daily, currency),
+            )
+        )
     return parts
 
 
-def today_lines(bot: EaselBot, guild_id: int, user_id: int) -> list[str]:
+def today_lines(bot: EaselBot, guild_id: int, user_id: int, tr: Lang) -> list[str]:
     """Spend today and this month (running jobs' estimates apart), and the budgets left."""
     policy = bot.policy
     currency = policy.budgets.currency
     if not bot.engine.spec.prices.published:
-        return ["Spent: unknown (the image service's prices are not known)"]
+        return [tr(_("Spent: unknown (the image service's prices are not known)"))]
     book, day, now = policy.budgets.book, policy.today(guild_id), policy.clock()
     spent = book.spending(guild_id, user_id, day, utc_day(now), held=False)
     held = book.spending(guild_id, user_id, day, utc_day(now))
     lines = [
-        f"Spent: {money(spent.member.day, currency)} today, "
-        f"{money(spent.member.month, currency)} this month"
+        tr(
+            _(
+                "Spent: {day} today, {month} this month",
+                day=money(spent.member.day, currency),
+                month=money(spent.member.month, currency),
+            )
+        )
     ]
     running = held.member.month - spent.member.month
     if running > 0:
-        lines.append(f"Held by running jobs: {money(running, currency)}")
+        lines.append(tr(_("Held by running jobs: {amount}", amount=money(running, currency))))
     settings = policy.settings(guild_id)
     if own := _left(settings.budget_of(user_id), held.member, currency):
-        lines.append("Your budget: " + ", ".join(own))
+        lines.append(tr(_("Your budget: {left}", left=Items(items=tuple(own)))))
     if server := _left(settings.server_budget, held.server, currency):
-        lines.append("Server budget: " + ", ".join(server))
+        lines.append(tr(_("Server budget: {left}", left=Items(items=tuple(server)))))
     return lines
 
 
-def cost_suffix(tally: Tally, currency: str, *, priced: bool) -> str:
+def cost_suffix(tally: Tally, currency: str, tr: Lang, *, priced: bool) -> str:
     """`` · 0.48 USD`` after an images line (nothing where no price was ever known)."""
-    return f" · {tally.cost_text(currency)}" if priced else ""
+    return f" · {tr.value(cost_value(tally, currency))}" if priced else ""
 
 
-def member_lines(report: SpendReport, limit: int = 15) -> str:
+def member_lines(report: SpendReport, tr: Lang, limit: int = 15) -> str:
     """``<@id> · 12 images in 5 jobs · 0.48 USD`` for the top members."""
     lines = []
     for user_id, tally in report.top_members(limit):
-        images = f"{tally.images} image{'s' if tally.images != 1 else ''}"
-        jobs = f"{tally.jobs} job{'s' if tally.jobs != 1 else ''}"
-        cost = cost_suffix(tally, report.currency, priced=report.priced)
-        lines.append(f"<@{user_id}> · {images} in {jobs}{cost}")
-    return "\n".join(lines) or "Nobody yet."
+        cost = cost_suffix(tally, report.currency, tr, priced=report.priced)
+        lines.append(
+            f"{markup.user(user_id)} · {tr(images_in_jobs(tally.images, tally.jobs))}{cost}"
+        )
+    return "\n".join(lines) or tr(_("Nobody yet."))
 
 
 async def report_files(bot: EaselBot, report: SpendReport, guild_id: int) -> list[discord.File]:
     """The chart (drawn in a thread) and the CSV of a server's report."""
     guild = bot.get_guild(guild_id)
     names = {}
-    for user_id, _ in report.top_members():
+    for user_id, _tally in report.top_members():
         member = guild.get_member(user_id) if guild is not None else None
         user = member or bot.get_user(user_id)
         names[user_id] = user.display_name if user is not None else str(user_id)

@@ -17,10 +17,12 @@ from discord.ext import commands
 
 from bot.client import Interaction
 from bot.errors import InputError
+from bot.i18n import Lang, _, markup
 from bot.policy.defaults import JobDefaults
 from cogs._admin_defaults import CHOICES, OPTION_HELP, changed, parse_defaults
 from cogs._answers import answer_privately
 from cogs._defaults import check_layers, effective_text, layers_for
+from cogs._i18n import lang_for
 
 if TYPE_CHECKING:
     from bot.client import EaselBot
@@ -30,28 +32,31 @@ log = logging.getLogger(__name__)
 COLOUR = discord.Colour.blurple()
 
 
-def settings_embed(interaction: Interaction, own: JobDefaults, *, saved: bool) -> discord.Embed:
+def settings_embed(
+    interaction: Interaction, own: JobDefaults, tr: Lang, *, saved: bool
+) -> discord.Embed:
     """A member's defaults, the server's and the channel's, and what a bare /imagine makes."""
     assert interaction.guild_id is not None
     settings = interaction.client.policy.settings(interaction.guild_id)
-    embed = discord.Embed(
-        title="✅ Your defaults are saved" if saved else "Your Easel defaults", colour=COLOUR
+    title = _("✅ Your defaults are saved") if saved else _("Your Easel defaults")
+    embed = discord.Embed(title=tr(title), colour=COLOUR)
+    embed.add_field(
+        name=tr(_("Yours (in this server)")), value=tr.value(own.describe()), inline=False
     )
-    embed.add_field(name="Yours (in this server)", value=own.describe(), inline=False)
     channel = [
-        f"<#{layer.place}>: {layer.defaults.describe()}"
+        f"{markup.channel(layer.place)}: {tr.value(layer.defaults.describe())}"
         for layer in layers_for(interaction, member=JobDefaults())
-        if layer.source == "channel"
+        if layer.source == "channel" and layer.place is not None
     ]
+    server = tr(_("Server: {defaults}", defaults=settings.defaults.describe()))
     embed.add_field(
-        name="Set by the admins",
-        value="\n".join([f"Server: {settings.defaults.describe()}", *channel]),
-        inline=False,
+        name=tr(_("Set by the admins")), value="\n".join([server, *channel]), inline=False
     )
     embed.add_field(
-        name="Here, `/imagine` with only a prompt makes", value=effective_text(interaction)[:1024]
+        name=tr(_("Here, `/imagine` with only a prompt makes")),
+        value=effective_text(interaction, tr)[:1024],
     )
-    embed.set_footer(text="Options you type in a command always win. Only you see this.")
+    embed.set_footer(text=tr(_("Options you type in a command always win. Only you see this.")))
     return embed
 
 
@@ -85,8 +90,11 @@ class MemberSettings(commands.Cog):
     ) -> None:
         """Show your defaults, or change them (options left out stay as they are)."""
         guild_id = interaction.guild_id
+        tr = lang_for(interaction)
         if guild_id is None:
-            await answer_privately(interaction, "Defaults are per server: use `/settings` in one.")
+            await answer_privately(
+                interaction, tr(_("Defaults are per server: use `/settings` in one."))
+            )
             return
         preferences = self.bot.policy.preferences
         current = preferences.of(guild_id, interaction.user.id)
@@ -95,16 +103,21 @@ class MemberSettings(commands.Cog):
         )
         if not given and not cleared and not reset:
             await answer_privately(
-                interaction, embed=settings_embed(interaction, current, saved=False)
+                interaction, embed=settings_embed(interaction, current, tr, saved=False)
             )
             return
         new = changed(JobDefaults() if reset else current, given, cleared)
         problem = check_layers(interaction, layers_for(interaction, member=new))
         if problem is not None:
-            raise InputError(f"Easel can't use these defaults here: {problem} Nothing was changed.")
+            raise InputError(
+                _(
+                    "Easel can't use these defaults here: {problem} Nothing was changed.",
+                    problem=problem,
+                )
+            )
         await preferences.save(guild_id, interaction.user.id, new)
         log.info("user %s in guild %s set their defaults", interaction.user.id, guild_id)
-        await answer_privately(interaction, embed=settings_embed(interaction, new, saved=True))
+        await answer_privately(interaction, embed=settings_embed(interaction, new, tr, saved=True))
 
 
 async def setup(bot: EaselBot) -> None:

@@ -12,13 +12,17 @@ from discord.ext import commands
 
 from bot.billing.report import SpendReport
 from bot.client import NO_MENTIONS, Interaction
+from bot.i18n import Day, Lang, _, _n, literal, markup
 from bot.policy.records import DayUsage, EventCount
-from bot.policy.rules import RULE_TITLES
+from bot.policy.rules import rule_title
 from cogs._answers import answer_privately
+from cogs._i18n import lang_for
 from cogs._policy import is_admin
 from cogs._spend import (
     CHART_NAME,
     cost_suffix,
+    cost_value,
+    images_in_jobs,
     member_lines,
     report_files,
     spend_report,
@@ -32,44 +36,43 @@ log = logging.getLogger(__name__)
 
 COLOUR = discord.Colour.blurple()
 FAILURE_NAMES = {
-    "refusal": "refused by the image service's safety system",
-    "upstream": "image service errors",
-    "timeout": "timed out",
-    "input": "unusable input",
-    "cancelled": "cancelled",
-    "internal": "Easel errors",
-    "interrupted": "cut off by a restart",
-    "undeliverable": "made but the member could not be reached",
+    "refusal": _("refused by the image service's safety system"),
+    "upstream": _("image service errors"),
+    "timeout": _("timed out"),
+    "input": _("unusable input"),
+    "cancelled": _("cancelled"),
+    "internal": _("Easel errors"),
+    "interrupted": _("cut off by a restart"),
+    "undeliverable": _("made but the member could not be reached"),
 }
 
 
-def day_lines(days: list[DayUsage], spend: SpendReport | None = None) -> str:
-    """``2026-08-05 · 12 images in 5 jobs · 0.48 USD`` per day, newest first."""
+def day_lines(days: list[DayUsage], tr: Lang, spend: SpendReport | None = None) -> str:
+    """``Wed, Aug 5 · 12 images in 5 jobs · 0.48 USD`` per day, newest first."""
     if not days:
-        return "No images yet."
+        return tr(_("No images yet."))
     lines = []
     for d in days:
         cost = ""
         if spend is not None and (tally := spend.by_day.get(d.day)) is not None:
-            cost = cost_suffix(tally, spend.currency, priced=spend.priced)
-        lines.append(
-            f"`{d.day}` · {d.images} image{'s' if d.images != 1 else ''} in {d.jobs} "
-            f"job{'s' if d.jobs != 1 else ''}{cost}"
-        )
+            cost = cost_suffix(tally, spend.currency, tr, priced=spend.priced)
+        shown = tr.value(Day(iso=d.day))
+        lines.append(f"`{shown}` · {tr(images_in_jobs(d.images, d.jobs))}{cost}")
     return "\n".join(lines)
 
 
-def event_lines(events: list[EventCount]) -> str:
+def event_lines(events: list[EventCount], tr: Lang) -> str:
     """Failures and refusals, by kind, most frequent first."""
     if not events:
-        return "None."
+        return tr(_("None."))
     lines = []
     for e in events:
         if e.event == "refused":
-            what = f"refused by the server's rules: {RULE_TITLES.get(e.rule or '', e.rule)}"
+            what = _("refused by the server's rules: {rule}", rule=rule_title(e.rule))
         else:
-            what = f"failed: {FAILURE_NAMES.get(e.rule or '', e.rule or 'unknown')}"
-        lines.append(f"{e.count} × {what}")
+            kind = FAILURE_NAMES.get(e.rule or "", literal(e.rule or "unknown"))
+            what = _("failed: {kind}", kind=kind)
+        lines.append(f"{tr.number(e.count)} × {tr(what)}")
     return "\n".join(lines)
 
 
@@ -95,8 +98,11 @@ class Usage(commands.Cog):
     ) -> None:
         """Private: your usage, or (admins) the server's by day and by member, with refusals."""
         guild_id = interaction.guild_id
+        tr = lang_for(interaction)
         if guild_id is None:
-            await answer_privately(interaction, "`/usage` counts images per server: use it in one.")
+            await answer_privately(
+                interaction, tr(_("`/usage` counts images per server: use it in one."))
+            )
             return
         wants_others = report == "server" or (
             member is not None and member.id != interaction.user.id
@@ -104,65 +110,94 @@ class Usage(commands.Cog):
         if wants_others and not is_admin(interaction):
             await answer_privately(
                 interaction,
-                "🚫 Only members with **Manage Server** can see the server's or others' usage. "
-                "`/usage` alone shows yours.",
+                tr(
+                    _(
+                        "🚫 Only members with **Manage Server** can see the server's or others' "
+                        "usage. `/usage` alone shows yours."
+                    )
+                ),
             )
             return
         await interaction.response.defer(ephemeral=True, thinking=True)
         files: list[discord.File] = []
         if report == "server":
-            embed, files = await self.server_embed(guild_id, days)
+            embed, files = await self.server_embed(guild_id, days, tr)
         else:
             target = member or interaction.user
             embed = await self.member_embed(
-                guild_id, target.id, days, own=target == interaction.user
+                guild_id, target.id, days, tr, own=target == interaction.user
             )
         await interaction.followup.send(
             embed=embed, files=files, ephemeral=True, allowed_mentions=NO_MENTIONS
         )
 
     async def member_embed(
-        self, guild_id: int, user_id: int, days: int, *, own: bool
+        self, guild_id: int, user_id: int, days: int, tr: Lang, *, own: bool
     ) -> discord.Embed:
         """A member's standing today, their last days, and their refusals."""
         policy = self.bot.policy
         status = policy.status(guild_id, user_id)
-        title = "Your Easel usage" if own else "Easel usage"
+        title = tr(_("Your Easel usage")) if own else tr(_("Easel usage"))
         embed = discord.Embed(title=title, colour=COLOUR)
         if not own:
             embed.description = f"<@{user_id}>"
-        today = [f"Made: {status.used} image{'s' if status.used != 1 else ''}"]
+        today = [tr(_n("Made: {count} image", "Made: {count} images", status.used))]
         if status.pending:
-            today.append(f"Running: {status.pending} (counted only if delivered)")
+            today.append(
+                tr(_("Running: {count} (counted only if delivered)", count=status.pending))
+            )
         if status.limit is not None:
-            today.append(f"Daily limit: {status.limit} · left: {status.left}")
+            left = status.left or 0
+            today.append(
+                tr(_("Daily limit: {limit} · left: {left}", limit=status.limit, left=left))
+            )
         else:
-            today.append("Daily limit: none")
+            today.append(tr(_("Daily limit: none")))
         if status.server_limit is not None:
             server_used = status.server_used + status.server_pending
-            today.append(f"Server today: {server_used} of {status.server_limit}")
+            today.append(
+                tr(
+                    _(
+                        "Server today: {used} of {limit}",
+                        used=server_used,
+                        limit=status.server_limit,
+                    )
+                )
+            )
         if status.limit is not None or status.server_limit is not None:
-            today.append(f"Resets <t:{status.resets_at}:R> (<t:{status.resets_at}:t>)")
+            reset = (
+                f"{markup.relative_time(status.resets_at)} ({markup.short_time(status.resets_at)})"
+            )
+            today.append(tr(_("Resets {when}", when=reset)))
         if status.ready_at is not None:
-            today.append(f"Cooldown: you can start another job <t:{int(status.ready_at) + 1}:R>")
-        today.extend(today_lines(self.bot, guild_id, user_id))
-        embed.add_field(name="Today", value="\n".join(today), inline=False)
+            when = markup.relative_time(int(status.ready_at) + 1)
+            today.append(tr(_("Cooldown: you can start another job {when}", when=when)))
+        today.extend(today_lines(self.bot, guild_id, user_id, tr))
+        embed.add_field(name=tr(_("Today")), value="\n".join(today), inline=False)
         first = policy.first_day(guild_id, days)
         history = await policy.store.usage_by_day(guild_id, first, user_id=user_id)
         spend = await spend_report(self.bot, guild_id, first, user_id=user_id)
         embed.add_field(
-            name=f"Last {days} day(s)", value=day_lines(history, spend)[:1024], inline=False
+            name=tr(_n("Last {count} day", "Last {count} days", days)),
+            value=day_lines(history, tr, spend)[:1024],
+            inline=False,
         )
         events = await policy.store.event_counts(guild_id, first, user_id=user_id)
-        embed.add_field(name="Failures and refusals", value=event_lines(events), inline=False)
+        embed.add_field(
+            name=tr(_("Failures and refusals")), value=event_lines(events, tr), inline=False
+        )
         embed.set_footer(
-            text="Images count only when delivered; a failed job costs only what the image "
-            "service bills for it (usually nothing)."
+            text=tr(
+                _(
+                    "Images count only when delivered; a failed job costs only what the image "
+                    "service bills for it (usually nothing)."
+                )
+            )
         )
         return embed
 
     async def server_embed(
-        self, guild_id: int, days: int
+        self, guild_id: int, days: int, tr: Lang
     ) -> tuple[discord.Embed, list[discord.File]]:
         """The server's images and spend by day and by member, its failures and refusals, and
         the report as a chart and a CSV."""
@@ -173,22 +208,44 @@ class Usage(commands.Cog):
         events = await store.event_counts(guild_id, first)
         spend = await spend_report(self.bot, guild_id, first)
         total = sum(d.images for d in by_day)
-        cost = f" · spent {spend.total.cost_text(spend.currency)}" if spend.total.jobs else ""
-        embed = discord.Embed(
-            title="Easel usage in this server",
-            description=f"{total} image{'s' if total != 1 else ''} in the last {days} day(s)"
-            f"{cost}.",
-            colour=COLOUR,
+        period = _n("{count} day", "{count} days", days)
+        description = (
+            _n(
+                "{count} image in the last {days} · spent {cost}.",
+                "{count} images in the last {days} · spent {cost}.",
+                total,
+                days=period,
+                cost=cost_value(spend.total, spend.currency),
+            )
+            if spend.total.jobs
+            else _n(
+                "{count} image in the last {days}.",
+                "{count} images in the last {days}.",
+                total,
+                days=period,
+            )
         )
-        embed.add_field(name="By day", value=day_lines(by_day, spend)[:1024], inline=False)
-        embed.add_field(name="By member", value=member_lines(spend)[:1024], inline=False)
+        embed = discord.Embed(
+            title=tr(_("Easel usage in this server")), description=tr(description), colour=COLOUR
+        )
         embed.add_field(
-            name="Failures and refusals", value=event_lines(events)[:1024], inline=False
+            name=tr(_("By day")), value=day_lines(by_day, tr, spend)[:1024], inline=False
+        )
+        embed.add_field(name=tr(_("By member")), value=member_lines(spend, tr)[:1024], inline=False)
+        embed.add_field(
+            name=tr(_("Failures and refusals")),
+            value=event_lines(events, tr)[:1024],
+            inline=False,
         )
         embed.set_image(url=f"attachment://{CHART_NAME}")
+        zone = policy.settings(guild_id).timezone
         embed.set_footer(
-            text=f"Days start at midnight {policy.settings(guild_id).timezone}. The CSV has "
-            "every day and member."
+            text=tr(
+                _(
+                    "Days start at midnight {timezone}. The CSV has every day and member.",
+                    timezone=zone,
+                )
+            )
         )
         embed.timestamp = discord.utils.utcnow()
         return embed, await report_files(self.bot, spend, guild_id)

@@ -120,9 +120,12 @@ class Lang:
         """A list joined with this language's commas and "and" (or "or")."""
         if not items:
             return ""
-        if style == "plus":
-            return " + ".join(items)
+        if style in _JOINERS:
+            return _JOINERS[style].join(items)
         return format_list(items, style=style, locale=self.locale)  # type: ignore[arg-type]
+
+
+_JOINERS = {"plus": " + ", "dots": " · "}  # the same in every language
 
 
 @cache

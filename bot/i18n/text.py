@@ -52,13 +52,13 @@ class Day(BaseModel):
 
 class Items(BaseModel):
     """A list joined the reader's way: "a, b and c"; ``style="or"``: "a, b or c"; ``"plus"``:
-    "a + b" (areas added together)."""
+    "a + b" (areas added together); ``"dots"``: "a · b" (a job's options)."""
 
     model_config = ConfigDict(frozen=True)
 
     kind: Literal["items"] = "items"
     items: tuple[Value, ...]
-    style: Literal["standard", "or", "plus"] = "standard"
+    style: Literal["standard", "or", "plus", "dots"] = "standard"
 
 
 class Text(BaseModel):

@@ -55,7 +55,7 @@ class AppliedDefault(BaseModel):
     value: str
     source: DefaultSource
     place: int | None = None  # the channel (or category) whose default it was
-    skipped: str | None = None
+    skipped: StoredText | None = None
 
 
 class ResolvedRequest(BaseModel):

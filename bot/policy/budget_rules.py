@@ -13,6 +13,7 @@ from decimal import ROUND_FLOOR, Decimal
 
 from bot.billing.money import money
 from bot.errors import PolicyRefusal
+from bot.i18n import Day, Value, _, markup
 from bot.policy.budget import Budget, Spending, Spent, next_month_start
 from bot.policy.models import GuildSettings, JobContext, next_midnight
 from bot.policy.rules import Rule, refuse
@@ -68,9 +69,11 @@ def check_budget(
     if ctx.cost == UNKNOWN:
         raise refuse(
             Rule.PRICE_UNKNOWN,
-            "A spending budget applies here, but the image service's price for this job is not "
-            "known, so Easel can't tell whether it fits. Try another size or quality, or ask an "
-            "admin (the host sets prices in the provider's price table).",
+            _(
+                "A spending budget applies here, but the image service's price for this job is "
+                "not known, so Easel can't tell whether it fits. Try another size or quality, or "
+                "ask an admin (the host sets prices in the provider's price table)."
+            ),
             admin_detail="no price in the provider's price table for this size and quality",
         )
     assert isinstance(ctx.cost, Decimal)
@@ -99,21 +102,59 @@ def _over(
         money(left, currency),
         money(limit, currency),
     )
+    daily = period == "daily"
+    amounts: dict[str, Value] = {"left": left_text, "limit": limit_text, "cost": cost}
     if check.rule == Rule.MEMBER_BUDGET:
-        state = f"You have {left_text} left of your {period} budget of {limit_text}"
+        state = (
+            _("You have {left} left of your daily budget of {limit}", **amounts)
+            if daily
+            else _("You have {left} left of your monthly budget of {limit}", **amounts)
+        )
     elif check.rule == Rule.SERVER_BUDGET:
-        state = f"This server has {left_text} left of its {period} budget of {limit_text}"
+        state = (
+            _("This server has {left} left of its daily budget of {limit}", **amounts)
+            if daily
+            else _("This server has {left} left of its monthly budget of {limit}", **amounts)
+        )
     else:
-        state = f"Easel has {left_text} left of its {period} budget of {limit_text} for all servers"
-    advice = ""
+        state = (
+            _("Easel has {left} left of its daily budget of {limit} for all servers", **amounts)
+            if daily
+            else _(
+                "Easel has {left} left of its monthly budget of {limit} for all servers",
+                **amounts,
+            )
+        )
     fits = affordable(ctx, left)
-    if fits:
-        advice = f" Ask for `n:{fits}`, or wait until it resets."
     when = datetime.fromtimestamp(resets, check.zone)
-    reset = f"It resets <t:{resets}:R> ({when.day} {when:%B}, 00:00 {check.zone_name})."
+    # Discord writes the relative time in the reader's words; the date is the server's.
+    reset = _(
+        "It resets {when} ({date}, 00:00 {zone}).",
+        when=markup.relative_time(resets),
+        date=Day(iso=when.date().isoformat()),
+        zone=check.zone_name,
+    )
+    # Translators: how far over the budget, the job's cost, what to do, when it resets.
+    message = (
+        _(
+            "{state}; this job would cost about {cost}. Ask for `n:{fits}`, or wait until it "
+            "resets. {reset}",
+            state=state,
+            cost=cost,
+            fits=fits,
+            reset=reset,
+        )
+        if fits
+        else _(
+            "{state}; this job would cost about {cost}. {reset}",
+            state=state,
+            cost=cost,
+            reset=reset,
+        )
+    )
     return refuse(
         check.rule,
-        f"{state}; this job would cost about {cost}.{advice} {reset}",
+        message,
         admin_detail=f"{period} budget {limit_text}: {money(spent, currency)} spent or held, "
         f"job estimated at {cost}",
     )

@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from bot.errors import InputError
+from bot.i18n import Text, _, _n
 from bot.jobs.models import AppliedDefault, ResolvedRequest
 from bot.policy.defaults import FIELDS, DefaultLayer, OptionField, option_text
 from bot.policy.models import GuildSettings, resolution_allowed
@@ -31,12 +32,19 @@ _RELATED: dict[str, tuple[OptionField, ...]] = {
 }
 
 
-def rule_problem(field: OptionField, value: Any, settings: GuildSettings) -> str | None:
+def rule_problem(field: OptionField, value: Any, settings: GuildSettings) -> Text | None:
     """Why the server's rules refuse ``value`` for ``field`` (None: they allow it)."""
     if field == "n" and int(value) > settings.max_n:
-        return f"this server allows at most {settings.max_n} images per job"
+        return _n(
+            "this server allows at most {count} image per job",
+            "this server allows at most {count} images per job",
+            settings.max_n,
+        )
     if field == "resolution" and not resolution_allowed(value, settings.max_resolution):
-        return f"this server allows resolutions up to {settings.max_resolution}"
+        return _(
+            "this server allows resolutions up to {resolution}",
+            resolution=str(settings.max_resolution),
+        )
     return None
 
 
@@ -62,25 +70,27 @@ def apply_defaults(
             chosen[field] = (getattr(layer.defaults, field), layer)
     skipped: list[AppliedDefault] = []
 
-    def skip(field: OptionField, reason: str) -> None:
+    def skip(field: OptionField, reason: Text) -> None:
         value, layer = chosen.pop(field)
         skipped.append(_applied(field, value, layer, skipped=reason))
         log.info("default %s=%s (%s) left out: %s", field, value, layer.source, reason)
 
-    for field, (value, _) in list(chosen.items()):
+    for field, (value, _layer) in list(chosen.items()):
         if (problem := rule_problem(field, value, settings)) is not None:
             skip(field, problem)
     given = {field: value for field, value in typed.items() if value is not None}
     while True:
         try:
-            resolved = build({**given, **{field: value for field, (value, _) in chosen.items()}})
+            resolved = build(
+                {**given, **{field: value for field, (value, _layer) in chosen.items()}}
+            )
         except InputError as exc:
             # Of the defaults that may be to blame, the weakest layer's gives way.
             blamed = [f for f in _RELATED.get(exc.field or "", ()) if f in chosen]
             if not blamed:
                 raise
             culprit = max(blamed, key=lambda f: layers.index(chosen[f][1]))
-            skip(culprit, _reason(exc))
+            skip(culprit, exc.message_text)
             continue
         used = [_applied(field, value, layer) for field, (value, layer) in chosen.items()]
         return resolved, used + skipped
@@ -88,7 +98,7 @@ def apply_defaults(
 
 def defaults_problem(
     layers: list[DefaultLayer], build: Build, settings: GuildSettings
-) -> str | None:
+) -> Text | None:
     """Why these layers together (strongest first) would be refused, or None when they fit.
 
     Checked when a default is set: the new layer with every layer it overrides.
@@ -98,23 +108,18 @@ def defaults_problem(
         merged.update(layer.defaults.given())
     for field, value in merged.items():
         if (problem := rule_problem(field, value, settings)) is not None:
-            return f"{option_text(field, value)}: {problem}."
+            # Translators: a default and why the server's rules refuse it.
+            return _("{option}: {problem}.", option=option_text(field, value), problem=problem)
     try:
         build(merged)
     except InputError as exc:
-        return exc.message
+        return exc.message_text
     return None
 
 
 def _applied(
-    field: OptionField, value: Any, layer: DefaultLayer, *, skipped: str | None = None
+    field: OptionField, value: Any, layer: DefaultLayer, *, skipped: Text | None = None
 ) -> AppliedDefault:
     return AppliedDefault(
         option=field, value=str(value), source=layer.source, place=layer.place, skipped=skipped
     )
-
-
-def _reason(error: InputError) -> str:
-    """The model's refusal, as the note on a left-out default."""
-    text = error.message.rstrip(".")
-    return text[:1].lower() + text[1:] if text[:2] != text[:2].upper() else text

@@ -11,6 +11,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from bot.i18n import Items, Lang, Text, Value, _, _n, literal, markup
 from bot.jobs.models import AppliedDefault, DefaultSource
 from bot.options import OutputFormat, Quality, Ratio, Resolution
 
@@ -27,6 +28,12 @@ OPTION_NAMES: dict[OptionField, Literal["ratio", "resolution", "quality", "forma
     "n": "n",
 }
 FIELD_OF = {name: field for field, name in OPTION_NAMES.items()}
+QUALITY_NAMES = {
+    Quality.LOW: _("low quality"),
+    Quality.MEDIUM: _("medium quality"),
+    Quality.HIGH: _("high quality"),
+}
+AUTO_RATIO = "auto is not a default ratio: edits keep the image's shape anyway"
 
 
 class JobDefaults(BaseModel):
@@ -44,7 +51,7 @@ class JobDefaults(BaseModel):
     @classmethod
     def _fixed_ratio(cls, value: Ratio | None) -> Ratio | None:
         if value is Ratio.AUTO:
-            raise ValueError("auto is not a default ratio: edits keep the image's shape anyway")
+            raise ValueError(AUTO_RATIO)
         return value
 
     @property
@@ -63,19 +70,20 @@ class JobDefaults(BaseModel):
             data.pop(field, None)
         return JobDefaults.model_validate(data)
 
-    def describe(self) -> str:
-        """``16:9 · 2K · high quality · jpeg · 2 images``, or ``none``."""
+    def describe(self) -> Value:
+        """``16:9 · 2K · high quality · jpeg · 2 images``, or ``none`` (``Lang.value`` writes it
+        in the reader's words)."""
         parts = [option_text(field, value) for field, value in self.given().items()]
-        return " · ".join(parts) or "none"
+        return Items(items=tuple(parts), style="dots") if parts else _("none")
 
 
-def option_text(field: OptionField | str, value: Any) -> str:
+def option_text(field: OptionField | str, value: Any) -> Text:
     """One option as members read it: ``2K``, ``high quality``, ``2 images``."""
     if field == "n":
-        return f"{value} image{'s' if int(value) != 1 else ''}"
-    if field == "quality":
-        return f"{value} quality"
-    return str(value)
+        return _n("{count} image", "{count} images", int(value))
+    if field == "quality" and value in QUALITY_NAMES:
+        return QUALITY_NAMES[Quality(value)]
+    return literal(str(value))  # a ratio, a size tier, a file format: the same in every language
 
 
 class DefaultLayer(BaseModel):
@@ -108,26 +116,37 @@ def layers(
     return found
 
 
-def source_text(applied: AppliedDefault) -> str:
+def source_text(applied: AppliedDefault) -> Text:
     """Where a default came from, as the job's message says it."""
     if applied.source == "member":
-        return "your default"
+        return _("your default")
     if applied.source == "channel" and applied.place is not None:
-        return f"<#{applied.place}>'s default"
-    return "server default"
+        return _("{channel}'s default", channel=markup.channel(applied.place))
+    return _("server default")
 
 
-def applied_text(applied: list[AppliedDefault]) -> str | None:
-    """``16:9 (server default) · 2K (<#1>'s default)``, and defaults left out with why."""
+def applied_text(applied: list[AppliedDefault], tr: Lang) -> str | None:
+    """``16:9 (server default) · 2K (<#1>'s default)``, and defaults left out with why, in
+    ``tr``'s language."""
     used = [a for a in applied if a.skipped is None]
     skipped = [a for a in applied if a.skipped is not None]
     lines = []
     if used:
-        lines.append(
-            " · ".join(f"{option_text(a.option, a.value)} ({source_text(a)})" for a in used)
-        )
+        # Translators: an option a job took from a default, and whose default it was.
+        parts = [
+            _("{option} ({source})", option=option_text(a.option, a.value), source=source_text(a))
+            for a in used
+        ]
+        lines.append(tr.value(Items(items=tuple(parts), style="dots")))
     lines.extend(
-        f"Not used: {option_text(a.option, a.value)} ({source_text(a)}): {a.skipped}"
+        tr(
+            _(
+                "Not used: {option} ({source}): {reason}",
+                option=option_text(a.option, a.value),
+                source=source_text(a),
+                reason=a.skipped or "",
+            )
+        )
         for a in skipped
     )
     return "\n".join(lines) or None

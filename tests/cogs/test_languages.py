@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from decimal import Decimal
 from typing import Any
 
 import discord
@@ -12,6 +13,8 @@ from discord.app_commands import TranslationContextLocation as Where
 from bot.i18n import Lang
 from bot.jobs.models import JobRequest
 from bot.jobs.records import Delivery
+from bot.options import Ratio
+from bot.policy.defaults import JobDefaults
 from cogs._i18n import (
     EaselTranslator,
     is_valid_name,
@@ -22,8 +25,13 @@ from cogs._i18n import (
 )
 from cogs._moderation_log import audit_embed
 from tests.cogs.conftest import Harness
+from tests.cogs.policy_support import answer, as_member, easel, run_job, text_of
+from tests.cogs.policy_support import imagine as member_imagine
+from tests.cogs.policy_support import option as typed
+from tests.cogs.test_budget import price
 from tests.cogs.test_imagine import embed, has_final, imagine, option, run
-from tests.support.discord_harness import CHANNEL_ID, GUILD_ID, USER_ID
+from tests.cogs.test_usage import report, usage
+from tests.support.discord_harness import CHANNEL_ID, GUILD_ID, USER_ID, slash_command_payload
 
 
 def localized(payload: dict[str, Any], locale: str, guild_locale: str = "en-US") -> dict[str, Any]:
@@ -192,3 +200,36 @@ async def test_a_changed_translation_is_synced_again(
     monkeypatch.setattr(Lang, "pgettext", corrected)
     await bot.sync_commands_if_changed()
     assert len(synced) == 2
+
+
+async def test_budgets_defaults_and_spend_are_in_the_readers_language(harness: Harness) -> None:
+    """A German admin types a decimal comma; a German member is refused in German; a Chinese
+    member's job says which defaults it used, in Chinese; /usage and /settings follow."""
+    bot = harness.bot
+    price(harness, "0.04")
+    said = text_of(
+        await answer(
+            harness, localized(easel("server", typed("daily", "0,10"), group="budget"), "de")
+        )
+    )
+    assert "Budget des Servers: 0.10 USD pro Tag" in said, said
+    assert bot.policy.settings(GUILD_ID).server_budget.daily == Decimal("0.10")
+    await run_job(harness, localized(member_imagine("two foxes", n=2), "de"))  # 0.08
+    refused = text_of(await answer(harness, localized(member_imagine("two more", n=2), "de")))
+    assert "Dieser Server hat noch 0.02 USD von seinem Tagesbudget von 0.10 USD" in refused
+    own = text_of(await report(harness, localized(usage(), "de")))
+    assert "Ausgegeben: 0.08 USD heute" in own and "Budget des Servers:" in own
+
+    await bot.policy.update(
+        GUILD_ID, by=1, server_budget=bot.policy.settings(GUILD_ID).member_budget
+    )
+    await bot.policy.update(GUILD_ID, by=1, defaults=JobDefaults(ratio=Ratio.TALL_9_16))
+    final = await run_job(harness, localized(member_imagine("a tall fox"), "zh-CN"))
+    shown = text_of(final)
+    assert "使用的默认值" in shown and "9:16（服务器默认值）" in shown, shown
+    mine = text_of(await answer(harness, localized(as_settings(), "zh-CN")))
+    assert "你的 Easel 默认值" in mine and "服务器：9:16" in mine, mine
+
+
+def as_settings() -> dict[str, Any]:
+    return as_member(slash_command_payload("settings", []))

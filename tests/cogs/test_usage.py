@@ -91,7 +91,7 @@ async def test_admins_see_usage_by_day_and_member_with_failures_and_refusals(
         harness, usage(option("report", "server"), option("days", 3, 4), admin=True)
     )
     text = text_of(call)
-    assert "4 images in the last 3 days." in text
+    assert "4 images in the last 3 days" in text
     today = source_lang().value(Day(iso=policy.today(GUILD_ID)))  # e.g. "Sat, Nov 28"
     assert f"`{today}` · 4 images in 2 jobs" in text
     assert f"<@{OTHER}> · 3 images in 1 job" in text and f"<@{USER_ID}> · 1 image in 1 job" in text

@@ -105,6 +105,7 @@ def test_lists_and_days_follow_the_locale() -> None:
     assert Lang.of("de").value(items) == "a, b und c"
     assert Lang.of("zh-CN").value(Items(items=("a", "b"), style="or")) == "a或b"
     assert Lang.of("en-US").value(Items(items=("a", "b"), style="plus")) == "a + b"
+    assert Lang.of("ja").value(Items(items=("16:9", "2K"), style="dots")) == "16:9 · 2K"
     assert Lang.of("de").value(Day(iso="2026-05-01")) == "Fr., 1. Mai"
 
 

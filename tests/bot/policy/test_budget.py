@@ -63,7 +63,7 @@ def test_a_job_over_the_servers_monthly_budget_says_what_is_left_and_when_it_res
     assert text.startswith(f"{Rule.SERVER_BUDGET}|**Server budget.**")
     assert "0.02 USD left of its monthly budget of 0.10 USD" in text
     assert "would cost about 0.04 USD" in text
-    assert f"<t:{september}:R> (1 September, 00:00 Europe/Paris)" in text
+    assert f"<t:{september}:R> (Tue, Sep 1, 00:00 Europe/Paris)" in text
 
 
 def test_a_job_that_fits_exactly_passes() -> None:
@@ -78,7 +78,7 @@ def test_the_members_own_budget_is_checked_first_and_suggests_a_smaller_n() -> N
     assert text.startswith(f"{Rule.MEMBER_BUDGET}|**Your budget.** You have 0.08 USD left")
     assert "Ask for `n:2`" in text
     tomorrow = int(datetime(2026, 8, 21, tzinfo=PARIS).timestamp())
-    assert f"<t:{tomorrow}:R> (21 August, 00:00 Europe/Paris)" in text
+    assert f"<t:{tomorrow}:R> (Fri, Aug 21, 00:00 Europe/Paris)" in text
 
 
 def test_a_member_with_a_budget_of_their_own_is_held_to_it() -> None:

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
+from bot.i18n import source_lang
 from bot.jobs.models import JobRequest, ResolvedRequest
 from bot.jobs.validation import validate_request
 from bot.options import OutputFormat, Quality, Ratio, Resolution
@@ -82,8 +83,8 @@ def test_a_default_the_typed_options_exclude_is_left_out_with_the_reason() -> No
     )
     assert resolved.resolution is Resolution.R1K
     (skipped,) = applied
-    assert skipped.skipped is not None and "1:1 is not available at 4K" in skipped.skipped
-    text = applied_text(applied)
+    assert skipped.skipped is not None and "1:1 is not available at 4K" in str(skipped.skipped)
+    text = applied_text(applied, source_lang())
     assert text is not None and text.startswith(f"Not used: 4K (<#{CHANNEL}>'s default)")
 
 
@@ -101,7 +102,7 @@ def test_a_default_over_a_lowered_server_limit_is_left_out() -> None:
         {"ratio": "16:9"}, stack(member=d(n=4, resolution="4K")), build, settings
     )
     assert (resolved.request.n, resolved.resolution) == (1, "2K")
-    reasons = {a.option: a.skipped for a in applied}
+    reasons = {a.option: str(a.skipped) for a in applied}
     assert reasons == {
         "n": "this server allows at most 2 images per job",
         "resolution": "this server allows resolutions up to 2K",
@@ -137,7 +138,7 @@ def test_defaults_the_service_or_the_rules_would_refuse_are_refused_when_set(
 ) -> None:
     found = [DefaultLayer(source="server", defaults=layer) for layer in layers_]
     text = defaults_problem(found, build, settings)
-    assert text is not None and problem in text
+    assert text is not None and problem in str(text)
 
 
 def test_defaults_that_fit_have_no_problem() -> None:
@@ -158,4 +159,6 @@ def test_changing_defaults_sets_and_clears_options() -> None:
     before = d(ratio="16:9", n=2)
     after = before.changed({"resolution": Resolution.R2K}, {"n"})
     assert after.given() == {"ratio": Ratio.WIDE_16_9, "resolution": Resolution.R2K}
-    assert after.describe() == "16:9 · 2K" and JobDefaults().describe() == "none"
+    english = source_lang()
+    assert english.value(after.describe()) == "16:9 · 2K"
+    assert english.value(JobDefaults().describe()) == "none"
