@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Protocol
 
 from bot.errors import InputError, InternalError
+from bot.i18n import _
 from bot.jobs import job_files, pipeline
 from bot.jobs.models import InputImage, ResolvedRequest
 from bot.jobs.ports import JobFiles
@@ -130,9 +131,13 @@ async def _read(source: InputSource, entry: StoredFile, sleep: Sleep) -> bytes:
         except Exception as exc:  # the CDN or the connection: worth another try
             if attempt + 1 == READ_ATTEMPTS:
                 raise InputError(
-                    f"`{entry.filename}` could not be downloaded ({type(exc).__name__}).",
+                    _(
+                        "`{name}` could not be downloaded ({problem}).",
+                        name=entry.filename,
+                        problem=type(exc).__name__,
+                    ),
                     field="references",
-                    member_hint="Attach it again.",
+                    member_hint=_("Attach it again."),
                     operator_hint="Pass the file again.",
                 ) from exc
             log.warning("reading %s failed (%r); trying again", entry.filename, exc)

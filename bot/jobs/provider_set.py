@@ -63,19 +63,24 @@ class ProviderSet:
                 continue
             return provider, resolved
         first = refusals[0][1]
-        if len({exc.for_member() for _, exc in refusals}) == 1:
+        if len({exc.for_member() for _provider, exc in refusals}) == 1:
             raise first
+        why: Text | None = None
+        for provider, refusal in refusals:
+            # Translators: an image service's name, and why it cannot do what was asked.
+            said = _("{service}: {reason}", service=provider.label, reason=refusal.text)
+            why = said if why is None else _("{message} {hint}", message=why, hint=said)
         raise InputError(
-            "None of the configured image services can do this.",
+            _("None of the configured image services can do this."),
             field=first.field,
-            member_hint=" ".join(f"{p.label}: {exc.for_member()}" for p, exc in refusals),
+            member_hint=why or "",
             operator_hint=" ".join(f"{p.label}: {exc.for_operator()}" for p, exc in refusals),
         )
 
     def able_spec(self, request: JobRequest) -> ModelSpec:
         """The model of the first provider able to do ``request`` (the one it was accepted for)."""
         try:
-            provider, _ = self.first_able(request)
+            provider, _resolved = self.first_able(request)
         except InputError:
             return self.spec
         return provider.spec

@@ -13,6 +13,7 @@ import random
 from collections.abc import Awaitable, Callable
 
 from bot.errors import ResultUnavailableError, TransientUpstreamError, UpstreamError
+from bot.i18n import Text, _, _n
 from bot.providers._http import Sleep
 
 log = logging.getLogger(__name__)
@@ -70,22 +71,30 @@ async def download_with_retries(
 
 
 def _gave_up(last: UpstreamError, attempts: int, provider: str) -> ResultUnavailableError:
-    tries = f"{attempts} tries" if attempts > 1 else "one try"
     if last.status in _GONE:
-        message = (
-            f"The result link expired or is gone (HTTP {last.status} after {tries}); "
-            "run the request again."
+        message = _n(
+            "The result link expired or is gone (HTTP {status} after {count} try); run the "
+            "request again.",
+            "The result link expired or is gone (HTTP {status} after {count} tries); run the "
+            "request again.",
+            attempts,
+            status=str(last.status),
         )
     else:
+        what: Text | str
         if last.status is not None:
             what = f"HTTP {last.status}"
         elif last.code == "timeout":
-            what = "it timed out"
+            what = _("it timed out")
         else:
-            what = "the connection broke"
-        message = (
-            f"The finished image could not be downloaded ({what} after {tries}); "
-            "run the request again."
+            what = _("the connection broke")
+        message = _n(
+            "The finished image could not be downloaded ({what} after {count} try); run the "
+            "request again.",
+            "The finished image could not be downloaded ({what} after {count} tries); run the "
+            "request again.",
+            attempts,
+            what=what,
         )
     return ResultUnavailableError(
         message, provider=provider, status=last.status, code=last.code, detail=last.detail

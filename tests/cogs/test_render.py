@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot.i18n import Lang, literal, source_lang
 from bot.jobs.models import JobCompleted, JobRequest, ResolvedRequest, ResultImage
 from bot.options import OutputFormat, Resolution
 from cogs._render import quote_prompt, result_embed
@@ -41,7 +42,8 @@ def test_a_result_with_images_missing_says_how_many_failed_and_why() -> None:
         done.images,
         requester="<@1>",
         elapsed=3,
-        label="x",
+        label=literal("x"),
+        tr=source_lang(),
         missing=done.missing,
         shortfall=done.shortfall(),
     )
@@ -49,3 +51,32 @@ def test_a_result_with_images_missing_says_how_many_failed_and_why() -> None:
     fields = {field.name: field.value for field in embed.fields}
     assert "2 of 3 images failed: HTTP 500" in fields["⚠️ Not every image came"]
     assert "count toward your limits" in fields["⚠️ Not every image came"]
+
+
+def test_a_shortfall_is_said_in_the_readers_language() -> None:
+    image = ResultImage(
+        filename="a.png", data=b"", width=1024, height=1024, output_format=OutputFormat.PNG
+    )
+    done = JobCompleted(task_id="t", images=(image,), elapsed=3, missing=2)
+    resolved = ResolvedRequest(
+        request=JobRequest(prompt="ein Fuchs", n=3),
+        resolution=Resolution.R1K,
+        width=1024,
+        height=1024,
+    )
+    embed = result_embed(
+        resolved,
+        done.images,
+        requester="<@1>",
+        elapsed=3,
+        label=literal("x"),
+        tr=Lang.of("de"),
+        missing=done.missing,
+        shortfall=done.shortfall(),
+    )
+    assert embed.title == "✅ 1 von 3 Bildern fertig"
+    fields = {field.name: field.value for field in embed.fields}
+    shown = fields["⚠️ Nicht alle Bilder sind gekommen"]
+    assert shown.startswith(
+        "2 von 3 Bildern fehlgeschlagen: der Bilddienst hat sie nicht geschickt"
+    )

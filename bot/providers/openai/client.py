@@ -138,8 +138,11 @@ class OpenAICompatClient:
             detail = short(reply.body[:2000].decode("utf-8", "replace"))
             if reply.status >= 500 or reply.status in (408, 429):
                 raise TransientUpstreamError(
-                    f"{self.profile.label}'s result link answered HTTP {reply.status}; "
-                    "try again in a moment.",
+                    _(
+                        "{service}'s result link answered HTTP {status}; try again in a moment.",
+                        service=self.profile.label,
+                        status=str(reply.status),
+                    ),
                     provider=self.provider,
                     status=reply.status,
                     detail=detail,

@@ -94,8 +94,9 @@ async def test_a_member_never_reachable_is_given_up_on_as_undeliverable(
         job = await run_to_the_end(engine, observer, hooks)
     assert observer.tries == 4, "bounded: delivery_attempts tries, then it stops"
     assert job.state is JobState.FAILED and job.failure_kind == "undeliverable"
-    assert job.failure_reason is not None and "Missing Permissions" in job.failure_reason
-    assert "/show" in job.failure_reason and len(job.results) == 1, "the images are kept"
+    reason = str(job.failure_reason)
+    assert job.failure_reason is not None and "Missing Permissions" in reason
+    assert "/show" in reason and len(job.results) == 1, "the images are kept"
     assert job.delivery is None or job.delivery.interaction_token is None
     assert hooks.seen == [("completed", ""), ("failed", "undeliverable")], "admins hear of it"
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]

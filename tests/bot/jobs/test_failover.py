@@ -336,7 +336,7 @@ async def test_a_submit_outage_shorter_than_the_budget_is_waited_out(
             events, _ = await run(engine, JobRequest(prompt="a harbour"))
         waits = [event for event in events if isinstance(event, JobWaiting)]
         assert isinstance(events[-1], JobCompleted), events[-1]
-        assert waits and "server error" in waits[0].reason
+        assert waits and "server error" in str(waits[0].reason)
         assert sandbox.stats().tasks == 1, "one task, however many tries"
         assert sandbox.count("submit") >= 3
         assert time.monotonic() - started < 5
@@ -352,7 +352,7 @@ async def test_a_submit_outage_longer_than_the_budget_fails_the_job(
             started = time.monotonic()
             events, job = await run(engine, JobRequest(prompt="a harbour"))
         assert isinstance(events[-1], JobFailed) and events[-1].failure == "upstream"
-        assert "HTTP 500" in events[-1].reason
+        assert "HTTP 500" in str(events[-1].reason)
         assert 0.4 <= time.monotonic() - started < 3
         assert sandbox.stats().tasks == 0 and job.state is JobState.FAILED
 
@@ -409,7 +409,7 @@ async def test_a_mask_job_with_infinityblue_first_goes_to_the_next_provider_that
     assert resolved.request.mask is not None
     assert isinstance(events[-1], JobCompleted), events[-1]
     assert job.provider == "starrise"
-    assert label == "Starrise · gpt-image-2 · standing in for InfinityBlue"
+    assert str(label) == "Starrise · gpt-image-2 · standing in for InfinityBlue"
     (call,) = first.requests_to("edit")
     assert set(call.files) == {"image", "mask"}
 

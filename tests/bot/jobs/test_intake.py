@@ -170,7 +170,7 @@ async def test_an_attachment_gone_after_a_restart_fails_the_job_as_input_for_fre
         await asyncio.wait_for(told.done.wait(), 20)
     (final,) = told.finals
     assert isinstance(final, JobFailed) and final.failure == "input"
-    assert "can no longer be downloaded" in final.reason
+    assert "can no longer be downloaded" in str(final.reason)
     assert len(sandbox.requests) == 0
 
 
@@ -203,7 +203,9 @@ async def test_a_mask_of_another_shape_is_refused_before_any_upstream_request(
         assert job.mask_file() is not None and job.reference_files()[0].filename == "a.png"
         await asyncio.wait_for(told.done.wait(), 20)
     (final,) = told.finals
-    assert isinstance(final, JobFailed) and final.failure == "input" and "m.png" in final.reason
+    assert (
+        isinstance(final, JobFailed) and final.failure == "input" and "m.png" in str(final.reason)
+    )
     assert len(sandbox.requests) == 0
 
 

@@ -207,8 +207,8 @@ async def test_infinityblue_with_two_of_three_calls_failing_delivers_one_and_say
     final = events[-1]
     assert isinstance(final, JobCompleted), final
     assert (len(final.images), final.missing) == (1, 2)
-    shortfall = final.shortfall()
-    assert shortfall is not None and shortfall.startswith("2 of 3 images failed: ")
+    shortfall = str(final.shortfall())
+    assert shortfall.startswith("2 of 3 images failed: ")
     assert "HTTP 500" in shortfall
 
 

@@ -557,14 +557,14 @@ async def test_infinityblue_with_two_of_three_calls_failing_reports_the_shortfal
     snapshot = await blue.run(task(n=3))
     assert snapshot.state is TaskState.COMPLETED
     assert len(snapshot.result_urls) == 1
-    assert snapshot.shortfall_reason is not None and "HTTP 500" in snapshot.shortfall_reason
+    assert snapshot.shortfall_reason is not None and "HTTP 500" in str(snapshot.shortfall_reason)
 
 
 async def test_a_native_n_call_answering_with_fewer_images_reports_it(starrise: Api) -> None:
     starrise.server.faults.short_results = 2
     snapshot = await starrise.run(task(n=3))
     assert len(snapshot.result_urls) == 1
-    assert snapshot.shortfall_reason == "Starrise sent 1 of the 3 asked for"
+    assert str(snapshot.shortfall_reason) == "Starrise sent 1 of the 3 asked for"
 
 
 async def test_every_looped_call_failing_fails_the_task(blue: Api) -> None:
