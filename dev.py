@@ -34,6 +34,8 @@ LOCK_TARGET = ["--python-version", "3.11", "--python-platform", "linux", "--gene
 # the Debian package that provides it}. Installed with apt-get when missing and running as root
 # (CI on a fresh Debian machine); otherwise the command to run is printed.
 SYSTEM_PACKAGES = {
+    # A throwaway PostgreSQL for the store tests (tests/support/postgres.py).
+    "/usr/lib/postgresql/*/bin/initdb": "postgresql",
     # The playground's browser tests drive it with Playwright, which never downloads a browser.
     "/usr/bin/chromium": "chromium",
 }

@@ -7,6 +7,10 @@ from collections.abc import AsyncIterator
 import aiohttp
 import pytest
 
+# The throwaway PostgreSQL server (``postgres_server``, ``postgres_url``), and ``database_url``
+# / ``database`` that run a test on SQLite and then on PostgreSQL.
+pytest_plugins = ["tests.support.postgres", "tests.support.databases"]
+
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     """``--playground-screenshots DIR``: the browser tests save the README's screenshots there."""
