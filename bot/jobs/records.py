@@ -114,6 +114,7 @@ class JobRecord(BaseModel):
     # Why the job failed; on a job that delivered fewer images than asked, why the rest failed.
     failure_reason: StoredText | None = None
     notified: bool = False
+    owner: str = ""  # the process whose lease this copy was loaded under ("" none)
     parent_id: str | None = None
     action: JobAction | None = None
     created_at: float = Field(default_factory=time.time)

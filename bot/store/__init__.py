@@ -1,1 +1,1 @@
-"""Persistence behind a small repository interface (SQLite by default)."""
+"""Persistence: the domains' store protocols on SQLite (embedded) or PostgreSQL (shared)."""

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import shutil
+import uuid
 from pathlib import Path
 
 
@@ -33,7 +34,9 @@ class FileStore:
     @staticmethod
     def _write(path: Path, data: bytes) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_suffix(path.suffix + ".part")
+        # A temporary name of this writer's own: two processes may write one job's file at once
+        # (one that lost the job's lease and its successor); each rename is whole, either wins.
+        temporary = path.with_name(f"{path.name}.{uuid.uuid4().hex[:12]}.part")
         temporary.write_bytes(data)
         temporary.replace(path)  # a crash never leaves half a file under the real name
 

@@ -1,4 +1,4 @@
-"""Build a real Engine for tests: in-memory SQLite, files in a temp folder, started and stopped."""
+"""Build a real Engine for tests: in-memory SQLite (or a given database), files in a temp folder."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from bot.jobs.scheduler import PollPolicy
 from bot.providers.base import ImageProvider
 from bot.store.database import MEMORY, Database
 from bot.store.files import FileStore
-from bot.store.jobs import SqliteJobStore
+from bot.store.jobs import SqlJobStore
 
 FAST_POLLS = PollPolicy(
     first_delay=0.02,
@@ -52,7 +52,7 @@ async def running_engine(
     async with opened as db:
         engine = Engine(
             provider,
-            SqliteJobStore(db),
+            SqlJobStore(db),
             FileStore(files),
             config or fast_config(),
             label=label,

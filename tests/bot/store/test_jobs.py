@@ -1,8 +1,12 @@
-"""The job repository keeps every field, finds unfinished jobs, and never loses the token."""
+"""The job store keeps every field, finds unfinished jobs, and never loses the token.
+
+Each test runs on SQLite and on PostgreSQL (``database``, from tests/support/databases.py).
+"""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -13,13 +17,12 @@ from bot.jobs.records import Delivery, JobRecord, JobState, StoredFile
 from bot.options import Ratio, Resolution
 from bot.store.database import Database, migrations
 from bot.store.files import FileStore
-from bot.store.jobs import SqliteJobStore
+from bot.store.jobs import SqlJobStore
 
 
 @pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[SqliteJobStore]:
-    async with Database.open(tmp_path / "state" / "easel.sqlite3") as database:
-        yield SqliteJobStore(database)
+def store(database: Database) -> SqlJobStore:
+    return SqlJobStore(database)
 
 
 def record(job_id: str, **changes: object) -> JobRecord:
@@ -37,7 +40,7 @@ def record(job_id: str, **changes: object) -> JobRecord:
     return JobRecord.model_validate({**base, **changes})
 
 
-async def test_a_job_round_trips_with_every_field(store: SqliteJobStore) -> None:
+async def test_a_job_round_trips_with_every_field(store: SqlJobStore) -> None:
     job = record(
         "a1",
         delivery=Delivery(
@@ -60,7 +63,7 @@ async def test_a_job_round_trips_with_every_field(store: SqliteJobStore) -> None
     )
 
 
-async def test_reference_bytes_are_never_written_to_the_database(store: SqliteJobStore) -> None:
+async def test_reference_bytes_are_never_written_to_the_database(store: SqlJobStore) -> None:
     request = JobRequest(
         prompt="x", references=(InputImage(filename="r.png", data=b"\x89PNG" * 1000),)
     )
@@ -70,7 +73,7 @@ async def test_reference_bytes_are_never_written_to_the_database(store: SqliteJo
     assert loaded.request.references[0].filename == "r.png"
 
 
-async def test_unfinished_lists_jobs_not_yet_told_oldest_first(store: SqliteJobStore) -> None:
+async def test_unfinished_lists_jobs_not_yet_told_oldest_first(store: SqlJobStore) -> None:
     await store.add(record("old", created_at=1.0, state=JobState.SUBMITTED))
     await store.add(record("new", created_at=2.0, state=JobState.FAILED))
     await store.add(record("done", created_at=0.5, state=JobState.DELIVERED, notified=True))
@@ -78,7 +81,7 @@ async def test_unfinished_lists_jobs_not_yet_told_oldest_first(store: SqliteJobS
     assert [job.id for job in await store.unfinished("discord")] == ["old", "new"]
 
 
-async def test_save_updates_state(store: SqliteJobStore) -> None:
+async def test_save_updates_state(store: SqlJobStore) -> None:
     job = record("c1")
     await store.add(job)
     job.state = JobState.SUBMITTED
@@ -88,7 +91,7 @@ async def test_save_updates_state(store: SqliteJobStore) -> None:
     assert loaded is not None and (loaded.state, loaded.task_id) == (JobState.SUBMITTED, "tsk_1")
 
 
-async def test_a_unique_id_prefix_finds_the_job(store: SqliteJobStore) -> None:
+async def test_a_unique_id_prefix_finds_the_job(store: SqlJobStore) -> None:
     await store.add(record("deadbeef0001"))
     await store.add(record("deadbeef0002"))
     await store.add(record("cafebabe0001"))
@@ -98,7 +101,7 @@ async def test_a_unique_id_prefix_finds_the_job(store: SqliteJobStore) -> None:
     assert await store.get("dead") is None  # too short to guess
 
 
-async def test_recent_jobs_are_per_member_newest_first(store: SqliteJobStore) -> None:
+async def test_recent_jobs_are_per_member_newest_first(store: SqlJobStore) -> None:
     for index in range(3):
         await store.add(record(f"m{index}", created_at=float(index)))
     await store.add(record("other", user_id=99))
@@ -106,11 +109,10 @@ async def test_recent_jobs_are_per_member_newest_first(store: SqliteJobStore) ->
     assert [job.id for job in await store.recent_for_user(7, guild_id=1)] == []
 
 
-async def test_migrations_apply_once(tmp_path: Path) -> None:
-    path = tmp_path / "db.sqlite3"
-    async with Database.open(path) as database:
+async def test_migrations_apply_once(database_url: str) -> None:
+    async with Database.open(database_url) as database:
         assert await database.version() == migrations()[-1][0]
-    async with Database.open(path) as database:  # a second start must not re-apply
+    async with Database.open(database_url) as database:  # a second start must not re-apply
         assert await database.version() == migrations()[-1][0]
 
 
@@ -126,7 +128,22 @@ async def test_files_are_written_whole_and_deleted_per_job(tmp_path: Path) -> No
         await files.read(path)
 
 
-async def test_the_provider_that_took_a_job_is_kept(store: SqliteJobStore) -> None:
+async def test_two_writers_of_one_file_never_trip_over_each_other(tmp_path: Path) -> None:
+    """Two processes may keep one job's results at once (a stalled owner and its successor)."""
+    one, two = FileStore(tmp_path / "files"), FileStore(tmp_path / "files")
+    writes = [
+        store.write("job", "result.png", bytes([n]) * 200_000)
+        for n in range(8)
+        for store in (one, two)
+    ]
+    paths = await asyncio.gather(*writes)
+    assert set(paths) == {"job/result.png"}
+    data = await one.read("job/result.png")
+    assert len(data) == 200_000 and len(set(data)) == 1  # one writer's whole file
+    assert sorted(p.name for p in (tmp_path / "files" / "job").iterdir()) == ["result.png"]
+
+
+async def test_the_provider_that_took_a_job_is_kept(store: SqlJobStore) -> None:
     job = record("p1", provider="openai")
     await store.add(job)
     loaded = await store.get("p1")
@@ -137,19 +154,22 @@ async def test_the_provider_that_took_a_job_is_kept(store: SqliteJobStore) -> No
     assert again is not None and again.provider == "starrise"
 
 
-async def test_a_database_from_before_failover_gains_the_provider_column(tmp_path: Path) -> None:
+async def test_a_database_from_an_older_version_gains_the_new_columns(tmp_path: Path) -> None:
+    """A file made by Easel before failover and leases (migrations 1-2) opens and keeps its job."""
     path = tmp_path / "old.sqlite3"
-    async with Database.open(path) as database:  # all migrations, then roll 003 back
-        await database.connection.executescript(
-            "ALTER TABLE jobs DROP COLUMN provider; DELETE FROM schema_version WHERE version >= 3;"
-            " ALTER TABLE jobs DROP COLUMN locale;"
-            # 004 (money) again too: its columns and tables
-            " ALTER TABLE jobs DROP COLUMN defaults; ALTER TABLE jobs DROP COLUMN currency;"
-            " ALTER TABLE jobs DROP COLUMN estimated_cost; ALTER TABLE jobs DROP COLUMN cost;"
-            " DROP TABLE spending; DROP TABLE member_defaults;"
+    with sqlite3.connect(path) as old:
+        old.execute("CREATE TABLE schema_version (version INTEGER NOT NULL, name TEXT NOT NULL)")
+        for version, name, sql in migrations()[:2]:
+            old.executescript(sql)
+            old.execute("INSERT INTO schema_version VALUES (?, ?)", (version, name))
+        old.execute(
+            "INSERT INTO jobs (id, origin, state, request, resolution, width, height,"
+            " client_reference, created_at, updated_at) VALUES ('old', 'discord', 'submitted',"
+            """ '{"prompt": "fox"}', '2K', 2048, 2048, 'easel-old', 1.0, 1.0)"""
         )
+    old.close()
     async with Database.open(path) as database:
-        store = SqliteJobStore(database)
-        await store.add(record("old", provider=None))
+        store = SqlJobStore(database)
         loaded = await store.get("old")
-        assert loaded is not None and loaded.provider is None
+        assert loaded is not None and loaded.provider is None and loaded.owner == ""
+        assert [job.id for job in await store.claim("me", ["discord"], lease=5, limit=9)] == ["old"]
