@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
+from bot.jobs.leases import LeaseConfig
 from bot.jobs.queue import QueueLimits
 from bot.jobs.scheduler import PollPolicy
 from bot.jobs.watch import LOCAL_POLLS
@@ -24,3 +25,4 @@ class EngineConfig(BaseModel):
     # seconds before the second try and doubling (5, 10, 20 … at most 5 minutes apart).
     delivery_attempts: int = Field(default=8, ge=1)
     delivery_backoff: float = Field(default=5.0, gt=0)
+    lease: LeaseConfig = Field(default_factory=LeaseConfig)  # who owns which job (leases.py)

@@ -43,6 +43,7 @@ from bot.jobs.fanout import (
     failed_event,
 )
 from bot.jobs.intake import InputSource
+from bot.jobs.leases import LeaseKeeper
 from bot.jobs.models import (
     AppliedDefault,
     InputImage,
@@ -55,7 +56,7 @@ from bot.jobs.models import (
     ResolvedRequest,
     ResultImage,
 )
-from bot.jobs.ports import JobFiles, JobStore
+from bot.jobs.ports import JobFiles, JobStore, LeaseLostError, StoreUnavailableError
 from bot.jobs.provider_set import ProviderSet
 from bot.jobs.queue import FairQueue
 from bot.jobs.records import Delivery, JobAction, JobRecord, JobState, Origin, StoredFile
@@ -131,6 +132,14 @@ class Engine:
         )
         self._started_at = time.time()
         self.events.on_finished(costs.FinalCost(self.provider_set))  # first: hooks read it
+        self.leases = LeaseKeeper(
+            store,
+            self.config.lease,
+            working_on=self._running,
+            origins=lambda: self.events.origins,
+            launch=self._launch,
+            share=self.watcher.share,
+        )
 
     # ------------------------------------------------------------------ providers and observers
 
@@ -164,26 +173,22 @@ class Engine:
     # ------------------------------------------------------------------ lifecycle
 
     async def start(self) -> None:
-        """Start polling."""
+        """Start polling and the lease heartbeat (which takes over dead processes' jobs)."""
         await self.watcher.start()
+        self.leases.start()
 
     async def resume(self) -> int:
-        """Continue every unfinished job of the origins that have an observer."""
-        resumed = 0
-        for origin in self.events.origins:
-            for job in await self.store.unfinished(origin):
-                if job.id not in self._running:
-                    log.info("job %s: resuming from %s", job.id, job.state)
-                    self._launch(job)
-                    resumed += 1
-        return resumed
+        """Continue the unfinished jobs no live process owns (origins with an observer only);
+        alone on its store (SQLite), its previous run's leases too, without waiting them out."""
+        return await self.leases.claim(take_live=not self.store.shared)
 
     async def stop(self) -> None:
-        """Stop working; every unfinished job stays persisted for the next ``resume``."""
-        tasks = list(self._running.values())
-        for task in tasks:
+        """Stop working; unfinished jobs stay persisted and their leases are handed back."""
+        tasks = dict(self._running)
+        for task in tasks.values():
             task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await asyncio.gather(*tasks.values(), return_exceptions=True)
+        await self.leases.stop(release=tasks.keys())
         await self.watcher.stop()
 
     @property
@@ -260,8 +265,9 @@ class Engine:
             defaults=list(defaults),
             **costs.priced(resolved, self.spec),  # estimated again by the provider taking it
             locale=locale,
+            owner=self.leases.owner,
         )
-        await self.store.add(job)
+        await self.store.add(job, lease=self.config.lease.seconds)
         log.info(
             "job %s: accepted (%s, user %s, guild %s)",
             job.id,
@@ -365,6 +371,8 @@ class Engine:
     # ------------------------------------------------------------------ driving a job
 
     def _launch(self, job: JobRecord) -> None:
+        if job.id in self._running:
+            return  # claimed back while it waited for ``launch``: already running here
         self._live[job.id] = job
         task = asyncio.create_task(self._drive(job), name=f"job-{job.id[:8]}")
         self._running[job.id] = task
@@ -374,6 +382,7 @@ class Engine:
             self._live.pop(job.id, None)
             self.events.forget(job.id)
             self._cancelling.discard(job.id)
+            self.leases.adopted.discard(job.id)
 
         task.add_done_callback(forget)
 
@@ -395,6 +404,7 @@ class Engine:
                     if not entry.granted.done():
                         await self.events.emit(job, JobQueued(position=self.queue.position(job.id)))
                     await entry.granted
+                    await self.leases.start_running(job, self.config.queue)
                     await self._work(job)
                 finally:
                     self.queue.release(job.id)
@@ -420,6 +430,8 @@ class Engine:
             await self.events.fail(
                 job, "cancelled", _("Cancelled by the requester."), JobState.CANCELLED
             )
+        except (LeaseLostError, StoreUnavailableError) as exc:  # not the job's failure: its
+            log.warning("job %s: stopped here (%s)", job.id, exc)  # lease's next owner goes on
         except EaselError as exc:
             log.info("job %s: failed: %s", job.id, exc)
             reason = exc.text_for(job.audience)
@@ -446,15 +458,16 @@ class Engine:
             provider, snapshot = await self.failover.submit(job)
         if job.state is JobState.SUBMITTED:
             if snapshot is None or snapshot.state is not TaskState.COMPLETED:
-                # A task submitted before this process started is polled at once, as is one
-                # whose polls cost nothing upstream.
-                resumed = (job.submitted_at or 0) < self._started_at
-                first_delay = 0.0 if resumed or not provider.traits.polled_upstream else None
+                # A task submitted before this process started (or taken over from another)
+                # is polled at once, as is one whose polls cost nothing upstream.
+                early = (job.submitted_at or 0) < self._started_at or job.id in self.leases.adopted
+                first_delay = 0.0 if early or not provider.traits.polled_upstream else None
                 snapshot = await self.watcher.until_done(job, provider, first_delay=first_delay)
             await self._collect(job, provider, snapshot)
 
     async def _collect(self, job: JobRecord, provider: ImageProvider, done: TaskSnapshot) -> None:
         """Download and fit the results at once (their links expire) and keep them."""
+        await self.store.save(job)  # fenced: a process that lost the job does not fetch it
         costs.incurred(job, provider.spec, len(done.result_urls))  # paid, delivered or not
         await self.events.emit(job, JobDownloading(count=len(done.result_urls)))
         await pipeline.collect(job, provider, done, self.files)

@@ -166,7 +166,11 @@ class EventFanout:
         (the channel permission may come back, Discord may recover); after the last try the
         job is given up on and recorded: a result becomes a failure of kind ``undeliverable``
         (its images stay stored, for ``/show``), which the finish hooks log for the admins.
+
+        The save first is fenced by the job's lease (``LeaseLostError``): a process that lost
+        the job to another never tells the member a second time.
         """
+        await self._store.save(job)
         await self._run_hooks(job, event)
         problem = await self._deliver(job, event)
         outcome: JobCompleted | JobFailed = event

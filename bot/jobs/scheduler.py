@@ -124,6 +124,13 @@ class PollScheduler:
             await asyncio.gather(self._runner, *self._polls, return_exceptions=True)
             self._runner = None
 
+    def share(self, processes: int) -> None:
+        """Use 1/``processes`` of the budget (rate and burst): several processes poll for one
+        account, each with the share its heartbeat learned (``bot.jobs.leases``)."""
+        processes = max(1, processes)
+        self._bucket.rate = self.policy.queries_per_minute / 60 / processes
+        self._bucket.burst = max(1, self.policy.burst // processes)
+
     @property
     def watching(self) -> int:
         """How many tasks are being polled."""

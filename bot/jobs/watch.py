@@ -66,6 +66,10 @@ class TaskWatcher:
         await self.scheduler.stop()
         await self.local_scheduler.stop()
 
+    def share(self, processes: int) -> None:
+        """Poll within 1/``processes`` of the upstream budget: the others use the rest."""
+        self.scheduler.share(processes)
+
     def deadline(self, job: JobRecord) -> float:
         """Seconds a task may take: 4K and high quality are allowed many more minutes."""
         seconds = self.job_timeout
