@@ -40,7 +40,7 @@ from bot.providers._http import normalise_base_url
 from bot.providers.families import capabilities, model_spec
 from bot.runtime import open_engine
 from bot.settings import Settings
-from bot.store.database import Database
+from bot.store.database import Database, redact
 from bot.store.policy import SqlitePolicyStore
 
 EXIT_JOB_FAILED = 1
@@ -139,8 +139,8 @@ def iso_day(text: str) -> str:
 
 async def usage(settings: Settings, args: argparse.Namespace) -> int:
     """Print the spending report from the database (nothing is changed, nothing sent)."""
-    path = settings.database_path
-    if not await asyncio.to_thread(path.exists):
+    path = settings.database_path  # None: PostgreSQL, a server to ask
+    if path is not None and not await asyncio.to_thread(path.exists):
         print(
             f"error: no database at {path} (DATABASE_URL); has the bot run here?", file=sys.stderr
         )
@@ -148,7 +148,7 @@ async def usage(settings: Settings, args: argparse.Namespace) -> int:
     if args.until is not None and args.until < args.since:
         print(f"error: --until {args.until} is before --since {args.since}", file=sys.stderr)
         return EXIT_CONFIG
-    async with Database.open(path) as database:
+    async with Database.open(path or settings.database_url.get_secret_value()) as database:
         jobs = await SqlitePolicyStore(database).job_spend(args.guild, args.since, args.until)
     # Without --until: up to today, or a later day a server east of here has already reached.
     today = date.today().isoformat()  # noqa: DTZ011 - servers' days are in their own zones
@@ -254,7 +254,8 @@ async def check(settings: Settings) -> int:
     """Print what is configured and whether the image API answers."""
     print(f"settings ok: provider {settings.provider}, model {settings.image_model}")
     paths = settings.state_paths.absolute()
-    print(f"data directory: {paths.root} (database {paths.database})")
+    where = paths.database or redact(settings.database_url.get_secret_value())
+    print(f"data directory: {paths.root} (database {where})")
     discord = await check_discord(settings)
     async with open_engine(settings, ephemeral=True) as engine:
         failed = discord == EXIT_JOB_FAILED

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import tempfile
 from collections.abc import AsyncIterator, Callable, Mapping
-from contextlib import AsyncExitStack, asynccontextmanager
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import cast, get_args
@@ -26,6 +26,7 @@ from bot.policy.budget import NO_BUDGET, Budget
 from bot.policy.ports import PolicyStore
 from bot.policy.service import PolicyService
 from bot.policy.spending import Budgets
+from bot.policy.sync import PolicySync
 from bot.provider_settings import LEGACY_PROVIDER
 from bot.providers.base import ImageProvider
 from bot.providers.families import Endpoint, build_provider
@@ -35,8 +36,8 @@ from bot.sandbox.server import Sandbox
 from bot.settings import Settings
 from bot.store.database import MEMORY, Database
 from bot.store.files import FileStore
-from bot.store.jobs import SqliteJobStore
-from bot.store.policy import SqlitePolicyStore
+from bot.store.jobs import SqlJobStore
+from bot.store.policy import SqlPolicyStore
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +63,7 @@ def engine_config(settings: Settings) -> EngineConfig:
         submit_budget=settings.submit_retry_budget,
         delivery_attempts=settings.delivery_attempts,
         delivery_backoff=settings.delivery_retry_backoff,
+        lease=settings.lease_config(),
     )
 
 
@@ -151,6 +153,17 @@ async def build_providers(
     return providers, labels
 
 
+def open_database(
+    settings: Settings, target: Path | str | None = None
+) -> AbstractAsyncContextManager[Database]:
+    """The configured database (``DATABASE_URL``), or ``target`` with the same pool settings."""
+    return Database.open(
+        settings.database_url.get_secret_value() if target is None else target,
+        pool_size=settings.database_pool_size,
+        reconnect_for=settings.database_reconnect_seconds,
+    )
+
+
 @asynccontextmanager
 async def open_engine(
     settings: Settings,
@@ -171,15 +184,15 @@ async def open_engine(
             database_path: Path | str = MEMORY
             files_root = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="easel-")))
         else:
-            database_path = settings.database_path
+            database_path = settings.database_url.get_secret_value()
             files_root = settings.state_dir / "files"
         if database is None:
-            database = await stack.enter_async_context(Database.open(database_path))
+            database = await stack.enter_async_context(open_database(settings, database_path))
         if session is None:
             traces = [ops.metrics.upstream_trace()] if ops is not None else []
             session = await stack.enter_async_context(aiohttp.ClientSession(trace_configs=traces))
         providers, labels = await build_providers(settings, session, stack)
-        jobs, files = SqliteJobStore(database), FileStore(files_root)
+        jobs, files = SqlJobStore(database), FileStore(files_root)
         engine = Engine(
             providers[0],
             jobs,
@@ -209,15 +222,26 @@ class Services:
     policy: PolicyService
 
 
-async def load_policy(
-    store: PolicyStore, engine: Engine, *, host_budget: Budget = NO_BUDGET
-) -> PolicyService:
+@asynccontextmanager
+async def running_policy(
+    store: PolicyStore,
+    engine: Engine,
+    *,
+    refresh: float = 2.0,
+    host_budget: Budget = NO_BUDGET,
+) -> AsyncIterator[PolicyService]:
     """The policy service loaded from ``store``, counting, costing and auditing every finished
-    job; budgets are in the currency of the primary provider's price table."""
+    job (budgets in the currency of the primary provider's price table), and following the
+    settings changes other processes make (every ``refresh`` seconds)."""
     budgets = Budgets(store, host=host_budget, currency=engine.spec.prices.currency)
-    policy = await PolicyService.load(store, budgets=budgets)
+    policy = PolicyService(store, budgets=budgets)
+    sync = PolicySync(policy, store, interval=refresh)
+    await sync.start()
     engine.on_finished(policy.job_finished)
-    return policy
+    try:
+        yield policy
+    finally:
+        await sync.stop()
 
 
 @asynccontextmanager
@@ -234,12 +258,17 @@ async def open_services(
     metrics and readiness (``open_engine``); ``session``, when given, carries the engine's
     upstream requests (the playground traces them).
     """
+    host = Budget(monthly=settings.global_monthly_budget, daily=settings.global_daily_budget)
     async with (
-        Database.open(settings.database_path) as database,
+        open_database(settings) as database,
         open_engine(settings, database=database, ops=ops, session=session) as engine,
+        running_policy(
+            SqlPolicyStore(database),
+            engine,
+            refresh=settings.policy_refresh_seconds,
+            host_budget=host,
+        ) as policy,
     ):
-        host = Budget(monthly=settings.global_monthly_budget, daily=settings.global_daily_budget)
-        policy = await load_policy(SqlitePolicyStore(database), engine, host_budget=host)
         yield Services(engine, policy)
 
 

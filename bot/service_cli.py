@@ -112,7 +112,13 @@ def healthcheck(settings: Settings) -> int:
 async def backup(settings: Settings, path: Path) -> int:
     """Back up the database and the stored images to ``path``; print what was saved."""
     paths = settings.state_paths
-    assert paths.database is not None
+    if paths.database is None:
+        print(
+            "error: DATABASE_URL is PostgreSQL: back it up with its own tools (pg_dump) and copy "
+            f"{paths.files} beside it; this command copies a SQLite database.",
+            file=sys.stderr,
+        )
+        return EXIT_FAILED
     try:
         manifest = await asyncio.to_thread(
             write_backup,
@@ -135,7 +141,13 @@ async def backup(settings: Settings, path: Path) -> int:
 async def restore(settings: Settings, path: Path, *, force: bool) -> int:
     """Restore the backup at ``path`` into the data directory; print what came back."""
     paths = settings.state_paths
-    assert paths.database is not None
+    if paths.database is None:
+        print(
+            "error: DATABASE_URL is PostgreSQL: restore it with its own tools (pg_restore); "
+            "this command restores a SQLite database.",
+            file=sys.stderr,
+        )
+        return EXIT_FAILED
     try:
         restored = await asyncio.to_thread(
             restore_backup,

@@ -43,8 +43,16 @@ from bot.provider_settings import (
 )
 from bot.providers.catalog import DEFAULT_EDIT_MODEL, SizeTableName
 from bot.providers.profiles import ProviderProfile, load_profiles
+from bot.scaling_settings import ScalingSettings
 from bot.setting_errors import config_error
-from bot.state_paths import StatePaths, check_container_paths, data_root, default_database_url
+from bot.state_paths import (
+    SQLITE,
+    StatePaths,
+    check_container_paths,
+    checked_database_url,
+    data_root,
+    default_database_url,
+)
 
 DEFAULT_DATABASE_URL = "sqlite:///data/easel.sqlite3"
 
@@ -59,7 +67,7 @@ class LogFormat(StrEnum):
 TOAPIS_BASE_URL = "https://toapis.com"
 
 
-class Settings(BaseSettings):
+class Settings(BaseSettings, ScalingSettings):
     """Everything Easel reads from its environment. See ``.env.example`` for each one."""
 
     model_config = SettingsConfigDict(
@@ -118,11 +126,14 @@ class Settings(BaseSettings):
 
     # State: everything Easel keeps lives under DATA_DIR (see ``state_dir``)
     data_dir: Path | None = None  # None: /data in the container, else data/ (or the DB's folder)
-    database_url: SecretStr = SecretStr("")  # empty: sqlite:///<DATA_DIR>/easel.sqlite3
+    # empty: sqlite:///<DATA_DIR>/easel.sqlite3; or postgresql://… shared by several processes
+    database_url: SecretStr = SecretStr("")
     result_retention_days: float = Field(default=30, ge=0)  # 0 keeps job images forever
 
     # Playground (no DISCORD_TOKEN, or `python -m bot playground`): the page's port on 127.0.0.1
     playground_port: int = Field(default=8765, ge=0, le=65535)
+
+    # Scaling out (several processes on one PostgreSQL): in ``ScalingSettings``
 
     # Behaviour
     progress_edit_interval: float = Field(default=2.0, ge=0.5)
@@ -200,14 +211,8 @@ class Settings(BaseSettings):
 
     @field_validator("database_url")
     @classmethod
-    def _sqlite_url(cls, value: SecretStr) -> SecretStr:
-        url = value.get_secret_value().strip()
-        if url and not (url.startswith("sqlite:///") and len(url) > len("sqlite:///")):
-            raise ValueError(
-                "must be sqlite:///PATH (or empty: easel.sqlite3 in DATA_DIR); "
-                "PostgreSQL is planned"
-            )
-        return SecretStr(url)
+    def _database_url(cls, value: SecretStr) -> SecretStr:
+        return SecretStr(checked_database_url(value.get_secret_value()))
 
     @field_validator("data_dir", "easel_git_sha", mode="before")
     @classmethod
@@ -375,13 +380,16 @@ class Settings(BaseSettings):
         )
 
     @property
-    def database_path(self) -> Path:
-        """The SQLite file behind DATABASE_URL."""
-        return Path(self.database_url.get_secret_value().removeprefix("sqlite:///"))
+    def database_path(self) -> Path | None:
+        """The SQLite file behind DATABASE_URL (None: PostgreSQL, a database server)."""
+        url = self.database_url.get_secret_value()
+        return Path(url.removeprefix(SQLITE)) if url.startswith(SQLITE) else None
 
     @property
     def state_dir(self) -> Path:
-        """DATA_DIR: the root of everything Easel keeps, whatever decided it (``_place_state``)."""
+        """DATA_DIR: the root of everything Easel keeps, whatever decided it (``_place_state``).
+        With PostgreSQL, several processes share its ``files/``: one volume every process
+        mounts (any process may finish or re-roll any job, so each must read the others')."""
         assert self.data_dir is not None  # set by _place_state
         return self.data_dir
 
@@ -450,4 +458,5 @@ def load_settings(**overrides: Any) -> Settings:
     settings.check_providers()  # loads the profiles: a bad IMAGE_PROFILES_FILE stops the start
     settings.check_state_paths()
     settings.check_money()
+    settings.check_leases()
     return settings

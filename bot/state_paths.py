@@ -37,6 +37,23 @@ def data_root(data_dir: Path | None, database_url: str, *, in_container: bool) -
     return LOCAL_DATA_DIR
 
 
+def checked_database_url(url: str) -> str:
+    """``DATABASE_URL`` as given (stripped), or ValueError saying what it may be: empty (the
+    database in DATA_DIR), ``sqlite:///PATH``, or PostgreSQL for several processes."""
+    url = url.strip()
+    if not url or (url.startswith(SQLITE) and len(url) > len(SQLITE)):
+        return url
+    scheme, _, rest = url.partition("://")
+    if scheme in ("postgresql", "postgres", "postgresql+asyncpg"):
+        if not rest:
+            raise ValueError("needs a host and a database: postgresql://USER:PASS@HOST/DB")
+        return url
+    raise ValueError(
+        f"must be {SQLITE}PATH (or empty: easel.sqlite3 in DATA_DIR) for one process, or "
+        "postgresql://USER:PASSWORD@HOST:PORT/DATABASE for several"
+    )
+
+
 def default_database_url(root: Path) -> str:
     """The SQLite database in the data root."""
     return f"{SQLITE}{root / DATABASE_FILE}"

@@ -26,6 +26,7 @@ from bot.jobs.intake import pending_input
 from bot.jobs.models import AppliedDefault, InputImage, ResolvedRequest
 from bot.jobs.records import Delivery, JobAction, JobRecord
 from bot.media.limits import INPUT_MAX_BYTES, MAX_PIXELS, describe_limit, describe_size
+from bot.policy.models import JobContext
 from cogs._answers import acknowledged_privately, defer_privately
 from cogs._policy import job_context
 
@@ -225,6 +226,7 @@ async def start_job(
             job = await _accept(
                 interaction,
                 resolved,
+                ctx,
                 job_id=job_id,
                 attachments=attachments,
                 inputs=inputs,
@@ -243,6 +245,7 @@ async def start_job(
 async def _accept(
     interaction: Interaction,
     resolved: ResolvedRequest,
+    ctx: JobContext,
     *,
     job_id: str,
     attachments: Sequence[discord.Attachment],
@@ -258,15 +261,19 @@ async def _accept(
     so the acknowledgement is not delayed, and a process killed while Discord answers the defer
     (or while a large attachment downloads) still has the job to resume. A job with images is
     acknowledged privately: they may still be refused once read, and a refusal must leave
-    nothing public; the delivery posts its public message once they passed.
+    nothing public; the delivery posts its public message once they passed. Before it is
+    recorded, the policy's reservation is confirmed in the database every process shares.
     """
     engine = interaction.client.engine
     if interaction.response.is_done():
         private = acknowledged_privately(interaction)
     else:
         private = bool(attachments or inputs)
-    recording = asyncio.ensure_future(
-        engine.accept(
+
+    async def confirmed_and_recorded() -> JobRecord:
+        # Another process may have taken the member's last image since the check in memory.
+        await interaction.client.policy.confirm(ctx, job_id=job_id)
+        return await engine.accept(
             resolved,
             origin="discord",
             inputs=inputs,
@@ -289,7 +296,8 @@ async def _accept(
             start=False,
             locale=interaction.locale.value,  # the requester's language, for later messages
         )
-    )
+
+    recording = asyncio.ensure_future(confirmed_and_recorded())
     callback = None
     try:
         if not interaction.response.is_done():

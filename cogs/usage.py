@@ -136,7 +136,7 @@ class Usage(commands.Cog):
     ) -> discord.Embed:
         """A member's standing today, their last days, and their refusals."""
         policy = self.bot.policy
-        status = policy.status(guild_id, user_id)
+        status = await policy.current_status(guild_id, user_id)
         title = tr(_("Your Easel usage")) if own else tr(_("Easel usage"))
         embed = discord.Embed(title=title, colour=COLOUR)
         if not own:

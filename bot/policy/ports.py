@@ -6,10 +6,19 @@ The service is typed against ``PolicyStore``, never against a backend: SQLite to
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Protocol
 
 from bot.policy.models import GuildSettings
-from bot.policy.records import AuditEntry, DayUsage, EventCount, MemberUsage, PendingJob
+from bot.policy.records import (
+    AuditEntry,
+    DayUsage,
+    EventCount,
+    MemberUsage,
+    PendingJob,
+    Reservation,
+)
+from bot.policy.rules import Usage
 from bot.policy.spend_ports import SpendStore
 
 
@@ -81,4 +90,43 @@ class PolicyStore(SpendStore, Protocol):
 
     async def audit_entries(self, guild_id: int, *, limit: int = 20) -> list[AuditEntry]:
         """The latest audit entries of a server, newest first."""
+        ...
+
+    # ------------------------------------------------------------------ shared by every process
+
+    async def reserve(
+        self, hold: Reservation, *, at: float, decide: Callable[[Usage], None]
+    ) -> None:
+        """Store ``hold`` (made ``at``) if ``decide`` (raising a refusal otherwise) accepts the
+        day's usage of every process; atomic per server, so none can overrun a quota."""
+        ...
+
+    async def release_reservation(self, job_id: str, *, previous_job_at: float | None) -> None:
+        """Let go of a job that was not accepted after all: its images and its cooldown."""
+        ...
+
+    async def settle(
+        self, job_id: str, *, scope: int, user_id: int, day: str, images: int, at: float
+    ) -> bool:
+        """A job finished: its hold becomes ``images`` of usage; False if counted before."""
+        ...
+
+    async def adopt_reservations(self, held: list[tuple[str, int, str, int, int, float]]) -> None:
+        """Hold (job, scope, day, member, images, at) for running jobs that have no hold yet."""
+        ...
+
+    async def sweep_reservations(self, before: float) -> int:
+        """Drop holds older than ``before`` of jobs that ended or were never recorded."""
+        ...
+
+    async def member_usage(self, scope: int, day: str, user_id: int) -> tuple[int, int, int, int]:
+        """(member used, member pending, server used, server pending) across every process."""
+        ...
+
+    async def changed_since(self, since: float) -> tuple[float, dict[int, int]]:
+        """The database's time and the servers whose settings changed since ``since``."""
+        ...
+
+    async def guild_policy(self, guild_id: int) -> tuple[GuildSettings | None, list[str]]:
+        """One server's stored settings (None: defaults) and blocked terms."""
         ...

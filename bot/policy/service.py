@@ -7,15 +7,18 @@ quota: the first nine jobs of a member with ten images left are in flight togeth
 refused, and each reservation becomes real usage only if its job delivers images. A job that fails
 (including a safety refusal by the image service) gives its reservation back, so nothing that
 produced no image is counted.
+
+Across processes, ``confirm`` makes the reservation again in the shared database once the
+interaction is acknowledged; the memory check stays the fast first word.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
-from collections import defaultdict
 from collections.abc import Callable, Iterable
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from pydantic import ValidationError
@@ -24,6 +27,7 @@ from bot.errors import InputError, PolicyRefusal
 from bot.i18n import Text, _, literal
 from bot.jobs.models import JobCompleted, JobFailed
 from bot.jobs.records import JobRecord
+from bot.policy.ledger import Counts, Ledger, utc_date
 from bot.policy.models import (
     DM_SCOPE,
     GuildSettings,
@@ -35,7 +39,7 @@ from bot.policy.models import (
 from bot.policy.ports import PolicyStore
 from bot.policy.preferences import Preferences
 from bot.policy.records import AuditEntry, MemberStatus, Reservation, settings_diff
-from bot.policy.rules import UNLOGGED, Usage, check_job, check_reuse
+from bot.policy.rules import UNLOGGED, Usage, check_amount, check_job, check_reuse
 from bot.policy.spending import Budgets
 from bot.policy.terms import MAX_TERM_CHARS, TermMatcher, normalize_term
 from bot.text import visible_text
@@ -66,14 +70,10 @@ class PolicyService:
         self._settings: dict[int, GuildSettings] = {}
         self._terms: dict[int, list[str]] = {}
         self._matchers: dict[int, TermMatcher] = {}
-        self._used: defaultdict[tuple[int, str, int], int] = defaultdict(int)
-        self._server_used: defaultdict[tuple[int, str], int] = defaultdict(int)
-        self._pending: defaultdict[tuple[int, str, int], int] = defaultdict(int)
-        self._server_pending: defaultdict[tuple[int, str], int] = defaultdict(int)
-        self._reservations: dict[str, Reservation] = {}
-        self._last_job: dict[tuple[int, int], float] = {}
+        self._books = Ledger()
         self._listeners: list[AuditListener] = []
         self._pruned_at = 0.0
+        self._releases: set[asyncio.Task[None]] = set()
 
     @classmethod
     async def load(cls, store: PolicyStore, **options: Any) -> PolicyService:
@@ -88,31 +88,28 @@ class PolicyService:
         self._settings = await self.store.all_settings()
         self._terms = await self.store.all_terms()
         self._matchers = {guild: TermMatcher(terms) for guild, terms in self._terms.items()}
-        self._used.clear()
-        self._server_used.clear()
+        self._books.clear()
         # Two days back covers "today" in every timezone (UTC-12 to UTC+14).
-        first = (_utc_date(now) - timedelta(days=2)).isoformat()
+        first = (utc_date(now) - timedelta(days=2)).isoformat()
         for scope, day, user, images in await self.store.usage_since(first):
-            self._used[(scope, day, user)] += images
-            self._server_used[(scope, day)] += images
-        self._pending.clear()
-        self._server_pending.clear()
-        self._reservations.clear()
+            self._books.count(scope, day, user, images)
+        held = []
         for job in await self.store.pending_jobs():
             scope = job.guild_id if job.guild_id is not None else DM_SCOPE
             day = local_day(job.created_at, self.settings(job.guild_id).zone)
-            self._reserve(Reservation(job.job_id, scope, day, job.user_id, job.n, None))
+            self._books.reserve(Reservation(job.job_id, scope, day, job.user_id, job.n, None))
+            held.append((job.job_id, scope, day, job.user_id, job.n, job.created_at))
+        await self.store.adopt_reservations(held)  # jobs accepted before holds were stored
         await self.budgets.load(now, lambda guild: self.settings(guild).zone)
         await self.preferences.load()
         longest = max((s.cooldown_seconds for s in self._settings.values()), default=0)
-        self._last_job = {}
         if longest:
             for guild, user, at in await self.store.last_jobs_since(now - longest):
-                self._last_job[(guild if guild is not None else DM_SCOPE, user)] = at
+                self._books.last_job[(guild if guild is not None else DM_SCOPE, user)] = at
         log.info(
             "policy loaded: %d server(s) with settings, %d running job(s) reserved",
             len(self._settings),
-            len(self._reservations),
+            len(self._books.reservations),
         )
 
     def subscribe(self, listener: AuditListener) -> None:
@@ -150,32 +147,40 @@ class PolicyService:
     def usage(self, guild_id: int | None, user_id: int) -> Usage:
         """Today's images of a member and their server, jobs in flight included."""
         scope = guild_id if guild_id is not None else DM_SCOPE
-        day = self.today(guild_id)
-        return Usage(
-            member_images=self._used.get((scope, day, user_id), 0)
-            + self._pending.get((scope, day, user_id), 0),
-            server_images=self._server_used.get((scope, day), 0)
-            + self._server_pending.get((scope, day), 0),
-            last_job_at=self._last_job.get((scope, user_id)),
-        )
+        return self._books.usage(scope, self.today(guild_id), user_id)
 
-    def status(self, guild_id: int | None, user_id: int) -> MemberStatus:
-        """A member's standing today (``/usage``)."""
+    def status(
+        self,
+        guild_id: int | None,
+        user_id: int,
+        counts: Counts | None = None,
+    ) -> MemberStatus:
+        """A member's standing today (``/usage``), from this process's counters or from
+        ``counts`` (used, pending, server used, server pending) read across every process."""
         settings = self.settings(guild_id)
         scope = guild_id if guild_id is not None else DM_SCOPE
         day = self.today(guild_id)
-        last = self._last_job.get((scope, user_id))
+        last = self._books.last_job.get((scope, user_id))
         ready = last + settings.cooldown_seconds if last and settings.cooldown_seconds else None
+        used, pending, server_used, server_pending = counts or self._books.counts(
+            scope, day, user_id
+        )
         return MemberStatus(
-            used=self._used.get((scope, day, user_id), 0),
-            pending=self._pending.get((scope, day, user_id), 0),
+            used=used,
+            pending=pending,
             limit=settings.member_daily_images,
-            server_used=self._server_used.get((scope, day), 0),
-            server_pending=self._server_pending.get((scope, day), 0),
+            server_used=server_used,
+            server_pending=server_pending,
             server_limit=settings.server_daily_images,
             resets_at=self.resets_at(guild_id),
             ready_at=ready if ready is not None and ready > self.clock() else None,
         )
+
+    async def current_status(self, guild_id: int | None, user_id: int) -> MemberStatus:
+        """``status`` with the counts of every process (several may serve one server)."""
+        scope = guild_id if guild_id is not None else DM_SCOPE
+        counts = await self.store.member_usage(scope, self.today(guild_id), user_id)
+        return self.status(guild_id, user_id, counts)
 
     # ------------------------------------------------------------------ deciding
 
@@ -196,11 +201,11 @@ class PolicyService:
             day=local_day(now, zone),
             user_id=ctx.user_id,
             images=ctx.n,
-            previous_job_at=self._last_job.get(key),
+            previous_job_at=self._books.last_job.get(key),
         )
-        self._reserve(reservation)
+        self._books.reserve(reservation)
         self.budgets.hold(ctx, job_id, day=reservation.day, now=now)
-        self._last_job[key] = now
+        self._books.last_job[key] = now
         return reservation
 
     async def admit(self, ctx: JobContext, *, job_id: str) -> Reservation:
@@ -211,6 +216,26 @@ class PolicyService:
         try:
             return self.check(ctx, job_id=job_id)
         except PolicyRefusal as refusal:
+            await self.refused(ctx, refusal)
+            raise
+
+    async def confirm(self, ctx: JobContext, *, job_id: str) -> None:
+        """``admit``'s reservation again in the store, where every process's usage counts (after
+        the defer: it waits on the database); refused, it is given back and the refusal raised."""
+        reservation = self._books.reservations.get(job_id)
+        if reservation is None:
+            return  # already finished or released
+        settings = self.settings(ctx.guild_id)
+        at = self._books.last_job.get((ctx.scope, ctx.user_id), self.clock())
+
+        def decide(usage: Usage) -> None:
+            resets_at = next_midnight(at, settings.zone)
+            check_amount(settings, ctx, usage, now=at, resets_at=resets_at)
+
+        try:
+            await self.store.reserve(reservation, at=at, decide=decide)
+        except PolicyRefusal as refusal:
+            self.release(job_id, stored=False)
             await self.refused(ctx, refusal)
             raise
 
@@ -240,17 +265,29 @@ class PolicyService:
             return refusal
         return self.budgets.refusal(settings, ctx, day=local_day(now, settings.zone), now=now)
 
-    def release(self, job_id: str) -> None:
-        """Give back a reservation whose job was not accepted (bad input): no cooldown either."""
+    def release(self, job_id: str, *, stored: bool = True) -> None:
+        """Give back a reservation whose job was not accepted (bad input): no cooldown either.
+        The store's copy (``confirm``) goes in the background (or is swept: ``policy.sync``)."""
         self.budgets.release(job_id)
-        reservation = self._unreserve(job_id)
+        reservation = self._books.unreserve(job_id)
         if reservation is None:
             return
         key = (reservation.scope, reservation.user_id)
         if reservation.previous_job_at is None:
-            self._last_job.pop(key, None)
+            self._books.last_job.pop(key, None)
         else:
-            self._last_job[key] = reservation.previous_job_at
+            self._books.last_job[key] = reservation.previous_job_at
+        if stored:
+            task = asyncio.get_running_loop().create_task(
+                self.store.release_reservation(job_id, previous_job_at=reservation.previous_job_at)
+            )
+            self._releases.add(task)
+            task.add_done_callback(self._released)
+
+    def _released(self, task: asyncio.Task[None]) -> None:
+        self._releases.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.warning("a reservation stays until swept: %s", task.exception())
 
     def reuse_refusal(
         self, ctx: JobContext, job: JobRecord, *, made_in_nsfw: bool = False
@@ -287,17 +324,20 @@ class PolicyService:
         """The engine's finish hook: count delivered images, log the outcome (idempotent)."""
         if job.origin != "discord":
             return
-        reservation = self._unreserve(job.id)
+        reservation = self._books.unreserve(job.id)
         scope = job.guild_id if job.guild_id is not None else DM_SCOPE
         zone = self.settings(job.guild_id).zone
         day = reservation.day if reservation else local_day(job.created_at, zone)
-        if isinstance(event, JobCompleted) and job.user_id is not None and event.images:
-            images = len(event.images)
+        if job.user_id is not None:
+            images = len(event.images) if isinstance(event, JobCompleted) else 0
             # Count in memory first, so no check in between sees the job as neither reserved
             # nor used; undo if the database says this job was already counted.
-            self._count(scope, day, job.user_id, images)
-            if not await self.store.record_usage(job.id, scope, job.user_id, day, images):
-                self._count(scope, day, job.user_id, -images)
+            self._books.count(scope, day, job.user_id, images)
+            settled = await self.store.settle(
+                job.id, scope=scope, user_id=job.user_id, day=day, images=images, at=self.clock()
+            )
+            if not settled:
+                self._books.count(scope, day, job.user_id, -images)
         await self.budgets.settle(job, event, scope=scope, day=day, now=self.clock())
         failed = isinstance(event, JobFailed)
         note = event.reason if isinstance(event, JobFailed) else event.shortfall()
@@ -315,7 +355,11 @@ class PolicyService:
             detail_text=note,
         )
         await self._audit(entry, job)
-        self._prune()
+        now = self.clock()
+        if now - self._pruned_at >= PRUNE_EVERY:
+            self._pruned_at = now
+            longest = max((s.cooldown_seconds for s in self._settings.values()), default=0)
+            self._books.prune(now, longest_cooldown=longest)
 
     async def refused(self, ctx: JobContext, refusal: PolicyRefusal) -> None:
         """Log a refusal for ``/usage`` and the moderation log."""
@@ -385,6 +429,14 @@ class PolicyService:
         await self._settings_changed(guild_id, by, "unblocked a term")
         return True
 
+    def apply(self, guild_id: int, settings: GuildSettings | None, terms: list[str]) -> None:
+        """Take a server's settings and terms as another process saved them."""
+        if settings is None:
+            self._settings.pop(guild_id, None)
+        else:
+            self._settings[guild_id] = settings
+        self._set_terms(guild_id, terms)
+
     def _set_terms(self, guild_id: int, terms: Iterable[str]) -> None:
         self._terms[guild_id] = list(terms)
         self._matchers[guild_id] = TermMatcher(self._terms[guild_id])
@@ -402,42 +454,6 @@ class PolicyService:
             ),
             None,
         )
-
-    # ------------------------------------------------------------------ counters
-
-    def _reserve(self, reservation: Reservation) -> None:
-        self._reservations[reservation.job_id] = reservation
-        r = reservation
-        self._pending[(r.scope, r.day, r.user_id)] += r.images
-        self._server_pending[(r.scope, r.day)] += r.images
-
-    def _unreserve(self, job_id: str) -> Reservation | None:
-        r = self._reservations.pop(job_id, None)
-        if r is not None:
-            self._pending[(r.scope, r.day, r.user_id)] -= r.images
-            self._server_pending[(r.scope, r.day)] -= r.images
-        return r
-
-    def _count(self, scope: int, day: str, user_id: int, images: int) -> None:
-        self._used[(scope, day, user_id)] += images
-        self._server_used[(scope, day)] += images
-
-    def _prune(self) -> None:
-        """Forget counters of days that are over everywhere (kept in the database)."""
-        now = self.clock()
-        if now - self._pruned_at < PRUNE_EVERY:
-            return
-        self._pruned_at = now
-        oldest = (_utc_date(now) - timedelta(days=2)).isoformat()
-        for counters in (self._used, self._pending):
-            for key in [k for k, v in counters.items() if k[1] < oldest or v == 0]:
-                del counters[key]
-        for server in (self._server_used, self._server_pending):
-            for skey in [k for k, v in server.items() if k[1] < oldest or v == 0]:
-                del server[skey]
-        horizon = now - max((s.cooldown_seconds for s in self._settings.values()), default=0)
-        for ukey in [k for k, at in self._last_job.items() if at < horizon]:
-            del self._last_job[ukey]
 
 
 def _first_error(exc: ValidationError, changes: dict[str, Any]) -> Text:
@@ -457,10 +473,6 @@ def _first_error(exc: ValidationError, changes: dict[str, Any]) -> Text:
     if error["type"] == "value_error" or not setting:
         return literal(message.removeprefix("Value error, "))
     return literal(f"`{setting}`: {message}")
-
-
-def _utc_date(timestamp: float) -> date:
-    return datetime.fromtimestamp(timestamp, UTC).date()
 
 
 _DEFAULTS = GuildSettings()

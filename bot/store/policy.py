@@ -6,20 +6,22 @@ check never waits on the database; reports (``/usage``) read them directly.
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 
 from bot.policy.models import GuildSettings
 from bot.policy.records import AuditEntry, DayUsage, EventCount, MemberUsage, PendingJob
-from bot.store.database import Database
+from bot.store.database import Database, Transaction
+from bot.store.policy_shared import SharedLimits
 from bot.store.spending import SpendRows
 
 log = logging.getLogger(__name__)
 
 
-class SqlitePolicyStore(SpendRows):
-    """The ``PolicyStore`` on the SQLite database (the policy tables of migration 002, and the
-    spending books of 004 in ``SpendRows``)."""
+class SqlPolicyStore(SharedLimits, SpendRows):
+    """The ``PolicyStore`` on a SQLite or PostgreSQL database (the policy tables of migration 002,
+    the spending books of 004 in ``SpendRows``, the shared limits of 007 in ``SharedLimits``)."""
 
     def __init__(self, database: Database) -> None:
         self.database = database
@@ -40,14 +42,19 @@ class SqlitePolicyStore(SpendRows):
     async def save_settings(
         self, guild_id: int, settings: GuildSettings, *, by: int | None = None
     ) -> None:
-        """Insert or replace a server's settings."""
-        await self.database.execute(
-            "INSERT INTO guild_settings (guild_id, settings, updated_at, updated_by)"
-            " VALUES (?, ?, ?, ?) ON CONFLICT (guild_id) DO UPDATE SET"
-            " settings = excluded.settings, updated_at = excluded.updated_at,"
-            " updated_by = excluded.updated_by",
-            (guild_id, settings.model_dump_json(), time.time(), by),
-        )
+        """Insert or replace a server's settings (and tell the other processes)."""
+
+        async def work(tx: Transaction) -> None:
+            await tx.execute(
+                "INSERT INTO guild_settings (guild_id, settings, updated_at, updated_by)"
+                " VALUES (?, ?, ?, ?) ON CONFLICT (guild_id) DO UPDATE SET"
+                " settings = excluded.settings, updated_at = excluded.updated_at,"
+                " updated_by = excluded.updated_by",
+                (guild_id, settings.model_dump_json(), time.time(), by),
+            )
+            await self._bump(tx, guild_id)
+
+        await self.database.transaction(work)
 
     async def all_terms(self) -> dict[int, list[str]]:
         """Every server's blocked terms, oldest first."""
@@ -61,20 +68,32 @@ class SqlitePolicyStore(SpendRows):
 
     async def add_term(self, guild_id: int, term: str, normalized: str, *, by: int | None) -> bool:
         """Add a term; False when one with the same spelling is already blocked."""
-        changed = await self.database.execute(
-            "INSERT OR IGNORE INTO blocked_terms (guild_id, term, normalized, added_by, added_at)"
-            " VALUES (?, ?, ?, ?, ?)",
-            (guild_id, term, normalized, by, time.time()),
-        )
-        return changed > 0
+
+        async def work(tx: Transaction) -> bool:
+            changed = await tx.execute(
+                "INSERT INTO blocked_terms (guild_id, term, normalized, added_by, added_at)"
+                " VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                (guild_id, term, normalized, by, time.time()),
+            )
+            if changed:
+                await self._bump(tx, guild_id)
+            return changed > 0
+
+        return await self.database.transaction(work)
 
     async def remove_term(self, guild_id: int, normalized: str) -> bool:
         """Remove a term by its normalized spelling; False when it was not there."""
-        changed = await self.database.execute(
-            "DELETE FROM blocked_terms WHERE guild_id = ? AND normalized = ?",
-            (guild_id, normalized),
-        )
-        return changed > 0
+
+        async def work(tx: Transaction) -> bool:
+            changed = await tx.execute(
+                "DELETE FROM blocked_terms WHERE guild_id = ? AND normalized = ?",
+                (guild_id, normalized),
+            )
+            if changed:
+                await self._bump(tx, guild_id)
+            return changed > 0
+
+        return await self.database.transaction(work)
 
     # ------------------------------------------------------------------ usage
 
@@ -83,8 +102,8 @@ class SqlitePolicyStore(SpendRows):
     ) -> bool:
         """Count a completed job's images once; False if this job was already counted."""
         changed = await self.database.execute(
-            "INSERT OR IGNORE INTO usage (job_id, guild_id, user_id, day, images, recorded_at)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO usage (job_id, guild_id, user_id, day, images, recorded_at)"
+            " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
             (job_id, guild_id, user_id, day, images, time.time()),
         )
         return changed > 0
@@ -103,7 +122,7 @@ class SqlitePolicyStore(SpendRows):
     async def pending_jobs(self) -> list[PendingJob]:
         """Accepted Discord jobs that have not finished (their images are reserved)."""
         rows = await self.database.fetch_all(
-            "SELECT id, guild_id, user_id, json_extract(request, '$.n') AS n, created_at"
+            "SELECT id, guild_id, user_id, request, created_at"
             " FROM jobs WHERE origin = 'discord' AND user_id IS NOT NULL"
             " AND state NOT IN ('delivered', 'failed', 'cancelled')"
         )
@@ -112,7 +131,7 @@ class SqlitePolicyStore(SpendRows):
                 job_id=r["id"],
                 guild_id=r["guild_id"],
                 user_id=r["user_id"],
-                n=int(r["n"] or 1),
+                n=int(json.loads(r["request"]).get("n") or 1),
                 created_at=r["created_at"],
             )
             for r in rows
@@ -133,8 +152,9 @@ class SqlitePolicyStore(SpendRows):
     async def add_audit(self, entry: AuditEntry) -> bool:
         """Append an entry; False if this job's outcome was already logged (hooks may rerun)."""
         changed = await self.database.execute(
-            "INSERT OR IGNORE INTO audit_log (guild_id, at, day, event, user_id, channel_id,"
-            " job_id, rule, prompt, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO audit_log (guild_id, at, day, event, user_id, channel_id,"
+            " job_id, rule, prompt, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT DO NOTHING",
             (
                 entry.guild_id,
                 entry.at,
@@ -156,11 +176,11 @@ class SqlitePolicyStore(SpendRows):
         self, guild_id: int, first_day: str, *, user_id: int | None = None
     ) -> list[DayUsage]:
         """Images and jobs per day from ``first_day``, newest first (one member if given)."""
+        member, params = _member_filter(user_id)
         rows = await self.database.fetch_all(
-            "SELECT day, SUM(images) AS images, COUNT(*) AS jobs FROM usage"
-            " WHERE guild_id = ? AND day >= ? AND (? IS NULL OR user_id = ?)"
-            " GROUP BY day ORDER BY day DESC",
-            (guild_id, first_day, user_id, user_id),
+            "SELECT day, SUM(images) AS images, COUNT(*) AS jobs FROM usage"  # noqa: S608 - constants
+            f" WHERE guild_id = ? AND day >= ?{member} GROUP BY day ORDER BY day DESC",
+            (guild_id, first_day, *params),
         )
         return [DayUsage(day=r["day"], images=r["images"], jobs=r["jobs"]) for r in rows]
 
@@ -180,11 +200,12 @@ class SqlitePolicyStore(SpendRows):
         self, guild_id: int, first_day: str, *, user_id: int | None = None
     ) -> list[EventCount]:
         """Failures and refusals since ``first_day``, by event and rule, most frequent first."""
+        member, params = _member_filter(user_id)
         rows = await self.database.fetch_all(
-            "SELECT event, rule, COUNT(*) AS count FROM audit_log WHERE guild_id = ? AND day >= ?"
-            " AND event IN ('failed', 'refused') AND (? IS NULL OR user_id = ?)"
+            "SELECT event, rule, COUNT(*) AS count FROM audit_log WHERE guild_id = ? AND day >= ?"  # noqa: S608 - constants
+            f" AND event IN ('failed', 'refused'){member}"
             " GROUP BY event, rule ORDER BY count DESC, event, rule",
-            (guild_id, first_day, user_id, user_id),
+            (guild_id, first_day, *params),
         )
         return [EventCount(event=r["event"], rule=r["rule"], count=r["count"]) for r in rows]
 
@@ -200,3 +221,11 @@ class SqlitePolicyStore(SpendRows):
             )
             for row in rows
         ]
+
+
+SqlitePolicyStore = SqlPolicyStore  # the name before PostgreSQL; kept for callers not yet renamed
+
+
+def _member_filter(user_id: int | None) -> tuple[str, tuple[int, ...]]:
+    """An ``AND user_id = ?`` clause for one member, or nothing for everyone."""
+    return ("", ()) if user_id is None else (" AND user_id = ?", (user_id,))

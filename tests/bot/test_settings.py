@@ -110,3 +110,26 @@ def test_running_the_bot_without_a_token_exits_2_naming_it(tmp_path: Path) -> No
     assert result.returncode == 2
     assert result.stderr.strip().count("\n") == 0
     assert "DISCORD_TOKEN" in result.stderr
+
+
+def test_a_postgresql_url_selects_the_shared_store_and_never_shows_its_password() -> None:
+    url = "postgresql://easel:hunter2@db:5432/easel"
+    settings = load_settings(_env_file=None, database_url=url)
+    assert settings.database_path is None and settings.database_url.get_secret_value() == url
+    assert "hunter2" not in repr(settings) and "hunter2" not in str(settings.model_dump())
+    assert settings.state_dir == Path("data")  # stored images: a volume every process mounts
+
+
+def test_a_bad_database_url_is_refused_without_echoing_it() -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_settings(_env_file=None, database_url="mysql://root:hunter2@db/easel")
+    assert caught.value.setting == "DATABASE_URL" and "postgresql://" in str(caught.value)
+    assert "hunter2" not in str(caught.value)
+
+
+def test_a_heartbeat_slower_than_half_a_lease_is_refused() -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_settings(_env_file=None, job_lease_seconds=10, job_heartbeat_seconds=6)
+    assert caught.value.setting == "JOB_HEARTBEAT_SECONDS" and "JOB_LEASE_SECONDS" in str(
+        caught.value
+    )

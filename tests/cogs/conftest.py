@@ -20,11 +20,11 @@ from bot.client import EaselBot
 from bot.providers.base import ImageProvider
 from bot.providers.families import toapis_model_spec
 from bot.providers.toapis.provider import ToAPIsProvider
-from bot.runtime import load_policy
+from bot.runtime import running_policy
 from bot.sandbox.server import Sandbox
 from bot.settings import Settings, load_settings
 from bot.store.database import MEMORY, Database
-from bot.store.policy import SqlitePolicyStore
+from bot.store.policy import SqlPolicyStore
 from cogs._moderation_log import ModerationLog
 from tests.support.discord_harness import RecordingAdapter, message_payload, prepare_bot, snowflake
 from tests.support.engines import running_engine
@@ -90,8 +90,8 @@ async def easel_bot(
     async with (
         Database.open(database) as db,
         running_engine(provider, files, database=db, label=label, fallbacks=fallbacks) as engine,
+        running_policy(SqlPolicyStore(db), engine) as policy,
     ):
-        policy = await load_policy(SqlitePolicyStore(db), engine)
         yield EaselBot(settings, engine=engine, policy=policy)
 
 

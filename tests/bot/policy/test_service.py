@@ -18,8 +18,8 @@ from bot.policy.records import AuditEntry
 from bot.policy.rules import Rule
 from bot.policy.service import PolicyService
 from bot.store.database import MEMORY, Database
-from bot.store.jobs import SqliteJobStore
-from bot.store.policy import SqlitePolicyStore
+from bot.store.jobs import SqlJobStore
+from bot.store.policy import SqlPolicyStore
 
 GUILD, CHANNEL, USER, OTHER = 10, 20, 30, 31
 TOKYO = ZoneInfo("Asia/Tokyo")
@@ -49,7 +49,7 @@ def clock() -> Clock:
 
 @pytest.fixture
 async def policy(database: Database, clock: Clock) -> PolicyService:
-    return await PolicyService.load(SqlitePolicyStore(database), clock=clock)
+    return await PolicyService.load(SqlPolicyStore(database), clock=clock)
 
 
 def ctx(**changes: Any) -> JobContext:
@@ -167,7 +167,7 @@ async def test_usage_running_jobs_settings_and_terms_survive_a_restart(
     assert await policy.add_term(GUILD, "Spooky", by=1)
     policy.check(ctx(), job_id="done")
     await policy.job_finished(job("done"), completed(1))
-    jobs = SqliteJobStore(database)
+    jobs = SqlJobStore(database)
     running = job("running", n=1, created_at=clock.now)
     running.state = JobState.SUBMITTED
     await jobs.add(running)
@@ -175,7 +175,7 @@ async def test_usage_running_jobs_settings_and_terms_survive_a_restart(
     delivered.state = JobState.DELIVERED
     await jobs.add(delivered)
 
-    again = await PolicyService.load(SqlitePolicyStore(database), clock=clock)
+    again = await PolicyService.load(SqlPolicyStore(database), clock=clock)
 
     status = again.status(GUILD, USER)
     assert (status.used, status.pending, status.left) == (1, 1, 1)

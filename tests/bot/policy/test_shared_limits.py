@@ -1,0 +1,168 @@
+"""Limits across processes: two policy services on one database (PostgreSQL, and a SQLite file).
+
+Each service stands for one process: its own memory, its own connection. The memory check is
+the fast first word; ``confirm`` (after the interaction is acknowledged) makes the reservation in
+the database, where the other process's usage and cooldowns are seen.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+
+from bot.errors import PolicyRefusal
+from bot.jobs.models import JobCompleted, JobRequest, ResultImage
+from bot.jobs.records import JobRecord
+from bot.options import OutputFormat, Resolution
+from bot.policy.models import GuildSettings, JobContext
+from bot.policy.rules import Rule
+from bot.policy.service import PolicyService
+from bot.policy.sync import PolicySync
+from bot.store.database import Database
+from bot.store.policy import SqlPolicyStore
+
+GUILD, OTHER_GUILD, CHANNEL, USER = 1_000_000_000_000_000_001, 2_000_000_000_000_000_002, 3, 4
+
+
+@pytest.fixture
+async def processes(database_url: str) -> AsyncIterator[tuple[PolicyService, PolicyService]]:
+    """Two processes' policy services, each with its sync loop and its own connection."""
+    async with Database.open(database_url) as first, Database.open(database_url) as second:
+        services = []
+        syncs = []
+        for db in (first, second):
+            store = SqlPolicyStore(db)
+            service = PolicyService(store)
+            sync = PolicySync(service, store, interval=0.1)
+            await sync.start()
+            services.append(service)
+            syncs.append(sync)
+        try:
+            yield services[0], services[1]
+        finally:
+            for sync in syncs:
+                await sync.stop()
+
+
+def ctx(**changes: Any) -> JobContext:
+    base: dict[str, Any] = {"guild_id": GUILD, "channel_id": CHANNEL, "user_id": USER}
+    return JobContext(**{**base, **changes})
+
+
+async def start(policy: PolicyService, job_id: str, **changes: Any) -> None:
+    """What accepting a job does: the memory check, then the database's confirmation."""
+    context = ctx(**changes)
+    await policy.admit(context, job_id=job_id)
+    await policy.confirm(context, job_id=job_id)
+
+
+async def seen_everywhere(policy: PolicyService, **expected: Any) -> GuildSettings:
+    async with asyncio.timeout(5):
+        while True:
+            settings = policy.settings(GUILD)
+            if all(getattr(settings, key) == value for key, value in expected.items()):
+                return settings
+            await asyncio.sleep(0.02)
+
+
+async def test_a_settings_change_in_one_process_applies_in_the_other_within_seconds(
+    processes: tuple[PolicyService, PolicyService],
+) -> None:
+    one, two = processes
+    began = time.monotonic()
+    await one.update(GUILD, by=1, member_daily_images=2, cooldown_seconds=30)
+    await seen_everywhere(two, member_daily_images=2, cooldown_seconds=30)
+    assert await one.add_term(GUILD, "forbidden fruit", by=1)
+    async with asyncio.timeout(5):
+        while two.terms(GUILD) != ("forbidden fruit",):
+            await asyncio.sleep(0.02)
+    assert time.monotonic() - began < 3
+    with pytest.raises(PolicyRefusal) as refused:
+        await two.admit(ctx(prompt="a forbidden fruit"), job_id="x")
+    assert refused.value.rule == Rule.BLOCKED_TERM
+
+
+async def test_the_daily_quota_holds_across_processes(
+    processes: tuple[PolicyService, PolicyService],
+) -> None:
+    one, two = processes
+    await one.update(GUILD, by=1, member_daily_images=2)
+    await seen_everywhere(two, member_daily_images=2)
+    await start(one, "a")
+    await start(two, "b")  # this process's memory has not seen "a": the database has
+    with pytest.raises(PolicyRefusal) as refused:
+        await start(one, "c")  # memory says 1 of 2; the database says 2 of 2
+    assert refused.value.rule == Rule.MEMBER_QUOTA
+    assert one.status(GUILD, USER).pending == 1  # c's reservation was given back
+    status = await two.current_status(GUILD, USER)
+    assert (status.pending, status.left) == (2, 0)
+
+
+async def test_two_processes_cannot_both_grant_the_last_image(
+    processes: tuple[PolicyService, PolicyService],
+) -> None:
+    one, two = processes
+    await one.update(GUILD, by=1, server_daily_images=1)
+    await seen_everywhere(two, server_daily_images=1)
+    outcomes = await asyncio.gather(
+        start(one, "a", user_id=10), start(two, "b", user_id=20), return_exceptions=True
+    )
+    assert sorted(type(o).__name__ for o in outcomes) == ["NoneType", "PolicyRefusal"]
+    refusal = next(o for o in outcomes if isinstance(o, PolicyRefusal))
+    assert refusal.rule == Rule.SERVER_QUOTA
+
+
+async def test_a_cooldown_started_in_one_process_holds_in_the_other(
+    processes: tuple[PolicyService, PolicyService],
+) -> None:
+    one, two = processes
+    await one.update(GUILD, by=1, cooldown_seconds=60)
+    await seen_everywhere(two, cooldown_seconds=60)
+    await start(one, "a")
+    with pytest.raises(PolicyRefusal) as refused:
+        await start(two, "b")
+    assert refused.value.rule == Rule.COOLDOWN
+    await start(two, "c", guild_id=OTHER_GUILD)  # cooldowns are per server
+
+
+async def test_delivered_images_count_for_every_process_and_a_withdrawn_job_for_none(
+    processes: tuple[PolicyService, PolicyService],
+) -> None:
+    one, two = processes
+    await one.update(GUILD, by=1, member_daily_images=3)
+    await seen_everywhere(two, member_daily_images=3)
+    await start(one, "a", n=2)
+    await one.job_finished(_job("a", n=2), _completed(2))
+    await start(two, "b")
+    two.release("b")  # e.g. its attachment could not be read: nothing counts
+    async with asyncio.timeout(5):
+        while (await one.current_status(GUILD, USER)).pending:
+            await asyncio.sleep(0.02)
+    status = await one.current_status(GUILD, USER)
+    assert (status.used, status.pending, status.left) == (2, 0, 1)
+    await start(two, "c")  # the withdrawn job left no cooldown or hold behind
+
+
+def _job(job_id: str, *, n: int) -> JobRecord:
+    return JobRecord(
+        id=job_id,
+        guild_id=GUILD,
+        channel_id=CHANNEL,
+        user_id=USER,
+        request=JobRequest(prompt="a fox", n=n),
+        resolution=Resolution.R1K,
+        width=1024,
+        height=1024,
+        client_reference=f"easel-{job_id}",
+    )
+
+
+def _completed(images: int) -> JobCompleted:
+    image = ResultImage(
+        filename="a.png", data=b"", width=1, height=1, output_format=OutputFormat.PNG
+    )
+    return JobCompleted(task_id="t", images=(image,) * images, elapsed=1.0)
