@@ -18,6 +18,7 @@ from aiohttp import WSMsgType, web
 
 from local_discord.clock import Clock
 from local_discord.payloads import JSON, dumps
+from local_discord.snowflake import shard_of
 from local_discord.state import World
 
 log = logging.getLogger(__name__)
@@ -43,6 +44,8 @@ INTENT_MESSAGE_CONTENT = 1 << 15
 PRIVILEGED_INTENTS = INTENT_GUILD_MEMBERS | INTENT_GUILD_PRESENCES | INTENT_MESSAGE_CONTENT
 
 RESUME_BUFFER = 2000
+#: Discord closes a session that would receive more guilds than this with 4011.
+MAX_GUILDS_PER_SHARD = 2500
 
 
 class _Compressor(Protocol):
@@ -140,9 +143,7 @@ class GatewaySession:
     def owns_guild(self, guild_id: int | None) -> bool:
         """Discord's shard routing: ``(guild_id >> 22) % num_shards``; DMs go to shard 0."""
         shard_id, count = self.shard
-        if guild_id is None:
-            return shard_id == 0
-        return (guild_id >> 22) % count == shard_id
+        return shard_of(guild_id, count) == shard_id
 
     async def dispatch(self, event: str, data_json: str) -> None:
         """Number, buffer (for RESUME) and send one DISPATCH."""
@@ -166,6 +167,20 @@ class NoBotConnected(RuntimeError):
     """An event had nowhere to go: no bot has identified on the gateway."""
 
 
+def parse_shard(raw: Any) -> tuple[int, int] | None:
+    """IDENTIFY's ``shard`` (``[shard_id, num_shards]``, absent: ``[0, 1]``); None if invalid."""
+    if raw is None:
+        return (0, 1)
+    if not isinstance(raw, list | tuple) or len(raw) != 2:
+        return None
+    shard_id, count = raw
+    if not all(isinstance(n, int) and not isinstance(n, bool) for n in (shard_id, count)):
+        return None
+    if not 0 <= shard_id < count:
+        return None
+    return (shard_id, count)
+
+
 class Gateway:
     """Owns sessions and connections; the server calls ``dispatch`` for every event."""
 
@@ -185,6 +200,8 @@ class Gateway:
         self._on_change = on_change
         self.heartbeat_interval_ms = 41250
         self.allowed_privileged_intents = PRIVILEGED_INTENTS
+        #: A session that would get more guilds than this is closed with 4011 (must shard).
+        self.max_guilds_per_shard = MAX_GUILDS_PER_SHARD
         self.sessions: dict[str, GatewaySession] = {}
         self.active: dict[tuple[int, int], GatewaySession] = {}
         self.connections: set[GatewayConnection] = set()
@@ -199,6 +216,15 @@ class Gateway:
         return any(
             s.ready and s.conn is not None and not s.conn.closed for s in self.active.values()
         )
+
+    @property
+    def connected_shards(self) -> set[int]:
+        """Shard ids with a READY session and an open socket."""
+        return {
+            s.shard[0]
+            for s in self.active.values()
+            if s.ready and s.conn is not None and not s.conn.closed
+        }
 
     def sessions_for(self, guild_id: int | None) -> list[GatewaySession]:
         """Active sessions whose shard owns ``guild_id``."""
@@ -317,10 +343,18 @@ class Gateway:
         if intents & PRIVILEGED_INTENTS & ~self.allowed_privileged_intents:
             await conn.ws.close(code=4014, message=b"Disallowed intent(s).")
             return
-        raw_shard = data.get("shard") or [0, 1]
-        shard = (int(raw_shard[0]), int(raw_shard[1]))
-        if not 0 <= shard[0] < shard[1]:
+        shard = parse_shard(data.get("shard"))
+        if shard is None:
             await conn.ws.close(code=4010, message=b"Invalid shard.")
+            return
+        world = self.world
+        guilds = [
+            g
+            for g in world.guilds.values()
+            if world.bot_user.id in g.members and shard_of(g.id, shard[1]) == shard[0]
+        ]
+        if len(guilds) > self.max_guilds_per_shard:
+            await conn.ws.close(code=4011, message=b"Sharding required.")
             return
         session = GatewaySession(id=secrets.token_hex(16), shard=shard, intents=intents)
         self.sessions[session.id] = session
@@ -331,12 +365,6 @@ class Gateway:
         session.conn = conn
         conn.session = session
         self.identifies += 1
-        world = self.world
-        guilds = [
-            g
-            for g in world.guilds.values()
-            if world.bot_user.id in g.members and session.owns_guild(g.id)
-        ]
         user = dict(world.bot_user.payload())
         user.update(verified=True, mfa_enabled=False, email=None, locale="en-US")
         ready = {

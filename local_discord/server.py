@@ -68,6 +68,7 @@ from local_discord.rest.http import BotAuth, RequestLog, RequestRecord
 from local_discord.rest.identity import IdentityRoutes
 from local_discord.rest.responses import InteractionResponses
 from local_discord.rules import DEFAULT_UPLOAD_LIMIT, MessageBody
+from local_discord.snowflake import shard_of
 from local_discord.state import UploadedFile, World
 from local_discord.waiting import Waitable
 
@@ -149,6 +150,11 @@ class LocalDiscord(Waitable):
     which has a managed role), a ``#general`` text channel, and the bot application whose owner is
     ``owner``. Point the bot at it with ``use_discord_endpoints(ld.api_base, ld.gateway_url)`` and
     log in with ``ld.bot_token``.
+
+    Sharding works as on Discord: ``GET /gateway/bot`` recommends ``shards`` (settable later as
+    ``recommended_shards``), each IDENTIFY names its ``[shard_id, num_shards]``, and a guild, its
+    events and its interactions go to the session with ``shard_id == (guild_id >> 22) %
+    num_shards`` (DMs to shard 0). ``create_guild(..., shard=1)`` places a new guild on a shard.
     """
 
     def __init__(
@@ -165,6 +171,7 @@ class LocalDiscord(Waitable):
         channel_upload_limit: int = DEFAULT_UPLOAD_LIMIT,
         default_attachment_size_limit: int = DEFAULT_UPLOAD_LIMIT,
         host: str = "127.0.0.1",
+        shards: int = 1,
     ) -> None:
         self._waiters: list[asyncio.Future[None]] = []
         self.host = host
@@ -182,7 +189,10 @@ class LocalDiscord(Waitable):
         self.dispatch_message_events = dispatch_message_events
         self.channel_upload_limit = channel_upload_limit
         self.default_attachment_size_limit = default_attachment_size_limit
-        self.recommended_shards = 1
+        if shards < 1:
+            raise ValueError("shards must be at least 1")
+        #: The shard count ``GET /gateway/bot`` recommends (and ``create_guild(shard=)`` uses).
+        self.recommended_shards = shards
         #: Minimum seconds between a message/modal appearing and a simulated user acting on it.
         #: discord.py stores a non-persistent view (or modal) only after it has read the HTTP
         #: answer to the request that showed it; a human cannot click faster than that anyway.
@@ -205,7 +215,8 @@ class LocalDiscord(Waitable):
         self.owner = world.create_user("owner", global_name="Server Owner")
         self.alice = world.create_user("alice", global_name="Alice")
         world.app_owner = self.owner
-        self.guild = world.create_guild("Test Server", self.owner)
+        # The default guild is on shard 0, whatever the shard count (deterministic tests).
+        self.guild = world.create_guild("Test Server", self.owner, shard=(0, shards))
         self.bot_role = world.create_role(
             self.guild,
             bot_name,
@@ -347,9 +358,31 @@ class LocalDiscord(Waitable):
         return self.world.application_id
 
     # ----------------------------------------------------------- observation
-    async def wait_until_connected(self, timeout: float = 10.0) -> None:  # noqa: ASYNC109 - test-facing API, like asyncio.wait_for
-        """Wait until a bot identified and received READY plus every GUILD_CREATE."""
-        await self._wait_until(lambda ld: ld.gateway.connected, timeout, "the bot to connect")
+    async def wait_until_connected(
+        self,
+        timeout: float = 10.0,  # noqa: ASYNC109 - test-facing API, like asyncio.wait_for
+        *,
+        shards: Iterable[int] | None = None,
+    ) -> None:
+        """Wait until a bot identified and received READY plus every GUILD_CREATE.
+
+        With ``shards``, until a session of each of those shard ids is connected (the shard
+        processes of one bot start independently).
+        """
+        if shards is None:
+            await self._wait_until(lambda ld: ld.gateway.connected, timeout, "the bot to connect")
+            return
+        wanted = set(shards)
+        await self._wait_until(
+            lambda ld: wanted <= ld.gateway.connected_shards,
+            timeout,
+            f"shard(s) {sorted(wanted)} to connect",
+        )
+
+    def shard_of(self, guild: Guild | int | None, shard_count: int | None = None) -> int:
+        """The shard a guild's events go to (``recommended_shards`` unless ``shard_count``)."""
+        gid = None if guild is None else self._guild(guild).id
+        return shard_of(gid, shard_count or self.recommended_shards)
 
     async def wait_for_message(
         self,
@@ -575,17 +608,23 @@ class LocalDiscord(Waitable):
         premium_tier: int = 0,
         with_bot: bool = True,
         preferred_locale: str = "en-US",
+        shard: int | None = None,
     ) -> Guild:
         """A new guild with ``#general``; the bot joins (GUILD_CREATE) unless ``with_bot=False``.
 
         ``preferred_locale`` is the Community setting Discord sends as ``guild_locale``.
+        ``shard`` picks the guild's ID so that it lives on that shard of ``recommended_shards``
+        (without it, wherever its creation time puts it, as on Discord).
         """
         world = self.world
+        if shard is not None and not 0 <= shard < self.recommended_shards:
+            raise ValueError(f"shard {shard} is not one of {self.recommended_shards} shard(s)")
         guild = world.create_guild(
             name,
             self._user(owner or self.owner),
             premium_tier=premium_tier,
             preferred_locale=preferred_locale,
+            shard=None if shard is None else (shard, self.recommended_shards),
         )
         world.create_channel(guild, "general")
         for m in members:
@@ -969,7 +1008,11 @@ class LocalDiscord(Waitable):
         ):
             del world.interactions[iid]
             del world.interactions_by_token[token]
-            raise NoBotConnected("no bot session to receive INTERACTION_CREATE")
+            shards = sorted(s.shard for s in self.gateway.active.values())
+            where = f" (none of the shards {shards} owns guild {channel.guild_id})"
+            raise NoBotConnected(
+                "no bot session to receive INTERACTION_CREATE" + (where if shards else "")
+            )
         self.changed()
         return handle
 

@@ -195,12 +195,21 @@ class World:
         return user
 
     def create_guild(
-        self, name: str, owner: User, *, premium_tier: int = 0, preferred_locale: str = "en-US"
+        self,
+        name: str,
+        owner: User,
+        *,
+        premium_tier: int = 0,
+        preferred_locale: str = "en-US",
+        shard: tuple[int, int] | None = None,
     ) -> Guild:
-        """A guild with its @everyone role, owned by ``owner`` (who becomes a member)."""
+        """A guild with its @everyone role, owned by ``owner`` (who becomes a member).
+
+        ``shard`` (``(shard_id, num_shards)``) picks an ID that Discord would route there.
+        """
         if preferred_locale not in LOCALES:
             raise ValueError(f"{preferred_locale!r} is not a Discord locale")
-        gid = self.ids.next()
+        gid = self.ids.next() if shard is None else self.ids.next_on_shard(*shard)
         guild = Guild(
             id=gid,
             name=name,
