@@ -45,6 +45,7 @@ from bot.providers.catalog import DEFAULT_EDIT_MODEL, SizeTableName
 from bot.providers.profiles import ProviderProfile, load_profiles
 from bot.scaling_settings import ScalingSettings
 from bot.setting_errors import config_error
+from bot.shard_settings import ShardSettings
 from bot.state_paths import (
     SQLITE,
     StatePaths,
@@ -67,7 +68,7 @@ class LogFormat(StrEnum):
 TOAPIS_BASE_URL = "https://toapis.com"
 
 
-class Settings(BaseSettings, ScalingSettings):
+class Settings(BaseSettings, ScalingSettings, ShardSettings):
     """Everything Easel reads from its environment. See ``.env.example`` for each one."""
 
     model_config = SettingsConfigDict(
@@ -133,7 +134,8 @@ class Settings(BaseSettings, ScalingSettings):
     # Playground (no DISCORD_TOKEN, or `python -m bot playground`): the page's port on 127.0.0.1
     playground_port: int = Field(default=8765, ge=0, le=65535)
 
-    # Scaling out (several processes on one PostgreSQL): in ``ScalingSettings``
+    # Scaling out (several processes on one PostgreSQL): in ``ScalingSettings``; each
+    # process's shards and event loop (SHARD_COUNT, SHARD_IDS, EVENT_LOOP): in ``ShardSettings``
 
     # Behaviour
     progress_edit_interval: float = Field(default=2.0, ge=0.5)
@@ -459,4 +461,5 @@ def load_settings(**overrides: Any) -> Settings:
     settings.check_state_paths()
     settings.check_money()
     settings.check_leases()
+    settings.shard_plan()  # SHARD_IDS without SHARD_COUNT, or out of range, stops the start
     return settings
