@@ -7,6 +7,8 @@ import asyncio
 import sys
 from pathlib import Path
 
+from pydantic import ValidationError
+
 from bench.models import BenchConfig
 from bench.procs import ProcessFailed
 from bench.report import render
@@ -45,14 +47,42 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--guilds",
         type=int,
+        default=None,
+        help="spread the members over this many servers, round-robin over the shards "
+        "(default: one server per shard, so 1 without --shards)",
+    )
+    parser.add_argument(
+        "--shards",
+        type=int,
         default=1,
-        help="spread the members over this many servers (default 1: one big server)",
+        help="run this many bot processes, one gateway shard each (SHARD_COUNT/SHARD_IDS), "
+        "sharing one PostgreSQL (default 1: one process, no SHARD_* setting)",
+    )
+    parser.add_argument(
+        "--floor",
+        action="store_true",
+        help="run a bare discord.py bot whose /imagine only defers, instead of Easel: the "
+        "lowest acknowledgement latency discord.py itself allows on this machine",
+    )
+    parser.add_argument(
+        "--store",
+        choices=["sqlite", "postgres"],
+        default=None,
+        help="Easel's database (default: sqlite for one process, postgres with --shards > 1)",
+    )
+    parser.add_argument(
+        "--database-url",
+        default=None,
+        metavar="URL",
+        help="an existing, empty PostgreSQL database for --store postgres (default: a "
+        "throwaway server started for the run; needs the server binaries)",
     )
     parser.add_argument(
         "--pin",
         action="store_true",
-        help="give the bot CPU 0 to itself and run the sandbox and this driver on the other "
-        "CPUs (Linux): closer to production, where Discord and the image API are remote",
+        help="give each bot process a CPU of its own (process i: CPU i) and run the sandbox "
+        "and this driver on the other CPUs (Linux): closer to production, where Discord and "
+        "the image API are remote",
     )
     parser.add_argument(
         "--ramp",
@@ -99,27 +129,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run once; exit 0 when every job was delivered, 1 when some were not, 2 on setup errors."""
-    args = build_parser().parse_args(argv)
-    config = BenchConfig(
-        jobs=args.jobs,
-        upstream_duration=args.upstream_duration,
-        ratio=args.ratio,
-        resolution=args.resolution,
-        images_per_job=args.images,
-        references=args.references,
-        ramp=args.ramp,
-        guilds=args.guilds,
-        pin=args.pin,
-        query_budget=args.query_budget,
-        timeout=args.timeout,
-        bot_env=dict(args.bot_env),
-        source=args.source.resolve(),
-        at=args.at,
-        notes=args.note,
-        json_path=args.json,
-        keep_logs=args.keep_logs,
-    )
+    """Run once; exit 0 when every job was delivered (the floor: acknowledged), 1 when some
+    were not, 2 on setup errors."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.floor and (args.references or args.at):
+        parser.error("--floor runs no Easel: --references and --at do not apply")
+    try:
+        config = _config(args)
+    except ValidationError as exc:
+        parser.error("; ".join(str(error["msg"]) for error in exc.errors()))
     try:
         result = asyncio.run(run(config))
     except ProcessFailed as exc:
@@ -130,4 +149,31 @@ def main(argv: list[str] | None = None) -> int:
         config.json_path.parent.mkdir(parents=True, exist_ok=True)
         config.json_path.write_text(result.model_dump_json(indent=2) + "\n")
         print(f"\nwrote {config.json_path}")
-    return 0 if result.jobs.delivered == result.jobs.fired else 1
+    done = result.jobs.acknowledged if config.floor else result.jobs.delivered
+    return 0 if done == result.jobs.fired else 1
+
+
+def _config(args: argparse.Namespace) -> BenchConfig:
+    return BenchConfig(
+        jobs=args.jobs,
+        upstream_duration=args.upstream_duration,
+        ratio=args.ratio,
+        resolution=args.resolution,
+        images_per_job=args.images,
+        references=args.references,
+        ramp=args.ramp,
+        guilds=args.guilds,
+        shards=args.shards,
+        floor=args.floor,
+        store=args.store,
+        database_url=args.database_url,
+        pin=args.pin,
+        query_budget=args.query_budget,
+        timeout=args.timeout,
+        bot_env=dict(args.bot_env),
+        source=args.source.resolve(),
+        at=args.at,
+        notes=args.note,
+        json_path=args.json,
+        keep_logs=args.keep_logs,
+    )

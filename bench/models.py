@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 from bot.ops.loop_lag import LagSummary
 
@@ -19,7 +20,25 @@ class BenchConfig(BaseModel):
     images_per_job: int = Field(default=1, ge=1, le=10)
     references: int = Field(default=0, ge=0, le=10, description="reference images per job")
     ramp: float = Field(default=0.0, ge=0, description="seconds over which jobs are fired")
-    guilds: int = Field(default=1, ge=1, le=100, description="servers the members are spread over")
+    guilds: int | None = Field(
+        default=None,
+        ge=1,
+        le=100,
+        description="servers the members are spread over, round-robin over the shards "
+        "(None: one per shard)",
+    )
+    shards: int = Field(default=1, ge=1, le=16, description="bot processes, one shard each")
+    floor: bool = Field(
+        default=False, description="run the bare discord.py bot that only defers, not Easel"
+    )
+    store: Literal["sqlite", "postgres"] | None = Field(
+        default=None, description="Easel's database (None: SQLite for one process, else PostgreSQL)"
+    )
+    database_url: str | None = Field(
+        default=None,
+        exclude=True,  # may hold a password
+        description="an existing PostgreSQL to use (default: a throwaway one, started here)",
+    )
     pin: bool = Field(
         default=False, description="bot alone on CPU 0, sandbox and driver on the others (Linux)"
     )
@@ -31,6 +50,26 @@ class BenchConfig(BaseModel):
     notes: list[str] = Field(default_factory=list)
     json_path: Path | None = Field(default=None, exclude=True)
     keep_logs: Path | None = Field(default=None, exclude=True)
+
+    @model_validator(mode="after")
+    def _one_server_per_shard(self) -> BenchConfig:
+        if self.guilds is None:
+            self.guilds = self.shards
+        if self.guilds < self.shards:
+            raise ValueError(
+                f"--guilds {self.guilds} leaves a shard without a server: use at least "
+                f"--guilds {self.shards} with --shards {self.shards}"
+            )
+        if self.store is None:
+            self.store = "postgres" if self.shards > 1 else "sqlite"
+        if self.shards > 1 and self.store == "sqlite" and not self.floor:
+            raise ValueError("shard processes share one PostgreSQL: drop --store sqlite")
+        return self
+
+    @property
+    def server_count(self) -> int:
+        """How many servers the members are spread over (set by the validator)."""
+        return self.guilds or self.shards
 
     def overall_timeout(self) -> float:
         """Generous: as if only 20 jobs ran upstream at a time, each wave taking the upstream
@@ -84,6 +123,9 @@ class UpstreamUse(BaseModel):
     totals: dict[str, int]
     per_job: dict[str, float]
     status_queries_max_60s: int
+    status_queries_mean_per_min: float = Field(
+        default=0.0, description="status queries per minute, averaged over the seconds observed"
+    )
     status_queries_peak_per_s: int
     api_calls_max_60s: int = Field(description="uploads + submits + status queries")
     api_calls_peak_per_s: int
@@ -104,6 +146,7 @@ class DiscordUse(BaseModel):
 class ProcessUse(BaseModel):
     """One process's resource use."""
 
+    name: str | None = None
     cpu_seconds: float | None = None
     peak_rss_mb: float | None = None
     loop_lag_ms: LagSummary | None = None
@@ -160,7 +203,7 @@ class BenchResult(BaseModel):
     sandbox_render_ms_per_image: float
     upstream: UpstreamUse
     discord: DiscordUse
-    bot: ProcessUse
+    bots: list[ProcessUse] = Field(description="each bot process (one per shard), shard order")
     sandbox: ProcessUse
     driver: ProcessUse
     targets: list[TargetCheck]

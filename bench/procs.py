@@ -70,10 +70,16 @@ def pin_to(pid: int, cpus: set[int]) -> None:
         os.sched_setaffinity(pid, cpus)
 
 
-def split_cpus() -> tuple[set[int], set[int]]:
-    """(CPUs for the bot, CPUs for everything else): CPU 0 alone, the rest."""
-    count = os.cpu_count() or 1
-    return {0}, set(range(1, count)) or {0}
+def split_cpus(bots: int = 1, count: int | None = None) -> tuple[list[set[int]], set[int]]:
+    """(a CPU for each bot process, CPUs for everything else).
+
+    Bot ``i`` gets CPU ``i`` (round-robin when there are more bots than CPUs); everything else
+    gets the CPUs no bot has, or every CPU when the bots took them all.
+    """
+    count = count or os.cpu_count() or 1
+    mine = [{i % count} for i in range(bots)]
+    taken = set().union(*mine)
+    return mine, (set(range(count)) - taken) or set(range(count))
 
 
 def child_environment(source: Path, **settings: str) -> dict[str, str]:
@@ -120,21 +126,24 @@ async def start_sandbox(source: Path, workdir: Path, task_duration: float) -> tu
     return child, url
 
 
-async def start_bot(source: Path, workdir: Path, env: dict[str, str]) -> Child:
-    """``python -m bot`` with ``env`` (cwd ``workdir``, so no ``.env`` file is read)."""
-    stderr_path = workdir / "bot.stderr"
+async def start_bot(
+    source: Path, workdir: Path, env: dict[str, str], *, name: str = "bot", module: str = "bot"
+) -> Child:
+    """``python -m <module>`` with ``env`` (cwd ``workdir``, so no ``.env`` file is read);
+    its stderr goes to ``<name>.stderr``."""
+    stderr_path = workdir / f"{name}.stderr"
     with stderr_path.open("wb") as stderr:
         proc = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
-            "bot",
+            module,
             cwd=workdir,
             env=child_environment(source, **env),
             stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.DEVNULL,
             stderr=stderr,
         )
-    return Child("bot", proc, stderr_path)
+    return Child(name, proc, stderr_path)
 
 
 async def first_of(waiting: asyncio.Future[None], child: Child, timeout: float) -> None:  # noqa: ASYNC109

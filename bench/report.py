@@ -34,12 +34,15 @@ def _dist_row(name: str, dist: Distribution, digits: int) -> list[str]:
 def render(result: BenchResult) -> str:
     """Human-readable summary of one run."""
     config = result.config
+    what = "floor (bare discord.py, defers only)" if config.floor else "Easel"
     lines = [
-        f"Easel benchmark · {config.jobs} job(s) of {config.ratio} {config.resolution} "
+        f"{what} benchmark · {config.jobs} job(s) of {config.ratio} {config.resolution} "
         f"×{config.images_per_job}"
         + (f" + {config.references} reference(s)" if config.references else "")
-        + (f" · {config.guilds} servers" if config.guilds > 1 else "")
-        + (" · bot pinned to CPU 0" if config.pin else "")
+        + (f" · {config.server_count} servers" if config.server_count > 1 else "")
+        + (f" · {config.shards} shard processes" if config.shards > 1 else "")
+        + (f" · state in {config.store}" if not config.floor else "")
+        + (" · bots pinned, one CPU each" if config.pin else "")
         + f" · upstream {config.upstream_duration:g} s · "
         f"ramp {config.ramp:g} s · {result.wall_seconds:.1f} s wall",
         f"machine: {result.machine.cpus} CPUs ({result.machine.cpu_model}), "
@@ -69,30 +72,16 @@ def render(result: BenchResult) -> str:
     lines.append(
         _row(_dist_row("end to end (dispatch → final), s", result.end_to_end_s, 2), widths)
     )
-    bot = result.bot
-    if bot.loop_lag_ms is not None:
-        lag = bot.loop_lag_ms
+    for process in [*result.bots, result.driver]:
+        lag = process.loop_lag_ms
+        if lag is None:
+            continue
+        label = "driver (local Discord)" if process is result.driver else process.name
         lines.append(
             _row(
                 [
-                    "bot event-loop lag, ms",
-                    str(bot.loop_lag_samples or 0),
-                    _num(lag.p50),
-                    _num(lag.p95),
-                    _num(lag.p99),
-                    _num(lag.max),
-                ],
-                widths,
-            )
-        )
-    driver = result.driver
-    if driver.loop_lag_ms is not None:
-        lag = driver.loop_lag_ms
-        lines.append(
-            _row(
-                [
-                    "driver (local Discord) loop lag, ms",
-                    str(driver.loop_lag_samples or 0),
+                    f"{label} event-loop lag, ms",
+                    str(process.loop_lag_samples or 0),
                     _num(lag.p50),
                     _num(lag.p95),
                     _num(lag.p99),
@@ -106,8 +95,8 @@ def render(result: BenchResult) -> str:
         lines += [
             "",
             f"ack phase: last defer {burst.wall_ms:g} ms after the first dispatch; CPU used "
-            f"meanwhile: bot {_num(burst.bot_cpu_ms, 0)} ms, driver {_num(burst.driver_cpu_ms, 0)} "
-            f"ms, sandbox {_num(burst.sandbox_cpu_ms, 0)} ms",
+            f"meanwhile: bots {_num(burst.bot_cpu_ms, 0)} ms, driver "
+            f"{_num(burst.driver_cpu_ms, 0)} ms, sandbox {_num(burst.sandbox_cpu_ms, 0)} ms",
         ]
     up = result.upstream
     lines += [
@@ -115,13 +104,17 @@ def render(result: BenchResult) -> str:
         "upstream requests per job: "
         + " · ".join(f"{kind} {value:g}" for kind, value in up.per_job.items()),
         f"status queries: max {up.status_queries_max_60s} in any 60 s "
-        f"(budget {up.budget_per_min}/min), peak {up.status_queries_peak_per_s}/s; "
+        f"(budget {up.budget_per_min}/min), mean {up.status_queries_mean_per_min:g}/min, "
+        f"peak {up.status_queries_peak_per_s}/s; "
         f"all API calls: max {up.api_calls_max_60s}/60 s, peak {up.api_calls_peak_per_s}/s",
         f"Discord requests: {result.discord.total} ({result.discord.per_job:g} per job), "
         f"429s: {result.discord.rate_limited_429}"
         + (f", errors: {result.discord.errors}" if result.discord.errors else ""),
         "  " + " · ".join(f"{route} {n}" for route, n in result.discord.by_route.items()),
-        f"bot: peak RSS {_num(bot.peak_rss_mb)} MB, CPU {_num(bot.cpu_seconds)} s · "
+        *(
+            f"{bot.name}: peak RSS {_num(bot.peak_rss_mb)} MB, CPU {_num(bot.cpu_seconds)} s"
+            for bot in result.bots
+        ),
         f"sandbox CPU {_num(result.sandbox.cpu_seconds)} s "
         f"(draws a {result.sandbox_render_ms_per_image:g} ms placeholder per image) · "
         f"driver CPU {_num(result.driver.cpu_seconds)} s, RSS {_num(result.driver.peak_rss_mb)} MB",
