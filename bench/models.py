@@ -107,8 +107,9 @@ class JobCounts(BaseModel):
 class AckBurst(BaseModel):
     """The acknowledgement phase: from the first dispatch until every job was acknowledged.
 
-    CPU is what each process used in that window (the bot's and the sandbox's from /proc, in
-    10 ms ticks): it shows where the time between the first and the last defer went.
+    CPU is what each process used in that window (the bots' and the sandbox's from /proc, to
+    the nanosecond where the kernel keeps schedstat): it shows where the time between the first
+    and the last defer went.
     """
 
     wall_ms: float

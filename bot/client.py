@@ -3,7 +3,8 @@
 The bot is built with its engine and policy service injected (``bot.runtime.open_services``,
 after discord.py's ``examples/advanced_startup.py``) and loads its extensions by name: the
 Discord side registers itself from the extensions' ``setup``, so nothing in ``bot/`` imports
-``cogs``.
+``cogs``. It is an ``AutoShardedBot``: one process runs every shard Discord recommends, or the
+shards ``SHARD_COUNT``/``SHARD_IDS`` give it while other processes run the rest (``bot/shards.py``).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from discord import app_commands
 from discord.ext import commands
 from pydantic import SecretStr
 
+from bot import eventloop
 from bot.about import log_start
 from bot.client_metrics import DiscordMetrics
 from bot.discord_login import (
@@ -45,6 +47,7 @@ from bot.ops.process import Ops, running_ops
 from bot.policy.service import PolicyService
 from bot.runtime import open_services
 from bot.settings import Settings
+from bot.shards import ShardPlan
 
 log = logging.getLogger(__name__)
 
@@ -104,8 +107,12 @@ class EaselTree(app_commands.CommandTree["EaselBot"]):
         return True
 
 
-class EaselBot(commands.Bot):
-    """Easel's bot: the engine and the policy service, shared by every extension."""
+class EaselBot(commands.AutoShardedBot):
+    """Easel's bot: the engine and the policy service, shared by every extension.
+
+    Its gateway shards come from the settings; its jobs do not depend on them: the engine
+    delivers through the interaction webhook or the channel over REST, which any process can.
+    """
 
     def __init__(
         self,
@@ -116,7 +123,12 @@ class EaselBot(commands.Bot):
         extensions: Sequence[str] | None = None,
         metrics: DiscordMetrics | None = None,
     ) -> None:
+        self.shard_plan: ShardPlan = settings.shard_plan()
+        shards: dict[str, Any] = {"shard_count": self.shard_plan.count}
+        if self.shard_plan.ids is not None:  # discord.py wants no shard_ids rather than None
+            shards["shard_ids"] = list(self.shard_plan.ids)
         super().__init__(
+            **shards,
             command_prefix=commands.when_mentioned,
             # Slash commands, buttons and modals need no intent; GUILDS keeps the channel cache.
             # Message intents would echo every edit of the bot's own messages back to it.
@@ -153,7 +165,10 @@ class EaselBot(commands.Bot):
             await self.load_extension(name)
             log.info("loaded %s", name)
         if self.settings.sync_commands:
-            await self.sync_commands_if_changed()
+            if self.shard_plan.holds_first_shard:
+                await self.sync_commands_if_changed()
+            else:  # one process syncs; several at once would race for Discord's daily quota
+                log.info("not syncing application commands: the process with shard 0 does")
         resumed = await self.engine.resume()
         if resumed:
             log.info("resumed %d unfinished job(s)", resumed)
@@ -206,8 +221,13 @@ class EaselBot(commands.Bot):
         await super().close()
 
     async def on_ready(self) -> None:
-        """Log once the gateway is ready."""
-        log.info("ready as %s in %d guild(s)", self.user, len(self.guilds))
+        """Log once every shard of this process is ready."""
+        log.info(
+            "ready as %s in %d guild(s) on %s",
+            self.user,
+            len(self.guilds),
+            ShardPlan(self.shard_count, self.shard_plan.ids).describe(),
+        )
 
     async def on_connect(self) -> None:
         """The gateway said READY: interactions arrive from now on (``/readyz`` says so)."""
@@ -241,11 +261,11 @@ def _write_text(path: Path, text: str) -> None:
 
 
 def run_bot(settings: Settings) -> int:
-    """Run until SIGINT or SIGTERM; a bad token exits 2 with one line."""
+    """Run until SIGINT or SIGTERM; a bad token or a refused shard exits 2 with one line."""
     token = settings.require_discord_token()
     log_start(settings)
     use_discord_endpoints(settings.discord_api_base, settings.discord_gateway_url)
-    return asyncio.run(_run(settings, token))
+    return eventloop.run(_run(settings, token), settings.event_loop)
 
 
 async def _run(settings: Settings, token: SecretStr) -> int:
@@ -253,6 +273,11 @@ async def _run(settings: Settings, token: SecretStr) -> int:
 
     ``/healthz`` answers while the database migrates; ``/readyz`` waits for the gateway.
     """
+    log.info(
+        "starting with %s on the %s event loop",
+        settings.shard_plan().describe(),
+        type(asyncio.get_running_loop()).__module__.split(".")[0],
+    )
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -267,6 +292,21 @@ async def _run(settings: Settings, token: SecretStr) -> int:
                 if await _log_in(bot, token, stopping):
                     await _connect(bot, stopping)
     return 0
+
+
+def _refused_shard(code: int) -> ConfigError | None:
+    """Discord's answer to shard settings it will not accept, as the setting to change."""
+    if code == 4010:  # Invalid shard
+        return ConfigError(
+            "SHARD_IDS", "was refused by Discord (invalid shard): check SHARD_COUNT and SHARD_IDS."
+        )
+    if code == 4011:  # Sharding required
+        return ConfigError(
+            "SHARD_COUNT",
+            "is too low: Discord requires more shards for this many servers (at most 2,500 "
+            "per shard). Raise it in every process, or unset it to use Discord's recommendation.",
+        )
+    return None
 
 
 @contextlib.asynccontextmanager
@@ -337,6 +377,11 @@ async def _connect(bot: EaselBot, stopping: asyncio.Event) -> None:
             socket: object = bot.ws  # typed as always set; None until a first connection
             if socket is not None:
                 raise
+        except discord.ConnectionClosed as exc:
+            refused = _refused_shard(exc.code)
+            if refused is None:
+                raise
+            raise refused from None
         attempt += 1
         delay = backoff_delay(attempt)
         log.info("no gateway connection yet; again in %.0f s (attempt %d)", delay, attempt)
