@@ -12,6 +12,7 @@ import discord
 import discord.gateway
 import discord.http
 import pytest
+from pydantic import SecretStr
 
 from bot import client
 from bot.client import EaselBot, use_discord_endpoints
@@ -130,9 +131,9 @@ async def test_too_few_shards_stop_the_start_naming_shard_count(
         use_discord_endpoints(ld.api_base, ld.gateway_url)
         ld.gateway.max_guilds_per_shard = 1
         await ld.create_guild("Second")
-        settings = settings_for(ld, tmp_path, shard_count=1)
+        settings = settings_for(ld, tmp_path, shard_count=1, http_port=0)
         with pytest.raises(ConfigError) as caught:
-            await client._run(settings, ld.bot_token)
+            await client._run(settings, SecretStr(ld.bot_token))
     assert caught.value.setting == "SHARD_COUNT"
     assert "unset it to use Discord's recommendation" in str(caught.value)
 

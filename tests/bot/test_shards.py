@@ -51,7 +51,7 @@ def test_a_count_alone_runs_all_of_them_here(monkeypatch: pytest.MonkeyPatch) ->
         ({"SHARD_COUNT": "2", "SHARD_IDS": "1,1"}, "SHARD_IDS", "names a shard twice"),
         ({"SHARD_COUNT": "2", "SHARD_IDS": "zero"}, "SHARD_IDS", "like 0,1"),
         ({"SHARD_COUNT": "2", "SHARD_IDS": "-1"}, "SHARD_IDS", "like 0,1"),
-        ({"SHARD_COUNT": "0"}, "SHARD_COUNT", "greater than or equal to 1"),
+        ({"SHARD_COUNT": "0"}, "SHARD_COUNT", "must be at least 1"),
         ({"EVENT_LOOP": "trio"}, "EVENT_LOOP", "'auto', 'asyncio' or 'uvloop'"),
     ],
 )
