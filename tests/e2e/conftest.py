@@ -159,11 +159,16 @@ def bot_environment(ld: LocalDiscord, sandbox: Sandbox, tmp: Path, **extra: str)
     return env
 
 
-async def spawn_bot(ld: LocalDiscord, sandbox: Sandbox, tmp: Path, **extra_env: str) -> BotProcess:
-    """Start ``python -m bot`` (cwd: a temp dir, so no ``.env`` is read) without waiting."""
+async def spawn_bot(
+    ld: LocalDiscord, sandbox: Sandbox, tmp: Path, *, name: str = "bot", **extra_env: str
+) -> BotProcess:
+    """Start ``python -m bot`` (cwd: a temp dir, so no ``.env`` is read) without waiting.
+
+    Several processes may share ``tmp`` (and its ``data/``) under different ``name``s."""
     tmp.mkdir(parents=True, exist_ok=True)
-    stderr_path = tmp / "bot.stderr"
-    env = bot_environment(ld, sandbox, tmp, **extra_env)
+    stderr_path = tmp / f"{name}.stderr"
+    metrics_path = tmp / ("metrics.json" if name == "bot" else f"{name}-metrics.json")
+    env = bot_environment(ld, sandbox, tmp, METRICS_FILE=str(metrics_path), **extra_env)
     with stderr_path.open("wb") as stderr:
         proc = await asyncio.create_subprocess_exec(
             sys.executable,
@@ -175,18 +180,28 @@ async def spawn_bot(ld: LocalDiscord, sandbox: Sandbox, tmp: Path, **extra_env: 
             stdout=asyncio.subprocess.DEVNULL,
             stderr=stderr,
         )
-    bot = BotProcess(proc, stderr_path, tmp / "metrics.json", int(env["HTTP_PORT"]))
+    bot = BotProcess(proc, stderr_path, metrics_path, int(env["HTTP_PORT"]))
     _STARTED.append(bot)
     return bot
 
 
-async def start_bot(ld: LocalDiscord, sandbox: Sandbox, tmp: Path, **extra_env: str) -> BotProcess:
-    """Start ``python -m bot`` and wait until it is connected with its commands synced; fail
-    with its stderr if it dies or stalls first."""
-    bot = await spawn_bot(ld, sandbox, tmp, **extra_env)
+async def start_bot(
+    ld: LocalDiscord,
+    sandbox: Sandbox,
+    tmp: Path,
+    *,
+    name: str = "bot",
+    until: Callable[[LocalDiscord], bool] | None = None,
+    **extra_env: str,
+) -> BotProcess:
+    """Start ``python -m bot`` and wait until it is connected with its commands synced (or
+    ``until`` holds); fail with its stderr if it dies or stalls first."""
+    bot = await spawn_bot(ld, sandbox, tmp, name=name, **extra_env)
     proc = bot.proc
     ready = asyncio.ensure_future(
-        ld.wait_for(lambda s: s.connected and bool(s.synced_commands), timeout=START_TIMEOUT)
+        ld.wait_for(
+            until or (lambda s: s.connected and bool(s.synced_commands)), timeout=START_TIMEOUT
+        )
     )
     exited = asyncio.ensure_future(proc.wait())
     await asyncio.wait({ready, exited}, return_when=asyncio.FIRST_COMPLETED)
