@@ -63,7 +63,8 @@ def engine_config(settings: Settings) -> EngineConfig:
         submit_budget=settings.submit_retry_budget,
         delivery_attempts=settings.delivery_attempts,
         delivery_backoff=settings.delivery_retry_backoff,
-        lease=settings.lease_config(),
+        # the worker row names this process's shards, for operators
+        lease=settings.lease_config(",".join(map(str, settings.shard_plan().ids or ()))),
     )
 
 

@@ -64,3 +64,13 @@ def test_a_bad_shard_setting_names_the_setting_and_the_fix(
         load_settings(_env_file=None)
     assert caught.value.setting == setting
     assert words in str(caught.value)
+
+
+def test_a_process_tells_operators_which_shards_it_runs(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The worker row beside the lease owner names the shards (empty when unsharded)."""
+    from bot.runtime import engine_config
+
+    assert engine_config(load_settings(_env_file=None)).lease.shards == ""
+    monkeypatch.setenv("SHARD_COUNT", "4")
+    monkeypatch.setenv("SHARD_IDS", "2,0")
+    assert engine_config(load_settings(_env_file=None)).lease.shards == "0,2"
