@@ -226,7 +226,7 @@ async def test_one_member_in_servers_on_both_shards_keeps_one_cap_one_quota_one_
         assert len(refused) == 2, "one image a day per server: two of alice's four are refused"
         assert sorted(h.guild_id for h in refused) == sorted(g.id for g in (ld.guild, second))
         for handle in refused:
-            assert "of your 1 images today" in str(handle.ack.data)  # type: ignore[union-attr]
+            assert "used 1 of your 1 image today" in str(handle.ack.data)  # type: ignore[union-attr]
         accepted = [h for h in handles if h not in refused]
         for handle in accepted:
             await handle.wait_for_original(is_result, timeout=60)
