@@ -148,6 +148,7 @@ class EaselBot(commands.AutoShardedBot):
             metrics.guild_count = lambda: len(self.guilds)
         self.initial_extensions = list(extension_names() if extensions is None else extensions)
         self._closing: asyncio.Future[None] | None = None
+        self._shards_up: set[int] = set()  # this process's shards connected now
 
     @property
     def tree(self) -> EaselTree:
@@ -229,20 +230,33 @@ class EaselBot(commands.AutoShardedBot):
             ShardPlan(self.shard_count, self.shard_plan.ids).describe(),
         )
 
-    async def on_connect(self) -> None:
-        """The gateway said READY: interactions arrive from now on (``/readyz`` says so)."""
-        if self.discord_metrics is not None:
-            self.discord_metrics.gateway_up()
+    async def on_shard_connect(self, shard_id: int) -> None:
+        """A shard said READY: its servers' interactions arrive from now on."""
+        self._shard_up(shard_id)
 
-    async def on_resumed(self) -> None:
-        """The gateway session resumed after a drop."""
-        if self.discord_metrics is not None:
-            self.discord_metrics.gateway_up()
+    async def on_shard_resumed(self, shard_id: int) -> None:
+        """A shard's gateway session resumed after a drop."""
+        self._shard_up(shard_id)
 
-    async def on_disconnect(self) -> None:
-        """The gateway dropped; discord.py reconnects (and logs each attempt on one line)."""
+    async def on_shard_disconnect(self, shard_id: int) -> None:
+        """A shard dropped; discord.py reconnects it (and logs each attempt on one line)."""
+        self._shards_up.discard(shard_id)
         if self.discord_metrics is not None:
-            self.discord_metrics.gateway_down("the gateway connection dropped; reconnecting")
+            self.discord_metrics.gateway_down(f"gateway shard {shard_id} dropped; reconnecting")
+
+    def _shard_up(self, shard_id: int) -> None:
+        """``/readyz`` says ready once every shard of this process is connected: the servers of
+        a missing one would get no answer."""
+        self._shards_up.add(shard_id)
+        if self.discord_metrics is None:
+            return
+        mine = self.shard_ids or range(self.shard_count or 1)  # set at launch
+        waiting = sorted(set(mine) - self._shards_up)
+        if waiting:
+            listed = ", ".join(map(str, waiting))
+            self.discord_metrics.gateway_down(f"waiting for gateway shard(s) {listed}")
+        else:
+            self.discord_metrics.gateway_up()
 
 
 Interaction = discord.Interaction[EaselBot]  # what every handler in ``cogs`` receives

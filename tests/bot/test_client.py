@@ -16,7 +16,10 @@ from pydantic import SecretStr
 
 from bot import client
 from bot.client import EaselBot, use_discord_endpoints
+from bot.client_metrics import GATEWAY, DiscordMetrics
 from bot.errors import ConfigError
+from bot.ops.metrics import Metrics
+from bot.ops.server import Readiness
 from bot.runtime import open_services
 from bot.settings import Settings, load_settings
 from local_discord import Channel, Guild, LocalDiscord
@@ -144,3 +147,24 @@ def test_each_refusal_names_its_setting() -> None:
     assert invalid is not None and invalid.setting == "SHARD_IDS"
     assert required is not None and required.setting == "SHARD_COUNT"
     assert client._refused_shard(4000) is None
+
+
+async def test_readiness_waits_for_every_shard_of_the_process(tmp_path: Path) -> None:
+    """A process whose second shard is not connected would leave that shard's servers
+    unanswered: ``/readyz`` says which shard it waits for, and again when one drops."""
+    async with LocalDiscord(shards=2) as ld:
+        settings = settings_for(ld, tmp_path, shard_count=2, shard_ids="0,1")
+        readiness = Readiness()
+        metrics = DiscordMetrics(Metrics().registry, readiness)
+        async with open_services(settings) as services:
+            bot = EaselBot(
+                settings, engine=services.engine, policy=services.policy, metrics=metrics
+            )
+            await bot.on_shard_connect(1)
+            assert await readiness.reasons() == {GATEWAY: "waiting for gateway shard(s) 0"}
+            await bot.on_shard_connect(0)
+            assert await readiness.reasons() == {}
+            await bot.on_shard_disconnect(0)
+            assert await readiness.reasons() == {GATEWAY: "gateway shard 0 dropped; reconnecting"}
+            await bot.on_shard_resumed(0)
+            assert await readiness.reasons() == {}
