@@ -157,11 +157,14 @@ async def build_providers(
 def open_database(
     settings: Settings, target: Path | str | None = None
 ) -> AbstractAsyncContextManager[Database]:
-    """The configured database (``DATABASE_URL``), or ``target`` with the same pool settings."""
+    """The configured database (``DATABASE_URL``), or ``target`` with the same pool settings
+    (and, on PostgreSQL, a pg_dump into DATA_DIR/backups before a schema upgrade)."""
+    backups = settings.state_paths.backups if settings.database_backup_before_upgrade else None
     return Database.open(
         settings.database_url.get_secret_value() if target is None else target,
         pool_size=settings.database_pool_size,
         reconnect_for=settings.database_reconnect_seconds,
+        backups=backups,
     )
 
 

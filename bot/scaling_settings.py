@@ -16,6 +16,8 @@ class ScalingSettings(BaseModel):
 
     database_pool_size: int = Field(default=10, ge=1, le=200)  # PostgreSQL connections each
     database_reconnect_seconds: float = Field(default=60, gt=0)  # retry a lost server this long
+    # PostgreSQL: pg_dump into DATA_DIR/backups before a schema upgrade (when pg_dump is on PATH)
+    database_backup_before_upgrade: bool = True
     job_lease_seconds: float = Field(default=30, gt=0)  # a dead process's jobs wait this long
     job_heartbeat_seconds: float = Field(default=5, gt=0)  # leases renewed, others claimed
     policy_refresh_seconds: float = Field(default=2, gt=0)  # other processes' setting changes

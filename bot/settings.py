@@ -31,7 +31,6 @@ from pydantic_settings import (
 
 from bot.env_names import Variable, any_case, check_names, given_variables
 from bot.errors import ConfigError
-from bot.jobs.queue import QueueLimits
 from bot.provider_settings import (
     LEGACY_PROVIDER,
     SANDBOX,
@@ -43,6 +42,7 @@ from bot.provider_settings import (
 )
 from bot.providers.catalog import DEFAULT_EDIT_MODEL, SizeTableName
 from bot.providers.profiles import ProviderProfile, load_profiles
+from bot.queue_settings import QueueSettings
 from bot.scaling_settings import ScalingSettings
 from bot.setting_errors import config_error
 from bot.shard_settings import ShardSettings
@@ -68,7 +68,7 @@ class LogFormat(StrEnum):
 TOAPIS_BASE_URL = "https://toapis.com"
 
 
-class Settings(BaseSettings, ScalingSettings, ShardSettings):
+class Settings(BaseSettings, QueueSettings, ScalingSettings, ShardSettings):
     """Everything Easel reads from its environment. See ``.env.example`` for each one."""
 
     model_config = SettingsConfigDict(
@@ -116,11 +116,6 @@ class Settings(BaseSettings, ScalingSettings, ShardSettings):
     global_monthly_budget: Decimal | None = Field(default=None, ge=0, allow_inf_nan=False)
     global_daily_budget: Decimal | None = Field(default=None, ge=0, allow_inf_nan=False)
 
-    # Fair queue: how many jobs run upstream at once
-    max_concurrent_jobs: int = Field(default=50, ge=1)
-    max_jobs_per_guild: int = Field(default=20, ge=1)
-    max_jobs_per_member: int = Field(default=3, ge=1)
-
     # Sandbox (the no-key default)
     sandbox_task_duration: float = Field(default=6.0, ge=0)
     sandbox_api: str = LEGACY_PROVIDER  # the profile whose API the sandbox emulates
@@ -134,8 +129,9 @@ class Settings(BaseSettings, ScalingSettings, ShardSettings):
     # Playground (no DISCORD_TOKEN, or `python -m bot playground`): the page's port on 127.0.0.1
     playground_port: int = Field(default=8765, ge=0, le=65535)
 
-    # Scaling out (several processes on one PostgreSQL): in ``ScalingSettings``; each
-    # process's shards and event loop (SHARD_COUNT, SHARD_IDS, EVENT_LOOP): in ``ShardSettings``
+    # The fair queue's caps: in ``QueueSettings``; scaling out (several processes on one
+    # PostgreSQL): in ``ScalingSettings``; each process's shards and event loop (SHARD_COUNT,
+    # SHARD_IDS, EVENT_LOOP): in ``ShardSettings``
 
     # Behaviour
     progress_edit_interval: float = Field(default=2.0, ge=0.5)
@@ -372,14 +368,6 @@ class Settings(BaseSettings, ScalingSettings, ShardSettings):
                         "checked against it: give its prices in IMAGE_PROFILES_FILE (README: "
                         "'Prices')",
                     )
-
-    def queue_limits(self) -> QueueLimits:
-        """The fair queue's caps."""
-        return QueueLimits(
-            global_jobs=self.max_concurrent_jobs,
-            per_guild=self.max_jobs_per_guild,
-            per_member=self.max_jobs_per_member,
-        )
 
     @property
     def database_path(self) -> Path | None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import NamedTuple
+from urllib.parse import urlsplit
 
 from bot.errors import ConfigError
 
@@ -47,6 +48,10 @@ def checked_database_url(url: str) -> str:
     if scheme in ("postgresql", "postgres", "postgresql+asyncpg"):
         if not rest:
             raise ValueError("needs a host and a database: postgresql://USER:PASS@HOST/DB")
+        try:
+            urlsplit(url).port  # noqa: B018 - read to check it (never echoed: a secret)
+        except ValueError:
+            raise ValueError("has a port that is not a number from 0 to 65535") from None
         return url
     raise ValueError(
         f"must be {SQLITE}PATH (or empty: easel.sqlite3 in DATA_DIR) for one process, or "

@@ -29,10 +29,9 @@ from bot.errors import (
     InternalError,
 )
 from bot.i18n import Text, _
-from bot.jobs import costs, intake, job_files, pipeline, retention
+from bot.jobs import costs, intake, pipeline
 from bot.jobs.config import EngineConfig
 from bot.jobs.context import current_job
-from bot.jobs.derive import DerivedAction, derived_request
 from bot.jobs.failover import Failover, failure_kind
 from bot.jobs.fanout import (
     FINAL_EVENTS,
@@ -54,11 +53,11 @@ from bot.jobs.models import (
     JobQueued,
     JobRequest,
     ResolvedRequest,
-    ResultImage,
 )
 from bot.jobs.ports import JobFiles, JobStore, LeaseLostError, StoreUnavailableError
 from bot.jobs.provider_set import ProviderSet
 from bot.jobs.queue import FairQueue
+from bot.jobs.reading import JobReading
 from bot.jobs.records import Delivery, JobAction, JobRecord, JobState, Origin, StoredFile
 from bot.jobs.watch import TaskWatcher
 from bot.providers.base import ImageProvider, TaskSnapshot, TaskState
@@ -72,7 +71,7 @@ __all__ = [
 ]  # the config lives in bot.jobs.config; callers import both here
 
 
-class Engine:
+class Engine(JobReading):
     """Runs image jobs durably against a provider, failing over to the next ones in order.
 
     ``provider`` is the primary: requests are validated against its model, and every job tries
@@ -333,40 +332,6 @@ class Engine:
         with contextlib.suppress(asyncio.CancelledError):
             await task
         return True
-
-    async def save(self, job: JobRecord) -> None:
-        """Persist changes an observer made (a new message id after a deleted message)."""
-        await self.store.save(job)
-
-    # ------------------------------------------------------------------ reading jobs
-
-    async def get_job(self, job_id: str) -> JobRecord | None:
-        """One job by id, or by a unique prefix of at least 8 characters (as shown to members)."""
-        return await self.store.get(job_id)
-
-    async def recent_jobs(
-        self, user_id: int, *, guild_id: int | None = None, limit: int = 10
-    ) -> list[JobRecord]:
-        """A member's latest jobs, newest first (in one server when ``guild_id`` is given)."""
-        return await self.store.recent_for_user(user_id, guild_id=guild_id, limit=limit)
-
-    async def read_file(self, stored: StoredFile) -> bytes:
-        """One stored input or result (FileNotFoundError once it was pruned)."""
-        return await self.files.read(stored.path)
-
-    async def derive(
-        self, job: JobRecord, action: DerivedAction, *, index: int = 0
-    ) -> tuple[JobRequest, tuple[InputImage, ...]]:
-        """The request and inputs to re-roll, vary or upscale ``job`` (its image ``index``)."""
-        return await derived_request(job, action, self.files, self.spec, index=index)
-
-    async def load_results(self, job: JobRecord) -> tuple[ResultImage, ...]:
-        """A finished job's images, from the file store."""
-        return await job_files.load_results(self.files, job)
-
-    async def erase(self, job: JobRecord, *, by: int | None) -> None:
-        """Its member deleted the result: erase its images and mark it deleted for good."""
-        await retention.erase(self.store, self.files, job, by=by)
 
     # ------------------------------------------------------------------ driving a job
 

@@ -21,6 +21,18 @@ from bot.providers.prices import Price
 AuditEvent = Literal["completed", "failed", "refused", "settings"]
 
 
+@dataclass(frozen=True)
+class SpendHold:
+    """Money held for an accepted job until it finishes (``bot.policy.spending``)."""
+
+    job_id: str
+    scope: int
+    user_id: int
+    day: str  # in the server's timezone
+    host_day: str  # in UTC
+    amount: Decimal
+
+
 class AuditEntry(BaseModel):
     """One line of a server's audit log: a job's outcome, a refusal or a settings change."""
 

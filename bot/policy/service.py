@@ -17,16 +17,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
 
-from pydantic import ValidationError
-
-from bot.errors import InputError, PolicyRefusal
-from bot.i18n import Text, _, literal
+from bot.errors import PolicyRefusal
 from bot.jobs.models import JobCompleted, JobFailed
 from bot.jobs.records import JobRecord
+from bot.policy.editing import SettingsEditing
 from bot.policy.ledger import Counts, Ledger, utc_date
 from bot.policy.models import (
     DM_SCOPE,
@@ -38,20 +36,18 @@ from bot.policy.models import (
 )
 from bot.policy.ports import PolicyStore
 from bot.policy.preferences import Preferences
-from bot.policy.records import AuditEntry, MemberStatus, Reservation, settings_diff
+from bot.policy.records import AuditEntry, MemberStatus, Reservation
 from bot.policy.rules import UNLOGGED, Usage, check_amount, check_job, check_reuse
 from bot.policy.spending import Budgets
-from bot.policy.terms import MAX_TERM_CHARS, TermMatcher, normalize_term
-from bot.text import visible_text
+from bot.policy.terms import TermMatcher
 
 log = logging.getLogger(__name__)
 
 AuditListener = Callable[[AuditEntry, JobRecord | None], None]
 PRUNE_EVERY = 3600.0
-MAX_TERMS = 500
 
 
-class PolicyService:
+class PolicyService(SettingsEditing):
     """Decides whether a job may start, and keeps the books on what was made."""
 
     def __init__(
@@ -97,7 +93,8 @@ class PolicyService:
         for job in await self.store.pending_jobs():
             scope = job.guild_id if job.guild_id is not None else DM_SCOPE
             day = local_day(job.created_at, self.settings(job.guild_id).zone)
-            self._books.reserve(Reservation(job.job_id, scope, day, job.user_id, job.n, None))
+            if not self.store.shared:  # shared: others finish them; the store's holds count
+                self._books.reserve(Reservation(job.job_id, scope, day, job.user_id, job.n, None))
             held.append((job.job_id, scope, day, job.user_id, job.n, job.created_at))
         await self.store.adopt_reservations(held)  # jobs accepted before holds were stored
         await self.budgets.load(now, lambda guild: self.settings(guild).zone)
@@ -122,14 +119,6 @@ class PolicyService:
             self._listeners.remove(listener)
 
     # ------------------------------------------------------------------ reading
-
-    def settings(self, guild_id: int | None) -> GuildSettings:
-        """A server's settings (defaults until an admin changes something)."""
-        return self._settings.get(guild_id if guild_id is not None else DM_SCOPE, _DEFAULTS)
-
-    def terms(self, guild_id: int) -> tuple[str, ...]:
-        """A server's blocked terms, as the admins typed them."""
-        return tuple(self._terms.get(guild_id, ()))
 
     def today(self, guild_id: int | None) -> str:
         """Today's date in the server's timezone."""
@@ -220,8 +209,9 @@ class PolicyService:
             raise
 
     async def confirm(self, ctx: JobContext, *, job_id: str) -> None:
-        """``admit``'s reservation again in the store, where every process's usage counts (after
-        the defer: it waits on the database); refused, it is given back and the refusal raised."""
+        """``admit``'s reservation and budget hold again in the store, where every process's
+        usage and spending count (after the defer: it waits on the database); refused, they are
+        given back and the refusal raised."""
         reservation = self._books.reservations.get(job_id)
         if reservation is None:
             return  # already finished or released
@@ -232,10 +222,13 @@ class PolicyService:
             resets_at = next_midnight(at, settings.zone)
             check_amount(settings, ctx, usage, now=at, resets_at=resets_at)
 
+        reserved = False
         try:
             await self.store.reserve(reservation, at=at, decide=decide)
+            reserved = True
+            await self.budgets.confirm(settings, ctx, job_id, now=at)
         except PolicyRefusal as refusal:
-            self.release(job_id, stored=False)
+            self.release(job_id, stored=reserved)
             await self.refused(ctx, refusal)
             raise
 
@@ -387,93 +380,5 @@ class PolicyService:
             except Exception:
                 log.exception("an audit listener failed")
 
-    # ------------------------------------------------------------------ changing settings
 
-    async def update(self, guild_id: int, *, by: int | None, **changes: Any) -> GuildSettings:
-        """Change some settings (validated: InputError says what is wrong), save, log."""
-        before = self.settings(guild_id)
-        try:
-            after = GuildSettings.model_validate({**before.model_dump(), **changes})
-        except ValidationError as exc:
-            raise InputError(_first_error(exc, changes)) from None
-        if after == before:
-            return after
-        await self.store.save_settings(guild_id, after, by=by)
-        self._settings[guild_id] = after
-        await self._settings_changed(guild_id, by, settings_diff(before, after))
-        return after
-
-    async def add_term(self, guild_id: int, term: str, *, by: int | None) -> bool:
-        """Block a term; False if the same spelling is already blocked. ValueError if unusable."""
-        term = " ".join(visible_text(term).split())  # stored and listed as it reads
-        normalized = normalize_term(term)
-        if len(normalized.rstrip("*")) < 2:
-            raise InputError(_("A term needs at least two letters or digits to match."))
-        if len(term) > MAX_TERM_CHARS:
-            raise InputError(_("Terms can be at most {max} characters.", max=MAX_TERM_CHARS))
-        if len(self._terms.get(guild_id, ())) >= MAX_TERMS:
-            raise InputError(_("A server can block at most {max} terms.", max=MAX_TERMS))
-        if not await self.store.add_term(guild_id, term, normalized, by=by):
-            return False
-        self._set_terms(guild_id, [*self._terms.get(guild_id, ()), term])
-        await self._settings_changed(guild_id, by, f"blocked a term ({len(term)} characters)")
-        return True
-
-    async def remove_term(self, guild_id: int, term: str, *, by: int | None) -> bool:
-        """Unblock a term (any spelling that folds the same); False if it was not blocked."""
-        normalized = normalize_term(term)
-        if not await self.store.remove_term(guild_id, normalized):
-            return False
-        kept = [t for t in self._terms.get(guild_id, ()) if normalize_term(t) != normalized]
-        self._set_terms(guild_id, kept)
-        await self._settings_changed(guild_id, by, "unblocked a term")
-        return True
-
-    def apply(self, guild_id: int, settings: GuildSettings | None, terms: list[str]) -> None:
-        """Take a server's settings and terms as another process saved them."""
-        if settings is None:
-            self._settings.pop(guild_id, None)
-        else:
-            self._settings[guild_id] = settings
-        self._set_terms(guild_id, terms)
-
-    def _set_terms(self, guild_id: int, terms: Iterable[str]) -> None:
-        self._terms[guild_id] = list(terms)
-        self._matchers[guild_id] = TermMatcher(self._terms[guild_id])
-
-    async def _settings_changed(self, guild_id: int, by: int | None, what: str) -> None:
-        log.info("guild %s: settings changed by %s: %s", guild_id, by, what)
-        await self._audit(
-            AuditEntry(
-                guild_id=guild_id,
-                event="settings",
-                day=self.today(guild_id),
-                at=self.clock(),
-                user_id=by,
-                detail=what,
-            ),
-            None,
-        )
-
-
-def _first_error(exc: ValidationError, changes: dict[str, Any]) -> Text:
-    """A validation error's first message in plain words, naming the setting (pydantic's own
-    messages, "Input should be…", do not; our validators' do), in the admin's language where
-    Easel wrote it."""
-    error = exc.errors()[0]
-    setting = ".".join(str(part) for part in error["loc"])
-    if setting == "timezone":
-        return _(
-            "Unknown timezone {name}; use an IANA name like Europe/Paris or America/New_York.",
-            name=str(changes.get("timezone")),
-        )
-    if setting == "language":
-        return _("Easel does not speak {name}.", name=str(changes.get("language")))
-    message = str(error["msg"])
-    if error["type"] == "value_error" or not setting:
-        return literal(message.removeprefix("Value error, "))
-    return literal(f"`{setting}`: {message}")
-
-
-_DEFAULTS = GuildSettings()
 _NO_TERMS = TermMatcher(())

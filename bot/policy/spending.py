@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 from decimal import Decimal
 
@@ -20,27 +19,15 @@ from bot.errors import PolicyRefusal
 from bot.jobs.models import JobCompleted, JobFailed
 from bot.jobs.records import JobRecord
 from bot.policy.budget import NO_BUDGET, Budget, Spending, Spent, local_month, utc_day
-from bot.policy.budget_rules import check_budget
+from bot.policy.budget_rules import budgets_for, check_budget
 from bot.policy.models import DM_SCOPE, GuildSettings, JobContext, local_day
-from bot.policy.records import SpendEntry
+from bot.policy.records import SpendEntry, SpendHold
 from bot.policy.spend_ports import SpendStore
 
 log = logging.getLogger(__name__)
 
 Key = tuple[str | int, ...]
 PRUNE_EVERY = 3600.0  # seconds between forgetting periods that are over
-
-
-@dataclass(frozen=True)
-class SpendHold:
-    """Money held for an accepted job until it finishes."""
-
-    job_id: str
-    scope: int
-    user_id: int
-    day: str  # in the server's timezone
-    host_day: str  # in UTC
-    amount: Decimal
 
 
 def _keys(scope: int, user_id: int, day: str, host_day: str) -> tuple[Key, ...]:
@@ -130,7 +117,9 @@ class Budgets:
         self._pruned_at = 0.0
 
     async def load(self, now: float, zone_of: Callable[[int | None], tzinfo]) -> None:
-        """Read this month's books (and last month's, for every timezone) and running holds."""
+        """Read this month's books (and last month's, for every timezone) and running holds
+        (held in memory only alone on the database: a process does not learn when another
+        finishes its jobs, so it would hold their money for ever; the store's holds count)."""
         self.book.clear()
         start = datetime.fromtimestamp(now, UTC).date().replace(day=1) - timedelta(days=1)
         since = datetime(start.year, start.month, 1, tzinfo=UTC).timestamp()
@@ -138,13 +127,18 @@ class Budgets:
             if entry.cost is not None and entry.currency == self.currency:
                 host_day = utc_day(entry.accepted_at)
                 self.book.add(entry.guild_id, entry.user_id, entry.day, host_day, entry.cost)
+        holds = []
         for job in await self.store.pending_spend():
             if isinstance(job.estimated_cost, Decimal):
                 scope = job.guild_id if job.guild_id is not None else DM_SCOPE
                 day = local_day(job.created_at, zone_of(job.guild_id))
                 host_day = utc_day(job.created_at)
                 amount = job.estimated_cost
-                self.book.hold(SpendHold(job.job_id, scope, job.user_id, day, host_day, amount))
+                holds.append(SpendHold(job.job_id, scope, job.user_id, day, host_day, amount))
+        if not self.store.shared:  # shared: other processes finish most of them, not this one
+            for hold in holds:
+                self.book.hold(hold)
+        await self.store.adopt_spend_holds(holds, currency=self.currency)
 
     def spending(self, ctx_scope: int, user_id: int, day: str, now: float) -> Spending:
         """What a member, their server and every server spent (and hold) today and this month."""
@@ -173,6 +167,27 @@ class Budgets:
             hold = SpendHold(job_id, ctx.scope, ctx.user_id, day, utc_day(now), ctx.cost)
             self.book.hold(hold)
 
+    async def confirm(
+        self, settings: GuildSettings, ctx: JobContext, job_id: str, *, now: float
+    ) -> None:
+        """``hold``'s estimate again in the store, checked against what every process spent
+        and holds; raises the budget's ``PolicyRefusal`` (and holds nothing) when it no longer
+        fits: another process may have spent the last of it since the check in memory."""
+        hold = self.book.holds.get(job_id)
+        if hold is None:
+            return  # nothing to hold (no estimate), or already finished
+
+        def decide(spending: Spending) -> None:
+            check_budget(settings, ctx, spending, host=self.host, currency=self.currency, now=now)
+
+        checked = bool(budgets_for(settings, ctx, Spending(), self.host))
+        await self.store.hold_spend(
+            hold,
+            currency=self.currency,
+            decide=decide if checked else None,
+            everywhere=self.host.set,
+        )
+
     def release(self, job_id: str) -> SpendHold | None:
         """Let go of a job's hold (not accepted after all, or finished)."""
         return self.book.release(job_id)
@@ -193,11 +208,10 @@ class Budgets:
         if now - self._pruned_at >= PRUNE_EVERY:
             self._pruned_at = now
             self.book.prune(now)
-        if job.user_id is None or job.cost is None:
-            return
         cost = job.cost if isinstance(job.cost, Decimal) else None
-        if cost == Decimal(0) and images == 0:
-            return  # nothing made, nothing charged: no line in the books
+        if job.user_id is None or job.cost is None or (cost == Decimal(0) and images == 0):
+            await self.store.drop_spend_hold(job.id)  # nothing made, nothing charged: no line
+            return
         host_day = hold.host_day if hold is not None else utc_day(job.created_at)
         counted = cost is not None and job.currency == self.currency
         if counted:

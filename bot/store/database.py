@@ -54,16 +54,22 @@ log = logging.getLogger(__name__)
 
 @asynccontextmanager
 async def open_database(
-    target: str | Path, *, pool_size: int = 10, reconnect_for: float = 60.0
+    target: str | Path,
+    *,
+    pool_size: int = 10,
+    reconnect_for: float = 60.0,
+    backups: Path | None = None,
 ) -> AsyncIterator[Database]:
     """Open (creating what is missing), migrate, and close on exit.
 
     ``target`` is a SQLite file path (or ``:memory:``), ``sqlite:///PATH``, or a
-    ``postgresql://`` URL; ``pool_size`` and ``reconnect_for`` apply to PostgreSQL.
+    ``postgresql://`` URL; ``pool_size``, ``reconnect_for`` and ``backups`` (where pg_dump
+    writes before a schema upgrade; None: no dump) apply to PostgreSQL. A SQLite file is
+    always copied beside itself before an upgrade.
     """
     if is_postgres_url(target):
         async with PostgresDatabase.connect(
-            str(target), max_size=pool_size, reconnect_for=reconnect_for
+            str(target), max_size=pool_size, reconnect_for=reconnect_for, backups=backups
         ) as database:
             log.info("database: PostgreSQL at %s", redact(str(target)))
             yield database

@@ -14,17 +14,24 @@ from bot.policy.models import GuildSettings
 from bot.policy.records import AuditEntry, DayUsage, EventCount, MemberUsage, PendingJob
 from bot.store.database import Database, Transaction
 from bot.store.policy_shared import SharedLimits
+from bot.store.spend_holds import SpendHolds
 from bot.store.spending import SpendRows
 
 log = logging.getLogger(__name__)
 
 
-class SqlPolicyStore(SharedLimits, SpendRows):
+class SqlPolicyStore(SharedLimits, SpendRows, SpendHolds):
     """The ``PolicyStore`` on a SQLite or PostgreSQL database (the policy tables of migration 002,
-    the spending books of 004 in ``SpendRows``, the shared limits of 007 in ``SharedLimits``)."""
+    the spending books of 004 in ``SpendRows``, the shared limits of 007 in ``SharedLimits``, the
+    budget holds of 008 in ``SpendHolds``)."""
 
     def __init__(self, database: Database) -> None:
         self.database = database
+
+    @property
+    def shared(self) -> bool:
+        """Whether other processes use the same database (PostgreSQL)."""
+        return self.database.shared
 
     # ------------------------------------------------------------------ settings and terms
 

@@ -74,9 +74,10 @@ class SharedLimits:
         await self.database.transaction(work)
 
     async def release_reservation(self, job_id: str, *, previous_job_at: float | None) -> None:
-        """Let go of a job that was not accepted after all: its images, and its cooldown."""
+        """Let go of a job that was not accepted after all: its images, its money, its cooldown."""
 
         async def work(tx: Transaction) -> None:
+            await tx.execute("DELETE FROM spend_holds WHERE job_id = ?", (job_id,))
             row = await tx.fetch_one(
                 "SELECT scope, user_id, created_at FROM reservations WHERE job_id = ?", (job_id,)
             )
@@ -129,13 +130,16 @@ class SharedLimits:
             )
 
     async def sweep_reservations(self, before: float) -> int:
-        """Drop holds older than ``before`` whose job is finished or was never recorded
-        (a process died between reserving and accepting); returns how many."""
-        return await self.database.execute(
-            "DELETE FROM reservations WHERE created_at < ? AND NOT EXISTS (SELECT 1 FROM jobs"  # noqa: S608 - constants
-            f" WHERE jobs.id = reservations.job_id AND jobs.state NOT IN {FINISHED!r})",
-            (before,),
-        )
+        """Drop quota and budget holds older than ``before`` whose job is finished or was never
+        recorded (a process died between reserving and accepting); returns how many."""
+        swept = 0
+        for table in ("reservations", "spend_holds"):
+            swept += await self.database.execute(
+                f"DELETE FROM {table} WHERE created_at < ? AND NOT EXISTS (SELECT 1 FROM jobs"  # noqa: S608 - constants
+                f" WHERE jobs.id = {table}.job_id AND jobs.state NOT IN {FINISHED!r})",
+                (before,),
+            )
+        return swept
 
     async def member_usage(self, scope: int, day: str, user_id: int) -> tuple[int, int, int, int]:
         """(member used, member pending, server used, server pending) across every process."""

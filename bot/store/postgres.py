@@ -18,14 +18,26 @@ import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
+from pydantic import SecretStr
 
 from bot.errors import ConfigError
 from bot.jobs.ports import StoreUnavailableError
-from bot.store.sql import Database, Row, T, Transaction, check_schema, migrations, redact
+from bot.store.pg_dump import backup_before_upgrade
+from bot.store.sql import (
+    Database,
+    Row,
+    T,
+    Transaction,
+    check_schema,
+    hide_password,
+    migrations,
+    redact,
+)
 
 log = logging.getLogger(__name__)
 
@@ -98,10 +110,19 @@ class PostgresDatabase(Database):
     now = "EXTRACT(EPOCH FROM clock_timestamp())::double precision"
     skip_locked = " FOR UPDATE SKIP LOCKED"
 
-    def __init__(self, pool: asyncpg.Pool, url: str, *, reconnect_for: float) -> None:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        url: str,
+        *,
+        reconnect_for: float,
+        backups: Path | None = None,
+    ) -> None:
         self.pool = pool
-        self.url = redact(url)
+        self.url = redact(url)  # for messages
+        self._secret_url = SecretStr(url)  # for pg_dump only
         self.reconnect_for = reconnect_for
+        self.backups = backups  # pg_dump before a schema upgrade goes here (None: no dump)
 
     @classmethod
     @asynccontextmanager
@@ -112,8 +133,10 @@ class PostgresDatabase(Database):
         min_size: int = 1,
         max_size: int = 10,
         reconnect_for: float = 60.0,
+        backups: Path | None = None,
     ) -> AsyncIterator[PostgresDatabase]:
-        """Connect (waiting with backoff while the server is not up yet), migrate, close on exit."""
+        """Connect (waiting with backoff while the server is not up yet), migrate (after a
+        pg_dump into ``backups`` when the database exists and is older), close on exit."""
         dsn = url.replace("postgresql+asyncpg://", "postgresql://", 1)
         try:
             pool = await _retry(
@@ -131,10 +154,11 @@ class PostgresDatabase(Database):
                 f"PostgreSQL at {redact(url)} stayed unreachable for {reconnect_for:g}s "
                 f"({exc.__cause__!r}); is it running, and are host and port right?",
             ) from exc
-        except (asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-            raise ConfigError("DATABASE_URL", f"PostgreSQL at {redact(url)} said: {exc}") from exc
+        except (asyncpg.PostgresError, asyncpg.InterfaceError, ValueError) as exc:
+            said = hide_password(str(exc), url)  # a driver may quote what it could not read
+            raise ConfigError("DATABASE_URL", f"PostgreSQL at {redact(url)} said: {said}") from exc
         try:
-            database = cls(pool, url, reconnect_for=reconnect_for)
+            database = cls(pool, url, reconnect_for=reconnect_for, backups=backups)
             await database.migrate()
             yield database
         finally:
@@ -197,9 +221,13 @@ class PostgresDatabase(Database):
                 )
                 current = await connection.fetchval("SELECT MAX(version) FROM schema_version")
                 check_schema(current or 0)  # a newer Easel's database is never touched
-                for version, name, sql in migrations("postgres"):
-                    if version <= (current or 0):
-                        continue
+                pending = [m for m in migrations("postgres") if m[0] > (current or 0)]
+                if pending and current and self.backups is not None:  # an existing database
+                    url = self._secret_url.get_secret_value()
+                    saved = await backup_before_upgrade(url, self.backups, current)
+                    if saved is not None:
+                        log.info("backed up the database (schema %d) to %s", current, saved)
+                for version, name, sql in pending:
                     log.info("applying migration %s (PostgreSQL)", name)
                     async with connection.transaction():
                         await connection.execute(sql)

@@ -14,7 +14,7 @@ from typing import Any
 from bot.policy.defaults import JobDefaults
 from bot.policy.records import JobSpend, PendingSpend, SpendEntry
 from bot.providers.prices import UNKNOWN, Price
-from bot.store.database import Database
+from bot.store.database import Database, Transaction
 
 log = logging.getLogger(__name__)
 
@@ -38,29 +38,35 @@ def _price(text: Any) -> Price | None:
 
 
 class SpendRows:
-    """The ``SpendStore`` half of the SQL policy store (mixed into ``SqlitePolicyStore``)."""
+    """The ``SpendStore`` half of the SQL policy store (mixed into ``SqlPolicyStore``)."""
 
     database: Database
 
     async def record_spend(self, entry: SpendEntry) -> bool:
-        """Record a finished job's cost once; False if this job was recorded before."""
-        changed = await self.database.execute(
-            "INSERT INTO spending (job_id, guild_id, user_id, day, accepted_at, images, cost,"
-            " currency, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
-            " ON CONFLICT (job_id) DO NOTHING",
-            (
-                entry.job_id,
-                entry.guild_id,
-                entry.user_id,
-                entry.day,
-                entry.accepted_at,
-                entry.images,
-                None if entry.cost is None else str(entry.cost),
-                entry.currency,
-                time.time(),
-            ),
-        )
-        return changed > 0
+        """Record a finished job's cost once, letting go of its hold in the same transaction
+        (no moment where another process sees neither); False if recorded before."""
+
+        async def work(tx: Transaction) -> bool:
+            changed = await tx.execute(
+                "INSERT INTO spending (job_id, guild_id, user_id, day, accepted_at, images, cost,"
+                " currency, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT (job_id) DO NOTHING",
+                (
+                    entry.job_id,
+                    entry.guild_id,
+                    entry.user_id,
+                    entry.day,
+                    entry.accepted_at,
+                    entry.images,
+                    None if entry.cost is None else str(entry.cost),
+                    entry.currency,
+                    time.time(),
+                ),
+            )
+            await tx.execute("DELETE FROM spend_holds WHERE job_id = ?", (entry.job_id,))
+            return changed > 0
+
+        return await self.database.transaction(work)
 
     async def spend_since(self, since: float) -> list[SpendEntry]:
         """Every recorded cost of a job accepted at or after ``since`` (to load the books)."""

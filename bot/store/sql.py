@@ -115,15 +115,19 @@ _POSTGRES_SCHEMES = {"postgres", "postgresql", "postgresql+asyncpg"}
 
 
 def redact(url: str) -> str:
-    """``url`` with its password replaced, for logs and messages."""
+    """``url`` with its password replaced, for logs and messages (even a malformed one)."""
     parts = urlsplit(url)
     if parts.password is None:
         return url
-    host = parts.hostname or ""
-    if parts.port is not None:
-        host = f"{host}:{parts.port}"
+    host = parts.netloc.rpartition("@")[2]  # as written: a bad port must not stop the redaction
     user = f"{parts.username}:***@" if parts.username else ":***@"
     return urlunsplit(parts._replace(netloc=user + host))
+
+
+def hide_password(text: str, url: str) -> str:
+    """``text`` (a driver's or a tool's message) with ``url``'s password replaced."""
+    password = urlsplit(url).password
+    return text.replace(password, "***") if password else text
 
 
 class Database(ABC):
@@ -140,16 +144,24 @@ class Database(ABC):
 
     @classmethod
     def open(
-        cls, target: str | Path, *, pool_size: int = 10, reconnect_for: float = 60.0
+        cls,
+        target: str | Path,
+        *,
+        pool_size: int = 10,
+        reconnect_for: float = 60.0,
+        backups: Path | None = None,
     ) -> AbstractAsyncContextManager[Database]:
         """Open (creating what is missing), migrate, and close on exit.
 
         ``target`` is a SQLite file path (or ``:memory:``), ``sqlite:///PATH``, or a
-        ``postgresql://`` URL; ``pool_size`` and ``reconnect_for`` apply to PostgreSQL.
+        ``postgresql://`` URL; ``pool_size``, ``reconnect_for`` and ``backups`` (pg_dump's
+        folder before a schema upgrade) apply to PostgreSQL.
         """
         if Database.opener is None:
             raise RuntimeError("import bot.store.database to open a database")
-        return Database.opener(target, pool_size=pool_size, reconnect_for=reconnect_for)
+        return Database.opener(
+            target, pool_size=pool_size, reconnect_for=reconnect_for, backups=backups
+        )
 
     @abstractmethod
     async def execute(self, sql: str, params: Iterable[Any] = ()) -> int:

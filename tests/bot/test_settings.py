@@ -125,6 +125,10 @@ def test_a_bad_database_url_is_refused_without_echoing_it() -> None:
         load_settings(_env_file=None, database_url="mysql://root:hunter2@db/easel")
     assert caught.value.setting == "DATABASE_URL" and "postgresql://" in str(caught.value)
     assert "hunter2" not in str(caught.value)
+    with pytest.raises(ConfigError) as caught:
+        load_settings(_env_file=None, database_url="postgresql://root:hunter2@db:54x2/easel")
+    assert caught.value.setting == "DATABASE_URL" and "port" in str(caught.value)
+    assert "hunter2" not in str(caught.value)
 
 
 def test_a_heartbeat_slower_than_half_a_lease_is_refused() -> None:

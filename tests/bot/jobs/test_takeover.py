@@ -9,6 +9,7 @@ heartbeats.
 from __future__ import annotations
 
 import asyncio
+import io
 import time
 import uuid
 from collections import defaultdict
@@ -17,14 +18,17 @@ from pathlib import Path
 
 import aiohttp
 import pytest
+from PIL import Image
 from pydantic import SecretStr
 
 from bot.jobs.engine import Engine
+from bot.jobs.intake import InputSource, pending_input
 from bot.jobs.leases import LeaseConfig
-from bot.jobs.models import JobCompleted, JobEvent, JobFailed, JobRequest
+from bot.jobs.models import InputImage, JobCompleted, JobEvent, JobFailed, JobRequest
 from bot.jobs.queue import QueueLimits
-from bot.jobs.records import JobRecord, JobState
+from bot.jobs.records import Delivery, JobRecord, JobState
 from bot.jobs.scheduler import PollPolicy
+from bot.options import Ratio
 from bot.providers.families import toapis_model_spec
 from bot.providers.toapis.provider import ToAPIsProvider
 from bot.sandbox.server import Sandbox
@@ -68,9 +72,11 @@ async def process(
     *,
     lease: LeaseConfig = LEASE,
     poll: PollPolicy | None = None,
+    source: InputSource | None = None,
     **queue: int,
 ) -> tuple[Engine, Recorder, asyncio.Task[None], asyncio.Event]:
-    """An engine running in the background until ``stop`` is set; observer registered, resumed."""
+    """An engine running in the background until ``stop`` is set; observer registered (and
+    ``source`` reading attachments), resumed."""
     ready: asyncio.Queue[tuple[Engine, Recorder]] = asyncio.Queue()
     stop = asyncio.Event()
 
@@ -88,6 +94,8 @@ async def process(
         ) as engine:
             recorder = Recorder()
             engine.observe("discord", recorder)
+            if source is not None:
+                engine.read_inputs_with("discord", source)
             await engine.resume()
             ready.put_nowait((engine, recorder))
             await stop.wait()
@@ -283,6 +291,63 @@ async def test_processes_split_the_status_query_budget_between_them(
         stop.set()
     task_one.cancel()
     await asyncio.gather(task_one, task_two, return_exceptions=True)
+
+
+class Attachments:
+    """Where members' attachments are read from; ``hang`` keeps every read waiting."""
+
+    def __init__(self, *, hang: bool = False) -> None:
+        self.reads: list[str] = []
+        self.hang = hang
+
+    async def read_input(self, url: str, filename: str) -> bytes:
+        self.reads.append(url)
+        if self.hang:
+            await asyncio.Event().wait()  # a download that never ends (until the process dies)
+        out = io.BytesIO()
+        Image.new("RGB", (640, 360), "teal").save(out, "PNG")
+        return out.getvalue()
+
+
+async def test_a_dead_processs_job_still_receiving_its_attachments_is_read_again_and_run_once(
+    provider: ToAPIsProvider, sandbox: Sandbox, tmp_path: Path, database_url: str
+) -> None:
+    stuck, working = Attachments(hang=True), Attachments()
+    one, seen_by_one, task_one, _ = await process(provider, tmp_path, database_url, source=stuck)
+    two, seen_by_two, task_two, stop_two = await process(
+        provider, tmp_path, database_url, source=working
+    )
+    request = JobRequest(
+        prompt="a red door",
+        edit=True,
+        ratio=Ratio.AUTO,
+        references=(InputImage(filename="image1", data=b""),),
+    )
+    job = await one.accept(
+        one.validate(request),
+        origin="discord",
+        pending=[pending_input("door.png", "https://cdn/door.png", "image/png")],
+        user_id=1,
+        guild_id=2,
+        channel_id=3,
+        delivery=Delivery(application_id=9),
+    )
+    async with asyncio.timeout(5):
+        while not stuck.reads:  # the owner is reading the attachment when it dies
+            await asyncio.sleep(0.02)
+    assert (await until(one, job.id, JobState.RECEIVING)).owner == one.leases.owner
+    await kill(one)
+    done = await until(two, job.id, JobState.DELIVERED)
+    assert done.owner == two.leases.owner and working.reads == ["https://cdn/door.png"]
+    assert done.inputs[0].path and done.inputs[0].source_url is None
+    assert seen_by_one.finals(job.id) == []
+    finals = seen_by_two.finals(job.id)
+    assert len(finals) == 1 and isinstance(finals[0], JobCompleted), finals
+    assert sandbox.count("submit") == 1
+    stop_two.set()
+    await task_two
+    task_one.cancel()
+    await asyncio.gather(task_one, return_exceptions=True)
 
 
 @pytest.mark.usefixtures("postgres_server")  # skipped with it when EASEL_SKIP_POSTGRES=1

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -18,6 +19,7 @@ from bot.errors import PolicyRefusal
 from bot.jobs.models import JobCompleted, JobRequest, ResultImage
 from bot.jobs.records import JobRecord
 from bot.options import OutputFormat, Resolution
+from bot.policy.budget import Budget
 from bot.policy.models import GuildSettings, JobContext
 from bot.policy.rules import Rule
 from bot.policy.service import PolicyService
@@ -166,3 +168,46 @@ def _completed(images: int) -> JobCompleted:
         filename="a.png", data=b"", width=1, height=1, output_format=OutputFormat.PNG
     )
     return JobCompleted(task_id="t", images=(image,) * images, elapsed=1.0)
+
+
+BUDGET = GuildSettings(server_budget=Budget(monthly=Decimal("0.10"))).server_budget
+FOUR_CENTS = Decimal("0.04")
+
+
+async def spend(policy: PolicyService, job_id: str, **changes: Any) -> None:
+    """``start`` for a job estimated at four cents."""
+    await start(policy, job_id, cost=FOUR_CENTS, image_cost=FOUR_CENTS, **changes)
+
+
+async def test_a_server_budget_holds_across_processes(
+    processes: tuple[PolicyService, PolicyService],
+) -> None:
+    one, two = processes
+    await one.update(GUILD, by=1, server_budget=BUDGET)
+    await seen_everywhere(two, server_budget=BUDGET)
+    await spend(one, "a", user_id=10)
+    await spend(two, "b", user_id=20)  # this process's memory has not seen "a": the database has
+    with pytest.raises(PolicyRefusal) as refused:
+        await spend(one, "c", user_id=30)  # memory says 0.04 held; the database says 0.08 of 0.10
+    assert refused.value.rule == Rule.SERVER_BUDGET
+    assert "0.02 USD left" in refused.value.user_message
+    assert one.status(GUILD, 30).pending == 0  # c's images were given back with its money
+    job = _job("a", n=1)
+    job.cost, job.currency = Decimal("0.01"), "USD"  # cheaper than estimated
+    await one.job_finished(job, _completed(1))
+    await spend(two, "d", user_id=40)  # 0.01 spent + 0.04 held (b) + 0.04 fits in 0.10
+
+
+async def test_two_processes_cannot_both_spend_the_last_of_a_budget(
+    processes: tuple[PolicyService, PolicyService],
+) -> None:
+    one, two = processes
+    await one.update(GUILD, by=1, server_budget=BUDGET)
+    await seen_everywhere(two, server_budget=BUDGET)
+    await spend(one, "a", user_id=10)  # 0.06 left: room for one more job, not two
+    outcomes = await asyncio.gather(
+        spend(one, "c", user_id=30), spend(two, "d", user_id=40), return_exceptions=True
+    )
+    assert sorted(type(o).__name__ for o in outcomes) == ["NoneType", "PolicyRefusal"]
+    refusal = next(o for o in outcomes if isinstance(o, PolicyRefusal))
+    assert refusal.rule == Rule.SERVER_BUDGET

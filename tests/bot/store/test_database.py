@@ -40,6 +40,9 @@ def test_a_password_never_appears_in_a_shown_url() -> None:
         redact("postgresql://easel:s3cret@db:5432/easel") == "postgresql://easel:***@db:5432/easel"
     )
     assert redact("postgresql://db/easel") == "postgresql://db/easel"
+    assert (
+        redact("postgresql://easel:s3cret@db:54x2/easel") == "postgresql://easel:***@db:54x2/easel"
+    )
     assert is_postgres_url("postgresql://db/easel") and is_postgres_url("postgres://db/x")
     assert not is_postgres_url("sqlite:///data/easel.sqlite3")
 
