@@ -116,13 +116,14 @@ class SpendRows:
         unknown cost); jobs that made none but were billed from ``spending`` alone.
         """
         last = last_day or "9999-12-31"
+        # CAST: PostgreSQL must know a parameter's type, and a lone ``? IS NULL`` does not say.
         rows = await self.database.fetch_all(
             "SELECT u.guild_id, u.day, u.user_id, u.images, s.cost, s.currency FROM usage u"
             " LEFT JOIN spending s ON s.job_id = u.job_id"
-            " WHERE (? IS NULL OR u.guild_id = ?) AND u.day >= ? AND u.day <= ?"
+            " WHERE (CAST(? AS BIGINT) IS NULL OR u.guild_id = ?) AND u.day >= ? AND u.day <= ?"
             " UNION ALL"
             " SELECT s.guild_id, s.day, s.user_id, s.images, s.cost, s.currency FROM spending s"
-            " WHERE (? IS NULL OR s.guild_id = ?) AND s.day >= ? AND s.day <= ?"
+            " WHERE (CAST(? AS BIGINT) IS NULL OR s.guild_id = ?) AND s.day >= ? AND s.day <= ?"
             " AND NOT EXISTS (SELECT 1 FROM usage u WHERE u.job_id = s.job_id)",
             (guild_id, guild_id, first_day, last, guild_id, guild_id, first_day, last),
         )

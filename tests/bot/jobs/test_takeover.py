@@ -293,6 +293,28 @@ async def test_processes_split_the_status_query_budget_between_them(
     await asyncio.gather(task_one, task_two, return_exceptions=True)
 
 
+async def test_a_dead_processs_job_cut_off_mid_submit_is_looked_up_not_submitted_again(
+    provider: ToAPIsProvider, sandbox: Sandbox, tmp_path: Path, database_url: str
+) -> None:
+    sandbox.add_fault("timeout", "submit", after=True, hang=30)  # sent; the answer never comes
+    one, seen_by_one, task_one, _ = await process(provider, tmp_path, database_url)
+    two, seen_by_two, task_two, stop_two = await process(provider, tmp_path, database_url)
+    job = await accept(one)
+    await until(one, job.id, JobState.SUBMITTING)
+    async with asyncio.timeout(5):
+        while sandbox.count("submit") == 0:
+            await asyncio.sleep(0.02)
+    await kill(one)
+    done = await until(two, job.id, JobState.DELIVERED)
+    assert done.owner == two.leases.owner and done.task_id
+    assert sandbox.count("submit") == 1  # found by its client reference, never sent twice
+    assert seen_by_one.finals(job.id) == [] and len(seen_by_two.finals(job.id)) == 1
+    stop_two.set()
+    await task_two
+    task_one.cancel()
+    await asyncio.gather(task_one, return_exceptions=True)
+
+
 class Attachments:
     """Where members' attachments are read from; ``hang`` keeps every read waiting."""
 

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from bot.errors import PolicyRefusal
-from bot.jobs.models import JobCompleted, JobRequest, ResultImage
+from bot.jobs.models import JobCompleted, JobFailed, JobRequest, ResultImage
 from bot.jobs.records import JobRecord
 from bot.options import OutputFormat, Resolution
 from bot.policy.budget import Budget
@@ -25,6 +25,7 @@ from bot.policy.rules import Rule
 from bot.policy.service import PolicyService
 from bot.policy.sync import PolicySync
 from bot.store.database import Database
+from bot.store.jobs import SqlJobStore
 from bot.store.policy import SqlPolicyStore
 
 GUILD, OTHER_GUILD, CHANNEL, USER = 1_000_000_000_000_000_001, 2_000_000_000_000_000_002, 3, 4
@@ -211,3 +212,31 @@ async def test_two_processes_cannot_both_spend_the_last_of_a_budget(
     assert sorted(type(o).__name__ for o in outcomes) == ["NoneType", "PolicyRefusal"]
     refusal = next(o for o in outcomes if isinstance(o, PolicyRefusal))
     assert refusal.rule == Rule.SERVER_BUDGET
+
+
+async def test_a_process_started_later_never_holds_the_others_running_jobs_in_memory(
+    postgres_url: str,
+) -> None:
+    """It would never learn when they finish, and refuse for ever what the database allows."""
+    async with Database.open(postgres_url) as first, Database.open(postgres_url) as second:
+        one = PolicyService(SqlPolicyStore(first))
+        syncs = [PolicySync(one, one.store, interval=0.1)]
+        await syncs[0].start()
+        try:
+            await one.update(GUILD, by=1, member_daily_images=1)
+            await start(one, "a")
+            await SqlJobStore(first).add(_job("a", n=1))  # accepted: a running job on record
+            two = PolicyService(SqlPolicyStore(second))  # starts while "a" runs elsewhere
+            syncs.append(PolicySync(two, two.store, interval=0.1))
+            await syncs[1].start()
+            with pytest.raises(PolicyRefusal):  # the database still holds "a"
+                await start(two, "b")
+            await one.job_finished(_job("a", n=1), _failed())  # nothing made: nothing counts
+            await start(two, "c")
+        finally:
+            for sync in syncs:
+                await sync.stop()
+
+
+def _failed() -> JobFailed:
+    return JobFailed(reason="the image service failed", failure="upstream")

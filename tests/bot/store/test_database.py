@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Iterator
 
@@ -175,3 +176,18 @@ async def test_closing_never_waits_forever_for_a_connection_still_in_use(postgre
         async with asyncio.timeout(5):
             await _close(database.pool, grace=0.2)
         assert database.pool.is_closing() and held is not None
+
+
+async def test_the_password_never_reaches_the_log(
+    postgres_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    url = postgres_url.replace("easel@", "easel:hunter2@")  # the test server ignores it
+    unreachable = f"postgresql://easel:hunter2@127.0.0.1:{free_port()}/easel"
+    with caplog.at_level(logging.DEBUG):
+        async with Database.open(url) as database:
+            await database.fetch_one("SELECT 1 AS one")
+        with pytest.raises(ConfigError):
+            async with Database.open(unreachable, reconnect_for=0.3):
+                pass
+    assert "database: PostgreSQL at" in caplog.text and "reconnecting" in caplog.text
+    assert "hunter2" not in caplog.text

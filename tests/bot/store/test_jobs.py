@@ -109,6 +109,21 @@ async def test_recent_jobs_are_per_member_newest_first(store: SqlJobStore) -> No
     assert [job.id for job in await store.recent_for_user(7, guild_id=1)] == []
 
 
+async def test_told_jobs_with_files_are_found_for_pruning_oldest_first(store: SqlJobStore) -> None:
+    kept = [StoredFile(path="j/result_1.png", filename="result_1.png", content_type="image/png")]
+    for job_id, finished_at, notified, results in (
+        ("old", 100.0, True, kept),
+        ("older", 50.0, True, kept),
+        ("recent", 900.0, True, kept),  # after the cutoff
+        ("untold", 10.0, False, kept),  # the member was not told yet
+        ("pruned", 10.0, True, []),  # nothing left to delete
+    ):
+        await store.add(record(job_id, finished_at=finished_at, notified=notified, results=results))
+    found = await store.with_files_finished_before(500.0, limit=10)
+    assert [job.id for job in found] == ["older", "old"]
+    assert [job.id for job in await store.with_files_finished_before(500.0, limit=1)] == ["older"]
+
+
 async def test_migrations_apply_once(database_url: str) -> None:
     async with Database.open(database_url) as database:
         assert await database.version() == migrations()[-1][0]

@@ -11,7 +11,7 @@ import asyncpg
 import pytest
 
 from bot.errors import ConfigError
-from bot.store.database import Database, latest_version, migrations
+from bot.store.database import Database, SchemaTooNewError, latest_version, migrations
 from tests.support.cli import run_cli
 
 PASSWORD = "s3cret-pass"  # the test server trusts every login; the password only travels
@@ -103,6 +103,26 @@ async def test_a_failed_dump_stops_the_upgrade_and_never_shows_the_password(
     assert PASSWORD not in Path(f"{seen}.args").read_text()  # never on a command line
     assert Path(f"{seen}.password").read_text().strip() == PASSWORD
     assert await version_of(postgres_url) == older  # not upgraded without its backup
+
+
+async def test_a_database_from_a_newer_easel_is_refused_untouched(
+    postgres_url: str, tmp_path: Path
+) -> None:
+    newer = latest_version() + 2
+    await postgres_at(postgres_url, latest_version())
+    connection = await asyncpg.connect(postgres_url)
+    try:
+        await connection.execute("INSERT INTO schema_version VALUES ($1, 'from the future')", newer)
+    finally:
+        await connection.close()
+
+    with pytest.raises(SchemaTooNewError) as caught:
+        async with Database.open(postgres_url, backups=tmp_path / "backups"):
+            pass
+
+    assert caught.value.setting == "DATABASE_URL" and f"schema {newer}" in str(caught.value)
+    assert await version_of(postgres_url) == newer
+    assert not (tmp_path / "backups").exists()
 
 
 async def test_the_backup_command_says_plainly_that_postgresql_is_backed_up_with_pg_dump(

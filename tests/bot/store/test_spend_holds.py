@@ -1,5 +1,6 @@
-"""Budget holds every process shares, on both backends: exact sums of what was spent and held,
-a refused hold leaves nothing, and a hold ends when its job's cost is recorded or let go."""
+"""The spending books and budget holds every process shares, on both backends: exact sums of
+what was spent and held, a refused hold leaves nothing, a hold ends when its job's cost is
+recorded or let go; reports, running jobs' estimates and members' defaults."""
 
 from __future__ import annotations
 
@@ -10,9 +11,15 @@ from decimal import Decimal
 import pytest
 
 from bot.errors import PolicyRefusal
+from bot.jobs.models import JobRequest
+from bot.jobs.records import JobRecord, JobState
+from bot.options import Resolution
 from bot.policy.budget import Spending, Spent
+from bot.policy.defaults import JobDefaults
 from bot.policy.records import SpendEntry, SpendHold
+from bot.providers.prices import UNKNOWN
 from bot.store.database import Database
+from bot.store.jobs import SqlJobStore
 from bot.store.policy import SqlPolicyStore
 
 GUILD, OTHER_GUILD = 1_234_567_890_123_456_789, 987_654_321_098_765_432  # 64-bit snowflakes
@@ -140,3 +147,74 @@ async def test_two_holds_cannot_both_take_the_last_of_a_budget(database_url: str
         )
     assert sum(outcome is None for outcome in outcomes) == 1
     assert all(isinstance(o, PolicyRefusal) for o in outcomes if o is not None)
+
+
+# ---------------------------------------------------------------------------- the spending books
+
+
+async def test_the_books_record_each_job_once_and_report_by_server_and_day(
+    store: SqlPolicyStore,
+) -> None:
+    assert await store.record_spend(spend("a", "0.04"))
+    assert not await store.record_spend(spend("a", "0.04"))  # a finish hook that ran twice
+    await store.record_spend(spend("b", None, guild=OTHER_GUILD, day="2026-08-21"))
+    await store.record_usage("a", GUILD, MEMBER, DAY, 1)
+    await store.record_usage("old", GUILD, MEMBER, DAY, 2)  # from before prices were kept
+
+    loaded = await store.spend_since(NOON - 1)
+    assert sorted((e.job_id, e.guild_id, str(e.cost)) for e in loaded) == [
+        ("a", GUILD, "0.04"),
+        ("b", OTHER_GUILD, "None"),
+    ]
+    ours = await store.job_spend(GUILD, DAY)
+    assert sorted((j.images, str(j.cost)) for j in ours) == [(1, "0.04"), (2, "None")]
+    everyone = await store.job_spend(None, DAY, "2026-08-21")
+    assert sorted((j.guild_id, j.day, str(j.cost)) for j in everyone) == [
+        (OTHER_GUILD, "2026-08-21", "None"),
+        (GUILD, DAY, "0.04"),
+        (GUILD, DAY, "None"),
+    ]
+    assert await store.job_spend(GUILD, "2026-08-21") == []
+
+
+async def test_running_jobs_are_listed_with_their_estimates(
+    store: SqlPolicyStore, database: Database
+) -> None:
+    jobs = SqlJobStore(database)
+    for job_id, state, estimate in (
+        ("run", JobState.SUBMITTED, Decimal("0.04")),
+        ("unknown", JobState.QUEUED, UNKNOWN),
+        ("done", JobState.DELIVERED, Decimal("0.04")),
+    ):
+        await jobs.add(_job(job_id, state=state, estimated_cost=estimate, currency="USD"))
+    pending = {p.job_id: p.estimated_cost for p in await store.pending_spend()}
+    assert pending == {"run": Decimal("0.04"), "unknown": UNKNOWN}
+
+
+async def test_a_members_defaults_are_kept_replaced_and_forgotten(store: SqlPolicyStore) -> None:
+    await store.save_member_defaults(GUILD, MEMBER, JobDefaults(n=2))
+    await store.save_member_defaults(GUILD, MEMBER, JobDefaults(n=3, resolution=Resolution.R2K))
+    await store.save_member_defaults(OTHER_GUILD, MEMBER, JobDefaults(n=1))
+    assert await store.all_member_defaults() == {
+        (GUILD, MEMBER): JobDefaults(n=3, resolution=Resolution.R2K),
+        (OTHER_GUILD, MEMBER): JobDefaults(n=1),
+    }
+    await store.save_member_defaults(GUILD, MEMBER, JobDefaults())  # empty: forget them
+    assert list(await store.all_member_defaults()) == [(OTHER_GUILD, MEMBER)]
+
+
+def _job(job_id: str, **fields: object) -> JobRecord:
+    return JobRecord.model_validate(
+        {
+            "id": job_id,
+            "guild_id": GUILD,
+            "channel_id": 3,
+            "user_id": MEMBER,
+            "request": JobRequest(prompt="a fox"),
+            "resolution": Resolution.R1K,
+            "width": 1024,
+            "height": 1024,
+            "client_reference": f"easel-{job_id}",
+            **fields,
+        }
+    )
