@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 import discord
@@ -164,6 +165,13 @@ def bounds(low: float | None, high: float | None) -> Text:
     return _("at most {high}", high=high or 0)
 
 
+@lru_cache(maxsize=128)
+def _parameters(command: app_commands.Command[Any, ..., Any]) -> tuple[app_commands.Parameter, ...]:
+    """A command's declared options: discord.py builds a fresh list on every ``parameters`` read,
+    and a command's declaration never changes once it is in the tree."""
+    return tuple(command.parameters)
+
+
 def declared_problem(
     command: app_commands.Command[Any, ..., Any],
     data: Mapping[str, Any],
@@ -172,7 +180,7 @@ def declared_problem(
     """The first option of ``data`` (an interaction's) that breaks ``command``'s declaration."""
     sent = {str(option.get("name")): option.get("value") for option in leaf_options(data)}
     resolved = data.get("resolved") or {}
-    for parameter in command.parameters:
+    for parameter in _parameters(command):
         if parameter.display_name not in sent:
             if parameter.required:
                 return _(

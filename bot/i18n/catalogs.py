@@ -13,6 +13,7 @@ import gettext
 import io
 import logging
 import threading
+from functools import lru_cache
 from pathlib import Path
 
 from babel import Locale
@@ -60,6 +61,7 @@ def babel_locale(locale: str) -> Locale:
     return Locale.parse(locale, sep="-")
 
 
+@lru_cache(maxsize=256)
 def negotiate(requested: str | None) -> str:
     """The shipped locale for a locale a reader asked for (Discord's ``interaction.locale``).
 

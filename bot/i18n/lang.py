@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from datetime import date
-from functools import cache
+from functools import cache, lru_cache
 
 from babel import Locale
 from babel.dates import format_skeleton
@@ -88,7 +88,7 @@ class Lang:
 
     def number(self, value: float) -> str:
         """A quantity: ``1,234.5`` in English, ``1.234,5`` in German, ``1 234,5`` in French."""
-        return format_decimal(value, locale=self.locale)
+        return _decimal(self.code, value)
 
     def duration(self, seconds: float) -> str:
         """Units from days to seconds, the largest two: "1 hour and 5 minutes", "0.5 seconds"."""
@@ -126,6 +126,13 @@ class Lang:
 
 
 _JOINERS = {"plus": " + ", "dots": " · "}  # the same in every language
+
+
+@lru_cache(maxsize=4096)
+def _decimal(code: str, value: float) -> str:
+    """Babel parses the locale's pattern on every call; progress messages repeat the same few
+    numbers (queue positions, percentages, counts) thousands of times a minute."""
+    return format_decimal(value, locale=babel_locale(code))
 
 
 @cache
