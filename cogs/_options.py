@@ -13,7 +13,7 @@ engine's model spec at the moment the member types. Every value is checked again
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import TYPE_CHECKING, TypedDict, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from discord.app_commands import Choice
 
@@ -150,21 +150,7 @@ async def edit_quality_autocomplete(interaction: Interaction, current: str) -> l
     return quality_choices(spec, current, lang_for(interaction))
 
 
-def numbered(option: str, first: int, last: int, description: str) -> dict[str, str]:
-    """One description for numbered options (``image3`` … ``image16``), for ``describe``."""
-    return {f"{option}{number}": description for number in range(first, last + 1)}
-
-
 # ---------------------------------------------------------------------------- parsing
-
-
-class OutputOptions(TypedDict):
-    """The image options of a command as ``JobRequest`` fields."""
-
-    ratio: Ratio
-    resolution: Resolution | None
-    quality: Quality | None
-    output_format: OutputFormat
 
 
 def parse_choice(enum: type[E], value: str | None, option: str) -> E | None:
@@ -188,20 +174,3 @@ def parse_choice(enum: type[E], value: str | None, option: str) -> E | None:
             ),
             field=option,
         ) from None
-
-
-def parse_output_options(
-    *,
-    ratio: str | None,
-    resolution: str | None,
-    quality: str | None,
-    output_format: str | None,
-    default_ratio: Ratio,
-) -> OutputOptions:
-    """The options every image command takes, parsed; ``InputError`` names a bad one."""
-    return OutputOptions(
-        ratio=parse_choice(Ratio, ratio, "ratio") or default_ratio,
-        resolution=parse_choice(Resolution, resolution, "resolution"),
-        quality=parse_choice(Quality, quality, "quality"),
-        output_format=parse_choice(OutputFormat, output_format, "format") or OutputFormat.PNG,
-    )

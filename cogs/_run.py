@@ -39,11 +39,6 @@ IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp", ".gif", ".bmp", ".tif", ".
 GENERIC_TYPES = frozenset({"application/octet-stream", "binary/octet-stream"})
 
 
-def attached(*options: discord.Attachment | None) -> list[discord.Attachment]:
-    """The attachments a member gave, in option order (options left out are None)."""
-    return [attachment for attachment in options if attachment is not None]
-
-
 def looks_like_image(attachment: discord.Attachment) -> bool:
     """An attachment Easel may be able to read (decoding decides for sure).
 
