@@ -1,15 +1,13 @@
 """The options ``/imagine``, ``/edit`` and ``/blend`` share, declared once.
 
-discord.py reads a command's options from its callback's signature, so the shared ones (the
-output options and the numbered image attachments) are added to each callback's signature here
-and handed to it gathered: an ``ImageOptions`` and the attachments in option order. A command
-declares only what is its own (its prompt, its required images) and the texts that differ.
+The output options and the numbered image attachments are added after each command's own options
+(``cogs._signature``) and handed to it gathered: an ``ImageOptions`` and the attachments given, in
+option order. A command declares only what is its own (its prompt, its required images) and the
+texts that differ.
 """
 
 from __future__ import annotations
 
-import functools
-import inspect
 from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -17,14 +15,13 @@ from typing import Any
 import discord
 from discord import app_commands
 from discord.app_commands import Choice, Range
-from discord.utils import resolve_annotation
 
 from bot.client import Interaction
 from bot.options import OutputFormat, Quality, Ratio, Resolution
 from bot.policy.defaults import OptionField
 from cogs._options import FORMAT_CHOICES, parse_choice
+from cogs._signature import Callback, add_options, optional
 
-Callback = Callable[..., Coroutine[Any, Any, None]]
 Suggest = Callable[[Interaction, str], Coroutine[Any, Any, list[Choice[str]]]]
 
 #: The output options in the order Discord shows them, after each command's own options.
@@ -102,12 +99,6 @@ class Numbered:
         ]
 
 
-def _optional(name: str, annotation: Any) -> inspect.Parameter:
-    return inspect.Parameter(
-        name, inspect.Parameter.KEYWORD_ONLY, default=None, annotation=annotation | None
-    )
-
-
 def image_options(outputs: Outputs, images: Numbered) -> Callable[[Callback], Callback]:
     """Add the output options and the numbered ``images`` after a command callback's own.
 
@@ -115,36 +106,22 @@ def image_options(outputs: Outputs, images: Numbered) -> Callable[[Callback], Ca
     ``images: list[discord.Attachment]`` (the numbered ones that were given, in order). A
     ``describe`` above this decorator may override a description it sets.
     """
+    names = images.names()
+    added = [optional(name, annotation) for name, annotation in _OUTPUTS]
+    added += [optional(name, discord.Attachment) for name in names]
+
+    def gather(values: dict[str, Any]) -> dict[str, Any]:
+        given = [values[name] for name in names if values[name] is not None]
+        return {"options": ImageOptions(**{n: values[n] for n, _ in _OUTPUTS}), "images": given}
 
     def decorate(callback: Callback) -> Callback:
-        own = [
-            p.replace(annotation=resolve_annotation(p.annotation, callback.__globals__, None, {}))
-            if isinstance(p.annotation, str)
-            else p
-            for p in inspect.signature(callback).parameters.values()
-            if p.kind is not inspect.Parameter.KEYWORD_ONLY
-        ]
-        names = images.names()
-        added = [_optional(name, annotation) for name, annotation in _OUTPUTS]
-        added += [_optional(name, discord.Attachment) for name in names]
-
-        @functools.wraps(callback)
-        async def with_options(*args: Any, **values: Any) -> None:
-            options = ImageOptions(**{name: values.pop(name) for name, _ in _OUTPUTS})
-            given = [a for a in (values.pop(name) for name in names) if a is not None]
-            await callback(*args, **values, options=options, images=given)
-
-        with_options.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
-            [*own, *added], return_annotation=None
+        command = add_options(added, gather)(callback)
+        described = {**outputs.help, **_SHARED_HELP, **dict.fromkeys(names, images.description)}
+        command = app_commands.rename(output_format="format")(command)
+        command = app_commands.describe(**described)(command)
+        command = app_commands.choices(ratio=outputs.ratios, output_format=FORMAT_CHOICES)(command)
+        return app_commands.autocomplete(resolution=outputs.resolution, quality=outputs.quality)(
+            command
         )
-        described = {**outputs.help, **_SHARED_HELP, **{name: images.description for name in names}}
-        with_options = app_commands.rename(output_format="format")(with_options)
-        with_options = app_commands.describe(**described)(with_options)
-        with_options = app_commands.choices(ratio=outputs.ratios, output_format=FORMAT_CHOICES)(
-            with_options
-        )
-        return app_commands.autocomplete(
-            resolution=outputs.resolution, quality=outputs.quality
-        )(with_options)
 
     return decorate
