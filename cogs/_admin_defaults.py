@@ -8,6 +8,7 @@ not when a member's job runs. Members' own defaults (``/settings``) and options 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
@@ -26,6 +27,7 @@ from cogs._answers import Refused, answer_privately
 from cogs._defaults import check_layers
 from cogs._i18n import lang_for
 from cogs._options import RATIO_CHOICES, parse_choice
+from cogs._signature import Callback, add_options, optional
 
 if TYPE_CHECKING:
     from bot.client import EaselBot
@@ -72,33 +74,61 @@ async def admin_only(interaction: Interaction) -> bool:
     return bool(await discord.utils.maybe_coroutine(cog.interaction_check, interaction))
 
 
-def parse_defaults(
-    *,
-    ratio: str | None,
-    resolution: str | None,
-    quality: str | None,
-    output_format: str | None,
-    n: int | None,
-) -> tuple[dict[OptionField, Any], set[OptionField]]:
-    """The options given as (values to set, options to clear); "none" and ``n:0`` clear."""
+@dataclass(frozen=True)
+class DefaultsChange:
+    """The defaults options as typed: values to set, options to clear ("none", ``n:0``), reset."""
+
+    given: dict[OptionField, Any]
+    cleared: set[OptionField]
+    reset: bool
+
+    @property
+    def empty(self) -> bool:
+        """Nothing given: the command shows the defaults instead of changing them."""
+        return not self.given and not self.cleared and not self.reset
+
+    def applied_to(self, current: JobDefaults) -> JobDefaults:
+        """``current`` (nothing, after a reset) with the changes, or ``InputError``."""
+        return changed(JobDefaults() if self.reset else current, self.given, self.cleared)
+
+
+def parse_defaults(values: dict[str, Any]) -> DefaultsChange:
+    """The defaults options as a change; a bad value is an ``InputError`` naming it."""
     given: dict[OptionField, Any] = {}
     cleared: set[OptionField] = set()
-    choices: dict[OptionField, tuple[type[StrEnum], str | None]] = {
-        "ratio": (Ratio, ratio),
-        "resolution": (Resolution, resolution),
-        "quality": (Quality, quality),
-        "output_format": (OutputFormat, output_format),
+    choices: dict[OptionField, type[StrEnum]] = {
+        "ratio": Ratio,
+        "resolution": Resolution,
+        "quality": Quality,
+        "output_format": OutputFormat,
     }
-    for field, (enum, value) in choices.items():
+    for field, enum in choices.items():
+        value = values[field]
         if value is not None and value.strip().lower() == NO_DEFAULT:
             cleared.add(field)
         elif (parsed := parse_choice(enum, value, OPTION_NAMES[field])) is not None:
             given[field] = parsed
+    n = values["n"]
     if n == 0:
         cleared.add("n")
     elif n is not None:
         given["n"] = n
-    return given, cleared
+    return DefaultsChange(given, cleared, reset=bool(values["reset"]))
+
+
+def defaults_options(callback: Callback) -> Callback:
+    """Add the defaults options (ratio, resolution, quality, format, n, reset) after a command
+    callback's own; it takes them as keyword-only ``change: DefaultsChange``. A ``describe``
+    above this decorator may override a description."""
+    added = [
+        *(optional(name, str) for name in ("ratio", "resolution", "quality", "output_format")),
+        optional("n", Range[int, 0, 10]),
+        optional("reset", bool, default=False),
+    ]
+    command = add_options(added, lambda values: {"change": parse_defaults(values)})(callback)
+    command = app_commands.rename(output_format="format")(command)
+    command = app_commands.describe(**OPTION_HELP)(command)
+    return app_commands.choices(**CHOICES)(command)
 
 
 def changed(
@@ -146,29 +176,15 @@ class DefaultsGroup(app_commands.Group, name="defaults", description="Options us
         return await admin_only(interaction)
 
     @app_commands.command(name="server", description="Defaults for the whole server")
-    @app_commands.rename(output_format="format")
-    @app_commands.describe(**OPTION_HELP)
-    @app_commands.choices(**CHOICES)
-    async def server(
-        self,
-        interaction: Interaction,
-        ratio: str | None = None,
-        resolution: str | None = None,
-        quality: str | None = None,
-        output_format: str | None = None,
-        n: Range[int, 0, 10] | None = None,
-        reset: bool = False,
-    ) -> None:
+    @defaults_options
+    async def server(self, interaction: Interaction, *, change: DefaultsChange) -> None:
         """Set (or clear) the server's defaults; options left out stay as they are."""
         guild_id = interaction.guild_id
         assert guild_id is not None
         tr = lang_for(interaction)
         policy = interaction.client.policy
         settings = policy.settings(guild_id)
-        given, cleared = parse_defaults(
-            ratio=ratio, resolution=resolution, quality=quality, output_format=output_format, n=n
-        )
-        if not given and not cleared and not reset:
+        if change.empty:
             await answer_privately(
                 interaction,
                 tr(
@@ -179,7 +195,7 @@ class DefaultsGroup(app_commands.Group, name="defaults", description="Options us
                 ),
             )
             return
-        new = changed(JobDefaults() if reset else settings.defaults, given, cleared)
+        new = change.applied_to(settings.defaults)
         problem = check_layers(interaction, [DefaultLayer(source="server", defaults=new)])
         if problem is not None:
             raise InputError(
@@ -205,19 +221,10 @@ class DefaultsGroup(app_commands.Group, name="defaults", description="Options us
         await answer_privately(interaction, text)
 
     @app_commands.command(name="channel", description="Defaults in one channel or category")
-    @app_commands.rename(output_format="format")
-    @app_commands.describe(channel="A channel, thread or category", **OPTION_HELP)
-    @app_commands.choices(**CHOICES)
+    @app_commands.describe(channel="A channel, thread or category")
+    @defaults_options
     async def channel(
-        self,
-        interaction: Interaction,
-        channel: Place,
-        ratio: str | None = None,
-        resolution: str | None = None,
-        quality: str | None = None,
-        output_format: str | None = None,
-        n: Range[int, 0, 10] | None = None,
-        reset: bool = False,
+        self, interaction: Interaction, channel: Place, *, change: DefaultsChange
     ) -> None:
         """Set (or clear) one channel's defaults, over the server's."""
         guild_id = interaction.guild_id
@@ -226,10 +233,7 @@ class DefaultsGroup(app_commands.Group, name="defaults", description="Options us
         policy = interaction.client.policy
         settings = policy.settings(guild_id)
         current = settings.channel_defaults.get(channel.id, JobDefaults())
-        given, cleared = parse_defaults(
-            ratio=ratio, resolution=resolution, quality=quality, output_format=output_format, n=n
-        )
-        if not given and not cleared and not reset:
+        if change.empty:
             await answer_privately(
                 interaction,
                 tr(
@@ -243,7 +247,7 @@ class DefaultsGroup(app_commands.Group, name="defaults", description="Options us
                 ),
             )
             return
-        new = changed(JobDefaults() if reset else current, given, cleared)
+        new = change.applied_to(current)
         layers = [
             DefaultLayer(source="channel", defaults=new, place=channel.id),
             DefaultLayer(source="server", defaults=settings.defaults),

@@ -12,14 +12,13 @@ from typing import TYPE_CHECKING
 
 import discord
 from discord import app_commands
-from discord.app_commands import Range
 from discord.ext import commands
 
 from bot.client import Interaction
 from bot.errors import InputError
 from bot.i18n import Lang, _, markup
 from bot.policy.defaults import JobDefaults
-from cogs._admin_defaults import CHOICES, OPTION_HELP, changed, parse_defaults
+from cogs._admin_defaults import DefaultsChange, defaults_options
 from cogs._answers import answer_privately
 from cogs._defaults import check_layers, effective_text, layers_for
 from cogs._i18n import lang_for
@@ -68,26 +67,13 @@ class MemberSettings(commands.Cog):
 
     @app_commands.command(name="settings", description="Your own defaults for image options")
     @app_commands.guild_only()
-    @app_commands.rename(output_format="format")
     @app_commands.describe(
         ratio="Your aspect ratio for /imagine (no default: the channel's or server's, else 1:1)",
-        resolution=OPTION_HELP["resolution"],
-        quality=OPTION_HELP["quality"],
-        output_format=OPTION_HELP["output_format"],
         n="Images per job (0: no default of your own)",
         reset="Clear all your defaults first",
     )
-    @app_commands.choices(**CHOICES)
-    async def settings_command(
-        self,
-        interaction: Interaction,
-        ratio: str | None = None,
-        resolution: str | None = None,
-        quality: str | None = None,
-        output_format: str | None = None,
-        n: Range[int, 0, 10] | None = None,
-        reset: bool = False,
-    ) -> None:
+    @defaults_options
+    async def settings_command(self, interaction: Interaction, *, change: DefaultsChange) -> None:
         """Show your defaults, or change them (options left out stay as they are)."""
         guild_id = interaction.guild_id
         tr = lang_for(interaction)
@@ -98,15 +84,12 @@ class MemberSettings(commands.Cog):
             return
         preferences = self.bot.policy.preferences
         current = preferences.of(guild_id, interaction.user.id)
-        given, cleared = parse_defaults(
-            ratio=ratio, resolution=resolution, quality=quality, output_format=output_format, n=n
-        )
-        if not given and not cleared and not reset:
+        if change.empty:
             await answer_privately(
                 interaction, embed=settings_embed(interaction, current, tr, saved=False)
             )
             return
-        new = changed(JobDefaults() if reset else current, given, cleared)
+        new = change.applied_to(current)
         problem = check_layers(interaction, layers_for(interaction, member=new))
         if problem is not None:
             raise InputError(
