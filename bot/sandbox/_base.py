@@ -17,7 +17,7 @@ from types import TracebackType
 from typing import Any, Generic, Protocol, Self, TypeVar
 
 from aiohttp import web
-from pydantic import ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +47,23 @@ class FaultRule(Protocol):
     def model_copy(
         self, *, update: Mapping[str, Any] | None = None, deep: bool = False
     ) -> Self: ...
+
+
+class RuleFields(BaseModel):
+    """The fields every emulator's fault rule has; each adds ``endpoint``, ``kind``, ``matches``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    times: int = Field(default=1, ge=1)
+    retry_after: float = Field(default=1.0, ge=0, description="Retry-After seconds (429 only)")
+    hang: float = Field(default=30.0, ge=0, description="seconds to hang (timeout, stalls)")
+    seconds: float | None = Field(
+        default=None,
+        gt=0,
+        description="an outage: every matching request fails for this many seconds from the "
+        "first one (instead of the next ``times`` requests)",
+    )
+    until: float | None = Field(default=None, description="set by the emulator: when it ends")
 
 
 RuleT = TypeVar("RuleT", bound=FaultRule)

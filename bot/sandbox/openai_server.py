@@ -47,7 +47,8 @@ from bot.providers.openai.models import (
 )
 from bot.providers.profiles import ProviderProfile, load_profiles
 from bot.providers.sizes import parse_size
-from bot.sandbox._base import Emulator, Handler, broken_answer
+from bot.sandbox._base import Emulator, Handler, RuleFields, broken_answer
+from bot.sandbox._images import MaskWords, image_size, mask_problem, sniff
 from bot.sandbox.placeholder import render_edit_placeholder, render_placeholder
 
 log = logging.getLogger(__name__)
@@ -87,23 +88,11 @@ _SAFETY_MESSAGE = (
 )
 
 
-class FaultRule(BaseModel):
+class FaultRule(RuleFields):
     """One scripted failure for the next ``times`` requests to ``endpoint``."""
-
-    model_config = ConfigDict(extra="forbid")
 
     endpoint: FaultTarget = "any"
     kind: FaultKind
-    times: int = Field(default=1, ge=1)
-    retry_after: float = Field(default=1.0, ge=0)
-    hang: float = Field(default=30.0, ge=0)
-    seconds: float | None = Field(
-        default=None,
-        gt=0,
-        description="an outage: every matching request fails for this many seconds from the "
-        "first one (instead of the next ``times`` requests)",
-    )
-    until: float | None = Field(default=None, description="set by the emulator: when it ends")
 
     def matches(self, endpoint: Endpoint) -> bool:
         """True when this rule applies to a request of this kind."""
@@ -185,39 +174,17 @@ def _error(
 
 
 def _sniff(data: bytes) -> str | None:
-    if data.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "png"
-    if data.startswith(b"\xff\xd8\xff"):
-        return "jpeg"
-    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return "webp"
-    return None
+    """``png``, ``jpeg`` or ``webp``: the formats the Images API takes (not GIF)."""
+    kind = sniff(data)
+    return kind if kind in ("png", "jpeg", "webp") else None
 
 
-def _size_of(data: bytes) -> tuple[int, int]:
-    with Image.open(io.BytesIO(data)) as image:
-        return image.size
-
-
-def _mask_problem(mask: bytes, first: bytes) -> str | None:
-    """Why a mask breaks the documented rules (alpha PNG, the first image's size), or None."""
-    if _sniff(mask) != "png":
-        return "mask must be a PNG image with an alpha channel"
-    try:
-        with Image.open(io.BytesIO(mask)) as image:
-            has_alpha = image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info
-            size = image.size
-        expected = _size_of(first)
-    except (OSError, ValueError, SyntaxError) as exc:
-        return f"mask or image is not a readable image ({exc})"
-    if not has_alpha:
-        return "mask must have an alpha channel"
-    if size != expected:
-        return (
-            f"mask must have the same dimensions as the image ({expected[0]}x{expected[1]}), "
-            f"got {size[0]}x{size[1]}"
-        )
-    return None
+_MASK_WORDS = MaskWords(
+    not_png="mask must be a PNG image with an alpha channel",
+    unreadable="mask or image is not a readable image ({error})",
+    no_alpha="mask must have an alpha channel",
+    wrong_size="mask must have the same dimensions as the image ({expected}), got {got}",
+)
 
 
 def render_partial(final: bytes, index: int, total: int) -> bytes:
@@ -419,7 +386,9 @@ class OpenAISandbox(Emulator[Endpoint, LoggedCall, FaultRule]):
             call = await self._parse_edit(request)
             self._check_call(call)
             if call.mask is not None and self.profile.mask:
-                problem = await asyncio.to_thread(_mask_problem, call.mask, call.images[0])
+                problem = await asyncio.to_thread(
+                    mask_problem, call.mask, call.images[0], _MASK_WORDS
+                )
                 if problem is not None:
                     raise _Refused(400, problem, code="invalid_mask", kind="invalid_request_error")
         except _Refused as exc:
@@ -589,7 +558,7 @@ class OpenAISandbox(Emulator[Endpoint, LoggedCall, FaultRule]):
             return size
         if call.images:
             spec = model_spec(self.profile, call.options.model)
-            source = _size_of(call.images[0])
+            source = image_size(call.images[0])
             if spec.free_sizes is not None:
                 return spec.free_sizes.snap(*source)
             tier = next(tier for tier in spec.sizes if spec.sizes[tier])

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import io
 import json
 import logging
 import secrets
@@ -24,7 +23,6 @@ from typing import Any, Literal
 
 import aiohttp
 from aiohttp import web
-from PIL import Image
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from bot.options import Ratio, Resolution
@@ -40,7 +38,8 @@ from bot.providers.toapis.models import (
     UploadedFile,
     UploadResponse,
 )
-from bot.sandbox._base import Emulator, Handler, broken_answer
+from bot.sandbox._base import Emulator, Handler, RuleFields, broken_answer
+from bot.sandbox._images import MaskWords, image_size, mask_problem, sniff
 from bot.sandbox.placeholder import render_edit_placeholder, render_placeholder
 
 log = logging.getLogger(__name__)
@@ -72,23 +71,11 @@ _GATEWAY_PAGE = """<html>
 """
 
 
-class FaultRule(BaseModel):
+class FaultRule(RuleFields):
     """One scripted failure for the next ``times`` requests to ``endpoint``."""
-
-    model_config = ConfigDict(extra="forbid")
 
     endpoint: FaultTarget = "any"
     kind: FaultKind
-    times: int = Field(default=1, ge=1)
-    retry_after: float = Field(default=1.0, ge=0, description="Retry-After seconds (429 only)")
-    hang: float = Field(default=30.0, ge=0, description="seconds to hang (timeout only)")
-    seconds: float | None = Field(
-        default=None,
-        gt=0,
-        description="an outage: every matching request fails for this many seconds from the "
-        "first one (instead of the next ``times`` requests)",
-    )
-    until: float | None = Field(default=None, description="set by the emulator: when it ends")
     after: bool = Field(
         default=False,
         description="run the real handler first, then fail: the request took effect but its "
@@ -230,44 +217,19 @@ def _error(status: int, code: str | int, message: str, kind: str | None = None) 
     return web.json_response({"error": error}, status=status)
 
 
-def _sniff(data: bytes) -> tuple[str, str] | None:
-    """(mime type, extension) of an image the upload endpoint accepts, from its magic bytes."""
-    if data.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "image/png", "png"
-    if data.startswith(b"\xff\xd8\xff"):
-        return "image/jpeg", "jpg"
-    if data[:6] in (b"GIF87a", b"GIF89a"):
-        return "image/gif", "gif"
-    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return "image/webp", "webp"
-    return None
-
-
-def _image_size(data: bytes) -> tuple[int, int]:
-    """Width and height from an image's header (sync; run in a thread)."""
-    with Image.open(io.BytesIO(data)) as image:
-        return image.size
-
-
-def _mask_problem(mask: bytes, first_image: bytes) -> str | None:
-    """Why a mask breaks the documented rules (PNG, alpha channel, first image's size), or None."""
-    if _sniff(mask) != ("image/png", "png"):
-        return "mask_url must be a PNG image with an alpha channel"
-    try:
-        with Image.open(io.BytesIO(mask)) as image:
-            has_alpha = image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info
-            size = image.size
-        expected = _image_size(first_image)
-    except (OSError, ValueError, SyntaxError) as exc:
-        return f"mask_url or image_urls[0] is not a readable image ({exc})"
-    if not has_alpha:
-        return "mask_url must be a PNG with an alpha channel (transparent pixels are repainted)"
-    if size != expected:
-        return (
-            f"mask_url must match the size of the first image ({expected[0]}x{expected[1]}), "
-            f"got {size[0]}x{size[1]}"
-        )
-    return None
+#: Upload types the real endpoint accepts: (mime type, file extension).
+_UPLOAD_TYPES = {
+    "png": ("image/png", "png"),
+    "jpeg": ("image/jpeg", "jpg"),
+    "gif": ("image/gif", "gif"),
+    "webp": ("image/webp", "webp"),
+}
+_MASK_WORDS = MaskWords(
+    not_png="mask_url must be a PNG image with an alpha channel",
+    unreadable="mask_url or image_urls[0] is not a readable image ({error})",
+    no_alpha="mask_url must be a PNG with an alpha channel (transparent pixels are repainted)",
+    wrong_size="mask_url must match the size of the first image ({expected}), got {got}",
+)
 
 
 class Sandbox(Emulator[Endpoint, LoggedRequest, FaultRule]):
@@ -445,7 +407,7 @@ class Sandbox(Emulator[Endpoint, LoggedRequest, FaultRule]):
         }
         if len(data) > MAX_UPLOAD_BYTES:
             return self._upload_error("Image too large. Maximum size is 10MB")
-        kind = _sniff(data)
+        kind = _UPLOAD_TYPES.get(sniff(data) or "")
         if kind is None:
             return self._upload_error("Unsupported image type. Allowed: JPEG, PNG, WebP, GIF")
         mime, ext = kind
@@ -602,7 +564,7 @@ class Sandbox(Emulator[Endpoint, LoggedRequest, FaultRule]):
             size = spec.size_for(ratio, tier)
             assert size is not None  # checked by _validate
             return size
-        source = await asyncio.to_thread(_image_size, inputs[0]) if inputs else None
+        source = await asyncio.to_thread(image_size, inputs[0]) if inputs else None
         return spec.auto_size(tier, source)
 
     async def _edit_inputs(self, body: GenerationRequest) -> tuple[list[bytes], bytes | None]:
@@ -618,13 +580,13 @@ class Sandbox(Emulator[Endpoint, LoggedRequest, FaultRule]):
         images = []
         for position, url in enumerate(body.image_urls):
             data = await self._fetch_input(url, f"image_urls[{position}]")
-            if _sniff(data) not in (("image/png", "png"), ("image/jpeg", "jpg")):
+            if sniff(data) not in ("png", "jpeg"):
                 raise _Invalid(f"image_urls[{position}] must be a PNG or JPG image")
             images.append(data)
         mask = None
         if body.mask_url is not None:
             mask = await self._fetch_input(body.mask_url, "mask_url")
-            problem = await asyncio.to_thread(_mask_problem, mask, images[0])
+            problem = await asyncio.to_thread(mask_problem, mask, images[0], _MASK_WORDS)
             if problem is not None:
                 raise _Invalid(problem)
         return images, mask
