@@ -13,11 +13,12 @@ import re
 from collections.abc import Callable, Iterator
 
 import aiohttp
-from prometheus_client import CollectorRegistry, Counter, Histogram
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client import CollectorRegistry
+from prometheus_client.core import Metric
 from prometheus_client.registry import Collector
 
 from bot.ops.http_trace import RequestDone, request_trace
+from bot.ops.metrics import Declare, gauges
 from bot.ops.server import Readiness
 
 GATEWAY = "discord"  # the readiness blocker's name
@@ -41,25 +42,23 @@ class DiscordMetrics:
 
     def __init__(self, registry: CollectorRegistry, readiness: Readiness) -> None:
         self.readiness = readiness
-        self.requests = Counter(
+        new = Declare(registry)
+        self.requests = new.counter(
             "easel_discord_requests",
             "HTTP requests to Discord's REST API, by method, route and status (or the network "
             "failure), each retry counted.",
-            ["method", "route", "status"],
-            registry=registry,
+            *("method", "route", "status"),
         )
-        self.rate_limited = Counter(
+        self.rate_limited = new.counter(
             "easel_discord_rate_limited",
             "429 answers from Discord, by route and scope (user, global, shared).",
-            ["route", "scope"],
-            registry=registry,
+            *("route", "scope"),
         )
-        self.latency = Histogram(
+        self.latency = new.histogram(
             "easel_discord_request_duration_seconds",
             "Time from sending a request to Discord to its answer's headers.",
-            ["method"],
+            "method",
             buckets=REST_BUCKETS,
-            registry=registry,
         )
         self.connected = False
         self.latency_seconds: Callable[[], float] = lambda: math.nan
@@ -73,8 +72,7 @@ class DiscordMetrics:
 
     def _rest_request(self, done: RequestDone) -> None:
         route = discord_route(done.url.path)
-        status = str(done.status) if done.status is not None else done.failure or "network"
-        self.requests.labels(done.method, route, status).inc()
+        self.requests.labels(done.method, route, done.outcome).inc()
         self.latency.labels(done.method).observe(done.seconds)
         if done.status == 429 and done.headers is not None:
             scope = done.headers.get("X-RateLimit-Scope")
@@ -101,17 +99,17 @@ class _GatewayCollector(Collector):
 
     def collect(self) -> Iterator[Metric]:
         metrics = self._metrics
-        yield GaugeMetricFamily(
-            "easel_discord_gateway_connected",
-            "1 while the gateway session is ready, 0 while it is not.",
-            value=1.0 if metrics.connected else 0.0,
-        )
         latency = metrics.latency_seconds()
-        yield GaugeMetricFamily(
-            "easel_discord_gateway_latency_seconds",
-            "Time between the last gateway heartbeat and its acknowledgement (NaN before one).",
-            value=latency if math.isfinite(latency) else math.nan,
-        )
-        yield GaugeMetricFamily(
-            "easel_discord_guilds", "Servers the bot is in.", value=metrics.guild_count()
+        yield from gauges(
+            (
+                "easel_discord_gateway_connected",
+                "1 while the gateway session is ready, 0 while it is not.",
+                1.0 if metrics.connected else 0.0,
+            ),
+            (
+                "easel_discord_gateway_latency_seconds",
+                "Time between the last gateway heartbeat and its acknowledgement (NaN before one).",
+                latency if math.isfinite(latency) else math.nan,
+            ),
+            ("easel_discord_guilds", "Servers the bot is in.", metrics.guild_count()),
         )

@@ -35,6 +35,11 @@ class RequestDone:
     headers: CIMultiDictProxy[str] | None
     context: object  # the request's ``trace_request_ctx`` (providers pass a dict)
 
+    @property
+    def outcome(self) -> str:
+        """A metric label: the HTTP status, else the failure kind (``network`` if unknown)."""
+        return str(self.status) if self.status is not None else self.failure or "network"
+
 
 def request_trace(on_done: Callable[[RequestDone], None]) -> aiohttp.TraceConfig:
     """A trace config that calls ``on_done`` for every request (a failing callback is logged)."""

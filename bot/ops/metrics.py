@@ -11,7 +11,7 @@ adds its own collectors to the same registry (``bot.client_metrics``).
 from __future__ import annotations
 
 from collections import Counter as Tally
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING
 
 import aiohttp
@@ -46,6 +46,27 @@ JOB_BUCKETS = (1.0, 5.0, 10.0, 20.0, 30.0, 45.0, 60.0, 90.0, 120.0, 180.0, 300.0
 LAG_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
 
 
+class Declare:
+    """Declares collectors in one registry: a metric is its name, help and labels."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.registry = registry
+
+    def counter(self, name: str, doc: str, *labels: str) -> Counter:
+        """A counter with these labels."""
+        return Counter(name, doc, labels, registry=self.registry)
+
+    def histogram(self, name: str, doc: str, *labels: str, buckets: Sequence[float]) -> Histogram:
+        """A histogram with these labels and buckets."""
+        return Histogram(name, doc, labels, buckets=buckets, registry=self.registry)
+
+
+def gauges(*rows: tuple[str, str, float]) -> Iterator[GaugeMetricFamily]:
+    """Unlabelled gauges read at scrape time: (name, help, value) each."""
+    for name, doc, value in rows:
+        yield GaugeMetricFamily(name, doc, value=value)
+
+
 class Metrics:
     """This process's collectors and the hooks that feed them."""
 
@@ -54,57 +75,48 @@ class Metrics:
         ProcessCollector(registry=registry)  # CPU, memory, open files (Linux)
         PlatformCollector(registry=registry)  # the Python version
         GCCollector(registry=registry)  # the interpreter's garbage collections
-        self.jobs_accepted = Counter(
-            "easel_jobs_accepted",
-            "Jobs accepted (persisted and started), by kind.",
-            ["kind"],
-            registry=registry,
+        new = Declare(registry)
+        self.jobs_accepted = new.counter(
+            "easel_jobs_accepted", "Jobs accepted (persisted and started), by kind.", "kind"
         )
-        self.jobs_finished = Counter(
+        self.jobs_finished = new.counter(
             "easel_jobs_finished",
             "Jobs whose outcome is known, by kind, outcome (completed or the failure kind) "
             "and the provider that took them.",
-            ["kind", "outcome", "provider"],
-            registry=registry,
+            *("kind", "outcome", "provider"),
         )
-        self.jobs_untold = Counter(
+        self.jobs_untold = new.counter(
             "easel_jobs_untold",
             "Finished jobs whose member could not be told (told again at the next start).",
-            ["kind"],
-            registry=registry,
+            "kind",
         )
-        self.job_duration = Histogram(
+        self.job_duration = new.histogram(
             "easel_job_duration_seconds",
             "From acceptance to the outcome, by kind and outcome.",
-            ["kind", "outcome"],
+            *("kind", "outcome"),
             buckets=JOB_BUCKETS,
-            registry=registry,
         )
-        self.images_delivered = Counter(
+        self.images_delivered = new.counter(
             "easel_images_delivered",
             "Images delivered to members, by job kind and provider.",
-            ["kind", "provider"],
-            registry=registry,
+            *("kind", "provider"),
         )
-        self.upstream_requests = Counter(
+        self.upstream_requests = new.counter(
             "easel_upstream_requests",
             "HTTP requests to the image APIs, by provider, endpoint and status (the HTTP "
             "status, or dns, refused, tls, timeout, disconnected or network without an answer).",
-            ["provider", "endpoint", "status"],
-            registry=registry,
+            *("provider", "endpoint", "status"),
         )
-        self.upstream_latency = Histogram(
+        self.upstream_latency = new.histogram(
             "easel_upstream_request_duration_seconds",
             "Time from sending a request to an image API to its answer's headers.",
-            ["provider", "endpoint"],
+            *("provider", "endpoint"),
             buckets=UPSTREAM_BUCKETS,
-            registry=registry,
         )
-        self.loop_lag = Histogram(
+        self.loop_lag = new.histogram(
             "easel_event_loop_lag_seconds",
             "How late the event loop woke a task sleeping 100 ms (a blocked loop shows here).",
             buckets=LAG_BUCKETS,
-            registry=registry,
         )
 
     def render(self) -> bytes:
@@ -124,8 +136,7 @@ class Metrics:
         context = done.context if isinstance(done.context, dict) else {}
         provider = str(context.get("provider", "unknown"))
         endpoint = str(context.get("endpoint", "unknown"))
-        status = str(done.status) if done.status is not None else done.failure or "network"
-        self.upstream_requests.labels(provider, endpoint, status).inc()
+        self.upstream_requests.labels(provider, endpoint, done.outcome).inc()
         self.upstream_latency.labels(provider, endpoint).observe(done.seconds)
 
 
@@ -172,35 +183,29 @@ class EngineCollector(Collector):
         ):
             in_progress.add_metric([kind, state], count)
         yield in_progress
-        yield GaugeMetricFamily(
-            "easel_queue_waiting", "Jobs waiting for a run slot.", value=engine.queue.waiting
-        )
-        yield GaugeMetricFamily(
-            "easel_queue_running", "Jobs holding a run slot.", value=engine.queue.running
-        )
         scheduler = engine.watcher.scheduler
         yield CounterMetricFamily(
             "easel_upstream_status_queries",
             "Task status queries sent to the image API (they count against its query budget).",
             value=scheduler.queries,
         )
-        yield GaugeMetricFamily(
-            "easel_upstream_status_queries_last_minute",
-            "Status queries sent in the last 60 seconds.",
-            value=scheduler.queries_last_minute(),
-        )
-        yield GaugeMetricFamily(
-            "easel_upstream_status_query_budget_per_minute",
-            "Status queries Easel allows itself per minute (UPSTREAM_QUERIES_PER_MINUTE).",
-            value=scheduler.policy.queries_per_minute,
-        )
-        yield GaugeMetricFamily(
-            "easel_upstream_status_query_pause_seconds",
-            "Seconds until polling resumes after the image API answered 429 (0: not paused).",
-            value=scheduler.paused_for(),
-        )
-        yield GaugeMetricFamily(
-            "easel_upstream_tasks_watched",
-            "Upstream tasks being polled.",
-            value=scheduler.watching,
+        yield from gauges(
+            ("easel_queue_waiting", "Jobs waiting for a run slot.", engine.queue.waiting),
+            ("easel_queue_running", "Jobs holding a run slot.", engine.queue.running),
+            (
+                "easel_upstream_status_queries_last_minute",
+                "Status queries sent in the last 60 seconds.",
+                scheduler.queries_last_minute(),
+            ),
+            (
+                "easel_upstream_status_query_budget_per_minute",
+                "Status queries Easel allows itself per minute (UPSTREAM_QUERIES_PER_MINUTE).",
+                scheduler.policy.queries_per_minute,
+            ),
+            (
+                "easel_upstream_status_query_pause_seconds",
+                "Seconds until polling resumes after the image API answered 429 (0: not paused).",
+                scheduler.paused_for(),
+            ),
+            ("easel_upstream_tasks_watched", "Upstream tasks being polled.", scheduler.watching),
         )
