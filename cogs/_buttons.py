@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import logging
 import re
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import discord
 
 from bot.client import Interaction
-from bot.i18n import Lang, _, _p, markup
+from bot.i18n import Lang, Text, _, _p, markup
 from bot.jobs.derive import DerivedAction, next_tier
 from bot.jobs.records import JobRecord
 from bot.policy.models import JobCommand
@@ -248,72 +249,78 @@ class ImagePicker(
         await press(interaction, self.action, self.job_id, index)
 
 
+@dataclass(frozen=True)
+class Look:
+    """A job button as members see it: the action it runs, its label, emoji and colour."""
+
+    action: str
+    label: Text
+    emoji: str
+    style: discord.ButtonStyle = discord.ButtonStyle.secondary
+
+
+LOOKS = {
+    "cancel": Look("cancel", _p("button", "Cancel"), "✖️"),
+    "retry": Look("reroll", _p("button", "Retry"), "🔁", discord.ButtonStyle.primary),
+    "reroll": Look("reroll", _p("button", "Re-roll"), "🔄", discord.ButtonStyle.primary),
+    "vary": Look("vary", _p("button", "Vary"), "🎨"),
+    "upscale": Look("upscale", _p("button", "Upscale"), "⬆️"),
+    "edit": Look("edit", _p("button", "Edit"), "✏️"),
+    "delete": Look("delete", _p("button", "Delete"), "🗑️", discord.ButtonStyle.danger),
+}
+
+
+def button(
+    look: str, job: JobRecord, tr: Lang, *, row: int | None = None, disabled: bool = False
+) -> JobButton:
+    """The ``LOOKS[look]`` button for ``job``, labelled in the reader's language."""
+    shown = LOOKS[look]
+    return JobButton(
+        shown.action,
+        job.id,
+        label=tr(shown.label),
+        emoji=shown.emoji,
+        style=shown.style,
+        row=row,
+        disabled=disabled,
+    )
+
+
+def job_view(*items: discord.ui.Item[discord.ui.View]) -> discord.ui.View:
+    """A persistent view of these items (they keep working after a restart)."""
+    view = discord.ui.View(timeout=None)
+    for item in items:
+        view.add_item(item)
+    return view
+
+
 def progress_view(job: JobRecord, tr: Lang) -> discord.ui.View:
     """Under a job in progress: Cancel."""
-    view = discord.ui.View(timeout=None)
-    view.add_item(JobButton("cancel", job.id, label=tr(_p("button", "Cancel")), emoji="✖️"))
-    return view
+    return job_view(button("cancel", job, tr))
 
 
 def retry_view(job: JobRecord, tr: Lang) -> discord.ui.View:
     """Under a job that failed or a restart cut off: one press runs it again (a re-roll)."""
-    view = discord.ui.View(timeout=None)
-    view.add_item(
-        JobButton(
-            "reroll",
-            job.id,
-            label=tr(_p("button", "Retry")),
-            emoji="🔁",
-            style=discord.ButtonStyle.primary,
-        )
-    )
-    return view
+    return job_view(button("retry", job, tr))
 
 
 def result_view(job: JobRecord, tr: Lang, *, upscale_possible: bool) -> discord.ui.View:
     """Under finished images: re-roll, vary, upscale, edit, delete (in the requester's words)."""
-    view = discord.ui.View(timeout=None)
     count = len(job.results)
-    view.add_item(
-        JobButton(
-            "reroll",
-            job.id,
-            label=tr(_p("button", "Re-roll")),
-            emoji="🔄",
-            style=discord.ButtonStyle.primary,
-            row=0,
-        )
-    )
-    delete = JobButton(
-        "delete",
-        job.id,
-        label=tr(_p("button", "Delete")),
-        emoji="🗑️",
-        style=discord.ButtonStyle.danger,
-        row=0,
-    )
     if count <= 1:
-        view.add_item(JobButton("vary", job.id, label=tr(_p("button", "Vary")), emoji="🎨", row=0))
-        view.add_item(
-            JobButton(
-                "upscale",
-                job.id,
-                label=tr(_p("button", "Upscale")),
-                emoji="⬆️",
-                row=0,
-                disabled=not upscale_possible,
+        return job_view(
+            *(
+                button(look, job, tr, row=0, disabled=look == "upscale" and not upscale_possible)
+                for look in ("reroll", "vary", "upscale", "edit", "delete")
             )
         )
-        view.add_item(JobButton("edit", job.id, label=tr(_p("button", "Edit")), emoji="✏️", row=0))
-        view.add_item(delete)
-        return view
-    view.add_item(delete)
-    view.add_item(ImagePicker("vary", job.id, count, tr=tr, row=1))
-    view.add_item(
-        ImagePicker("upscale", job.id, count, tr=tr, row=2, disabled=not upscale_possible)
+    return job_view(
+        button("reroll", job, tr, row=0),
+        button("delete", job, tr, row=0),
+        ImagePicker("vary", job.id, count, tr=tr, row=1),
+        ImagePicker("upscale", job.id, count, tr=tr, row=2, disabled=not upscale_possible),
+        ImagePicker("edit", job.id, count, tr=tr, row=3),
     )
-    view.add_item(ImagePicker("edit", job.id, count, tr=tr, row=3))
-    return view
 
 
 def upscale_possible(job: JobRecord, bot: EaselBot) -> bool:
