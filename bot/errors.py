@@ -25,7 +25,7 @@ The class says who is at fault and what the engine does about it:
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Literal
+from typing import Literal, NotRequired, TypedDict, Unpack
 
 import humanize
 
@@ -37,6 +37,22 @@ Audience = Literal["member", "operator"]
 def in_words(seconds: float) -> str:
     """A duration as people say it: "5 seconds", "2 minutes", "1 hour and 30 minutes"."""
     return humanize.precisedelta(timedelta(seconds=max(seconds, 0)), format="%0.3g")
+
+
+class Hints(TypedDict, total=False):
+    """What a reader can do about an error: a member (any language) or the operator (English)."""
+
+    member_hint: Text | str
+    operator_hint: str
+
+
+class UpstreamFields(Hints):
+    """What an image API said, beside the message (see ``UpstreamError``)."""
+
+    provider: str
+    status: NotRequired[int | None]
+    code: NotRequired[str | None]
+    detail: NotRequired[str]
 
 
 class EaselError(Exception):
@@ -108,14 +124,9 @@ class InputError(EaselError):
     """The member's input cannot be used as given; the message says what to change."""
 
     def __init__(
-        self,
-        message: Text | str,
-        *,
-        field: str | None = None,
-        member_hint: Text | str = "",
-        operator_hint: str = "",
+        self, message: Text | str, *, field: str | None = None, **hints: Unpack[Hints]
     ) -> None:
-        super().__init__(message, member_hint=member_hint, operator_hint=operator_hint)
+        super().__init__(message, **hints)
         self.field = field
 
 
@@ -141,15 +152,9 @@ class SafetyRefusal(RefusalError):
     """The image service's safety system refused the prompt or the result."""
 
     def __init__(
-        self,
-        message: Text | str,
-        *,
-        provider: str,
-        detail: str = "",
-        member_hint: Text | str = "",
-        operator_hint: str = "",
+        self, message: Text | str, *, provider: str, detail: str = "", **hints: Unpack[Hints]
     ) -> None:
-        super().__init__(message, member_hint=member_hint, operator_hint=operator_hint)
+        super().__init__(message, **hints)
         self.provider = provider
         self.detail = detail
 
@@ -165,10 +170,9 @@ class UpstreamError(EaselError):
         status: int | None = None,
         code: str | None = None,
         detail: str = "",
-        member_hint: Text | str = "",
-        operator_hint: str = "",
+        **hints: Unpack[Hints],
     ) -> None:
-        super().__init__(message, member_hint=member_hint, operator_hint=operator_hint)
+        super().__init__(message, **hints)
         self.provider = provider
         self.status = status
         self.code = code
@@ -190,23 +194,10 @@ class TransientUpstreamError(UpstreamError):
         self,
         message: Text | str,
         *,
-        provider: str,
-        status: int | None = None,
-        code: str | None = None,
-        detail: str = "",
         retry_after: float | None = None,
-        member_hint: Text | str = "",
-        operator_hint: str = "",
+        **fields: Unpack[UpstreamFields],
     ) -> None:
-        super().__init__(
-            message,
-            provider=provider,
-            status=status,
-            code=code,
-            detail=detail,
-            member_hint=member_hint,
-            operator_hint=operator_hint,
-        )
+        super().__init__(message, **fields)
         self.retry_after = retry_after
 
 
