@@ -8,7 +8,7 @@ import logging
 import secrets
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Generic, Self, TypeVar, overload
 
 from aiohttp import web
 
@@ -73,6 +73,8 @@ from local_discord.state import UploadedFile, World
 from local_discord.waiting import Waitable
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 #: A simulated upload: ``(filename, data)`` or ``(filename, data, content_type)``.
 Upload = tuple[str, bytes] | tuple[str, bytes, str]
@@ -141,6 +143,32 @@ def _command_data(cmd: JSON, name: str, ctype: int, **fields: Any) -> JSON:
     if "guild_id" in cmd:
         data["guild_id"] = cmd["guild_id"]
     return data
+
+
+class WorldKnob(Generic[T]):
+    """A test knob kept in the server's ``world``: reading or setting it reads or sets it there."""
+
+    def __init__(self, doc: str) -> None:
+        self.__doc__ = doc
+        self._name = ""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self._name = name
+
+    @overload
+    def __get__(self, server: None, owner: type) -> Self: ...
+
+    @overload
+    def __get__(self, server: LocalDiscord, owner: type) -> T: ...
+
+    def __get__(self, server: LocalDiscord | None, owner: type) -> T | Self:
+        if server is None:
+            return self
+        value: T = getattr(server.world, self._name)
+        return value
+
+    def __set__(self, server: LocalDiscord, value: T) -> None:
+        setattr(server.world, self._name, value)
 
 
 class LocalDiscord(Waitable):
@@ -503,38 +531,21 @@ class LocalDiscord(Waitable):
         else:
             self.world.dms_closed.discard(uid)
 
-    @property
-    def cdn_delay(self) -> float:
-        """Seconds every attachment download waits before its answer (0: none)."""
-        return self.world.cdn_delay
-
-    @cdn_delay.setter
-    def cdn_delay(self, seconds: float) -> None:
-        self.world.cdn_delay = seconds
-
-    @property
-    def callback_answer_delay(self) -> float:
-        """Seconds an interaction callback's HTTP answer is held back after Discord acted on it
-        (the member already sees "thinking…"; the bot does not know yet)."""
-        return self.world.callback_answer_delay
-
-    @callback_answer_delay.setter
-    def callback_answer_delay(self, seconds: float) -> None:
-        self.world.callback_answer_delay = seconds
+    cdn_delay = WorldKnob[float](
+        "Seconds every attachment download waits before its answer (0: none)."
+    )
+    callback_answer_delay = WorldKnob[float](
+        "Seconds an interaction callback's HTTP answer is held back after Discord acted on it "
+        '(the member already sees "thinking…"; the bot does not know yet).'
+    )
+    keep_attachment_data = WorldKnob[bool](
+        "Keep upload bytes (turn off in big benchmarks; the CDN then 404s)."
+    )
 
     @property
     def cdn_reads(self) -> int:
         """Attachment downloads started so far."""
         return self.world.cdn_reads
-
-    @property
-    def keep_attachment_data(self) -> bool:
-        """Keep upload bytes (turn off in big benchmarks; the CDN then 404s)."""
-        return self.world.keep_attachment_data
-
-    @keep_attachment_data.setter
-    def keep_attachment_data(self, value: bool) -> None:
-        self.world.keep_attachment_data = value
 
     # ------------------------------------------------------------ resolvers
     def _user(self, ref: UserRef) -> User:
