@@ -7,6 +7,7 @@ tested with plain values. Each refusal says which rule applied and what the memb
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from bot.errors import PolicyRefusal
@@ -233,47 +234,70 @@ def check_amount(
                 ),
             )
     reset = f"<t:{resets_at}:R> (<t:{resets_at}:t>)"  # Discord shows it in the reader's words
-    limit = settings.member_daily_images
-    if limit is not None and usage.member_images + ctx.n > limit:
-        left = max(0, limit - usage.member_images)
-        used = _n(
-            "You have used {used} of your {count} image today.",
-            "You have used {used} of your {count} images today.",
-            limit,
-            used=usage.member_images,
-        )
-        if left:
-            advice = _n(
-                "You have {count} image left today: ask for `n:{count}`, or wait until it "
-                "resets {reset}.",
-                "You have {count} images left today: ask for `n:{count}`, or wait until it "
-                "resets {reset}.",
-                left,
-                reset=reset,
-            )
-        else:
-            advice = _("Your images reset {reset}.", reset=reset)
+    for quota in (MEMBER_QUOTA, SERVER_QUOTA):
+        quota.check(settings, usage, ctx.n, reset)
+
+
+@dataclass(frozen=True)
+class DailyQuota:
+    """One daily image limit: where its limit and count are, and how a refusal words them."""
+
+    rule: str
+    limit: Callable[[GuildSettings], int | None]
+    used: Callable[[Usage], int]
+    said_used: Callable[[int, int], Text]  # (limit, used today)
+    said_left: Callable[[int, str], Text]  # (images left, when it resets)
+    said_none_left: Callable[[str], Text]  # (when it resets)
+
+    def check(self, settings: GuildSettings, usage: Usage, n: int, reset: str) -> None:
+        """Refuse ``n`` more images past the limit, saying what is left and when it resets."""
+        limit, used = self.limit(settings), self.used(usage)
+        if limit is None or used + n <= limit:
+            return
+        left = max(0, limit - used)
+        advice = self.said_left(left, reset) if left else self.said_none_left(reset)
         # Translators: what was used today, then what the member can do.
-        raise refuse(Rule.MEMBER_QUOTA, _("{used} {advice}", used=used, advice=advice))
-    limit = settings.server_daily_images
-    if limit is not None and usage.server_images + ctx.n > limit:
-        left = max(0, limit - usage.server_images)
-        used = _n(
-            "This server has used {used} of its {count} image today.",
-            "This server has used {used} of its {count} images today.",
-            limit,
-            used=usage.server_images,
+        raise refuse(
+            self.rule, _("{used} {advice}", used=self.said_used(limit, used), advice=advice)
         )
-        if left:
-            advice = _n(
-                "{count} image left today: ask for `n:{count}`, or wait until it resets {reset}.",
-                "{count} images left today: ask for `n:{count}`, or wait until it resets {reset}.",
-                left,
-                reset=reset,
-            )
-        else:
-            advice = _("It resets {reset}.", reset=reset)
-        raise refuse(Rule.SERVER_QUOTA, _("{used} {advice}", used=used, advice=advice))
+
+
+MEMBER_QUOTA = DailyQuota(
+    Rule.MEMBER_QUOTA,
+    limit=lambda settings: settings.member_daily_images,
+    used=lambda usage: usage.member_images,
+    said_used=lambda limit, used: _n(
+        "You have used {used} of your {count} image today.",
+        "You have used {used} of your {count} images today.",
+        limit,
+        used=used,
+    ),
+    said_left=lambda left, reset: _n(
+        "You have {count} image left today: ask for `n:{count}`, or wait until it resets {reset}.",
+        "You have {count} images left today: ask for `n:{count}`, or wait until it resets {reset}.",
+        left,
+        reset=reset,
+    ),
+    said_none_left=lambda reset: _("Your images reset {reset}.", reset=reset),
+)
+SERVER_QUOTA = DailyQuota(
+    Rule.SERVER_QUOTA,
+    limit=lambda settings: settings.server_daily_images,
+    used=lambda usage: usage.server_images,
+    said_used=lambda limit, used: _n(
+        "This server has used {used} of its {count} image today.",
+        "This server has used {used} of its {count} images today.",
+        limit,
+        used=used,
+    ),
+    said_left=lambda left, reset: _n(
+        "{count} image left today: ask for `n:{count}`, or wait until it resets {reset}.",
+        "{count} images left today: ask for `n:{count}`, or wait until it resets {reset}.",
+        left,
+        reset=reset,
+    ),
+    said_none_left=lambda reset: _("It resets {reset}.", reset=reset),
+)
 
 
 def check_job(
