@@ -20,7 +20,7 @@ import aiohttp
 from multidict import CIMultiDictProxy
 from pydantic import SecretStr
 
-from bot.errors import EaselError, ResultUnavailableError, TransientUpstreamError
+from bot.errors import EaselError, RateLimitedError, ResultUnavailableError, TransientUpstreamError
 from bot.i18n import Text, _
 
 DETAIL_CHARS = 300
@@ -31,6 +31,32 @@ def short(text: str) -> str:
     """Upstream text trimmed for a message or a log line."""
     flat = " ".join(text.split())
     return flat if len(flat) <= DETAIL_CHARS else flat[: DETAIL_CHARS - 1] + "…"
+
+
+def body_detail(body: bytes) -> str:
+    """An answer's body as a short detail for the logs (its start is enough)."""
+    return short(body[:2000].decode("utf-8", "replace"))
+
+
+def unusable_answer(
+    text: Text, *, provider: str, status: int, body: bytes, code: str | None = None
+) -> TransientUpstreamError:
+    """An answer Easel cannot use (a gateway's error page, a body of another shape): worth
+    another try, with the body's start kept for the logs."""
+    return TransientUpstreamError(
+        text, provider=provider, status=status, code=code, detail=body_detail(body)
+    )
+
+
+def rate_limited(error: TransientUpstreamError, retry_after: float | None) -> RateLimitedError:
+    """A 429 answered with a page instead of JSON: ``error``'s words, as a rate limit."""
+    return RateLimitedError(
+        error.message_text,
+        provider=error.provider,
+        status=429,
+        detail=error.detail,
+        retry_after=retry_after,
+    )
 
 
 def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:

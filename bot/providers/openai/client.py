@@ -30,7 +30,14 @@ from bot.errors import (
 from bot.i18n import Duration, _
 from bot.providers._bodies import ModelList
 from bot.providers._downloads import download_with_retries
-from bot.providers._http import Connection, NotSentError, Reply, Sleep, log_retry, short
+from bot.providers._http import (
+    Connection,
+    NotSentError,
+    Reply,
+    Sleep,
+    body_detail,
+    log_retry,
+)
 from bot.providers.openai.bodies import (
     InputFile,
     Payload,
@@ -135,7 +142,7 @@ class OpenAICompatClient:
             reply = await self._request("GET", url, auth=False, limit=MAX_DOWNLOAD_BYTES)
             if reply.status < 300:
                 return reply.body
-            detail = short(reply.body[:2000].decode("utf-8", "replace"))
+            detail = body_detail(reply.body)
             if reply.status >= 500 or reply.status in (408, 429):
                 raise TransientUpstreamError(
                     _(

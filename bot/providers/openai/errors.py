@@ -26,7 +26,7 @@ from bot.errors import (
 )
 from bot.i18n import Text, _, literal
 from bot.providers._bodies import ErrorBody
-from bot.providers._http import parse_retry_after, short
+from bot.providers._http import parse_retry_after, rate_limited, short, unusable_answer
 from bot.providers._refusals import says_refusal
 from bot.providers.openai.bodies import loads
 from bot.providers.openai.models import OpenAIErrorEnvelope
@@ -70,7 +70,7 @@ class ReplyReader:
         try:
             return model.model_validate(payload)
         except ValidationError as exc:
-            raise TransientUpstreamError(
+            raise unusable_answer(
                 _(
                     "{service} sent an answer Easel could not read (HTTP {status}); "
                     "try again in a moment.",
@@ -79,12 +79,12 @@ class ReplyReader:
                 ),
                 provider=self.provider,
                 status=status,
-                detail=short(body[:2000].decode("utf-8", "replace")),
+                body=body,
             ) from exc
 
     def not_json(self, status: int, body: bytes) -> TransientUpstreamError:
         """An answer that is not JSON: a gateway's error page, worth another try."""
-        return TransientUpstreamError(
+        return unusable_answer(
             _(
                 "{service}'s gateway answered with an error page instead of JSON "
                 "(HTTP {status}); try again in a moment.",
@@ -93,8 +93,8 @@ class ReplyReader:
             ),
             provider=self.provider,
             status=status,
+            body=body,
             code="not_json",
-            detail=short(body[:2000].decode("utf-8", "replace")),
         )
 
     async def http_error(
@@ -111,13 +111,7 @@ class ReplyReader:
             if status >= 500 or status in (408, 429):
                 error = self.not_json(status, body)
                 if status == 429:
-                    return RateLimitedError(
-                        error.message_text,
-                        provider=self.provider,
-                        status=429,
-                        detail=error.detail,
-                        retry_after=retry_after,
-                    )
+                    return rate_limited(error, retry_after)
                 error.retry_after = retry_after
                 return error
             envelope = OpenAIErrorEnvelope(

@@ -24,7 +24,14 @@ from bot.errors import (
     UpstreamRejectedError,
 )
 from bot.i18n import _
-from bot.providers._http import Reply, parse_retry_after, short
+from bot.providers._http import (
+    Reply,
+    body_detail,
+    parse_retry_after,
+    rate_limited,
+    short,
+    unusable_answer,
+)
 from bot.providers._refusals import says_refusal
 from bot.providers.toapis.models import ErrorEnvelope
 
@@ -76,7 +83,7 @@ class ReplyReader:
                 code = (envelope.code or "").lower()
                 status = int(code) if code.isdigit() else _CODE_STATUS.get(code, 400)
                 raise self._status_error(op, status, reply, envelope) from exc
-            raise TransientUpstreamError(
+            raise unusable_answer(
                 _(
                     "The image service sent an answer Easel could not read (HTTP {status}); "
                     "try again in a moment.",
@@ -84,7 +91,7 @@ class ReplyReader:
                 ),
                 provider=self.provider,
                 status=reply.status,
-                detail=short(reply.body.decode("utf-8", "replace")),
+                body=reply.body,
             ) from exc
 
     def error(self, op: Operation, reply: Reply) -> EaselError:
@@ -94,19 +101,13 @@ class ReplyReader:
             # The CDN front sends HTML 5xx pages; 4xx pages still say who is at fault.
             error = self.not_json(reply)
             if reply.status == 429:
-                return RateLimitedError(
-                    error.message_text,
-                    provider=self.provider,
-                    status=429,
-                    detail=error.detail,
-                    retry_after=parse_retry_after(reply.headers.get("Retry-After")),
-                )
+                return rate_limited(error, parse_retry_after(reply.headers.get("Retry-After")))
             return error
         return self._status_error(op, reply.status, reply, envelope)
 
     def not_json(self, reply: Reply) -> TransientUpstreamError:
         """An answer that is not JSON: a gateway's error page, worth another try."""
-        return TransientUpstreamError(
+        return unusable_answer(
             _(
                 "The image service's gateway answered with an error page instead of JSON "
                 "(HTTP {status}); try again in a moment.",
@@ -114,7 +115,7 @@ class ReplyReader:
             ),
             provider=self.provider,
             status=reply.status,
-            detail=short(reply.body.decode("utf-8", "replace")),
+            body=reply.body,
         )
 
     def _status_error(
@@ -122,7 +123,7 @@ class ReplyReader:
     ) -> EaselError:
         upstream = short(envelope.text) if envelope else ""
         code = envelope.code if envelope else None
-        detail = upstream or short(reply.body.decode("utf-8", "replace"))
+        detail = upstream or body_detail(reply.body)
         common: dict[str, Any] = {"provider": self.provider, "status": status, "code": code}
         said = f": {upstream}" if upstream else ""
         code_text = str(status)
