@@ -33,6 +33,13 @@ class Refused(app_commands.CheckFailure):
         self.text = text
 
 
+def server_of(interaction: Interaction, outside: Text) -> int:
+    """The server the interaction is in; in a DM, ``Refused(outside)`` (answered privately)."""
+    if interaction.guild_id is None:
+        raise Refused(outside)
+    return interaction.guild_id
+
+
 async def answer_privately(
     interaction: Interaction, text: str | None = None, *, embed: discord.Embed | None = None
 ) -> None:

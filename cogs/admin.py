@@ -24,7 +24,7 @@ from bot.options import Resolution
 from bot.policy.models import MAX_N, ButtonAccess, JobCommand
 from cogs._admin_budget import BudgetGroup
 from cogs._admin_defaults import DefaultsGroup
-from cogs._answers import Refused, answer_privately
+from cogs._answers import Refused, answer_privately, server_of
 from cogs._i18n import lang_for, language_choices
 from cogs._options import parse_choice
 from cogs._policy import is_admin
@@ -62,8 +62,7 @@ class Admin(
 
     async def interaction_check(self, interaction: Interaction) -> bool:  # type: ignore[override]
         """Every subcommand: members with Manage Server only; anyone else is refused privately."""
-        if interaction.guild_id is None:
-            raise Refused(_("Easel's settings are per server: run this in one."))
+        server_of(interaction, _("Easel's settings are per server: run this in one."))
         if is_admin(interaction):
             return True
         log.info(

@@ -19,7 +19,7 @@ from bot.errors import InputError
 from bot.i18n import Lang, _, markup
 from bot.policy.defaults import JobDefaults
 from cogs._admin_defaults import DefaultsChange, defaults_options
-from cogs._answers import answer_privately
+from cogs._answers import answer_privately, server_of
 from cogs._defaults import check_layers, effective_text, layers_for
 from cogs._i18n import lang_for
 
@@ -75,13 +75,8 @@ class MemberSettings(commands.Cog):
     @defaults_options
     async def settings_command(self, interaction: Interaction, *, change: DefaultsChange) -> None:
         """Show your defaults, or change them (options left out stay as they are)."""
-        guild_id = interaction.guild_id
+        guild_id = server_of(interaction, _("Defaults are per server: use `/settings` in one."))
         tr = lang_for(interaction)
-        if guild_id is None:
-            await answer_privately(
-                interaction, tr(_("Defaults are per server: use `/settings` in one."))
-            )
-            return
         preferences = self.bot.policy.preferences
         current = preferences.of(guild_id, interaction.user.id)
         if change.empty:

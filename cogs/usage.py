@@ -15,7 +15,7 @@ from bot.client import NO_MENTIONS, Interaction
 from bot.i18n import Day, Lang, _, _n, literal, markup
 from bot.policy.records import DayUsage, EventCount
 from bot.policy.rules import rule_title
-from cogs._answers import answer_privately
+from cogs._answers import answer_privately, server_of
 from cogs._i18n import lang_for
 from cogs._policy import is_admin
 from cogs._spend import (
@@ -97,13 +97,8 @@ class Usage(commands.Cog):
         days: Range[int, 1, 92] = 7,
     ) -> None:
         """Private: your usage, or (admins) the server's by day and by member, with refusals."""
-        guild_id = interaction.guild_id
+        guild_id = server_of(interaction, _("`/usage` counts images per server: use it in one."))
         tr = lang_for(interaction)
-        if guild_id is None:
-            await answer_privately(
-                interaction, tr(_("`/usage` counts images per server: use it in one."))
-            )
-            return
         wants_others = report == "server" or (
             member is not None and member.id != interaction.user.id
         )
