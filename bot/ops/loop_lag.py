@@ -20,10 +20,10 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
-from types import TracebackType
-from typing import Self
 
 from pydantic import BaseModel
+
+from bot.lifecycle import Stoppable
 
 log = logging.getLogger(__name__)
 
@@ -97,7 +97,7 @@ class LagHistogram:
         )
 
 
-class LoopLagMonitor:
+class LoopLagMonitor(Stoppable):
     """Samples how late the event loop wakes a sleeping task (scheduled vs actual wake-up).
 
     With neither ``path`` nor ``on_lag`` it does nothing, so callers need no branch: ``async with
@@ -139,17 +139,8 @@ class LoopLagMonitor:
             await task
         await self._write(final=True)
 
-    async def __aenter__(self) -> Self:
+    async def _enter(self) -> None:
         self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.stop()
 
     def report(self, *, final: bool = False) -> MetricsReport:
         """The current figures."""

@@ -13,11 +13,12 @@ import secrets
 import time
 from collections import Counter, deque
 from collections.abc import Awaitable, Callable, Mapping
-from types import TracebackType
 from typing import Any, Generic, Protocol, Self, TypeVar
 
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from bot.lifecycle import Stoppable
 
 log = logging.getLogger(__name__)
 
@@ -106,7 +107,7 @@ async def broken_answer(request: web.Request) -> web.StreamResponse:
     return response
 
 
-class Emulator(Generic[EndpointT, EntryT, RuleT]):
+class Emulator(Stoppable, Generic[EndpointT, EntryT, RuleT]):
     """The shared half of an emulator: ``async with Emulator(...) as api:``, ``api.base_url``.
 
     A subclass names its routes (``_routes``), sorts requests into endpoints (``_classify``),
@@ -192,17 +193,8 @@ class Emulator(Generic[EndpointT, EntryT, RuleT]):
             self._runner = None
         self._base_url = None
 
-    async def __aenter__(self) -> Self:
+    async def _enter(self) -> None:
         await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.stop()
 
     # ------------------------------------------------------------------ test helpers
 

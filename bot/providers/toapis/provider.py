@@ -18,8 +18,7 @@ import asyncio
 import logging
 import random
 from collections.abc import Awaitable, Callable
-from types import TracebackType
-from typing import TYPE_CHECKING, Any, Literal, Self, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 from urllib.parse import quote
 
 import aiohttp
@@ -32,6 +31,7 @@ from bot.errors import (
     UpstreamRejectedError,
 )
 from bot.i18n import Duration, _
+from bot.lifecycle import Stoppable
 from bot.options import OutputFormat
 from bot.providers._bodies import ModelList
 from bot.providers._downloads import download_with_retries
@@ -57,7 +57,7 @@ MAX_DOWNLOAD_BYTES = 100 * 1024 * 1024  # a 4K PNG is ~30 MB; anything far bigge
 MAX_API_BODY_BYTES = 16 * 1024 * 1024  # JSON answers are tiny; this only stops runaway bodies
 
 
-class ToAPIsProvider:
+class ToAPIsProvider(Stoppable):
     """The ToAPIs client: upload, submit, poll, download, check (see the module docstring)."""
 
     traits = UPSTREAM_TASKS  # tasks live upstream: polls use the query budget, lookups work
@@ -102,15 +102,8 @@ class ToAPIsProvider:
         """Where the API lives (``/v1`` and trailing slashes taken off)."""
         return self.http.base_url
 
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    async def stop(self) -> None:
+        """Leaving ``async with``: the same as ``close``."""
         await self.close()
 
     async def close(self) -> None:
