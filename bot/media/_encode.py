@@ -152,12 +152,7 @@ def encode_png(
     params: dict[str, object] = {"compress_level": 9 if optimize else PNG_COMPRESS_LEVEL}
     if optimize:
         params["optimize"] = True
-    icc = icc_for(profile, image)
-    if icc:
-        params["icc_profile"] = icc
-    buffer = io.BytesIO()
-    image.save(buffer, "PNG", **params)
-    return buffer.getvalue()
+    return _saved(image, "PNG", params, profile)
 
 
 def encode_jpeg(image: Image.Image, *, quality: int, profile: ColourProfile | None = None) -> bytes:
@@ -167,11 +162,18 @@ def encode_jpeg(image: Image.Image, *, quality: int, profile: ColourProfile | No
     images exceed ("Suspension not allowed here"), for a gain of only a few percent.
     """
     params: dict[str, object] = {"quality": quality, "subsampling": 0 if quality >= 90 else 2}
+    return _saved(image, "JPEG", params, profile)
+
+
+def _saved(
+    image: Image.Image, fmt: str, params: dict[str, object], profile: ColourProfile | None
+) -> bytes:
+    """``image`` saved as ``fmt`` with ``params``, carrying ``profile``'s ICC where it has one."""
     icc = icc_for(profile, image)
     if icc:
-        params["icc_profile"] = icc
+        params = {**params, "icc_profile": icc}
     buffer = io.BytesIO()
-    image.save(buffer, "JPEG", **params)
+    image.save(buffer, fmt, **params)
     return buffer.getvalue()
 
 
