@@ -174,9 +174,21 @@ class ProviderProfile(BaseModel):
         return ProviderProfile.model_validate({**self.model_dump(), **changes})
 
 
-def _sizes(caps: ModelCaps, size_table: SizeTableName) -> dict[str, Any]:
+def _spec(
+    profile: ProviderProfile, model_id: str, size_table: SizeTableName, **fields: Any
+) -> ModelSpec:
+    """What the profile says of ``model_id`` (quality, n, sizes, prices), plus ``fields``."""
+    caps = profile.caps(model_id)
     table, free = size_rule_table(caps.sizes, size_table)
-    return {"sizes": table, "free_sizes": free}
+    return ModelSpec(
+        model_id=model_id,
+        supports_quality=caps.quality,
+        max_n=caps.max_n,
+        prices=profile.prices(model_id),
+        sizes=table,
+        free_sizes=free,
+        **fields,
+    )
 
 
 def toapis_spec(
@@ -187,19 +199,17 @@ def toapis_spec(
     if edit_model_id != model_id:
         edit = toapis_spec(profile, edit_model_id, edit_model_id, size_table)
     caps = profile.caps(model_id)
-    return ModelSpec(
-        model_id=model_id,
-        supports_quality=caps.quality,
+    return _spec(
+        profile,
+        model_id,
+        size_table,
         supports_output_format=bool(caps.formats),
         supports_mask=caps.mask,
         supports_auto_ratio=caps.auto_ratio,
         reference_field=caps.reference_field,
-        max_n=caps.max_n,
         max_references=profile.max_references,
         max_prompt_chars=profile.max_prompt_chars,
         edit=edit,
-        prices=profile.prices(model_id),
-        **_sizes(caps, size_table),
     )
 
 
@@ -215,33 +225,29 @@ def openai_model_spec(
     against the edit spec: its own prompt limit, masks, and ``auto`` (the allowed size nearest
     the first image's shape, which Easel sends).
     """
-    caps, edit_caps = profile.caps(model_id), profile.caps(edit_model_id)
+    masks = profile.caps(edit_model_id).mask
     common: dict[str, Any] = {
         "supports_output_format": True,
         "max_references": profile.max_references,
     }
-    edit = ModelSpec(
-        model_id=edit_model_id,
-        supports_quality=edit_caps.quality,
-        supports_mask=edit_caps.mask,
+    edit = _spec(
+        profile,
+        edit_model_id,
+        size_table,
+        supports_mask=masks,
         supports_auto_ratio=True,
-        max_n=edit_caps.max_n,
         max_prompt_chars=profile.max_edit_prompt_chars,
-        mask_refusal=None if edit_caps.mask else profile.mask_refusal,
-        prices=profile.prices(edit_model_id),
+        mask_refusal=None if masks else profile.mask_refusal,
         **common,
-        **_sizes(edit_caps, size_table),
     )
-    return ModelSpec(
-        model_id=model_id,
-        supports_quality=caps.quality,
-        max_n=caps.max_n,
+    return _spec(
+        profile,
+        model_id,
+        size_table,
         max_prompt_chars=profile.max_prompt_chars,
         references_via_edit=profile.references_via_edit,
         edit=edit,
-        prices=profile.prices(model_id),
         **common,
-        **_sizes(caps, size_table),
     )
 
 
