@@ -133,6 +133,11 @@ def render_placeholder(
     for text, font in block:
         y = _centered(draw, y, text, font, width) + gap
 
+    return _encoded(image, output_format, jpeg_quality)
+
+
+def _encoded(image: Image.Image, output_format: str, jpeg_quality: int) -> bytes:
+    """The placeholder as JPEG (quality kept to 1-95) or as a quickly compressed PNG."""
     out = io.BytesIO()
     if output_format == "jpeg":
         image.save(out, format="JPEG", quality=max(1, min(jpeg_quality, 95)))
@@ -314,9 +319,4 @@ def render_edit_placeholder(
         ]
         label = _label_layer(size, (0, 0, width, height), lines)
         picture.paste(label.convert("RGB"), mask=label.getchannel("A"))
-    out = io.BytesIO()
-    if output_format == "jpeg":
-        picture.save(out, format="JPEG", quality=max(1, min(jpeg_quality, 95)))
-    else:
-        picture.save(out, format="PNG", compress_level=1)
-    return out.getvalue()
+    return _encoded(picture, output_format, jpeg_quality)
