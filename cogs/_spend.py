@@ -61,23 +61,20 @@ def cost_value(tally: Tally, currency: str) -> Value:
 
 def _left(budget: Budget, spent: Spent, currency: str) -> list[Value]:
     parts: list[Value] = []
-    if budget.monthly is not None:
-        left = max(Decimal(0), budget.monthly - spent.month)
+    for monthly, limit, used in (
+        (True, budget.monthly, spent.month),
+        (False, budget.daily, spent.day),
+    ):
+        if limit is None:
+            continue
+        amounts = {
+            "left": money(max(Decimal(0), limit - used), currency),
+            "limit": money(limit, currency),
+        }
         parts.append(
-            _(
-                "{left} left of {limit} a month",
-                left=money(left, currency),
-                limit=money(budget.monthly, currency),
-            )
-        )
-    if budget.daily is not None:
-        left = max(Decimal(0), budget.daily - spent.day)
-        parts.append(
-            _(
-                "{left} left of {limit} today",
-                left=money(left, currency),
-                limit=money(budget.daily, currency),
-            )
+            _("{left} left of {limit} a month", **amounts)
+            if monthly
+            else _("{left} left of {limit} today", **amounts)
         )
     return parts
 
