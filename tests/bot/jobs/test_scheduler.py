@@ -38,6 +38,18 @@ class FakeUpstream:
         )
 
 
+def steady(interval: float, **changes: float) -> PollPolicy:
+    """Polls every ``interval`` seconds from the start, no jitter, a budget that never binds."""
+    fields: dict[str, float] = {
+        "first_delay": 0,
+        "interval": interval,
+        "near_done_interval": interval,
+        "jitter": 0,
+        "queries_per_minute": 60_000,
+    }
+    return PollPolicy.model_validate({**fields, **changes})
+
+
 async def drain(scheduler: PollScheduler, task_id: str) -> list[TaskSnapshot]:
     return [snapshot async for snapshot in scheduler.watch(task_id)]
 
@@ -56,24 +68,14 @@ async def run(scheduler: PollScheduler, task_ids: list[str]) -> list[list[TaskSn
 
 
 async def test_every_task_is_followed_to_completion(upstream: FakeUpstream) -> None:
-    policy = PollPolicy(
-        first_delay=0, interval=0.01, near_done_interval=0.01, jitter=0, queries_per_minute=60_000
-    )
-    results = await run(PollScheduler(upstream.poll, policy), [f"t{i}" for i in range(5)])
+    results = await run(PollScheduler(upstream.poll, steady(0.01)), [f"t{i}" for i in range(5)])
     assert all(snapshots[-1].state is TaskState.COMPLETED for snapshots in results)
     assert all(upstream.count[f"t{i}"] == 3 for i in range(5))
 
 
 async def test_the_query_rate_never_exceeds_the_budget(upstream: FakeUpstream) -> None:
     upstream.polls_to_finish = 4
-    policy = PollPolicy(
-        first_delay=0,
-        interval=0.001,
-        near_done_interval=0.001,
-        jitter=0,
-        queries_per_minute=1200,
-        burst=5,
-    )  # 20 queries a second
+    policy = steady(0.001, queries_per_minute=1200, burst=5)  # 20 queries a second
     await run(PollScheduler(upstream.poll, policy), [f"t{i}" for i in range(20)])
     times = [at for at, _ in upstream.calls]
     assert len(times) == 80
@@ -86,15 +88,7 @@ async def test_the_query_rate_never_exceeds_the_budget(upstream: FakeUpstream) -
 
 async def test_a_429_pauses_every_poll_for_retry_after(upstream: FakeUpstream) -> None:
     upstream.errors["t0"].append(RateLimitedError("slow down", provider="x", retry_after=0.4))
-    policy = PollPolicy(
-        first_delay=0,
-        interval=0.02,
-        near_done_interval=0.02,
-        jitter=0,
-        backoff=0.01,
-        queries_per_minute=60_000,
-    )
-    scheduler = PollScheduler(upstream.poll, policy)
+    scheduler = PollScheduler(upstream.poll, steady(0.02, backoff=0.01))
     await run(scheduler, ["t0", "t1"])
     first_429 = next(at for at, task in upstream.calls if task == "t0")
     # Polls already sent with the 429 may land; nothing new starts until Retry-After has passed.
@@ -107,16 +101,9 @@ async def test_server_errors_back_off_only_that_task(upstream: FakeUpstream) -> 
     upstream.errors["sick"].extend(
         [TransientUpstreamError("502", provider="x"), TransientUpstreamError("503", provider="x")]
     )
-    policy = PollPolicy(
-        first_delay=0,
-        interval=0.01,
-        near_done_interval=0.01,
-        jitter=0,
-        backoff=0.1,
-        queries_per_minute=60_000,
-    )
     started = time.monotonic()
-    results = await run(PollScheduler(upstream.poll, policy), ["sick", "healthy"])
+    scheduler = PollScheduler(upstream.poll, steady(0.01, backoff=0.1))
+    results = await run(scheduler, ["sick", "healthy"])
     assert all(snapshots[-1].state is TaskState.COMPLETED for snapshots in results)
     healthy_done = max(at for at, task in upstream.calls if task == "healthy")
     sick_done = max(at for at, task in upstream.calls if task == "sick")
@@ -126,14 +113,7 @@ async def test_server_errors_back_off_only_that_task(upstream: FakeUpstream) -> 
 
 async def test_tasks_near_completion_are_polled_more_often() -> None:
     upstream = FakeUpstream(polls_to_finish=8)
-    policy = PollPolicy(
-        first_delay=0,
-        interval=0.2,
-        near_done_interval=0.02,
-        near_done_progress=50,
-        jitter=0,
-        queries_per_minute=60_000,
-    )
+    policy = steady(0.2, near_done_interval=0.02, near_done_progress=50)
     await run(PollScheduler(upstream.poll, policy), ["t"])
     times = [at for at, _ in upstream.calls]
     gaps = [b - a for a, b in itertools.pairwise(times)]
@@ -169,10 +149,11 @@ async def test_the_budget_in_use_counts_the_queries_of_the_last_minute_only(
     upstream: FakeUpstream,
 ) -> None:
     later = [0.0]  # the clock runs, and a test can jump it forward
-    policy = PollPolicy(
-        first_delay=0, interval=0.01, near_done_interval=0.01, jitter=0, queries_per_minute=60_000
-    )
-    scheduler = PollScheduler(upstream.poll, policy, clock=lambda: time.monotonic() + later[0])
+
+    def clock() -> float:
+        return time.monotonic() + later[0]
+
+    scheduler = PollScheduler(upstream.poll, steady(0.01), clock=clock)
     await run(scheduler, ["t1", "t2"])  # three queries each, within a second
     assert (scheduler.queries, scheduler.queries_last_minute()) == (6, 6)
 
