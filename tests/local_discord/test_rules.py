@@ -189,12 +189,8 @@ async def _until(predicate: Callable[[], bool]) -> None:
         await asyncio.sleep(0)
 
 
-async def test_rapid_edits_get_429_and_discord_py_retries(
-    ld: LocalDiscord, run_bot: Any, bot_factory: Callable[..., commands.Bot]
-) -> None:
-    """A hidden 2-per-0.5 s edit limit: 429s are answered, discord.py waits, every edit lands."""
-    ld.limits.message_edit = RateLimitRule(2, 0.5, headers=False)
-    bot = bot_factory()
+def with_progress(bot: commands.Bot) -> commands.Bot:
+    """``bot`` with ``/progress``: defers, then edits its answer five times (0% to 100%)."""
 
     @bot.tree.command(name="progress", description="Progress")
     async def progress(interaction: discord.Interaction) -> None:
@@ -202,6 +198,15 @@ async def test_rapid_edits_get_429_and_discord_py_retries(
         for pct in range(0, 101, 25):
             await interaction.edit_original_response(content=f"{pct}%")
 
+    return bot
+
+
+async def test_rapid_edits_get_429_and_discord_py_retries(
+    ld: LocalDiscord, run_bot: Any, bot_factory: Callable[..., commands.Bot]
+) -> None:
+    """A hidden 2-per-0.5 s edit limit: 429s are answered, discord.py waits, every edit lands."""
+    ld.limits.message_edit = RateLimitRule(2, 0.5, headers=False)
+    bot = with_progress(bot_factory())
     async with run_bot(bot):
         handle = await ld.send_slash_command(ld.alice, ld.general, "progress")
         await handle.wait_for_original(lambda m: m.content == "100%", timeout=10)
@@ -227,14 +232,7 @@ async def test_advertised_limits_let_discord_py_pace_itself(
 ) -> None:
     """With X-RateLimit-* headers discord.py waits before the bucket empties: no 429 at all."""
     ld.limits.message_edit = RateLimitRule(2, 0.3, headers=True)
-    bot = bot_factory()
-
-    @bot.tree.command(name="progress", description="Progress")
-    async def progress(interaction: discord.Interaction) -> None:
-        await interaction.response.defer()
-        for pct in range(0, 101, 25):
-            await interaction.edit_original_response(content=f"{pct}%")
-
+    bot = with_progress(bot_factory())
     async with run_bot(bot):
         started = time.monotonic()
         handle = await ld.send_slash_command(ld.alice, ld.general, "progress")
