@@ -143,21 +143,26 @@ async def test_a_reference_attachment_is_uploaded_and_sent_with_the_task(harness
     assert "/files/uploads/" in submit["reference_images"][0]
 
 
-async def test_a_corrupt_attachment_is_answered_privately_after_deferring(harness: Harness) -> None:
-    url = harness.cdn.add("broken.png", b"\x89PNG\r\n\x1a\nnot really")
-    attachment = attachment_payload("broken.png", url, 18)
+async def imagine_with_unreadable(harness: Harness, name: str, data: bytes) -> list[RecordedCall]:
+    """``/imagine`` with ``data`` attached as ``name``, until the private follow-up is sent."""
+    url = harness.cdn.add(name, data)
+    attachment = attachment_payload(name, url, len(data))
     payload = imagine(
         "fix this",
         option("reference", attachment["id"], 11),
         attachments={attachment["id"]: attachment},
     )
-    calls = await run(
+    return await run(
         harness,
         payload,
         done=lambda calls: any(
             c.method == "POST" and c.flags & EPHEMERAL for c in calls if not c.is_callback
         ),
     )
+
+
+async def test_a_corrupt_attachment_is_answered_privately_after_deferring(harness: Harness) -> None:
+    calls = await imagine_with_unreadable(harness, "broken.png", b"\x89PNG\r\n\x1a\nnot really")
     assert any(call.method == "DELETE" for call in calls)
     followup = [c for c in calls if c.method == "POST" and not c.is_callback][-1]
     assert "broken.png" in str(followup.payload)
@@ -167,19 +172,8 @@ async def test_a_corrupt_attachment_is_answered_privately_after_deferring(harnes
 async def test_a_corrupt_attachment_is_deferred_privately_so_nothing_public_appears(
     harness: Harness,
 ) -> None:
-    url = harness.cdn.add("notes.png", b"just some text, named like a picture")
-    attachment = attachment_payload("notes.png", url, 36)
-    payload = imagine(
-        "fix this",
-        option("reference", attachment["id"], 11),
-        attachments={attachment["id"]: attachment},
-    )
-    calls = await run(
-        harness,
-        payload,
-        done=lambda calls: any(
-            c.method == "POST" and c.flags & EPHEMERAL for c in calls if not c.is_callback
-        ),
+    calls = await imagine_with_unreadable(
+        harness, "notes.png", b"just some text, named like a picture"
     )
     [deferral] = [call for call in calls if call.is_callback]
     assert deferral.payload is not None and deferral.payload["type"] == 5
