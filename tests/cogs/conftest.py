@@ -20,7 +20,7 @@ from bot.client import EaselBot
 from bot.providers.base import ImageProvider
 from bot.providers.families import toapis_model_spec
 from bot.providers.toapis.provider import ToAPIsProvider
-from bot.runtime import running_policy
+from bot.runtime import open_services, running_policy
 from bot.sandbox.server import Sandbox
 from bot.settings import Settings, load_settings
 from bot.store.database import MEMORY, Database
@@ -93,6 +93,19 @@ async def easel_bot(
         running_policy(SqlPolicyStore(db), engine) as policy,
     ):
         yield EaselBot(settings, engine=engine, policy=policy)
+
+
+@pytest.fixture
+async def bot(tmp_path: Path) -> AsyncIterator[EaselBot]:
+    """The real bot with every extension loaded (its tree is what gets synced)."""
+    settings = load_settings(_env_file=None, database_url=f"sqlite:///{tmp_path}/db")
+    async with open_services(settings) as services:
+        easel = EaselBot(settings, engine=services.engine, policy=services.policy)
+        await prepare_bot(easel)
+        for name in easel.initial_extensions:
+            await easel.load_extension(name)
+        yield easel
+        await easel.close()
 
 
 @pytest.fixture

@@ -3,30 +3,11 @@
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
-import pytest
-
 from bot.client import EaselBot, extension_names
-from bot.runtime import open_services
-from bot.settings import load_settings
-from tests.support.discord_harness import prepare_bot
 
 NAME = re.compile(r"^[-_\w]{1,32}$")
-
-
-@pytest.fixture
-async def bot(tmp_path: Path) -> AsyncIterator[EaselBot]:
-    settings = load_settings(_env_file=None, database_url=f"sqlite:///{tmp_path}/db")
-    async with open_services(settings) as services:
-        easel = EaselBot(settings, engine=services.engine, policy=services.policy)
-        await prepare_bot(easel)
-        for name in easel.initial_extensions:
-            await easel.load_extension(name)
-        yield easel
-        await easel.close()
 
 
 def payloads(bot: EaselBot) -> list[dict[str, Any]]:

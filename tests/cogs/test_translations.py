@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import ast
 import string
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -30,8 +29,6 @@ from bot.i18n.catalogs import (
     catalog_path,
 )
 from bot.providers.profiles import SHIPPED_TEXT, load_profiles
-from bot.runtime import open_services
-from bot.settings import load_settings
 from cogs._catalog import code_messages, template
 from cogs._i18n import (
     DESCRIPTION_MAX,
@@ -39,23 +36,9 @@ from cogs._i18n import (
     command_strings,
     is_valid_name,
 )
-from tests.support.discord_harness import prepare_bot
 
 ROOT = Path(__file__).resolve().parents[2]
 MARKERS = {"_", "_n", "_p"}
-
-
-@pytest.fixture
-async def bot(tmp_path: Path) -> AsyncIterator[EaselBot]:
-    """The real bot with every extension loaded (its tree is what gets synced)."""
-    settings = load_settings(_env_file=None, database_url=f"sqlite:///{tmp_path}/db")
-    async with open_services(settings) as services:
-        easel = EaselBot(settings, engine=services.engine, policy=services.policy)
-        await prepare_bot(easel)
-        for name in easel.initial_extensions:
-            await easel.load_extension(name)
-        yield easel
-        await easel.close()
 
 
 def read(path: Path, locale: str | None = None) -> Catalog:
