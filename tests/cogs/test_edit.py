@@ -295,6 +295,28 @@ def picker_message(h: Harness, calls: list[RecordedCall]) -> dict[str, Any]:
     return message
 
 
+async def ask_for_a_hat_on_top(harness: Harness, message: dict[str, Any]) -> list[RecordedCall]:
+    """ "Edit image" on ``message``: "a hat" on the top area, until the area picker shows."""
+    modal = await open_menu(harness, message)
+    values: dict[str, str | list[str]] = {"easel:edit:prompt": "a hat", "easel:edit:area": ["top"]}
+    return await run(harness, modal_submit_payload(modal, values), done=picker_shown)
+
+
+async def confirm_the_area(harness: Harness, calls: list[RecordedCall]) -> RecordedCall:
+    """Press the picker's Go; its answer must be private and immediate (type 4)."""
+    before = len(harness.adapter.calls)
+    await run(
+        harness,
+        component_payload("easel:region:go", picker_message(harness, calls)),
+        done=lambda c: len(c) > before,
+    )
+    await asyncio.sleep(0.1)
+    answer = harness.adapter.calls[before]
+    assert answer.is_callback and answer.payload is not None
+    assert answer.payload["type"] == 4 and answer.flags & EPHEMERAL
+    return answer
+
+
 async def test_an_area_is_shown_on_a_preview_before_anything_is_spent(harness: Harness) -> None:
     picture = solid((1536, 1024))
     message = member_message(
@@ -446,20 +468,9 @@ async def test_the_rules_are_checked_again_when_a_region_edit_is_confirmed(
     message = member_message(
         [("pic.png", harness.cdn.add("pic.png", picture), len(picture), "image/png")]
     )
-    modal = await open_menu(harness, message)
-    values: dict[str, str | list[str]] = {"easel:edit:prompt": "a hat", "easel:edit:area": ["top"]}
-    calls = await run(harness, modal_submit_payload(modal, values), done=picker_shown)
+    calls = await ask_for_a_hat_on_top(harness, message)
     await harness.bot.policy.update(GUILD_ID, by=1, member_daily_images=0)
-    before = len(harness.adapter.calls)
-    await run(
-        harness,
-        component_payload("easel:region:go", picker_message(harness, calls)),
-        done=lambda c: len(c) > before,
-    )
-    await asyncio.sleep(0.1)
-    answer = harness.adapter.calls[before]
-    assert answer.is_callback and answer.payload is not None
-    assert answer.payload["type"] == 4 and answer.flags & EPHEMERAL
+    answer = await confirm_the_area(harness, calls)
     assert "daily limit" in str(answer.payload), answer.payload
     assert len(harness.sandbox.requests) == 0
 
@@ -494,22 +505,11 @@ async def test_a_result_deleted_while_its_area_is_picked_is_not_edited(harness: 
         author_id=harness.bot.user.id,  # type: ignore[union-attr]
         bot=True,
     )
-    modal = await open_menu(harness, message)
-    values: dict[str, str | list[str]] = {"easel:edit:prompt": "a hat", "easel:edit:area": ["top"]}
-    calls = await run(harness, modal_submit_payload(modal, values), done=picker_shown)
+    calls = await ask_for_a_hat_on_top(harness, message)
     parent = await harness.bot.engine.get_job(name.split("_")[1])
     assert parent is not None
     await harness.bot.engine.erase(parent, by=1)  # deleted while the picker is open
     submits = harness.sandbox.count("submit")
-    before = len(harness.adapter.calls)
-    await run(
-        harness,
-        component_payload("easel:region:go", picker_message(harness, calls)),
-        done=lambda c: len(c) > before,
-    )
-    await asyncio.sleep(0.1)
-    answer = harness.adapter.calls[before]
-    assert answer.is_callback and answer.payload is not None
-    assert answer.payload["type"] == 4 and answer.flags & EPHEMERAL
+    answer = await confirm_the_area(harness, calls)
     assert "Deleted result" in str(answer.payload)
     assert harness.sandbox.count("submit") == submits
