@@ -13,6 +13,8 @@ from discord import app_commands
 from PIL import Image
 
 from cogs._edit_modal import open_region_picker
+from tests.bot.media import images
+from tests.bot.media.images import bw_mask
 from tests.cogs.conftest import Harness
 from tests.support.discord_harness import (
     GUILD_ID,
@@ -39,20 +41,8 @@ ORANGE = (240, 140, 20)
 Done = Callable[[list[RecordedCall]], bool]
 
 
-def encode(image: Image.Image, fmt: str = "PNG") -> bytes:
-    buffer = io.BytesIO()
-    image.save(buffer, fmt)
-    return buffer.getvalue()
-
-
 def solid(size: tuple[int, int], colour: tuple[int, int, int] = BLUE, fmt: str = "PNG") -> bytes:
-    return encode(Image.new("RGB", size, colour), fmt)
-
-
-def bw_mask(size: tuple[int, int], white: tuple[int, int, int, int]) -> bytes:
-    mask = Image.new("L", size, 0)
-    mask.paste(255, white)
-    return encode(mask)
+    return images.solid(size, colour, fmt)
 
 
 def results(calls: list[RecordedCall]) -> list[RecordedCall]:

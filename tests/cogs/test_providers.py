@@ -25,6 +25,7 @@ from bot.providers.families import model_spec
 from bot.sandbox.openai_server import Flavour, OpenAISandbox
 from bot.settings import load_settings
 from cogs._options import quality_choices, resolution_choices
+from tests.bot.media import images
 from tests.cogs.conftest import BotHttpRecorder, Cdn, easel_bot
 from tests.support.discord_harness import (
     GUILD_ID,
@@ -125,10 +126,7 @@ def sizes(call: RecordedCall) -> list[tuple[int, int]]:
 
 
 def png(size: tuple[int, int], *, alpha: bool = False) -> bytes:
-    out = io.BytesIO()
-    colour = (0, 0, 0, 0) if alpha else (30, 90, 160)
-    Image.new("RGBA" if alpha else "RGB", size, colour).save(out, format="PNG")
-    return out.getvalue()
+    return images.png(size, (30, 90, 160), alpha=alpha)
 
 
 def private_text(calls: list[RecordedCall]) -> str:

@@ -32,6 +32,7 @@ from bot.providers.families import toapis_model_spec
 from bot.providers.toapis.provider import ToAPIsProvider
 from bot.sandbox.server import Sandbox
 from bot.store.jobs import JobRecord
+from tests.bot.media import images
 from tests.support.engines import fast_config, running_engine
 
 
@@ -64,9 +65,7 @@ async def events_of(engine: Engine, request: JobRequest, **kw: object) -> list[J
 
 
 def png(size: tuple[int, int] = (32, 32)) -> bytes:
-    buffer = io.BytesIO()
-    Image.new("RGB", size, "teal").save(buffer, "PNG")
-    return buffer.getvalue()
+    return images.png(size, "teal")
 
 
 async def test_a_job_reports_submitted_progress_and_completes_with_exact_sizes(

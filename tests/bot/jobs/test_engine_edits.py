@@ -25,7 +25,15 @@ from bot.options import Ratio
 from bot.providers.families import toapis_model_spec
 from bot.providers.toapis.provider import ToAPIsProvider
 from bot.sandbox.server import Sandbox
-from tests.bot.media.images import animated_gif, encode, jpeg_with_orientation, noise, png_header
+from tests.bot.media import images
+from tests.bot.media.images import (
+    animated_gif,
+    bw_mask,
+    encode,
+    jpeg_with_orientation,
+    noise,
+    png_header,
+)
 from tests.support.engines import running_engine
 
 BLUE = (20, 60, 200)
@@ -59,14 +67,7 @@ def image(data: bytes, name: str = "photo.png") -> InputImage:
 
 
 def solid(size: tuple[int, int], colour: tuple[int, int, int] = BLUE, fmt: str = "PNG") -> bytes:
-    return encode(Image.new("RGB", size, colour), fmt)
-
-
-def bw_mask(size: tuple[int, int], white: tuple[int, int, int, int]) -> bytes:
-    """A black-and-white mask without alpha: white marks what to repaint."""
-    mask = Image.new("L", size, 0)
-    mask.paste(255, white)
-    return encode(mask, "PNG")
+    return images.solid(size, colour, fmt)
 
 
 def edit(*images: InputImage, mask: InputImage | None = None, **fields: object) -> JobRequest:

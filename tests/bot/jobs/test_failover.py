@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import io
 import time
 from collections.abc import AsyncIterator
 from decimal import Decimal
@@ -12,7 +11,6 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from PIL import Image
 from pydantic import SecretStr
 
 from bot.errors import InputError
@@ -33,6 +31,7 @@ from bot.providers.prices import ModelPrices
 from bot.providers.toapis.provider import ToAPIsProvider
 from bot.sandbox.openai_server import OpenAISandbox
 from bot.sandbox.server import Sandbox
+from tests.bot.media import images
 from tests.support.engines import fast_config, running_engine
 from tests.support.providers import PROFILES, compat_provider, no_sleep, unreachable_provider
 
@@ -40,10 +39,7 @@ sync_provider = partial(compat_provider, sleep=no_sleep)
 
 
 def png(*, alpha: bool = False) -> bytes:
-    image = Image.new("RGBA" if alpha else "RGB", (120, 80), (0, 0, 0, 0) if alpha else "gold")
-    out = io.BytesIO()
-    image.save(out, format="PNG")
-    return out.getvalue()
+    return images.png((120, 80), "gold", alpha=alpha)
 
 
 async def run(engine: Engine, request: JobRequest) -> tuple[list[JobEvent], JobRecord]:

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import io
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
 import pytest
-from PIL import Image
 from pydantic import SecretStr
 
 from bot.errors import InputError
@@ -21,14 +19,12 @@ from bot.options import Ratio
 from bot.providers.families import toapis_model_spec
 from bot.providers.toapis.provider import ToAPIsProvider
 from bot.sandbox.server import Sandbox
+from tests.bot.media import images
 from tests.support.engines import running_engine
 
 
 def png(size: tuple[int, int] = (640, 360), *, alpha: bool = False) -> bytes:
-    image = Image.new("RGBA" if alpha else "RGB", size, (0, 0, 0, 0) if alpha else "teal")
-    out = io.BytesIO()
-    image.save(out, "PNG")
-    return out.getvalue()
+    return images.png(size, "teal", alpha=alpha)
 
 
 class Attachments:

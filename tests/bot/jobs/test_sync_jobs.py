@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import io
 from pathlib import Path
 
 import aiohttp
 import pytest
-from PIL import Image
 
 from bot.jobs.engine import Engine
 from bot.jobs.models import (
@@ -23,20 +21,14 @@ from bot.jobs.models import (
 from bot.jobs.records import JobRecord, JobState
 from bot.options import Ratio, Resolution
 from bot.sandbox.openai_server import Flavour, OpenAISandbox
+from tests.bot.media import images
+from tests.bot.media.images import size_of
 from tests.support.engines import running_engine
 from tests.support.providers import compat_provider, no_sleep
 
 
 def png(size: tuple[int, int] = (300, 200), *, alpha: bool = False) -> bytes:
-    image = Image.new("RGBA" if alpha else "RGB", size, (0, 0, 0, 0) if alpha else "teal")
-    out = io.BytesIO()
-    image.save(out, format="PNG")
-    return out.getvalue()
-
-
-def size_of(data: bytes) -> tuple[int, int]:
-    with Image.open(io.BytesIO(data)) as image:
-        return image.size
+    return images.png(size, "teal", alpha=alpha)
 
 
 async def run(engine: Engine, request: JobRequest) -> list[JobEvent]:

@@ -68,3 +68,27 @@ def jpeg_with_orientation(image: Image.Image, orientation: int) -> bytes:
     exif = Image.Exif()
     exif[0x0112] = orientation
     return encode(image, "JPEG", quality=95, exif=exif.tobytes())
+
+
+def png(size: tuple[int, int], colour: object = "teal", *, alpha: bool = False) -> bytes:
+    """A PNG of one colour; with ``alpha``, fully transparent (a mask that repaints it all)."""
+    image = Image.new("RGBA" if alpha else "RGB", size, (0, 0, 0, 0) if alpha else colour)
+    return encode(image, "PNG")
+
+
+def solid(size: tuple[int, int], colour: tuple[int, int, int], fmt: str = "PNG") -> bytes:
+    """An RGB image of one colour in ``fmt``."""
+    return encode(Image.new("RGB", size, colour), fmt)
+
+
+def bw_mask(size: tuple[int, int], white: tuple[int, int, int, int]) -> bytes:
+    """A black-and-white mask without alpha: white (the box ``white``) marks what to repaint."""
+    mask = Image.new("L", size, 0)
+    mask.paste(255, white)
+    return encode(mask, "PNG")
+
+
+def size_of(data: bytes) -> tuple[int, int]:
+    """Width and height of encoded image bytes."""
+    with Image.open(io.BytesIO(data)) as image:
+        return image.size

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import io
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
 import pytest
-from PIL import Image
 from pydantic import SecretStr
 
 from bot.errors import (
@@ -31,19 +29,13 @@ from bot.providers.families import model_spec
 from bot.providers.openai.models import GenerationBody
 from bot.providers.openai.tasks import OpenAICompatProvider
 from bot.sandbox.openai_server import Flavour, OpenAISandbox
+from tests.bot.media import images
+from tests.bot.media.images import size_of
 from tests.support.providers import PROFILES, no_sleep, unreachable_provider
 
 
 def png(size: tuple[int, int] = (96, 64), *, alpha: bool = False) -> bytes:
-    image = Image.new("RGBA" if alpha else "RGB", size, (0, 0, 0, 0) if alpha else "navy")
-    out = io.BytesIO()
-    image.save(out, format="PNG")
-    return out.getvalue()
-
-
-def size_of(data: bytes) -> tuple[int, int]:
-    with Image.open(io.BytesIO(data)) as image:
-        return image.size
+    return images.png(size, "navy", alpha=alpha)
 
 
 def task(**changes: Any) -> TaskSpec:
