@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import discord
+
 from bot.i18n import Lang, literal, source_lang
 from bot.jobs.models import JobCompleted, JobRequest, ResolvedRequest, ResultImage
 from bot.options import OutputFormat, Resolution
@@ -24,29 +26,34 @@ def test_markdown_and_mentions_stay_neutralised() -> None:
     assert "@everyone" not in shown
 
 
-def test_a_result_with_images_missing_says_how_many_failed_and_why() -> None:
+def one_of_three(prompt: str, tr: Lang, missing_reason: str | None = None) -> discord.Embed:
+    """The result embed of a job that asked for three images and got one."""
     image = ResultImage(
         filename="a.png", data=b"", width=1024, height=1024, output_format=OutputFormat.PNG
     )
     done = JobCompleted(
-        task_id="t", images=(image,), elapsed=3, missing=2, missing_reason="HTTP 500"
+        task_id="t", images=(image,), elapsed=3, missing=2, missing_reason=missing_reason
     )
     resolved = ResolvedRequest(
-        request=JobRequest(prompt="a fox", n=3),
+        request=JobRequest(prompt=prompt, n=3),
         resolution=Resolution.R1K,
         width=1024,
         height=1024,
     )
-    embed = result_embed(
+    return result_embed(
         resolved,
         done.images,
         requester="<@1>",
         elapsed=3,
         label=literal("x"),
-        tr=source_lang(),
+        tr=tr,
         missing=done.missing,
         shortfall=done.shortfall(),
     )
+
+
+def test_a_result_with_images_missing_says_how_many_failed_and_why() -> None:
+    embed = one_of_three("a fox", source_lang(), missing_reason="HTTP 500")
     assert embed.title == "✅ 1 of 3 images ready"
     fields = {field.name: field.value for field in embed.fields}
     assert "2 of 3 images failed: HTTP 500" in fields["⚠️ Not every image came"]
@@ -54,26 +61,7 @@ def test_a_result_with_images_missing_says_how_many_failed_and_why() -> None:
 
 
 def test_a_shortfall_is_said_in_the_readers_language() -> None:
-    image = ResultImage(
-        filename="a.png", data=b"", width=1024, height=1024, output_format=OutputFormat.PNG
-    )
-    done = JobCompleted(task_id="t", images=(image,), elapsed=3, missing=2)
-    resolved = ResolvedRequest(
-        request=JobRequest(prompt="ein Fuchs", n=3),
-        resolution=Resolution.R1K,
-        width=1024,
-        height=1024,
-    )
-    embed = result_embed(
-        resolved,
-        done.images,
-        requester="<@1>",
-        elapsed=3,
-        label=literal("x"),
-        tr=Lang.of("de"),
-        missing=done.missing,
-        shortfall=done.shortfall(),
-    )
+    embed = one_of_three("ein Fuchs", Lang.of("de"))
     assert embed.title == "✅ 1 von 3 Bildern fertig"
     fields = {field.name: field.value for field in embed.fields}
     shown = fields["⚠️ Nicht alle Bilder sind gekommen"]
