@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from decimal import Decimal
 from functools import partial
 from pathlib import Path
@@ -320,37 +321,51 @@ def toapis_provider(sandbox: Sandbox, session: aiohttp.ClientSession) -> ToAPIsP
     )
 
 
+@dataclass
+class Outage:
+    """A harbour drawn through a storm of 500s on submit: what came of it, and when."""
+
+    events: list[JobEvent]
+    job: JobRecord
+    sandbox: Sandbox
+    seconds: float
+
+
+async def through_submit_outage(
+    tmp_path: Path, session: aiohttp.ClientSession, *, budget: float, outage: float
+) -> Outage:
+    """Run one job while every submit answers 500 for ``outage`` seconds (``budget`` to wait)."""
+    config = fast_config(submit_budget=budget, submit_backoff=0.05)
+    async with Sandbox(task_duration=0.1) as sandbox:
+        sandbox.add_fault("500", "submit", seconds=outage)
+        async with running_engine(toapis_provider(sandbox, session), tmp_path, config) as engine:
+            started = time.monotonic()
+            events, job = await run(engine, JobRequest(prompt="a harbour"))
+        return Outage(events, job, sandbox, time.monotonic() - started)
+
+
 async def test_a_submit_outage_shorter_than_the_budget_is_waited_out(
     tmp_path: Path, session: aiohttp.ClientSession
 ) -> None:
     """A storm of 500s on submit: the job tries again with backoff and is made once it ends."""
-    config = fast_config(submit_budget=10.0, submit_backoff=0.05)
-    async with Sandbox(task_duration=0.1) as sandbox:
-        sandbox.add_fault("500", "submit", seconds=0.5)
-        async with running_engine(toapis_provider(sandbox, session), tmp_path, config) as engine:
-            started = time.monotonic()
-            events, _ = await run(engine, JobRequest(prompt="a harbour"))
-        waits = [event for event in events if isinstance(event, JobWaiting)]
-        assert isinstance(events[-1], JobCompleted), events[-1]
-        assert waits and "server error" in str(waits[0].reason)
-        assert sandbox.stats().tasks == 1, "one task, however many tries"
-        assert sandbox.count("submit") >= 3
-        assert time.monotonic() - started < 5
+    done = await through_submit_outage(tmp_path, session, budget=10.0, outage=0.5)
+    waits = [event for event in done.events if isinstance(event, JobWaiting)]
+    assert isinstance(done.events[-1], JobCompleted), done.events[-1]
+    assert waits and "server error" in str(waits[0].reason)
+    assert done.sandbox.stats().tasks == 1, "one task, however many tries"
+    assert done.sandbox.count("submit") >= 3
+    assert done.seconds < 5
 
 
 async def test_a_submit_outage_longer_than_the_budget_fails_the_job(
     tmp_path: Path, session: aiohttp.ClientSession
 ) -> None:
-    config = fast_config(submit_budget=0.4, submit_backoff=0.05)
-    async with Sandbox(task_duration=0.1) as sandbox:
-        sandbox.add_fault("500", "submit", seconds=30)
-        async with running_engine(toapis_provider(sandbox, session), tmp_path, config) as engine:
-            started = time.monotonic()
-            events, job = await run(engine, JobRequest(prompt="a harbour"))
-        assert isinstance(events[-1], JobFailed) and events[-1].failure == "upstream"
-        assert "HTTP 500" in str(events[-1].reason)
-        assert 0.4 <= time.monotonic() - started < 3
-        assert sandbox.stats().tasks == 0 and job.state is JobState.FAILED
+    done = await through_submit_outage(tmp_path, session, budget=0.4, outage=30)
+    last = done.events[-1]
+    assert isinstance(last, JobFailed) and last.failure == "upstream"
+    assert "HTTP 500" in str(last.reason)
+    assert 0.4 <= done.seconds < 3
+    assert done.sandbox.stats().tasks == 0 and done.job.state is JobState.FAILED
 
 
 async def test_a_synchronous_call_that_timed_out_is_not_sent_again(
