@@ -35,6 +35,11 @@ STDERR_TAIL = 6000  # characters of the bot's stderr shown with a failure
 START_TIMEOUT = 20.0
 STOP_TIMEOUT = 15.0
 TASK_DURATION = 1.0  # default sandbox task length for these tests (seconds)
+# Interaction callback types and the ephemeral message flag, as Discord numbers them.
+CHANNEL_MESSAGE = 4
+DEFERRED = 5
+MODAL = 9
+EPHEMERAL = 1 << 6
 
 #: The bot's environment for these tests: fast polls so jobs take about TASK_DURATION.
 BOT_ENV = {
@@ -376,3 +381,21 @@ def dump(message: StoredMessage) -> str:
     return json.dumps(
         [(v.kind, round(v.at, 3), v.route) for v in message.versions], ensure_ascii=False
     )
+
+
+async def admin(
+    ld: LocalDiscord,
+    subcommand: str,
+    options: dict[str, Any] | None = None,
+    *,
+    embeds: bool = False,
+) -> str:
+    """The server owner runs ``/easel …``; returns the private answer (and its embeds)."""
+    handle = await ld.send_slash_command(
+        "owner", "#general", "easel", options, subcommand=subcommand
+    )
+    ack = await handle.wait_for_callback(timeout=5)
+    assert ack.type == CHANNEL_MESSAGE and ack.data is not None
+    assert int(ack.data.get("flags") or 0) & EPHEMERAL
+    content = str(ack.data.get("content") or "")
+    return content + str(ack.data.get("embeds") or "") if embeds else content

@@ -8,24 +8,17 @@ from typing import Any
 import pytest
 
 from local_discord import LocalDiscord, StoredMessage, User
-from tests.e2e.conftest import Stack, final_embed, is_final
+from tests.e2e.conftest import (
+    CHANNEL_MESSAGE,
+    DEFERRED,
+    EPHEMERAL,
+    Stack,
+    admin,
+    final_embed,
+    is_final,
+)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="module")]
-
-CHANNEL_MESSAGE = 4
-DEFERRED = 5
-EPHEMERAL = 1 << 6
-
-
-async def admin(ld: LocalDiscord, subcommand: str, options: dict[str, Any] | None = None) -> str:
-    """The server owner runs ``/easel …``; returns the private answer."""
-    handle = await ld.send_slash_command(
-        "owner", "#general", "easel", options, subcommand=subcommand
-    )
-    ack = await handle.wait_for_callback(timeout=5)
-    assert ack.type == CHANNEL_MESSAGE and ack.data is not None
-    assert int(ack.data.get("flags") or 0) & EPHEMERAL
-    return str(ack.data.get("content") or "") + str(ack.data.get("embeds") or "")
 
 
 async def refused(stack: Stack, user: str | User, channel: Any, prompt: str, **options: Any) -> str:
@@ -67,7 +60,7 @@ async def test_members_cannot_change_settings(stack: Stack, clean_log: None) -> 
 async def test_a_member_over_quota_is_told_when_it_resets(stack: Stack, clean_log: None) -> None:
     ld = stack.ld
     bob = await new_member(ld, "bob")
-    assert "Saved" in await admin(ld, "limits", {"member_daily": 1})
+    assert "Saved" in await admin(ld, "limits", {"member_daily": 1}, embeds=True)
     try:
         await delivered(stack, bob, "#general", "one fox")
         text = await refused(stack, bob, "#general", "a second fox")
@@ -77,7 +70,7 @@ async def test_a_member_over_quota_is_told_when_it_resets(stack: Stack, clean_lo
         report = (await usage.wait_for_followups(1, timeout=5))[0]
         assert "Made: 1 image" in str(report.embeds) and "left: 0" in str(report.embeds)
     finally:
-        await admin(ld, "limits", {"member_daily": 0})
+        await admin(ld, "limits", {"member_daily": 0}, embeds=True)
 
 
 async def test_a_member_in_the_wrong_channel_is_told_where_to_go(
@@ -85,13 +78,14 @@ async def test_a_member_in_the_wrong_channel_is_told_where_to_go(
 ) -> None:
     ld = stack.ld
     art = await ld.create_channel("art")
-    assert f"<#{art.id}>" in await admin(ld, "channel", {"channel": art, "rule": "allow"})
+    allowed = await admin(ld, "channel", {"channel": art, "rule": "allow"}, embeds=True)
+    assert f"<#{art.id}>" in allowed
     try:
         text = await refused(stack, "alice", "#general", "a fox")
         assert "Channel rules" in text and f"<#{art.id}>" in text
         await delivered(stack, "alice", art, "a fox in the right place")
     finally:
-        await admin(ld, "where", {"reset_channels": True})
+        await admin(ld, "where", {"reset_channels": True}, embeds=True)
 
 
 async def test_a_blocked_term_is_refused_and_logged_for_the_moderators(
@@ -99,8 +93,8 @@ async def test_a_blocked_term_is_refused_and_logged_for_the_moderators(
 ) -> None:
     ld = stack.ld
     modlog = await ld.create_channel("mod-log")
-    await admin(ld, "modlog", {"channel": modlog})
-    assert "Blocked: `spooky`" in await admin(ld, "terms add", {"term": "spooky"})
+    await admin(ld, "modlog", {"channel": modlog}, embeds=True)
+    assert "Blocked: `spooky`" in await admin(ld, "terms add", {"term": "spooky"}, embeds=True)
     try:
         text = await refused(stack, "alice", "#general", "a SP00KY house, @everyone look")
         assert "Blocked term" in text and "spooky" not in text.lower()
@@ -120,5 +114,5 @@ async def test_a_blocked_term_is_refused_and_logged_for_the_moderators(
         job = await ld.wait_for_message(job_logged, timeout=5)
         assert "a calm house" in str(job.embeds) and "discord.com/channels/" in str(job.embeds)
     finally:
-        await admin(ld, "terms remove", {"term": "spooky"})
-        await admin(ld, "modlog")
+        await admin(ld, "terms remove", {"term": "spooky"}, embeds=True)
+        await admin(ld, "modlog", embeds=True)

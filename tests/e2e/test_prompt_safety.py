@@ -3,29 +3,22 @@ local Discord and the upstream emulator, which must see no request for a refused
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
-from local_discord import LocalDiscord, StoredMessage
-from tests.e2e.conftest import Stack, final_embed, is_final
+from local_discord import StoredMessage
+from tests.e2e.conftest import (
+    CHANNEL_MESSAGE,
+    DEFERRED,
+    EPHEMERAL,
+    Stack,
+    admin,
+    final_embed,
+    is_final,
+)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="module")]
 
-CHANNEL_MESSAGE = 4
-DEFERRED = 5
-EPHEMERAL = 1 << 6
 DIRECTION_CONTROLS = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
-
-
-async def admin(ld: LocalDiscord, subcommand: str, options: dict[str, Any] | None = None) -> str:
-    """The server owner runs ``/easel …``; returns the private answer."""
-    handle = await ld.send_slash_command(
-        "owner", "#general", "easel", options, subcommand=subcommand
-    )
-    ack = await handle.wait_for_callback(timeout=5)
-    assert ack.type == CHANNEL_MESSAGE and ack.data is not None
-    return str(ack.data.get("content") or "")
 
 
 async def refused(stack: Stack, prompt: str, *, validate: bool = True) -> str:

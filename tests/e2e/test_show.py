@@ -13,25 +13,19 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
-from local_discord import Channel, InteractionHandle, LocalDiscord, StoredMessage, User
-from tests.e2e.conftest import Stack, final_embed, is_final, public_messages
+from local_discord import Channel, InteractionHandle, StoredMessage, User
+from tests.e2e.conftest import (
+    CHANNEL_MESSAGE,
+    DEFERRED,
+    EPHEMERAL,
+    Stack,
+    admin,
+    final_embed,
+    is_final,
+    public_messages,
+)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="module")]
-
-CHANNEL_MESSAGE = 4
-DEFERRED = 5
-MODAL = 9
-EPHEMERAL = 1 << 6
-
-
-async def admin(ld: LocalDiscord, subcommand: str, options: dict[str, Any] | None = None) -> str:
-    """The server owner runs ``/easel …``; returns the private answer."""
-    handle = await ld.send_slash_command(
-        "owner", "#general", "easel", options, subcommand=subcommand
-    )
-    ack = await handle.wait_for_callback(timeout=5)
-    assert ack.type == CHANNEL_MESSAGE and ack.data is not None
-    return str(ack.data.get("content") or "")
 
 
 @pytest_asyncio.fixture(loop_scope="module")
