@@ -7,15 +7,13 @@ import re
 from pathlib import Path
 
 import aiohttp
-from pydantic import SecretStr
 
 from bot.client_metrics import DiscordMetrics
 from bot.ops.metrics import Metrics
 from bot.ops.server import Readiness
-from bot.providers.families import toapis_model_spec
-from bot.providers.toapis.provider import ToAPIsProvider
 from bot.sandbox.server import Sandbox
 from tests.support.engines import running_engine
+from tests.support.providers import toapis_provider
 
 DASHBOARD = Path(__file__).resolve().parents[1] / "docs" / "grafana-dashboard.json"
 SUFFIXES = ("_total", "_bucket", "_count", "_sum", "_created")
@@ -27,9 +25,7 @@ async def served_names(tmp_path: Path) -> set[str]:
     DiscordMetrics(metrics.registry, Readiness())
     names = set()
     async with Sandbox() as sandbox, aiohttp.ClientSession() as session:
-        provider = ToAPIsProvider(
-            sandbox.base_url, SecretStr("k"), toapis_model_spec("gpt-image-2"), session=session
-        )
+        provider = toapis_provider(sandbox, session)
         async with running_engine(provider, tmp_path) as engine:
             metrics.watch_engine(engine)
             for family in metrics.registry.collect():

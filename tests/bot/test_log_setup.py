@@ -17,11 +17,10 @@ from bot.jobs.models import JobRequest
 from bot.jobs.records import JobRecord
 from bot.log_setup import REDACTED, secret_values, setup_logging
 from bot.options import Resolution
-from bot.providers.families import toapis_model_spec
-from bot.providers.toapis.provider import ToAPIsProvider
 from bot.sandbox.server import Sandbox
 from bot.settings import Settings
 from tests.support.engines import running_engine
+from tests.support.providers import toapis_provider
 
 TOKEN = "MTIzNDU2Nzg5.secret-token-value.abcdefghij"
 
@@ -171,9 +170,7 @@ async def test_every_engine_line_about_a_job_carries_its_id_guild_and_provider(
         Sandbox(task_duration=0.1) as sandbox,
         aiohttp.ClientSession() as session,
     ):
-        provider = ToAPIsProvider(
-            sandbox.base_url, SecretStr("k"), toapis_model_spec("gpt-image-2"), session=session
-        )
+        provider = toapis_provider(sandbox, session)
         async with running_engine(provider, tmp_path) as engine:
             events = [event async for event in engine.run(JobRequest(prompt="a"), job_id="f" * 32)]
     assert events[-1].kind == "completed"

@@ -10,19 +10,17 @@ from pathlib import Path
 import aiohttp
 import pytest
 from aiohttp import web
-from pydantic import SecretStr
 
 from bot.jobs.engine import Engine
 from bot.jobs.models import JobCompleted, JobEvent, JobFailed, JobRequest
 from bot.jobs.records import JobRecord, JobState
 from bot.ops.metrics import Metrics
 from bot.ops.server import OpsServer, Readiness
-from bot.providers.families import toapis_model_spec
-from bot.providers.toapis.provider import ToAPIsProvider
 from bot.sandbox.server import Sandbox
 from bot.store.database import Database
 from tests.support.cli import run_cli
 from tests.support.engines import running_engine
+from tests.support.providers import toapis_provider
 
 # ------------------------------------------------------------------------------- healthcheck
 
@@ -131,9 +129,7 @@ async def test_backup_then_restore_into_an_empty_data_dir_resumes_the_same_jobs(
 ) -> None:
     old, new, archive = tmp_path / "old", tmp_path / "new", tmp_path / "easel-backup.tar.gz"
     async with Sandbox(task_duration=0.2) as sandbox, aiohttp.ClientSession() as session:
-        provider = ToAPIsProvider(
-            sandbox.base_url, SecretStr("k"), toapis_model_spec("gpt-image-2"), session=session
-        )
+        provider = toapis_provider(sandbox, session)
         async with running_engine(
             provider, old / "files", database=old / "easel.sqlite3"
         ) as engine:

@@ -1,4 +1,4 @@
-"""OpenAI-compatible providers pointed at the emulator, built the way the engine tests need them."""
+"""Providers pointed at the emulators, built the way the engine tests need them."""
 
 from __future__ import annotations
 
@@ -7,10 +7,12 @@ from typing import Any
 import aiohttp
 from pydantic import SecretStr
 
-from bot.providers.families import model_spec
+from bot.providers.families import model_spec, toapis_model_spec
 from bot.providers.openai.tasks import OpenAICompatProvider
 from bot.providers.profiles import load_profiles
+from bot.providers.toapis.provider import ToAPIsProvider
 from bot.sandbox.openai_server import Flavour, OpenAISandbox
+from bot.sandbox.server import Sandbox
 
 PROFILES = load_profiles()
 UNREACHABLE = "http://127.0.0.1:9"  # the discard port: nothing listens, connections are refused
@@ -19,6 +21,14 @@ UNREACHABLE = "http://127.0.0.1:9"  # the discard port: nothing listens, connect
 async def no_sleep(_: float) -> None:
     """An injected ``sleep`` that returns at once, so retries cost the tests no time."""
     return
+
+
+def toapis_provider(
+    sandbox: Sandbox, session: aiohttp.ClientSession, *, key: str = "k", **options: Any
+) -> ToAPIsProvider:
+    """GPT-Image-2 at the ToAPIs ``sandbox`` (any key works but an admin-set wrong one)."""
+    spec = toapis_model_spec("gpt-image-2")
+    return ToAPIsProvider(sandbox.base_url, SecretStr(key), spec, session=session, **options)
 
 
 def compat_provider(

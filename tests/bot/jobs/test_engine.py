@@ -10,7 +10,6 @@ from pathlib import Path
 import aiohttp
 import pytest
 from PIL import Image
-from pydantic import SecretStr
 
 from bot.jobs.engine import Engine
 from bot.jobs.models import (
@@ -28,12 +27,11 @@ from bot.jobs.queue import QueueLimits
 from bot.jobs.records import JobState
 from bot.options import OutputFormat, Ratio, Resolution
 from bot.providers.base import UPSTREAM_TASKS
-from bot.providers.families import toapis_model_spec
-from bot.providers.toapis.provider import ToAPIsProvider
 from bot.sandbox.server import Sandbox
 from bot.store.jobs import JobRecord
 from tests.bot.media import images
 from tests.support.engines import fast_config, running_engine
+from tests.support.providers import toapis_provider
 
 
 @pytest.fixture
@@ -45,13 +43,7 @@ async def sandbox() -> AsyncIterator[Sandbox]:
 @pytest.fixture
 async def engine(sandbox: Sandbox, tmp_path: Path) -> AsyncIterator[Engine]:
     async with aiohttp.ClientSession() as session:
-        provider = ToAPIsProvider(
-            sandbox.base_url,
-            SecretStr("k"),
-            toapis_model_spec("gpt-image-2"),
-            session=session,
-            sleep=_no_sleep,
-        )
+        provider = toapis_provider(sandbox, session, sleep=_no_sleep)
         async with running_engine(provider, tmp_path) as engine:
             yield engine
 
@@ -180,9 +172,7 @@ async def test_one_404_on_a_result_download_does_not_fail_the_job(
 async def test_a_task_slower_than_the_deadline_times_out(sandbox: Sandbox, tmp_path: Path) -> None:
     sandbox.faults.task_duration = 30
     async with aiohttp.ClientSession() as session:
-        provider = ToAPIsProvider(
-            sandbox.base_url, SecretStr("k"), toapis_model_spec("gpt-image-2"), session=session
-        )
+        provider = toapis_provider(sandbox, session)
         async with running_engine(provider, tmp_path, fast_config(job_timeout=0.3)) as engine:
             failed = (await events_of(engine, JobRequest(prompt="x")))[-1]
     assert isinstance(failed, JobFailed) and failed.failure == "timeout"
@@ -202,9 +192,7 @@ async def test_a_timeout_is_worded_for_the_terminal_or_for_discord(
                 told.append(event)
 
     async with aiohttp.ClientSession() as session:
-        provider = ToAPIsProvider(
-            sandbox.base_url, SecretStr("k"), toapis_model_spec("gpt-image-2"), session=session
-        )
+        provider = toapis_provider(sandbox, session)
         async with running_engine(provider, tmp_path, fast_config(job_timeout=0.3)) as engine:
             failed = (await events_of(engine, JobRequest(prompt="x")))[-1]
             engine.observe("discord", Member())
@@ -241,9 +229,7 @@ async def test_a_corrupt_reference_is_an_input_error_before_any_upload(
 
 async def test_a_bad_key_is_a_clear_upstream_failure(tmp_path: Path) -> None:
     async with Sandbox(api_key="right") as sandbox, aiohttp.ClientSession() as session:
-        provider = ToAPIsProvider(
-            sandbox.base_url, SecretStr("wrong"), toapis_model_spec("gpt-image-2"), session=session
-        )
+        provider = toapis_provider(sandbox, session, key="wrong")
         async with running_engine(provider, tmp_path) as engine:
             failed = (await events_of(engine, JobRequest(prompt="x")))[-1]
     assert isinstance(failed, JobFailed) and failed.failure == "upstream"
@@ -254,9 +240,7 @@ async def test_jobs_beyond_the_concurrency_cap_report_their_queue_position(
     sandbox: Sandbox, tmp_path: Path
 ) -> None:
     async with aiohttp.ClientSession() as session:
-        provider = ToAPIsProvider(
-            sandbox.base_url, SecretStr("k"), toapis_model_spec("gpt-image-2"), session=session
-        )
+        provider = toapis_provider(sandbox, session)
         config = fast_config(queue=QueueLimits(global_jobs=1))
         async with running_engine(provider, tmp_path, config) as engine:
             first = engine.run(JobRequest(prompt="first"))
@@ -290,9 +274,7 @@ async def test_the_providers_declared_traits_decide_polling_and_upload_progress(
 ) -> None:
     """Each trait is read on its own: here ToAPIs is told its polls are free, uploads instant."""
     async with aiohttp.ClientSession() as session:
-        provider = ToAPIsProvider(
-            sandbox.base_url, SecretStr("k"), toapis_model_spec("gpt-image-2"), session=session
-        )
+        provider = toapis_provider(sandbox, session)
         provider.traits = UPSTREAM_TASKS.model_copy(
             update={"polled_upstream": False, "instant_uploads": True}
         )
@@ -328,13 +310,7 @@ async def test_a_result_that_cannot_be_downloaded_costs_only_itself(
     sandbox: Sandbox, tmp_path: Path
 ) -> None:
     async with aiohttp.ClientSession() as session:
-        provider = ToAPIsProvider(
-            sandbox.base_url,
-            SecretStr("k"),
-            toapis_model_spec("gpt-image-2"),
-            session=session,
-            max_retries=0,
-        )
+        provider = toapis_provider(sandbox, session, max_retries=0)
         sandbox.add_fault("404", "download")
         async with running_engine(provider, tmp_path) as engine:
             done = (await events_of(engine, JobRequest(prompt="x", n=2)))[-1]

@@ -13,7 +13,6 @@ from pathlib import Path
 import aiohttp
 import pytest
 from PIL import Image
-from pydantic import SecretStr
 
 from bot.errors import InputError
 from bot.jobs import pipeline
@@ -22,8 +21,6 @@ from bot.jobs.models import InputImage, JobCompleted, JobEvent, JobFailed, JobRe
 from bot.jobs.records import JobRecord, JobState
 from bot.media.limits import UPLOAD_MAX_BYTES
 from bot.options import Ratio
-from bot.providers.families import toapis_model_spec
-from bot.providers.toapis.provider import ToAPIsProvider
 from bot.sandbox.server import Sandbox
 from tests.bot.media import images
 from tests.bot.media.images import (
@@ -35,6 +32,7 @@ from tests.bot.media.images import (
     png_header,
 )
 from tests.support.engines import running_engine
+from tests.support.providers import toapis_provider
 
 BLUE = (20, 60, 200)
 
@@ -55,9 +53,7 @@ async def http() -> AsyncIterator[aiohttp.ClientSession]:
 async def engine(
     sandbox: Sandbox, tmp_path: Path, http: aiohttp.ClientSession
 ) -> AsyncIterator[Engine]:
-    provider = ToAPIsProvider(
-        sandbox.base_url, SecretStr("k"), toapis_model_spec("gpt-image-2"), session=http
-    )
+    provider = toapis_provider(sandbox, http)
     async with running_engine(provider, tmp_path) as engine:
         yield engine
 

@@ -34,7 +34,13 @@ from bot.sandbox.openai_server import OpenAISandbox
 from bot.sandbox.server import Sandbox
 from tests.bot.media import images
 from tests.support.engines import fast_config, running_engine
-from tests.support.providers import PROFILES, compat_provider, no_sleep, unreachable_provider
+from tests.support.providers import (
+    PROFILES,
+    compat_provider,
+    no_sleep,
+    toapis_provider,
+    unreachable_provider,
+)
 
 sync_provider = partial(compat_provider, sleep=no_sleep)
 
@@ -250,12 +256,7 @@ async def test_a_job_back_at_the_first_provider_after_a_restart_gets_its_sizes(
 ) -> None:
     """It had moved to OpenAI (free sizes) and not been sent; ToAPIs' seed table has 4:3 at 2K."""
     async with OpenAISandbox("openai", call_duration=0.05) as server, Sandbox() as toapis_sandbox:
-        toapis = ToAPIsProvider(
-            toapis_sandbox.base_url,
-            SecretStr("k"),
-            toapis_model_spec("gpt-image-2"),
-            session=session,
-        )
+        toapis = toapis_provider(toapis_sandbox, session)
         async with running_engine(
             toapis, tmp_path, fallbacks=[sync_provider(server, session)]
         ) as engine:
@@ -309,16 +310,9 @@ async def test_a_failed_over_job_is_estimated_and_costed_at_the_provider_that_to
 # ------------------------------------------------------------------ an outage at submit
 
 
-def toapis_provider(sandbox: Sandbox, session: aiohttp.ClientSession) -> ToAPIsProvider:
+def one_submit_provider(sandbox: Sandbox, session: aiohttp.ClientSession) -> ToAPIsProvider:
     """ToAPIs without its own retries, so each engine round is one submit."""
-    return ToAPIsProvider(
-        sandbox.base_url,
-        SecretStr("k"),
-        toapis_model_spec("gpt-image-2"),
-        session=session,
-        max_retries=0,
-        sleep=no_sleep,
-    )
+    return toapis_provider(sandbox, session, max_retries=0, sleep=no_sleep)
 
 
 @dataclass
@@ -338,7 +332,8 @@ async def through_submit_outage(
     config = fast_config(submit_budget=budget, submit_backoff=0.05)
     async with Sandbox(task_duration=0.1) as sandbox:
         sandbox.add_fault("500", "submit", seconds=outage)
-        async with running_engine(toapis_provider(sandbox, session), tmp_path, config) as engine:
+        provider = one_submit_provider(sandbox, session)
+        async with running_engine(provider, tmp_path, config) as engine:
             started = time.monotonic()
             events, job = await run(engine, JobRequest(prompt="a harbour"))
         return Outage(events, job, sandbox, time.monotonic() - started)

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from pydantic import SecretStr
 
 from bot.errors import InputError
 from bot.jobs.engine import Engine
@@ -16,11 +15,11 @@ from bot.jobs.intake import pending_input
 from bot.jobs.models import InputImage, JobCompleted, JobEvent, JobFailed, JobRequest
 from bot.jobs.records import Delivery, JobRecord, JobState
 from bot.options import Ratio
-from bot.providers.families import toapis_model_spec
 from bot.providers.toapis.provider import ToAPIsProvider
 from bot.sandbox.server import Sandbox
 from tests.bot.media import images
 from tests.support.engines import running_engine
+from tests.support.providers import toapis_provider
 
 
 def png(size: tuple[int, int] = (640, 360), *, alpha: bool = False) -> bytes:
@@ -74,12 +73,7 @@ async def sandbox() -> AsyncIterator[Sandbox]:
 @pytest.fixture
 async def provider(sandbox: Sandbox) -> AsyncIterator[ToAPIsProvider]:
     async with aiohttp.ClientSession() as session:
-        yield ToAPIsProvider(
-            sandbox.base_url,
-            SecretStr("k"),
-            toapis_model_spec("gpt-image-2"),
-            session=session,
-        )
+        yield toapis_provider(sandbox, session)
 
 
 def edit_request(*, mask: bool = False) -> JobRequest:

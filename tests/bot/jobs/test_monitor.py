@@ -8,15 +8,13 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from pydantic import SecretStr
 
 from bot.jobs.engine import Engine
 from bot.jobs.models import JobCompleted, JobEvent, JobFailed, JobRequest
 from bot.jobs.records import JobRecord, JobState
-from bot.providers.families import toapis_model_spec
-from bot.providers.toapis.provider import ToAPIsProvider
 from bot.sandbox.server import Sandbox
 from tests.support.engines import fast_config, running_engine
+from tests.support.providers import toapis_provider
 
 
 class Recorder:
@@ -59,9 +57,7 @@ class Member:
 @pytest.fixture
 async def engine(tmp_path: Path) -> AsyncIterator[Engine]:
     async with Sandbox(task_duration=0.1) as sandbox, aiohttp.ClientSession() as session:
-        provider = ToAPIsProvider(
-            sandbox.base_url, SecretStr("k"), toapis_model_spec("gpt-image-2"), session=session
-        )
+        provider = toapis_provider(sandbox, session)
         async with running_engine(provider, tmp_path) as engine:
             yield engine
 
@@ -92,9 +88,7 @@ async def test_an_outcome_the_member_could_not_be_told_is_heard_as_undelivered(
     """Told once, after the engine gave up trying (``delivery_attempts``): undeliverable."""
     config = fast_config(delivery_attempts=2, delivery_backoff=0.01)
     async with Sandbox(task_duration=0.1) as sandbox, aiohttp.ClientSession() as session:
-        provider = ToAPIsProvider(
-            sandbox.base_url, SecretStr("k"), toapis_model_spec("gpt-image-2"), session=session
-        )
+        provider = toapis_provider(sandbox, session)
         async with running_engine(provider, tmp_path, config) as engine:
             recorder = Recorder()
             engine.monitor(recorder)

@@ -9,16 +9,15 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from pydantic import SecretStr
 
 from bot.jobs.engine import Engine
 from bot.jobs.models import JobCompleted, JobEvent, JobFailed, JobRequest
 from bot.jobs.records import JobRecord, JobState
 from bot.providers.base import TaskSpec
-from bot.providers.families import toapis_model_spec
 from bot.providers.toapis.provider import ToAPIsProvider
 from bot.sandbox.server import Sandbox
 from tests.support.engines import running_engine
+from tests.support.providers import toapis_provider
 
 
 class Recorder:
@@ -49,9 +48,7 @@ async def sandbox() -> AsyncIterator[Sandbox]:
 @pytest.fixture
 async def provider(sandbox: Sandbox) -> AsyncIterator[ToAPIsProvider]:
     async with aiohttp.ClientSession() as session:
-        yield ToAPIsProvider(
-            sandbox.base_url, SecretStr("k"), toapis_model_spec("gpt-image-2"), session=session
-        )
+        yield toapis_provider(sandbox, session)
 
 
 async def start(engine: Engine, recorder: Recorder) -> None:

@@ -10,24 +10,20 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from pydantic import SecretStr
 
 from bot.jobs.engine import Engine
 from bot.jobs.models import JobCompleted, JobRequest
 from bot.jobs.records import JobRecord
 from bot.jobs.retention import DAY, Retention, prune
-from bot.providers.families import toapis_model_spec
-from bot.providers.toapis.provider import ToAPIsProvider
 from bot.sandbox.server import Sandbox
 from tests.support.engines import running_engine
+from tests.support.providers import toapis_provider
 
 
 @pytest.fixture
 async def engine(tmp_path: Path) -> AsyncIterator[Engine]:
     async with Sandbox(task_duration=0.1) as sandbox, aiohttp.ClientSession() as session:
-        provider = ToAPIsProvider(
-            sandbox.base_url, SecretStr("k"), toapis_model_spec("gpt-image-2"), session=session
-        )
+        provider = toapis_provider(sandbox, session)
         async with running_engine(provider, tmp_path / "files") as engine:
             yield engine
 

@@ -20,7 +20,7 @@ from bot.providers.toapis.provider import ToAPIsProvider
 from bot.sandbox.openai_server import OpenAISandbox
 from bot.sandbox.server import Sandbox
 from tests.support.engines import fast_config, running_engine
-from tests.support.providers import compat_provider
+from tests.support.providers import compat_provider, toapis_provider
 
 
 @pytest.fixture
@@ -37,14 +37,7 @@ def metrics() -> Metrics:
 @pytest.fixture
 async def engine(sandbox: Sandbox, metrics: Metrics, tmp_path: Path) -> AsyncIterator[Engine]:
     async with aiohttp.ClientSession(trace_configs=[metrics.upstream_trace()]) as session:
-        provider = ToAPIsProvider(
-            sandbox.base_url,
-            SecretStr("k"),
-            toapis_model_spec("gpt-image-2"),
-            session=session,
-            sleep=_no_sleep,
-            max_retries=0,
-        )
+        provider = toapis_provider(sandbox, session, sleep=_no_sleep, max_retries=0)
         config = fast_config(queue=QueueLimits(global_jobs=1))
         async with running_engine(provider, tmp_path, config) as engine:
             metrics.watch_engine(engine)
