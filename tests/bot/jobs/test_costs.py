@@ -93,12 +93,6 @@ def test_a_failure_after_the_task_finished_costs_the_images_made() -> None:
 
 
 @pytest.fixture
-async def sandbox() -> AsyncIterator[Sandbox]:
-    async with Sandbox(task_duration=0.2) as sb:
-        yield sb
-
-
-@pytest.fixture
 async def engine(sandbox: Sandbox, tmp_path: Path) -> AsyncIterator[Engine]:
     async with aiohttp.ClientSession() as session:
         provider = ToAPIsProvider(sandbox.base_url, SecretStr("k"), spec(), session=session)

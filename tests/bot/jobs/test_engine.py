@@ -33,11 +33,7 @@ from tests.bot.media import images
 from tests.support.engines import fast_config, running_engine
 from tests.support.providers import toapis_provider
 
-
-@pytest.fixture
-async def sandbox() -> AsyncIterator[Sandbox]:
-    async with Sandbox(task_duration=0.3) as sb:
-        yield sb
+SANDBOX_TASK_SECONDS = 0.3  # how long the sandbox takes over a task
 
 
 @pytest.fixture

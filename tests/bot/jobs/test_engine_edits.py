@@ -38,22 +38,10 @@ BLUE = (20, 60, 200)
 
 
 @pytest.fixture
-async def sandbox() -> AsyncIterator[Sandbox]:
-    async with Sandbox(task_duration=0.2) as sb:
-        yield sb
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as session:
-        yield session
-
-
-@pytest.fixture
 async def engine(
-    sandbox: Sandbox, tmp_path: Path, http: aiohttp.ClientSession
+    sandbox: Sandbox, tmp_path: Path, session: aiohttp.ClientSession
 ) -> AsyncIterator[Engine]:
-    provider = toapis_provider(sandbox, http)
+    provider = toapis_provider(sandbox, session)
     async with running_engine(provider, tmp_path) as engine:
         yield engine
 
@@ -76,8 +64,8 @@ async def run(engine: Engine, request: JobRequest) -> list[JobEvent]:
     return [event async for event in engine.run(request)]
 
 
-async def fetch(http: aiohttp.ClientSession, url: str) -> Image.Image:
-    async with http.get(url) as response:
+async def fetch(session: aiohttp.ClientSession, url: str) -> Image.Image:
+    async with session.get(url) as response:
         assert response.status == 200
         picture = Image.open(io.BytesIO(await response.read()))
         picture.load()
@@ -93,7 +81,7 @@ def last(events: list[JobEvent]) -> JobEvent:
 
 
 async def test_a_masked_edit_uploads_images_and_mask_and_submits_them_as_documented(
-    engine: Engine, sandbox: Sandbox, http: aiohttp.ClientSession
+    engine: Engine, sandbox: Sandbox, session: aiohttp.ClientSession
 ) -> None:
     request = edit(
         image(solid((1536, 1024)), "room.png"),
@@ -121,9 +109,9 @@ async def test_a_masked_edit_uploads_images_and_mask_and_submits_them_as_documen
         "png",
     )
     assert len(body["image_urls"]) == 2 and all("/files/uploads/" in u for u in body["image_urls"])
-    assert (await fetch(http, body["image_urls"][1])).format == "JPEG"  # order kept
+    assert (await fetch(session, body["image_urls"][1])).format == "JPEG"  # order kept
 
-    uploaded_mask = await fetch(http, body["mask_url"])
+    uploaded_mask = await fetch(session, body["mask_url"])
     assert (uploaded_mask.format, uploaded_mask.mode, uploaded_mask.size) == (
         "PNG",
         "RGBA",
@@ -201,26 +189,26 @@ async def test_the_stored_job_keeps_the_mask_as_a_file_not_in_the_request(
     ],
 )
 async def test_formats_the_api_does_not_take_are_converted_before_upload(
-    engine: Engine, sandbox: Sandbox, http: aiohttp.ClientSession, data: bytes, name: str
+    engine: Engine, sandbox: Sandbox, session: aiohttp.ClientSession, data: bytes, name: str
 ) -> None:
     done = last(await run(engine, edit(image(data, name))))
     assert isinstance(done, JobCompleted), done
     (upload,) = sandbox.requests_to("upload")
     assert upload.body["filename"] == "a.png"
-    sent = await fetch(http, sandbox.requests_to("submit")[0].body["image_urls"][0])
+    sent = await fetch(session, sandbox.requests_to("submit")[0].body["image_urls"][0])
     assert (sent.format, sent.size) == ("PNG", (80, 60))
     red, _green, blue = sent.convert("RGB").getpixel((40, 30))  # type: ignore[misc]
     assert blue > 150 and red < 60
 
 
 async def test_exif_orientation_is_applied_and_drives_auto(
-    engine: Engine, sandbox: Sandbox, http: aiohttp.ClientSession
+    engine: Engine, sandbox: Sandbox, session: aiohttp.ClientSession
 ) -> None:
     """A landscape-stored phone photo tagged "rotate 90°" is portrait for the API."""
     photo = jpeg_with_orientation(Image.new("RGB", (900, 600), BLUE), 6)
     done = last(await run(engine, edit(image(photo, "phone.jpg"), ratio=Ratio.AUTO)))
     assert isinstance(done, JobCompleted), done
-    sent = await fetch(http, sandbox.requests_to("submit")[0].body["image_urls"][0])
+    sent = await fetch(session, sandbox.requests_to("submit")[0].body["image_urls"][0])
     assert sent.size == (600, 900)
     assert (done.images[0].width, done.images[0].height) == (1024, 1536)
 
@@ -237,24 +225,24 @@ async def test_a_file_over_the_upload_limit_is_re_encoded_to_fit(
 
 
 async def test_a_mask_of_the_same_shape_is_resized_to_the_first_image(
-    engine: Engine, sandbox: Sandbox, http: aiohttp.ClientSession
+    engine: Engine, sandbox: Sandbox, session: aiohttp.ClientSession
 ) -> None:
     request = edit(image(solid((1024, 1536))), mask=image(bw_mask((512, 768), (0, 0, 512, 384))))
     done = last(await run(engine, request))
     assert isinstance(done, JobCompleted), done
-    mask = await fetch(http, sandbox.requests_to("submit")[0].body["mask_url"])
+    mask = await fetch(session, sandbox.requests_to("submit")[0].body["mask_url"])
     assert mask.size == (1024, 1536)
     assert mask.getchannel("A").getextrema() == (0, 255)
 
 
 async def test_a_mask_with_real_transparency_is_kept_as_drawn(
-    engine: Engine, sandbox: Sandbox, http: aiohttp.ClientSession
+    engine: Engine, sandbox: Sandbox, session: aiohttp.ClientSession
 ) -> None:
     drawn = Image.new("RGBA", (64, 64), (10, 200, 10, 255))
     drawn.paste((0, 0, 0, 0), (40, 40, 64, 64))
     done = last(await run(engine, edit(image(solid((64, 64))), mask=image(encode(drawn, "PNG")))))
     assert isinstance(done, JobCompleted), done
-    mask = await fetch(http, sandbox.requests_to("submit")[0].body["mask_url"])
+    mask = await fetch(session, sandbox.requests_to("submit")[0].body["mask_url"])
     assert mask.getchannel("A").getpixel((50, 50)) == 0
     assert mask.getchannel("A").getpixel((10, 10)) == 255
 
@@ -330,7 +318,7 @@ async def finished(engine: Engine, job_id: str) -> JobRecord:
 
 
 async def test_a_reroll_of_a_masked_edit_sends_the_same_images_and_mask(
-    engine: Engine, sandbox: Sandbox, http: aiohttp.ClientSession
+    engine: Engine, sandbox: Sandbox, session: aiohttp.ClientSession
 ) -> None:
     request = edit(image(solid((64, 64))), mask=image(bw_mask((64, 64), (0, 0, 32, 64)), "m.png"))
     parent = await engine.accept(engine.validate(request), origin="cli", inputs=request.references)
@@ -344,7 +332,7 @@ async def test_a_reroll_of_a_masked_edit_sends_the_same_images_and_mask(
     assert child.state is JobState.DELIVERED, child.failure_reason
     first, second = (entry.body for entry in sandbox.requests_to("submit"))
     assert len(second["image_urls"]) == 1 and second["mask_url"] != first["mask_url"]
-    mask = await fetch(http, second["mask_url"])
+    mask = await fetch(session, second["mask_url"])
     assert mask.getchannel("A").getpixel((10, 10)) == 0
 
 

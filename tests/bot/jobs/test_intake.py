@@ -65,12 +65,6 @@ def engine_files(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-async def sandbox() -> AsyncIterator[Sandbox]:
-    async with Sandbox(task_duration=0.2) as sb:
-        yield sb
-
-
-@pytest.fixture
 async def provider(sandbox: Sandbox) -> AsyncIterator[ToAPIsProvider]:
     async with aiohttp.ClientSession() as session:
         yield toapis_provider(sandbox, session)

@@ -19,6 +19,8 @@ from bot.sandbox.server import Sandbox
 from tests.support.engines import running_engine
 from tests.support.providers import toapis_provider
 
+SANDBOX_TASK_SECONDS = 0.6  # how long the sandbox takes over a task
+
 
 class Recorder:
     """An observer that remembers every event; can be told to fail when told the outcome."""
@@ -37,12 +39,6 @@ class Recorder:
 
     def finals(self, job_id: str) -> list[JobEvent]:
         return [e for e in self.events[job_id] if isinstance(e, JobCompleted | JobFailed)]
-
-
-@pytest.fixture
-async def sandbox() -> AsyncIterator[Sandbox]:
-    async with Sandbox(task_duration=0.6) as sb:
-        yield sb
 
 
 @pytest.fixture

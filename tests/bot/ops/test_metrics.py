@@ -24,12 +24,6 @@ from tests.support.providers import compat_provider, toapis_provider
 
 
 @pytest.fixture
-async def sandbox() -> AsyncIterator[Sandbox]:
-    async with Sandbox(task_duration=0.2) as sb:
-        yield sb
-
-
-@pytest.fixture
 def metrics() -> Metrics:
     return Metrics()
 

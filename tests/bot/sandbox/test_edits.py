@@ -14,15 +14,11 @@ from PIL import Image
 from bot.sandbox.placeholder import render_edit_placeholder
 from bot.sandbox.server import Sandbox
 
+SANDBOX_TASK_SECONDS = 0  # how long the sandbox takes over a task
+
 AUTH = {"Authorization": "Bearer any-key"}
 BLUE = (20, 60, 200)
 ORANGE = (240, 140, 20)
-
-
-@pytest.fixture
-async def sandbox() -> AsyncIterator[Sandbox]:
-    async with Sandbox(task_duration=0) as sb:
-        yield sb
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ import base64
 import io
 import json
 import sys
-from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
@@ -17,12 +16,6 @@ from PIL import Image
 from bot.sandbox.openai_server import OpenAISandbox
 
 AUTH = {"Authorization": "Bearer sk-test"}
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as session:
-        yield session
 
 
 def png(size: tuple[int, int] = (64, 64), *, alpha: bool = False) -> bytes:

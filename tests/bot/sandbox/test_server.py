@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import io
 import sys
-from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
@@ -17,20 +16,10 @@ from bot.options import Ratio, Resolution
 from bot.providers.catalog import SIZE_TABLES
 from bot.sandbox.server import FaultRule, Sandbox
 
+SANDBOX_TASK_SECONDS = 0  # how long the sandbox takes over a task
+
 AUTH = {"Authorization": "Bearer any-key"}
 PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 32
-
-
-@pytest.fixture
-async def sandbox() -> AsyncIterator[Sandbox]:
-    async with Sandbox(task_duration=0) as sb:
-        yield sb
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as session:
-        yield session
 
 
 async def call(

@@ -35,6 +35,8 @@ from bot.providers.toapis.errors import is_safety_failure
 from bot.providers.toapis.provider import BACKOFF_CAP, ToAPIsProvider
 from bot.sandbox.server import Sandbox
 
+SANDBOX_TASK_SECONDS = 0  # how long the sandbox takes over a task
+
 API_KEY = "sk-test-SECRET-0123456789"
 PNG_BYTES = b"\x89PNG\r\n\x1a\n" + b"\0" * 64
 
@@ -53,12 +55,6 @@ class Sleeps(list[float]):
 
 
 ProviderFactory = Callable[..., ToAPIsProvider]
-
-
-@pytest.fixture
-async def sandbox() -> AsyncIterator[Sandbox]:
-    async with Sandbox(task_duration=0) as sb:
-        yield sb
 
 
 @pytest.fixture
