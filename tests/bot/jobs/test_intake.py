@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
-import aiohttp
 import pytest
 
 from bot.errors import InputError
@@ -19,7 +20,6 @@ from bot.providers.toapis.provider import ToAPIsProvider
 from bot.sandbox.server import Sandbox
 from tests.bot.media import images
 from tests.support.engines import running_engine
-from tests.support.providers import toapis_provider
 
 
 def png(size: tuple[int, int] = (640, 360), *, alpha: bool = False) -> bytes:
@@ -64,10 +64,16 @@ def engine_files(tmp_path: Path) -> Path:
     return tmp_path / "files"
 
 
-@pytest.fixture
-async def provider(sandbox: Sandbox) -> AsyncIterator[ToAPIsProvider]:
-    async with aiohttp.ClientSession() as session:
-        yield toapis_provider(sandbox, session)
+@asynccontextmanager
+async def reading(
+    provider: ToAPIsProvider, files: Path, source: Attachments, **options: Any
+) -> AsyncIterator[tuple[Engine, Told]]:
+    """A running engine that reads members' attachments from ``source`` and tells ``Told``."""
+    told = Told()
+    async with running_engine(provider, files, **options) as engine:
+        engine.observe("discord", told)
+        engine.read_inputs_with("discord", source)
+        yield engine, told
 
 
 def edit_request(*, mask: bool = False) -> JobRequest:
@@ -101,10 +107,7 @@ async def test_a_job_with_attachments_is_recorded_first_then_reads_them_and_runs
 ) -> None:
     source = Attachments({"https://cdn/house.png": png()})
     source.release.clear()  # the download hangs: the job is already on record
-    told = Told()
-    async with running_engine(provider, engine_files) as engine:
-        engine.observe("discord", told)
-        engine.read_inputs_with("discord", source)
+    async with reading(provider, engine_files, source) as (engine, told):
         job = await accept_edit(engine, [("house.png", "https://cdn/house.png")])
         stored = await engine.get_job(job.id)
         assert stored is not None and stored.state is JobState.RECEIVING
@@ -131,10 +134,8 @@ async def test_a_restart_while_reading_reads_the_attachment_again(
         job = await accept_edit(engine, [("a.png", "https://cdn/a.png")])
         while not hanging.reads:
             await asyncio.sleep(0.01)
-    told = Told()
-    async with running_engine(provider, engine_files, database=database) as engine:
-        engine.observe("discord", told)
-        engine.read_inputs_with("discord", Attachments({"https://cdn/a.png": png()}))
+    source = Attachments({"https://cdn/a.png": png()})
+    async with reading(provider, engine_files, source, database=database) as (engine, told):
         assert await engine.resume() == 1
         await asyncio.wait_for(told.done.wait(), 20)
     assert isinstance(told.finals[0], JobCompleted)
@@ -146,10 +147,7 @@ async def test_an_attachment_gone_after_a_restart_fails_the_job_as_input_for_fre
 ) -> None:
     source = Attachments({})
     source.gone.add("https://cdn/a.png")
-    told = Told()
-    async with running_engine(provider, engine_files) as engine:
-        engine.observe("discord", told)
-        engine.read_inputs_with("discord", source)
+    async with reading(provider, engine_files, source) as (engine, told):
         await accept_edit(engine, [("a.png", "https://cdn/a.png")])
         await asyncio.wait_for(told.done.wait(), 20)
     (final,) = told.finals
@@ -162,10 +160,7 @@ async def test_a_flaky_download_is_tried_again(
     engine_files: Path, provider: ToAPIsProvider
 ) -> None:
     source = Attachments({"https://cdn/a.png": png()}, flaky=1)
-    told = Told()
-    async with running_engine(provider, engine_files) as engine:
-        engine.observe("discord", told)
-        engine.read_inputs_with("discord", source)
+    async with reading(provider, engine_files, source) as (engine, told):
         await accept_edit(engine, [("a.png", "https://cdn/a.png")])
         await asyncio.wait_for(told.done.wait(), 20)
     assert isinstance(told.finals[0], JobCompleted) and len(source.reads) == 2
@@ -177,10 +172,7 @@ async def test_a_mask_of_another_shape_is_refused_before_any_upstream_request(
     source = Attachments(
         {"https://cdn/a.png": png((640, 360)), "https://cdn/m.png": png((300, 300), alpha=True)}
     )
-    told = Told()
-    async with running_engine(provider, engine_files) as engine:
-        engine.observe("discord", told)
-        engine.read_inputs_with("discord", source)
+    async with reading(provider, engine_files, source) as (engine, told):
         job = await accept_edit(
             engine, [("a.png", "https://cdn/a.png"), ("m.png", "https://cdn/m.png")], mask=True
         )

@@ -4,11 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
-from collections.abc import AsyncIterator
 from pathlib import Path
-
-import aiohttp
-import pytest
 
 from bot.jobs.engine import Engine
 from bot.jobs.models import JobCompleted, JobEvent, JobFailed, JobRequest
@@ -17,7 +13,6 @@ from bot.providers.base import TaskSpec
 from bot.providers.toapis.provider import ToAPIsProvider
 from bot.sandbox.server import Sandbox
 from tests.support.engines import running_engine
-from tests.support.providers import toapis_provider
 
 SANDBOX_TASK_SECONDS = 0.6  # how long the sandbox takes over a task
 
@@ -39,12 +34,6 @@ class Recorder:
 
     def finals(self, job_id: str) -> list[JobEvent]:
         return [e for e in self.events[job_id] if isinstance(e, JobCompleted | JobFailed)]
-
-
-@pytest.fixture
-async def provider(sandbox: Sandbox) -> AsyncIterator[ToAPIsProvider]:
-    async with aiohttp.ClientSession() as session:
-        yield toapis_provider(sandbox, session)
 
 
 async def start(engine: Engine, recorder: Recorder) -> None:
