@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -93,11 +92,9 @@ def test_a_failure_after_the_task_finished_costs_the_images_made() -> None:
 
 
 @pytest.fixture
-async def engine(sandbox: Sandbox, tmp_path: Path) -> AsyncIterator[Engine]:
-    async with aiohttp.ClientSession() as session:
-        provider = ToAPIsProvider(sandbox.base_url, SecretStr("k"), spec(), session=session)
-        async with running_engine(provider, tmp_path) as engine:
-            yield engine
+def provider(sandbox: Sandbox, session: aiohttp.ClientSession) -> ToAPIsProvider:
+    """The priced model of ``spec()``."""
+    return ToAPIsProvider(sandbox.base_url, SecretStr("k"), spec(), session=session)
 
 
 async def run(engine: Engine, request: JobRequest, *, cancel: bool = False) -> JobRecord:

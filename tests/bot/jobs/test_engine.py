@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import io
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
@@ -27,6 +26,7 @@ from bot.jobs.queue import QueueLimits
 from bot.jobs.records import JobState
 from bot.options import OutputFormat, Ratio, Resolution
 from bot.providers.base import UPSTREAM_TASKS
+from bot.providers.toapis.provider import ToAPIsProvider
 from bot.sandbox.server import Sandbox
 from bot.store.jobs import JobRecord
 from tests.bot.media import images
@@ -37,11 +37,9 @@ SANDBOX_TASK_SECONDS = 0.3  # how long the sandbox takes over a task
 
 
 @pytest.fixture
-async def engine(sandbox: Sandbox, tmp_path: Path) -> AsyncIterator[Engine]:
-    async with aiohttp.ClientSession() as session:
-        provider = toapis_provider(sandbox, session, sleep=_no_sleep)
-        async with running_engine(provider, tmp_path) as engine:
-            yield engine
+def provider(sandbox: Sandbox, session: aiohttp.ClientSession) -> ToAPIsProvider:
+    """Retries without waiting."""
+    return toapis_provider(sandbox, session, sleep=_no_sleep)
 
 
 async def _no_sleep(_: float) -> None:

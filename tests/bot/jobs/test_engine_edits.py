@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import io
-from collections.abc import AsyncIterator
-from pathlib import Path
 
 import aiohttp
 import pytest
@@ -31,19 +29,8 @@ from tests.bot.media.images import (
     noise,
     png_header,
 )
-from tests.support.engines import running_engine
-from tests.support.providers import toapis_provider
 
 BLUE = (20, 60, 200)
-
-
-@pytest.fixture
-async def engine(
-    sandbox: Sandbox, tmp_path: Path, session: aiohttp.ClientSession
-) -> AsyncIterator[Engine]:
-    provider = toapis_provider(sandbox, session)
-    async with running_engine(provider, tmp_path) as engine:
-        yield engine
 
 
 def image(data: bytes, name: str = "photo.png") -> InputImage:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
@@ -15,6 +14,8 @@ from bot.jobs.records import JobRecord, JobState
 from bot.sandbox.server import Sandbox
 from tests.support.engines import fast_config, running_engine
 from tests.support.providers import toapis_provider
+
+SANDBOX_TASK_SECONDS = 0.1  # how long the sandbox takes over a task
 
 
 class Recorder:
@@ -52,14 +53,6 @@ class Member:
             self.final.set()
             if self.fail_final:
                 raise RuntimeError("Discord is down")
-
-
-@pytest.fixture
-async def engine(tmp_path: Path) -> AsyncIterator[Engine]:
-    async with Sandbox(task_duration=0.1) as sandbox, aiohttp.ClientSession() as session:
-        provider = toapis_provider(sandbox, session)
-        async with running_engine(provider, tmp_path) as engine:
-            yield engine
 
 
 async def run_one(engine: Engine, member: Member) -> JobRecord:

@@ -8,24 +8,22 @@ import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-import aiohttp
 import pytest
 
 from bot.jobs.engine import Engine
 from bot.jobs.models import JobCompleted, JobRequest
 from bot.jobs.records import JobRecord
 from bot.jobs.retention import DAY, Retention, prune
-from bot.sandbox.server import Sandbox
+from bot.providers.toapis.provider import ToAPIsProvider
 from tests.support.engines import running_engine
-from tests.support.providers import toapis_provider
+
+SANDBOX_TASK_SECONDS = 0.1  # how long the sandbox takes over a task
 
 
 @pytest.fixture
-async def engine(tmp_path: Path) -> AsyncIterator[Engine]:
-    async with Sandbox(task_duration=0.1) as sandbox, aiohttp.ClientSession() as session:
-        provider = toapis_provider(sandbox, session)
-        async with running_engine(provider, tmp_path / "files") as engine:
-            yield engine
+async def engine(provider: ToAPIsProvider, tmp_path: Path) -> AsyncIterator[Engine]:
+    async with running_engine(provider, tmp_path / "files") as engine:
+        yield engine
 
 
 async def test_images_older_than_the_retention_are_deleted_and_recent_ones_kept(
