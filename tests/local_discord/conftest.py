@@ -67,6 +67,16 @@ def make_bot(**kwargs: Any) -> commands.Bot:
     return commands.Bot(command_prefix=commands.when_mentioned, **kwargs)
 
 
+def pong_bot(bot: commands.Bot) -> commands.Bot:
+    """``bot`` with ``/ping``, answered "pong" at once."""
+
+    @bot.tree.command(name="ping", description="Ping")
+    async def ping(interaction: discord.Interaction) -> None:
+        await interaction.response.send_message("pong")
+
+    return bot
+
+
 @pytest.fixture
 def bot_factory() -> Callable[..., commands.Bot]:
     """Build a bot; tests add their commands before running it."""

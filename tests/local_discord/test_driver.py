@@ -12,6 +12,7 @@ import pytest
 from discord.ext import commands
 
 from local_discord import LocalDiscord, Permission
+from tests.local_discord.conftest import pong_bot
 
 
 async def _until(predicate: Callable[[], bool]) -> None:
@@ -150,12 +151,7 @@ async def test_registered_commands_work_without_a_sync(
     ld: LocalDiscord, run_bot: Any, bot_factory: Callable[..., commands.Bot]
 ) -> None:
     """Discord keeps commands across restarts: ``register_commands`` stands in for an old sync."""
-    bot = bot_factory()
-
-    @bot.tree.command(name="ping", description="Ping")
-    async def ping(interaction: discord.Interaction) -> None:
-        await interaction.response.send_message("pong")
-
+    bot = pong_bot(bot_factory())
     stored = ld.register_commands(
         [c.to_dict(bot.tree) for c in bot.tree.get_commands()], guild=ld.guild
     )

@@ -15,6 +15,7 @@ import pytest
 from discord.ext import commands
 
 from local_discord import LocalDiscord, Permission, RateLimitRule
+from tests.local_discord.conftest import pong_bot
 
 
 def _files(n: int, size: int = 8) -> list[discord.File]:
@@ -151,12 +152,7 @@ async def test_revoked_permissions_are_enforced(
     ld: LocalDiscord, run_bot: Any, bot_factory: Callable[..., commands.Bot]
 ) -> None:
     """SEND_MESSAGES / ATTACH_FILES / EMBED_LINKS revoked: 403 / 50013; no VIEW: 50001."""
-    bot = bot_factory()
-
-    @bot.tree.command(name="ping", description="Ping")
-    async def ping(interaction: discord.Interaction) -> None:
-        await interaction.response.send_message("pong")
-
+    bot = pong_bot(bot_factory())
     async with run_bot(bot):
         channel = bot.get_channel(ld.general.id)
         assert isinstance(channel, discord.TextChannel)
