@@ -286,7 +286,7 @@ def button(
     )
 
 
-def job_view(*items: discord.ui.Item[discord.ui.View]) -> discord.ui.View:
+def job_view(*items: discord.ui.Item[Any]) -> discord.ui.View:
     """A persistent view of these items (they keep working after a restart)."""
     view = discord.ui.View(timeout=None)
     for item in items:

@@ -11,11 +11,11 @@ from __future__ import annotations
 import functools
 import inspect
 from collections.abc import Callable, Coroutine, Sequence
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from discord.utils import resolve_annotation
 
-Callback = Callable[..., Coroutine[Any, Any, None]]
+Callback = TypeVar("Callback", bound=Callable[..., Coroutine[Any, Any, None]])
 Gather = Callable[[dict[str, Any]], dict[str, Any]]
 
 
@@ -32,7 +32,12 @@ def add_options(
     added: Sequence[inspect.Parameter], gather: Gather
 ) -> Callable[[Callback], Callback]:
     """Append ``added`` after a callback's own options; ``gather`` turns their values (by name)
-    into the callback's keyword-only arguments."""
+    into the callback's keyword-only arguments.
+
+    Typed as returning the callback unchanged, like discord.py's own decorators: Discord and the
+    type checker see the callback's declared options; the signature discord.py reads at runtime
+    is the extended one.
+    """
 
     def decorate(callback: Callback) -> Callback:
         # Resolved here: discord.py would read string annotations in this module's globals.
@@ -53,6 +58,6 @@ def add_options(
         with_options.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
             [*own, *added], return_annotation=None
         )
-        return with_options
+        return cast(Callback, with_options)
 
     return decorate
