@@ -83,6 +83,26 @@ def bot_factory() -> Callable[..., commands.Bot]:
     return make_bot
 
 
+OpenGeneral = Callable[[], contextlib.AbstractAsyncContextManager[discord.TextChannel]]
+
+
+@pytest.fixture
+def general(
+    ld: LocalDiscord, run_bot: RunBot, bot_factory: Callable[..., commands.Bot]
+) -> OpenGeneral:
+    """``async with general() as channel``: a bot logged in (no sync); #general as it sees it."""
+
+    @contextlib.asynccontextmanager
+    async def opened() -> AsyncIterator[discord.TextChannel]:
+        bot = bot_factory()
+        async with run_bot(bot, sync=False):
+            channel = bot.get_channel(ld.general.id)
+            assert isinstance(channel, discord.TextChannel)
+            yield channel
+
+    return opened
+
+
 @pytest.fixture
 def run_bot(ld: LocalDiscord) -> RunBot:
     """``async with run_bot(bot, sync=True) as bot``: log in, sync, connect, wait for on_ready."""

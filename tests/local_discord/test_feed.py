@@ -21,6 +21,7 @@ from local_discord.feed import (
     MessageChanged,
     RequestHandled,
 )
+from tests.local_discord.conftest import OpenGeneral
 
 
 def ping_bot(bot: commands.Bot) -> None:
@@ -106,7 +107,7 @@ async def test_refused_callbacks_deletes_and_command_syncs_are_fed(
 
 
 async def test_rate_limit_hits_are_fed_even_when_requests_are_not_kept(
-    ld: LocalDiscord, run_bot: Any, bot_factory: Callable[..., commands.Bot]
+    ld: LocalDiscord, general: OpenGeneral
 ) -> None:
     """Benchmarks turn the request log off; a watcher still gets every request, 429s included."""
     ld.record_requests = False
@@ -119,10 +120,7 @@ async def test_rate_limit_hits_are_fed_even_when_requests_are_not_kept(
             else None
         )
     )
-    bot = bot_factory()
-    async with run_bot(bot, sync=False):
-        channel = bot.get_channel(ld.general.id)
-        assert isinstance(channel, discord.TextChannel)
+    async with general() as channel:
         await channel.send("one")
         with pytest.raises(discord.RateLimited):
             await channel.send("two")  # a minute's wait: over max_ratelimit_timeout, raised

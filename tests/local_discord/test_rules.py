@@ -15,7 +15,7 @@ import pytest
 from discord.ext import commands
 
 from local_discord import LocalDiscord, Permission, RateLimitRule
-from tests.local_discord.conftest import pong_bot
+from tests.local_discord.conftest import OpenGeneral, pong_bot
 
 
 def _files(n: int, size: int = 8) -> list[discord.File]:
@@ -35,9 +35,7 @@ async def _raw(
         return resp.status, data, dict(resp.headers)
 
 
-async def test_more_than_ten_files_are_rejected(
-    ld: LocalDiscord, run_bot: Any, bot_factory: Callable[..., commands.Bot]
-) -> None:
+async def test_more_than_ten_files_are_rejected(ld: LocalDiscord, general: OpenGeneral) -> None:
     """11 attachments: 400 / 50035, whether sent raw or by discord.py growing an edit."""
     form = aiohttp.FormData(quote_fields=False)
     form.add_field("payload_json", json.dumps({"content": "too many"}))
@@ -47,10 +45,7 @@ async def test_more_than_ten_files_are_rejected(
     assert (status, data["code"]) == (400, 50035)
     assert "attachments" in data["errors"]
 
-    bot = bot_factory()
-    async with run_bot(bot, sync=False):
-        channel = bot.get_channel(ld.general.id)
-        assert isinstance(channel, discord.TextChannel)
+    async with general() as channel:
         message = await channel.send("ten", files=_files(10))
         assert len(message.attachments) == 10
         with pytest.raises(discord.HTTPException) as info:
@@ -86,15 +81,10 @@ async def test_file_over_the_interaction_limit_is_413(
     assert handle.followups[0].attachments[0].size == 2048
 
 
-async def test_channel_uploads_are_limited_too(
-    ld: LocalDiscord, run_bot: Any, bot_factory: Callable[..., commands.Bot]
-) -> None:
+async def test_channel_uploads_are_limited_too(ld: LocalDiscord, general: OpenGeneral) -> None:
     """Bot-token uploads use the channel limit (10 MiB by default; shrunk here)."""
     ld.channel_upload_limit = 1000
-    bot = bot_factory()
-    async with run_bot(bot, sync=False):
-        channel = bot.get_channel(ld.general.id)
-        assert isinstance(channel, discord.TextChannel)
+    async with general() as channel:
         with pytest.raises(discord.HTTPException) as info:
             await channel.send(file=_files(1, size=1001)[0])
         ok = await channel.send(file=_files(1, size=1000)[0])
@@ -103,13 +93,10 @@ async def test_channel_uploads_are_limited_too(
 
 
 async def test_content_embed_and_empty_message_limits(
-    ld: LocalDiscord, run_bot: Any, bot_factory: Callable[..., commands.Bot]
+    ld: LocalDiscord, general: OpenGeneral
 ) -> None:
     """2000 chars, embed field limits, the 6000 total, and no empty messages."""
-    bot = bot_factory()
-    async with run_bot(bot, sync=False):
-        channel = bot.get_channel(ld.general.id)
-        assert isinstance(channel, discord.TextChannel)
+    async with general() as channel:
         await channel.send("x" * 2000)
         with pytest.raises(discord.HTTPException) as too_long:
             await channel.send("x" * 2001)
@@ -129,14 +116,9 @@ async def test_content_embed_and_empty_message_limits(
     assert empty.value.code == 50006
 
 
-async def test_unknown_message_is_10008(
-    ld: LocalDiscord, run_bot: Any, bot_factory: Callable[..., commands.Bot]
-) -> None:
+async def test_unknown_message_is_10008(ld: LocalDiscord, general: OpenGeneral) -> None:
     """Fetching, editing or deleting a message that is not there: 404 / 10008."""
-    bot = bot_factory()
-    async with run_bot(bot, sync=False):
-        channel = bot.get_channel(ld.general.id)
-        assert isinstance(channel, discord.TextChannel)
+    async with general() as channel:
         with pytest.raises(discord.NotFound) as fetched:
             await channel.fetch_message(1234567890123)
         sent = await channel.send("bye")
@@ -270,15 +252,12 @@ async def test_auth_and_unknown_routes_answer_like_discord(ld: LocalDiscord) -> 
 
 
 async def test_allowed_mentions_decide_who_is_pinged(
-    ld: LocalDiscord, run_bot: Any, bot_factory: Callable[..., commands.Bot]
+    ld: LocalDiscord, general: OpenGeneral
 ) -> None:
     """``AllowedMentions.none()`` pings nobody; Discord's default parses everything."""
     role = await ld.create_role("Artists", mentionable=True)
     text = f"@everyone <@{ld.alice.id}> <@&{role.id}>"
-    bot = bot_factory()
-    async with run_bot(bot, sync=False):
-        channel = bot.get_channel(ld.general.id)
-        assert isinstance(channel, discord.TextChannel)
+    async with general() as channel:
         quiet = await channel.send(text, allowed_mentions=discord.AllowedMentions.none())
         loud = await channel.send(text)
     assert not quiet.mention_everyone and quiet.mentions == [] and quiet.role_mentions == []
@@ -287,14 +266,9 @@ async def test_allowed_mentions_decide_who_is_pinged(
     assert [r.id for r in loud.role_mentions] == [role.id]
 
 
-async def test_history_lists_newest_first(
-    ld: LocalDiscord, run_bot: Any, bot_factory: Callable[..., commands.Bot]
-) -> None:
+async def test_history_lists_newest_first(ld: LocalDiscord, general: OpenGeneral) -> None:
     """``channel.history`` pages through the stored messages like Discord."""
-    bot = bot_factory()
-    async with run_bot(bot, sync=False):
-        channel = bot.get_channel(ld.general.id)
-        assert isinstance(channel, discord.TextChannel)
+    async with general() as channel:
         sent = [await channel.send(f"m{i}") for i in range(5)]
         latest = [m.content async for m in channel.history(limit=3)]
         older = [m.content async for m in channel.history(limit=10, before=sent[2])]
