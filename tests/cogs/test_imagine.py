@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from PIL import Image
 
+from tests.bot.media.images import png
 from tests.cogs.conftest import Harness
 from tests.support.discord_harness import (
     RecordedCall,
@@ -127,34 +128,34 @@ async def test_a_non_image_attachment_is_refused_before_deferring(harness: Harne
 
 
 async def test_a_reference_attachment_is_uploaded_and_sent_with_the_task(harness: Harness) -> None:
-    buffer = io.BytesIO()
-    Image.new("RGB", (64, 48), "orange").save(buffer, "PNG")
-    url = harness.cdn.add("cat.png", buffer.getvalue())
-    attachment = attachment_payload("cat.png", url, len(buffer.getvalue()))
-    payload = imagine(
-        "my cat as a painting",
-        option("reference", attachment["id"], 11),
-        attachments={attachment["id"]: attachment},
-    )
-    await run(harness, payload)
+    await imagine_with(harness, "my cat as a painting", "cat.png", png((64, 48), "orange"))
     assert harness.sandbox.count("upload") == 1
     submit = harness.sandbox.requests_to("submit")[0].body
     assert len(submit["reference_images"]) == 1
     assert "/files/uploads/" in submit["reference_images"][0]
 
 
-async def imagine_with_unreadable(harness: Harness, name: str, data: bytes) -> list[RecordedCall]:
-    """``/imagine`` with ``data`` attached as ``name``, until the private follow-up is sent."""
+async def imagine_with(
+    harness: Harness, prompt: str, name: str, data: bytes, done: Any = has_final
+) -> list[RecordedCall]:
+    """``/imagine`` with ``data`` attached as ``name`` for its reference, until ``done``."""
     url = harness.cdn.add(name, data)
     attachment = attachment_payload(name, url, len(data))
     payload = imagine(
-        "fix this",
+        prompt,
         option("reference", attachment["id"], 11),
         attachments={attachment["id"]: attachment},
     )
-    return await run(
+    return await run(harness, payload, done=done)
+
+
+async def imagine_with_unreadable(harness: Harness, name: str, data: bytes) -> list[RecordedCall]:
+    """``/imagine`` with an unreadable reference, until the private follow-up is sent."""
+    return await imagine_with(
         harness,
-        payload,
+        "fix this",
+        name,
+        data,
         done=lambda calls: any(
             c.method == "POST" and c.flags & EPHEMERAL for c in calls if not c.is_callback
         ),
@@ -186,16 +187,7 @@ async def test_a_corrupt_attachment_is_deferred_privately_so_nothing_public_appe
 async def test_a_good_reference_is_checked_privately_then_the_job_message_is_public(
     harness: Harness,
 ) -> None:
-    buffer = io.BytesIO()
-    Image.new("RGB", (64, 48), "orange").save(buffer, "PNG")
-    url = harness.cdn.add("cat.png", buffer.getvalue())
-    attachment = attachment_payload("cat.png", url, len(buffer.getvalue()))
-    payload = imagine(
-        "my cat as a painting",
-        option("reference", attachment["id"], 11),
-        attachments={attachment["id"]: attachment},
-    )
-    calls = await run(harness, payload)
+    calls = await imagine_with(harness, "my cat as a painting", "cat.png", png((64, 48), "orange"))
     kinds = [(c.method, "callback" if c.is_callback else c.url.rsplit("/", 1)[-1]) for c in calls]
     deferral = next(i for i, c in enumerate(calls) if c.is_callback)
     deleted = next(
