@@ -76,6 +76,16 @@ def moderation_log(bot: EaselBot) -> ModerationLog:
     return log
 
 
+def harness_settings(tmp_path: Path) -> Settings:
+    """Settings for a bot driven in-process: its own database, quick progress edits, no sync."""
+    return load_settings(
+        _env_file=None,
+        database_url=f"sqlite:///{tmp_path}/easel.sqlite3",
+        progress_edit_interval=0.5,
+        sync_commands=False,
+    )
+
+
 @asynccontextmanager
 async def easel_bot(
     settings: Settings,
@@ -138,12 +148,7 @@ async def harness(tmp_path: Path, cdn: Cdn) -> AsyncIterator[Harness]:
             toapis_model_spec("gpt-image-2"),
             session=session,
         )
-        settings = load_settings(
-            _env_file=None,
-            database_url=f"sqlite:///{tmp_path}/easel.sqlite3",
-            progress_edit_interval=0.5,
-            sync_commands=False,
-        )
+        settings = harness_settings(tmp_path)
         adapter = RecordingAdapter()
         token = webhook_async.async_context.set(adapter)  # set before any task copies the context
         try:

@@ -23,10 +23,9 @@ from bot.jobs.records import JobRecord, JobState
 from bot.options import Ratio, Resolution
 from bot.providers.families import model_spec
 from bot.sandbox.openai_server import Flavour, OpenAISandbox
-from bot.settings import load_settings
 from cogs._options import quality_choices, resolution_choices
 from tests.bot.media import images
-from tests.cogs.conftest import BotHttpRecorder, Cdn, easel_bot
+from tests.cogs.conftest import BotHttpRecorder, Cdn, easel_bot, harness_settings
 from tests.support.discord_harness import (
     GUILD_ID,
     USER_ID,
@@ -61,12 +60,7 @@ class ProviderHarness:
 async def open_harness(
     tmp_path: Path, cdn: Cdn, servers: list[OpenAISandbox], session: aiohttp.ClientSession
 ) -> AsyncIterator[ProviderHarness]:
-    settings = load_settings(
-        _env_file=None,
-        database_url=f"sqlite:///{tmp_path}/easel.sqlite3",
-        progress_edit_interval=0.5,
-        sync_commands=False,
-    )
+    settings = harness_settings(tmp_path)
     adapter = RecordingAdapter()
     token = webhook_async.async_context.set(adapter)
     providers = [compat_provider(server, session) for server in servers]
