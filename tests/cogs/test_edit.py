@@ -285,10 +285,18 @@ def picker_message(h: Harness, calls: list[RecordedCall]) -> dict[str, Any]:
     return message
 
 
-async def ask_for_a_hat_on_top(harness: Harness, message: dict[str, Any]) -> list[RecordedCall]:
-    """ "Edit image" on ``message``: "a hat" on the top area, until the area picker shows."""
+def posted_picture(harness: Harness, picture: bytes) -> dict[str, Any]:
+    """A member's message with ``picture`` attached as pic.png."""
+    url = harness.cdn.add("pic.png", picture)
+    return member_message([("pic.png", url, len(picture), "image/png")])
+
+
+async def pick_area(
+    harness: Harness, message: dict[str, Any], prompt: str = "a hat", area: str = "top"
+) -> list[RecordedCall]:
+    """Use "Edit image" on ``message``: ``prompt`` on ``area``, until the area picker shows."""
     modal = await open_menu(harness, message)
-    values: dict[str, str | list[str]] = {"easel:edit:prompt": "a hat", "easel:edit:area": ["top"]}
+    values: dict[str, str | list[str]] = {"easel:edit:prompt": prompt, "easel:edit:area": [area]}
     return await run(harness, modal_submit_payload(modal, values), done=picker_shown)
 
 
@@ -308,13 +316,7 @@ async def confirm_the_area(harness: Harness, calls: list[RecordedCall]) -> Recor
 
 
 async def test_an_area_is_shown_on_a_preview_before_anything_is_spent(harness: Harness) -> None:
-    picture = solid((1536, 1024))
-    message = member_message(
-        [("pic.png", harness.cdn.add("pic.png", picture), len(picture), "image/png")]
-    )
-    modal = await open_menu(harness, message)
-    values: dict[str, str | list[str]] = {"easel:edit:prompt": "a moon", "easel:edit:area": ["top"]}
-    calls = await run(harness, modal_submit_payload(modal, values), done=picker_shown)
+    calls = await pick_area(harness, posted_picture(harness, solid((1536, 1024))), "a moon")
 
     defer = next(call for call in calls if call.is_callback and call.payload["type"] == 5)  # type: ignore[index]
     assert defer.flags & EPHEMERAL
@@ -353,13 +355,7 @@ async def test_an_area_is_shown_on_a_preview_before_anything_is_spent(harness: H
 
 
 async def test_cancel_spends_nothing(harness: Harness) -> None:
-    picture = solid((400, 400))
-    message = member_message(
-        [("pic.png", harness.cdn.add("pic.png", picture), len(picture), "image/png")]
-    )
-    modal = await open_menu(harness, message)
-    values: dict[str, str | list[str]] = {"easel:edit:prompt": "x", "easel:edit:area": ["border"]}
-    calls = await run(harness, modal_submit_payload(modal, values), done=picker_shown)
+    calls = await pick_area(harness, posted_picture(harness, solid((400, 400))), "x", "border")
     calls = await run(
         harness,
         component_payload("easel:region:cancel", picker_message(harness, calls)),
@@ -454,11 +450,7 @@ async def test_a_refused_edit_is_answered_at_once_privately_without_downloading(
 async def test_the_rules_are_checked_again_when_a_region_edit_is_confirmed(
     harness: Harness,
 ) -> None:
-    picture = solid((400, 400))
-    message = member_message(
-        [("pic.png", harness.cdn.add("pic.png", picture), len(picture), "image/png")]
-    )
-    calls = await ask_for_a_hat_on_top(harness, message)
+    calls = await pick_area(harness, posted_picture(harness, solid((400, 400))))
     await harness.bot.policy.update(GUILD_ID, by=1, member_daily_images=0)
     answer = await confirm_the_area(harness, calls)
     assert "daily limit" in str(answer.payload), answer.payload
@@ -495,7 +487,7 @@ async def test_a_result_deleted_while_its_area_is_picked_is_not_edited(harness: 
         author_id=harness.bot.user.id,  # type: ignore[union-attr]
         bot=True,
     )
-    calls = await ask_for_a_hat_on_top(harness, message)
+    calls = await pick_area(harness, message)
     parent = await harness.bot.engine.get_job(name.split("_")[1])
     assert parent is not None
     await harness.bot.engine.erase(parent, by=1)  # deleted while the picker is open
