@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import partial
@@ -200,12 +201,17 @@ async def test_an_async_provider_can_stand_in_and_is_polled_after_a_restart(
             toapis_model_spec("gpt-image-2", "extended"),
             session=session,
         )
-        async with running_engine(
-            sync_provider(first, session),
-            tmp_path / "files",
-            database=database,
-            fallbacks=[toapis],
-        ) as engine:
+
+        def restarted() -> AbstractAsyncContextManager[Engine]:
+            """The engine (again, after a restart): the synchronous API first, ToAPIs behind."""
+            return running_engine(
+                sync_provider(first, session),
+                tmp_path / "files",
+                database=database,
+                fallbacks=[toapis],
+            )
+
+        async with restarted() as engine:
             engine.observe("discord", Silent())
             resolved = engine.validate(JobRequest(prompt="a harbour", ratio=Ratio.LANDSCAPE_4_3))
             job = await engine.accept(resolved, origin="discord", user_id=1, channel_id=2)
@@ -218,12 +224,7 @@ async def test_an_async_provider_can_stand_in_and_is_polled_after_a_restart(
                     await asyncio.sleep(0.01)
         assert (stored.width, stored.height) == (1024, 768)  # ToAPIs' size for 4:3
         recorder = Silent()
-        async with running_engine(
-            sync_provider(first, session),
-            tmp_path / "files",
-            database=database,
-            fallbacks=[toapis],
-        ) as engine:
+        async with restarted() as engine:
             engine.observe("discord", recorder)
             await engine.resume()
             async with asyncio.timeout(10):
