@@ -55,22 +55,29 @@ async def test_imagine_makes_images_through_each_provider(tmp_path: Path, flavou
     assert server.calls >= 1
 
 
-async def test_imagine_edits_with_a_mask_on_starrise(tmp_path: Path) -> None:
+async def edit_with_mask(
+    server: OpenAISandbox, tmp_path: Path, prompt: str
+) -> tuple[int, str, str]:
+    """``imagine --image --mask`` against ``server``: a 600x400 photo, a fully transparent mask."""
     image = write_png(tmp_path / "photo.png", (600, 400))
     mask = write_png(tmp_path / "mask.png", (600, 400), alpha=True)
+    return await run_cli(
+        "imagine",
+        prompt,
+        "--image",
+        str(image),
+        "--mask",
+        str(mask),
+        "--out",
+        str(tmp_path / "out"),
+        env=pointing_at(server),
+        tmp_path=tmp_path,
+    )
+
+
+async def test_imagine_edits_with_a_mask_on_starrise(tmp_path: Path) -> None:
     async with OpenAISandbox("starrise", api_key="sk-test", call_duration=0.1) as server:
-        code, stdout, stderr = await run_cli(
-            "imagine",
-            "replace the sky with stars",
-            "--image",
-            str(image),
-            "--mask",
-            str(mask),
-            "--out",
-            str(tmp_path / "out"),
-            env=pointing_at(server),
-            tmp_path=tmp_path,
-        )
+        code, stdout, stderr = await edit_with_mask(server, tmp_path, "replace the sky with stars")
         (call,) = server.requests_to("edit")
     assert code == 0, stderr
     ((width, height),) = sizes(stdout)
@@ -79,21 +86,8 @@ async def test_imagine_edits_with_a_mask_on_starrise(tmp_path: Path) -> None:
 
 
 async def test_a_mask_on_infinityblue_is_refused_before_any_request(tmp_path: Path) -> None:
-    image = write_png(tmp_path / "photo.png", (600, 400))
-    mask = write_png(tmp_path / "mask.png", (600, 400), alpha=True)
     async with OpenAISandbox("infinityblue", api_key="sk-test") as server:
-        code, _, stderr = await run_cli(
-            "imagine",
-            "replace the sky",
-            "--image",
-            str(image),
-            "--mask",
-            str(mask),
-            "--out",
-            str(tmp_path / "out"),
-            env=pointing_at(server),
-            tmp_path=tmp_path,
-        )
+        code, _, stderr = await edit_with_mask(server, tmp_path, "replace the sky")
         assert server.count("edit") == 0
     assert code == 1 and "ignores masks" in stderr
     assert "Leave --mask out" in stderr and "IMAGE_PROVIDERS" in stderr  # the operator's terms
