@@ -114,6 +114,20 @@ def lock() -> int:
     ).returncode
 
 
+def parallel(args: list[str]) -> list[str]:
+    """pytest-xdist workers for the run, unless ``args`` choose (``-n``, ``-p no:xdist``).
+
+    Most of the suite's time is spent waiting (bot processes, timers, a browser), so a third
+    worker on two cores still shortens it; ``EASEL_TEST_WORKERS`` overrides the count. Tests of
+    one file stay on one worker: their module fixtures start servers once.
+    """
+    chosen = any(a in ("-n", "--numprocesses", "no:xdist") or a.startswith("-n") for a in args)
+    if chosen:
+        return []
+    workers = os.environ.get("EASEL_TEST_WORKERS") or str((os.cpu_count() or 1) + 1)
+    return ["-n", workers, "--dist", "loadfile"]
+
+
 def main(argv: list[str]) -> int:
     """Dispatch ``run``, ``test``, ``lock`` or ``i18n``."""
     if not argv or argv[0] not in {"run", "test", "lock", "i18n"}:
@@ -133,7 +147,7 @@ def main(argv: list[str]) -> int:
     run([str(BIN / "ruff"), "check", "."])
     run([str(BIN / "ruff"), "format", "--check", "."])
     run([str(BIN / "mypy")])
-    code = subprocess.call([str(PYTHON), "-m", "pytest", *rest], cwd=ROOT)
+    code = subprocess.call([str(PYTHON), "-m", "pytest", *parallel(rest), *rest], cwd=ROOT)
     if code == PYTEST_NO_TESTS:
         print("pytest collected no tests: failing, a suite that runs nothing proves nothing.")
         return 1
