@@ -25,12 +25,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import discord
-from babel import Locale
 from discord import app_commands
 from discord.app_commands import TranslationContextLocation as Where
 
 from bot.i18n import SOURCE, Lang, negotiate, preload
-from bot.i18n.catalogs import LOCALES, babel_locale
+from bot.i18n.catalogs import LOCALES, language_name
 
 if TYPE_CHECKING:
     from bot.client import EaselBot
@@ -108,18 +107,6 @@ def _preferred_locale(bot: EaselBot, guild_id: int | None) -> str | None:
 # ------------------------------------------------------------------------ command strings
 
 AUTO_LANGUAGE = "auto"  # /easel language: each member's own
-
-
-def language_name(code: str, reader: str) -> str:
-    """A shipped language as its speakers write it and, after it, as ``reader`` calls it."""
-    found = babel_locale(code)
-    shared = sum(other.split("-")[0] == code.split("-")[0] for other in LOCALES) > 1
-    # Chinese comes in two scripts: say which; one Spanish needs no country.
-    named = Locale(found.language, script=found.script if shared else None)
-    own = named.get_display_name(named) or code
-    own = own[:1].upper() + own[1:]
-    theirs = named.get_display_name(babel_locale(reader)) or code
-    return own if negotiate(reader) == code else f"{own} · {theirs}"
 
 
 def language_choices() -> list[app_commands.Choice[str]]:

@@ -21,7 +21,7 @@ from bot.policy.rules import rule_title
 from bot.text import visible_text
 from cogs._i18n import lang_for_server
 from cogs._policy import jump_url
-from cogs._render import quote_prompt, settings_line
+from cogs._render import failure_name, quote_prompt, settings_line
 
 if TYPE_CHECKING:
     from bot.client import EaselBot
@@ -44,7 +44,7 @@ def audit_embed(entry: AuditEntry, job: JobRecord | None, tr: Lang) -> discord.E
         title = _("Refused by the image service's safety system")
     elif entry.event == "failed":
         emoji, colour = "❌", COLOUR_FAILED
-        title = _("Job failed ({kind})", kind=entry.rule or "unknown")
+        title = _("Job failed ({kind})", kind=failure_name(entry.rule))
     elif entry.event == "refused":
         emoji, colour = "🚫", COLOUR_REFUSED
         title = _("Refused: {rule}", rule=rule_title(entry.rule))

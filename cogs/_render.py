@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import discord
 
-from bot.i18n import Lang, Text, _, _n
+from bot.i18n import Lang, Text, _, _n, literal
 from bot.jobs.models import (
     JobDownloading,
     JobEvent,
@@ -210,3 +210,21 @@ def failure_embed(
         embed.add_field(name=tr(_("Task")), value=f"`{failure.task_id}`", inline=True)
     embed.set_footer(text=tr(label))
     return embed
+
+
+#: How a failed job's kind reads (``/usage``, the moderation log).
+FAILURE_NAMES = {
+    "refusal": _("refused by the image service's safety system"),
+    "upstream": _("image service errors"),
+    "timeout": _("timed out"),
+    "input": _("unusable input"),
+    "cancelled": _("cancelled"),
+    "internal": _("Easel errors"),
+    "interrupted": _("cut off by a restart"),
+    "undeliverable": _("made but the member could not be reached"),
+}
+
+
+def failure_name(kind: str | None) -> Text:
+    """A failure kind in words ("timed out"); an unknown one as it is."""
+    return FAILURE_NAMES.get(kind or "", literal(kind or "unknown"))

@@ -12,12 +12,12 @@ from typing import TYPE_CHECKING
 import discord
 
 from bot.i18n import Duration, Items, Lang, Text, Value, _, _n, markup
+from bot.i18n.catalogs import language_name
 from bot.policy.models import ButtonAccess, JobCommand
 from bot.policy.rules import MAX_LISTED_CHANNELS
 from bot.text import visible_text
 from cogs._admin_budget import budgets_field
 from cogs._admin_defaults import defaults_field
-from cogs._i18n import language_name
 
 if TYPE_CHECKING:
     from bot.client import EaselBot

@@ -12,12 +12,13 @@ from discord.ext import commands
 
 from bot.billing.report import SpendReport
 from bot.client import NO_MENTIONS, Interaction
-from bot.i18n import Day, Lang, _, _n, literal, markup
+from bot.i18n import Day, Lang, _, _n, markup
 from bot.policy.records import DayUsage, EventCount
 from bot.policy.rules import rule_title
 from cogs._answers import answer_privately, server_of
 from cogs._i18n import lang_for
 from cogs._policy import is_admin
+from cogs._render import failure_name
 from cogs._spend import (
     CHART_NAME,
     cost_suffix,
@@ -35,16 +36,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 COLOUR = discord.Colour.blurple()
-FAILURE_NAMES = {
-    "refusal": _("refused by the image service's safety system"),
-    "upstream": _("image service errors"),
-    "timeout": _("timed out"),
-    "input": _("unusable input"),
-    "cancelled": _("cancelled"),
-    "internal": _("Easel errors"),
-    "interrupted": _("cut off by a restart"),
-    "undeliverable": _("made but the member could not be reached"),
-}
 
 
 def day_lines(days: list[DayUsage], tr: Lang, spend: SpendReport | None = None) -> str:
@@ -70,7 +61,7 @@ def event_lines(events: list[EventCount], tr: Lang) -> str:
         if e.event == "refused":
             what = _("refused by the server's rules: {rule}", rule=rule_title(e.rule))
         else:
-            kind = FAILURE_NAMES.get(e.rule or "", literal(e.rule or "unknown"))
+            kind = failure_name(e.rule)
             what = _("failed: {kind}", kind=kind)
         lines.append(f"{tr.number(e.count)} × {tr(what)}")
     return "\n".join(lines)

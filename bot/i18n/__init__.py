@@ -5,7 +5,15 @@ where the reader is known with ``Lang.of(locale)(text)``. The catalogs are the `
 under ``bot/locales``; ``python3 dev.py i18n`` extracts new text into them.
 """
 
-from bot.i18n.catalogs import LOCALES, SOURCE, TRANSLATED, negotiate, preload
+from bot.i18n.catalogs import (
+    LOCALES,
+    SOURCE,
+    TRANSLATED,
+    best_match,
+    language_name,
+    negotiate,
+    preload,
+)
 from bot.i18n.lang import Lang, source_lang
 from bot.i18n.text import (
     Amount,
@@ -36,6 +44,8 @@ __all__ = [
     "_",
     "_n",
     "_p",
+    "best_match",
+    "language_name",
     "literal",
     "negotiate",
     "preload",

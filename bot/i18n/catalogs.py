@@ -13,6 +13,7 @@ import gettext
 import io
 import logging
 import threading
+from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
 
@@ -68,17 +69,50 @@ def negotiate(requested: str | None) -> str:
     An exact match wins, then the same language (``es-419`` reads ``es-ES``, ``en-GB`` reads
     English); anything else reads the source language.
     """
+    return _closest(requested) or SOURCE
+
+
+def best_match(wanted: Iterable[str]) -> str:
+    """The shipped locale for the first of ``wanted`` Easel speaks (a browser's languages, in
+    its order of preference: ``de-AT``, ``ja``, ``en``); the source language if none."""
+    for requested in wanted:
+        found = _closest(requested.split(";")[0].strip())
+        if found is not None:
+            return found
+    return SOURCE
+
+
+def _closest(requested: str | None) -> str | None:
     if not requested:
-        return SOURCE
+        return None
     wanted = requested.replace("_", "-")
     for locale in LOCALES:
         if locale.lower() == wanted.lower():
+            return locale
+    for prefix, locale in _TRADITIONAL:
+        if wanted.lower().startswith(prefix):
             return locale
     language = wanted.split("-")[0].lower()
     for locale in LOCALES:
         if locale.split("-")[0].lower() == language:
             return locale
-    return SOURCE
+    return None
+
+
+#: Chinese written in traditional characters (Hong Kong, Macau, or said outright) reads zh-TW.
+_TRADITIONAL = (("zh-hant", "zh-TW"), ("zh-hk", "zh-TW"), ("zh-mo", "zh-TW"))
+
+
+def language_name(code: str, reader: str) -> str:
+    """A shipped language as its speakers write it and, after it, as ``reader`` calls it."""
+    found = babel_locale(code)
+    shared = sum(other.split("-")[0] == code.split("-")[0] for other in LOCALES) > 1
+    # Chinese comes in two scripts: say which; one Spanish needs no country.
+    named = Locale(found.language, script=found.script if shared else None)
+    own = named.get_display_name(named) or code
+    own = own[:1].upper() + own[1:]
+    theirs = named.get_display_name(babel_locale(reader)) or code
+    return own if negotiate(reader) == code else f"{own} · {theirs}"
 
 
 def translations(locale: str) -> gettext.NullTranslations:

@@ -42,7 +42,7 @@ class Lang:
         """``text`` in this language, its values filled in."""
         if text.literal:
             return text.id
-        template = self._template(text)
+        template = self.template(text)
         values = {name: self.value(value) for name, value in text.values.items()}
         try:
             return template.format_map(values)
@@ -56,7 +56,9 @@ class Lang:
         """A fixed string of the catalog (a command name), without values."""
         return self._translations.pgettext(context, message)
 
-    def _template(self, text: Text) -> str:
+    def template(self, text: Text) -> str:
+        """``text``'s sentence in this language, its ``{placeholders}`` left to fill (the
+        playground's page fills them itself)."""
         found = self._translations
         if text.plural is not None:
             count = text.count if text.count is not None else 1

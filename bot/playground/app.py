@@ -18,8 +18,11 @@ from typing import Any
 from aiohttp import BodyPartReader, WSMsgType, web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from bot.i18n import Lang, _, _n
+from bot.playground.checks import MAX_FILE_BYTES, MAX_FILES, PlaygroundError
+from bot.playground.chrome import page_language, page_text
 from bot.playground.ports import JSON, Upload
-from bot.playground.room import MAX_FILE_BYTES, MAX_FILES, PlaygroundError, Room
+from bot.playground.room import Room
 
 log = logging.getLogger(__name__)
 
@@ -137,7 +140,7 @@ async def json_errors(request: web.Request, handler: Handler) -> web.StreamRespo
     try:
         return await handler(request)
     except PlaygroundError as exc:
-        return web.json_response({"error": str(exc)}, status=exc.status)
+        return web.json_response({"error": visitor(request)(exc.text)}, status=exc.status)
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or "request"
@@ -147,6 +150,18 @@ async def json_errors(request: web.Request, handler: Handler) -> web.StreamRespo
 
 
 # --------------------------------------------------------------------- handlers
+def visitor(request: web.Request) -> Lang:
+    """The language the page asked for (its picker sends it as ``Accept-Language``; without
+    one, the browser's own): the playground member's Discord client speaks it."""
+    return Lang.of(page_language(request.headers.get("Accept-Language")))
+
+
+async def i18n(request: web.Request) -> web.Response:
+    """The page's own words in the language it asks for (``?want=de`` or the browser's list)."""
+    wanted = request.query.get("want") or request.headers.get("Accept-Language")
+    return web.json_response(page_text(page_language(wanted)))
+
+
 async def index(request: web.Request) -> web.StreamResponse:
     """The page."""
     return web.FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-store"})
@@ -155,7 +170,8 @@ async def index(request: web.Request) -> web.StreamResponse:
 async def state(request: web.Request) -> web.Response:
     """The server as one persona sees it."""
     room = request.app[ROOM]
-    return web.json_response(room.state(room.persona(request.query.get("as", ""))))
+    viewer = room.persona(request.query.get("as", ""))
+    return web.json_response(room.state(viewer, visitor(request)))
 
 
 async def channel(request: web.Request) -> web.Response:
@@ -189,6 +205,7 @@ async def run_command(request: web.Request) -> web.Response:
         body.options,
         subcommand=body.subcommand,
         uploads=uploads,
+        lang=visitor(request),
     )
     return web.json_response(result)
 
@@ -204,6 +221,7 @@ async def autocomplete(request: web.Request) -> web.Response:
         body.options,
         body.focused,
         subcommand=body.subcommand,
+        lang=visitor(request),
     )
     return web.json_response({"choices": choices})
 
@@ -224,14 +242,19 @@ async def press(request: web.Request) -> web.Response:
     body = ComponentBody.model_validate(await request.json())
     room = request.app[ROOM]
     viewer = room.persona(body.as_)
-    return web.json_response(await room.press(viewer, body.message, body.custom_id, body.values))
+    answer = await room.press(
+        viewer, body.message, body.custom_id, body.values, lang=visitor(request)
+    )
+    return web.json_response(answer)
 
 
 async def use_app(request: web.Request) -> web.Response:
     """A message command from the Apps menu."""
     body = AppBody.model_validate(await request.json())
     room = request.app[ROOM]
-    return web.json_response(await room.use_app(room.persona(body.as_), body.message, body.name))
+    viewer = room.persona(body.as_)
+    answer = await room.use_app(viewer, body.message, body.name, lang=visitor(request))
+    return web.json_response(answer)
 
 
 async def submit_modal(request: web.Request) -> web.Response:
@@ -239,7 +262,8 @@ async def submit_modal(request: web.Request) -> web.Response:
     body = ModalBody.model_validate(await request.json())
     room = request.app[ROOM]
     viewer = room.persona(body.as_)
-    return web.json_response(await room.submit_modal(viewer, body.interaction, body.fields))
+    answer = await room.submit_modal(viewer, body.interaction, body.fields, lang=visitor(request))
+    return web.json_response(answer)
 
 
 async def controls(request: web.Request) -> web.Response:
@@ -287,7 +311,7 @@ def _snowflake(raw: str) -> int:
     try:
         return int(raw)
     except ValueError:
-        raise PlaygroundError(f"{raw!r} is not an ID.", 404) from None
+        raise PlaygroundError(_("{value} is not an ID.", value=repr(raw)), 404) from None
 
 
 async def _multipart(request: web.Request) -> tuple[Any, list[tuple[str, Upload]]]:
@@ -305,10 +329,12 @@ async def _multipart(request: web.Request) -> tuple[Any, list[tuple[str, Upload]
             payload = json.loads(await part.text())
             continue
         if len(files) >= MAX_FILES:
-            raise PlaygroundError(f"Attach at most {MAX_FILES} files.")
+            raise PlaygroundError(
+                _n("Attach at most {count} file.", "Attach at most {count} files.", MAX_FILES)
+            )
         data = bytes(await part.read())
         if len(data) > MAX_FILE_BYTES:
-            raise PlaygroundError(f"{part.filename} is over 10 MB.")
+            raise PlaygroundError(_("{name} is over 10 MB.", name=str(part.filename)))
         content_type = part.headers.get("Content-Type", "application/octet-stream")
         files.append((name, (part.filename or "file", data, content_type)))
     return payload, files
@@ -325,6 +351,7 @@ def build_app(room: Room, hub: Hub) -> web.Application:
     app.router.add_get("/", index)
     app.router.add_static("/static/", STATIC)
     app.router.add_get("/media/{attachment_id}/{filename}", media)
+    app.router.add_get("/api/i18n", i18n)
     app.router.add_get("/api/state", state)
     app.router.add_get("/api/channels/{channel_id}", channel)
     app.router.add_get("/api/events", events)

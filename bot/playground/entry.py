@@ -94,7 +94,7 @@ async def open_playground(settings: Settings, port: int) -> AsyncIterator[Playgr
             aiohttp.ClientSession(trace_configs=[room.activity.trace_config()])
         )
         services = await stack.enter_async_context(open_services(bot_settings, session=session))
-        room.provider_label = str(services.engine.label)  # the page is in English
+        room.provider_label = services.engine.label  # shown in each visitor's language
         bot = EaselBot(bot_settings, engine=services.engine, policy=services.policy)
         await stack.enter_async_context(_connected(bot, server))
         await _use_modlog(server)

@@ -16,6 +16,8 @@ Upload = tuple[str, bytes, str]
 
 
 class UserPort(Protocol):
+    locale: str  # the language of the user's client, sent with each of their interactions
+
     @property
     def id(self) -> int: ...
     @property
@@ -121,6 +123,8 @@ class InteractionPort(Protocol):
 
 
 class WorldPort(Protocol):
+    @property
+    def users(self) -> Mapping[int, UserPort]: ...
     @property
     def attachments(self) -> Mapping[int, AttachmentPort]: ...
     @property

@@ -15,28 +15,23 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from bot.i18n import Lang, Text, _, _n, literal
 from bot.playground.activity import ActivityLog
+from bot.playground.checks import (
+    ATTACHMENT,
+    MAX_CONTENT,
+    MAX_FILES,
+    PlaygroundError,
+    check_file,
+    coerce,
+    option_defs,
+)
 from bot.playground.ports import JSON, InteractionPort, LocalDiscordPort, MessagePort, Upload
 
 log = logging.getLogger(__name__)
 
-_STRING, _INTEGER, _BOOLEAN, _USER, _CHANNEL, _ROLE, _MENTIONABLE, _NUMBER, _ATTACHMENT = (
-    3, 4, 5, 6, 7, 8, 9, 10, 11,
-)  # fmt: skip
-_SUBCOMMAND, _GROUP = 1, 2
 _CDN_PATH = re.compile(r"^/(?:media/)?attachments/\d+/(\d+)/([^?]+)")
-MAX_CONTENT = 2000  # Discord's message length
-MAX_FILES = 10
-MAX_FILE_BYTES = 10 * 1024 * 1024  # the upload limit of a server without boosts
 ANSWER_GRACE = 0.5  # seconds past Discord's deadline before the page says there was no answer
-
-
-class PlaygroundError(Exception):
-    """Something the member did that Discord's client would not let through; says what to do."""
-
-    def __init__(self, message: str, status: int = 400) -> None:
-        super().__init__(message)
-        self.status = status
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,16 +41,16 @@ class Persona:
     user_id: int
     name: str  # the username, used in the page's address (``?as=alice``)
     display: str
-    role: str  # what the page says about them ("member", "admin: Manage Server")
+    role: Text  # what the page says about them ("member", "admin: Manage Server")
     admin: bool = False
 
-    def json(self) -> JSON:
-        """As the page reads it."""
+    def json(self, lang: Lang) -> JSON:
+        """As the page reads it, in the visitor's language."""
         return {
             "id": str(self.user_id),
             "name": self.name,
             "display": self.display,
-            "role": self.role,
+            "role": lang(self.role),
             "admin": self.admin,
         }
 
@@ -69,7 +64,7 @@ class Room:
         personas: list[Persona],
         *,
         modlog_channel_id: int | None,
-        provider_label: str,
+        provider_label: Text | str,
         publish: Callable[[JSON], None],
     ) -> None:
         self.ld = ld
@@ -86,11 +81,12 @@ class Room:
         for persona in self.personas:
             if ref in (persona.name, str(persona.user_id)):
                 return persona
-        raise PlaygroundError(f"There is no member {ref!r} to act as.", 404)
+        raise PlaygroundError(_("There is no member {name} to act as.", name=repr(ref)), 404)
 
-    def state(self, viewer: Persona) -> JSON:
+    def state(self, viewer: Persona, lang: Lang) -> JSON:
         """The server as ``viewer`` sees it: channels, members, roles, and the playground."""
         ld = self.ld
+        label = self.provider_label
         guild = ld.guild
         return {
             "guild": {"id": str(guild.id), "name": guild.name},
@@ -99,9 +95,9 @@ class Room:
                 "name": ld.bot_user.global_name or ld.bot_user.username,
                 "connected": ld.connected,
             },
-            "provider": self.provider_label,
-            "me": viewer.json(),
-            "personas": [p.json() for p in self.personas],
+            "provider": lang(label) if isinstance(label, Text) else label,
+            "me": viewer.json(lang),
+            "personas": [p.json(lang) for p in self.personas],
             "channels": [
                 {
                     "id": str(c.id),
@@ -169,7 +165,9 @@ class Room:
 
     def _open_channel(self, viewer: Persona, channel_id: int) -> None:
         if all(c.id != channel_id for c in self.ld.visible_channels(viewer.user_id)):
-            raise PlaygroundError(f"{viewer.display} cannot see that channel.", 404)
+            raise PlaygroundError(
+                _("{member} cannot see that channel.", member=viewer.display), 404
+            )
 
     def _visible_message(self, viewer: Persona, message_id: int) -> MessagePort:
         message = self.ld.messages.get(message_id)
@@ -177,7 +175,7 @@ class Room:
             visible = self.ld.visible_messages(viewer.user_id, message.channel_id)
             if any(m.id == message_id for m in visible):
                 return message
-        raise PlaygroundError("That message is gone, or not one you can see.", 404)
+        raise PlaygroundError(_("That message is gone, or not one you can see."), 404)
 
     # ------------------------------------------------------------------ acting
     async def run_command(
@@ -189,21 +187,26 @@ class Room:
         *,
         subcommand: str | None = None,
         uploads: Mapping[str, Upload] | None = None,
+        lang: Lang,
     ) -> JSON:
         """``viewer`` runs ``/name [subcommand]`` with ``options`` (files by option name)."""
         self._open_channel(viewer, channel_id)
         command = self._command(viewer, channel_id, name, 1)
-        defs = _option_defs(command, subcommand)
-        values = _coerce(defs, options)
+        defs = option_defs(command, subcommand)
+        values = coerce(defs, options)
         for option, upload in (uploads or {}).items():
-            _check_file(upload)
-            if defs.get(option, {}).get("type") != _ATTACHMENT:
-                raise PlaygroundError(f"/{name} has no file option {option!r}.")
+            check_file(upload)
+            if defs.get(option, {}).get("type") != ATTACHMENT:
+                raise PlaygroundError(
+                    _("/{command} has no file option {option}.", command=name, option=repr(option))
+                )
             values[option] = upload
+        self._speak(viewer, lang)
         return await self._dispatch(
             self.ld.send_slash_command(
                 viewer.user_id, channel_id, name, values, subcommand=subcommand
-            )
+            ),
+            lang,
         )
 
     async def autocomplete(
@@ -215,15 +218,18 @@ class Room:
         focused: str,
         *,
         subcommand: str | None = None,
+        lang: Lang,
     ) -> list[JSON]:
         """The bot's suggestions for ``focused`` while ``viewer`` types (empty if it has none)."""
         self._open_channel(viewer, channel_id)
         self._command(viewer, channel_id, name, 1)
         handles: list[InteractionPort] = []
+        self._speak(viewer, lang)
         answer = await self._dispatch(
             self.ld.autocomplete(
                 viewer.user_id, channel_id, name, options, focused, subcommand=subcommand
             ),
+            lang,
             handles,
         )
         choices = handles[0].autocomplete_choices if answer["answered"] else None
@@ -235,47 +241,75 @@ class Room:
         """``viewer`` writes a message (an image to edit, say)."""
         self._open_channel(viewer, channel_id)
         if not content.strip() and not uploads:
-            raise PlaygroundError("Write something or attach a file.")
+            raise PlaygroundError(_("Write something or attach a file."))
         if len(content) > MAX_CONTENT:
             raise PlaygroundError(
-                f"Messages hold {MAX_CONTENT} characters; this has {len(content)}."
+                _n(
+                    "Messages hold {count} character; this has {length}.",
+                    "Messages hold {count} characters; this has {length}.",
+                    MAX_CONTENT,
+                    length=len(content),
+                )
             )
         if len(uploads) > MAX_FILES:
-            raise PlaygroundError(f"Attach at most {MAX_FILES} files to one message.")
+            raise PlaygroundError(
+                _n(
+                    "Attach at most {count} file to one message.",
+                    "Attach at most {count} files to one message.",
+                    MAX_FILES,
+                )
+            )
         for upload in uploads:
-            _check_file(upload)
+            check_file(upload)
         message = await self.ld.post_message(
             viewer.user_id, channel_id, content, attachments=uploads
         )
         return self.message_json(message)
 
     async def press(
-        self, viewer: Persona, message_id: int, custom_id: str, values: list[str] | None
+        self,
+        viewer: Persona,
+        message_id: int,
+        custom_id: str,
+        values: list[str] | None,
+        *,
+        lang: Lang,
     ) -> JSON:
         """``viewer`` presses a button, or picks ``values`` in a select menu."""
         self._visible_message(viewer, message_id)
+        self._speak(viewer, lang)
         if values is None:
-            return await self._dispatch(self.ld.click_button(viewer.user_id, message_id, custom_id))
-        return await self._dispatch(self.ld.select(viewer.user_id, message_id, custom_id, values))
+            sending = self.ld.click_button(viewer.user_id, message_id, custom_id)
+        else:
+            sending = self.ld.select(viewer.user_id, message_id, custom_id, values)
+        return await self._dispatch(sending, lang)
 
-    async def use_app(self, viewer: Persona, message_id: int, name: str) -> JSON:
+    async def use_app(self, viewer: Persona, message_id: int, name: str, *, lang: Lang) -> JSON:
         """``viewer`` picks ``name`` from a message's Apps menu (Edit image)."""
         message = self._visible_message(viewer, message_id)
         self._command(viewer, message.channel_id, name, 3)
+        self._speak(viewer, lang)
         return await self._dispatch(
-            self.ld.use_message_command(viewer.user_id, message.channel_id, name, message_id)
+            self.ld.use_message_command(viewer.user_id, message.channel_id, name, message_id),
+            lang,
         )
 
     async def submit_modal(
-        self, viewer: Persona, interaction_id: int, fields: Mapping[str, Any]
+        self, viewer: Persona, interaction_id: int, fields: Mapping[str, Any], *, lang: Lang
     ) -> JSON:
         """``viewer`` submits the form the bot opened for them."""
         opened = self.ld.world.interactions.get(interaction_id)
         if opened is None or opened.modal is None or opened.user.id != viewer.user_id:
-            raise PlaygroundError("That form is not open for you any more.", 404)
+            raise PlaygroundError(_("That form is not open for you any more."), 404)
+        self._speak(viewer, lang)
         return await self._dispatch(
-            self.ld.submit_modal(viewer.user_id, fields=fields, after=opened)
+            self.ld.submit_modal(viewer.user_id, fields=fields, after=opened), lang
         )
+
+    def _speak(self, viewer: Persona, lang: Lang) -> None:
+        """The visitor's language becomes ``viewer``'s Discord client language: every
+        interaction they send from now on carries it as its ``locale``, as Discord's does."""
+        self.ld.world.users[viewer.user_id].locale = lang.code
 
     async def set_controls(self, changes: Mapping[str, bool]) -> JSON:
         """The playground's own switches: Integrations for /easel, tight rate limits."""
@@ -301,10 +335,16 @@ class Room:
         for command in self.ld.usable_commands(viewer.user_id, channel_id, type=ctype):
             if command["name"] == name:
                 return command
-        raise PlaygroundError(f"{viewer.display} has no command {name!r} here.", 403)
+        raise PlaygroundError(
+            _("{member} has no command {command} here.", member=viewer.display, command=repr(name)),
+            403,
+        )
 
     async def _dispatch(
-        self, sending: Awaitable[InteractionPort], handles: list[InteractionPort] | None = None
+        self,
+        sending: Awaitable[InteractionPort],
+        lang: Lang,
+        handles: list[InteractionPort] | None = None,
     ) -> JSON:
         """Send an interaction and wait (as Discord's client does, up to its 3 s) for the bot's
         first answer; what the driver refuses, as Discord's client would, is the member's error."""
@@ -314,10 +354,11 @@ class Room:
             handle = await sending
         except NoBotConnected:
             raise PlaygroundError(
-                "Easel is not connected yet; try again in a moment.", 503
+                _("Easel is not connected yet; try again in a moment."), 503
             ) from None
         except (ValueError, TypeError, LookupError) as exc:
-            raise PlaygroundError(str(exc)) from None
+            # what the driver refuses, in its own words (a client check: no member sees it)
+            raise PlaygroundError(literal(str(exc))) from None
         if handles is not None:
             handles.append(handle)
         out: JSON = {"interaction": str(handle.id), "answered": False}
@@ -326,14 +367,18 @@ class Room:
                 lambda h: bool(h.callbacks), timeout=self.ld.ack_deadline + ANSWER_GRACE
             )
         except TimeoutError:
-            out["error"] = (
-                "Easel did not respond in time (Discord: “The application did not respond”)."
+            out["error"] = lang(
+                _("Easel did not respond in time (Discord: “The application did not respond”).")
             )
             return out
         first = handle.callbacks[0]
         if first.status >= 300:
-            out["error"] = (
-                f"Discord refused Easel's answer ({first.status}, code {first.error_code})."
+            out["error"] = lang(
+                _(
+                    "Discord refused Easel's answer ({status}, code {code}).",
+                    status=str(first.status),
+                    code=str(first.error_code),
+                )
             )
             return out
         out.update(answered=True, type=first.type, modal=handle.modal)
@@ -367,55 +412,3 @@ class Room:
             self.activity.gateway_event("INTERACTION_CREATE", note)
         elif isinstance(event, CommandsChanged):
             self._publish({"type": "commands"})
-
-
-def _option_defs(command: JSON, subcommand: str | None) -> dict[str, JSON]:
-    """The option definitions of ``command`` or of its ``"sub"`` / ``"group sub"``, by name."""
-    defs: list[JSON] = command.get("options") or []
-    for part in (subcommand or "").split():
-        found = next(
-            (o for o in defs if o.get("name") == part and o.get("type") in (_SUBCOMMAND, _GROUP)),
-            None,
-        )
-        if found is None:
-            raise PlaygroundError(f"/{command['name']} has no subcommand {part!r}.")
-        defs = found.get("options") or []
-    if any(o.get("type") in (_SUBCOMMAND, _GROUP) for o in defs):
-        raise PlaygroundError(f"Pick a subcommand of /{command['name']}.")
-    return {str(o["name"]): o for o in defs}
-
-
-def _coerce(defs: Mapping[str, JSON], options: Mapping[str, Any]) -> dict[str, Any]:
-    """The page's values as the option types want them (IDs of users, channels and roles)."""
-    out: dict[str, Any] = {}
-    for name, value in options.items():
-        definition = defs.get(name)
-        if definition is None:
-            raise PlaygroundError(f"Unknown option {name!r}.")
-        kind = definition.get("type")
-        if value is None or value == "":
-            continue
-        try:
-            if kind == _INTEGER:
-                out[name] = int(value)
-            elif kind == _NUMBER:
-                out[name] = float(value)
-            elif kind == _BOOLEAN:
-                out[name] = value if isinstance(value, bool) else str(value).lower() == "true"
-            elif kind in (_USER, _CHANNEL, _ROLE, _MENTIONABLE):
-                out[name] = int(value)
-            elif kind == _ATTACHMENT:
-                raise PlaygroundError(f"{name}: attach a file.")
-            else:
-                out[name] = str(value)
-        except ValueError:
-            raise PlaygroundError(f"{name}: {value!r} is not a valid value.") from None
-    return out
-
-
-def _check_file(upload: Upload) -> None:
-    name, data, _ = upload
-    if len(data) > MAX_FILE_BYTES:
-        raise PlaygroundError(
-            f"{name} is {len(data) / 1048576:.1f} MB; files can be at most 10 MB here."
-        )

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from PIL import Image, ImageDraw
 
+from bot.i18n import _p
 from bot.playground.ports import LocalDiscordPort
 from bot.playground.room import Persona
 
@@ -69,9 +70,9 @@ async def new_server() -> Server:
     await ld.set_overwrite(modlog, admins, allow="view_channel")
     await ld.set_overwrite(modlog, ld.bot_role, allow=["view_channel", "send_messages"])
     personas = [
-        Persona(ld.alice.id, "alice", "Alice", "member"),
-        Persona(bob.id, "bob", "Bob", "a second member"),
-        Persona(sam.id, "sam", "Sam", "admin: Manage Server", admin=True),
+        Persona(ld.alice.id, "alice", "Alice", _p("playground", "member")),
+        Persona(bob.id, "bob", "Bob", _p("playground", "a second member")),
+        Persona(sam.id, "sam", "Sam", _p("playground", "admin: Manage Server"), admin=True),
     ]
     return Server(ld, personas, personas[2], ld.owner.id, ld.general.id, nsfw.id, modlog.id)
 

@@ -74,7 +74,7 @@ def check_budget(
                 "not known, so Easel can't tell whether it fits. Try another size or quality, or "
                 "ask an admin (the host sets prices in the provider's price table)."
             ),
-            admin_detail="no price in the provider's price table for this size and quality",
+            admin_detail=_("No price in the provider's price table for this size and quality."),
         )
     assert isinstance(ctx.cost, Decimal)
     for check in checks:
@@ -125,6 +125,11 @@ def _over(
                 **amounts,
             )
         )
+    spending: dict[str, Value] = {
+        "limit": limit_text,
+        "spent": money(spent, currency),
+        "cost": cost,
+    }
     fits = affordable(ctx, left)
     when = datetime.fromtimestamp(resets, check.zone)
     # Discord writes the relative time in the reader's words; the date is the server's.
@@ -155,8 +160,15 @@ def _over(
     return refuse(
         check.rule,
         message,
-        admin_detail=f"{period} budget {limit_text}: {money(spent, currency)} spent or held, "
-        f"job estimated at {cost}",
+        admin_detail=_(
+            "Daily budget {limit}: {spent} spent or held, this job estimated at {cost}.",
+            **spending,
+        )
+        if daily
+        else _(
+            "Monthly budget {limit}: {spent} spent or held, this job estimated at {cost}.",
+            **spending,
+        ),
     )
 
 

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import ValidationError
 
 from bot.errors import InputError
-from bot.i18n import Text, _, literal
+from bot.i18n import Text, _, _n, literal
 from bot.jobs.records import JobRecord
 from bot.policy.models import DM_SCOPE, GuildSettings, local_day
 from bot.policy.ports import PolicyStore
@@ -60,7 +60,8 @@ class SettingsEditing:
             return after
         await self.store.save_settings(guild_id, after, by=by)
         self._settings[guild_id] = after
-        await self._settings_changed(guild_id, by, settings_diff(before, after))
+        # `setting`: old → new, the same in every language (the settings' own names and values)
+        await self._settings_changed(guild_id, by, literal(settings_diff(before, after)))
         return after
 
     async def add_term(self, guild_id: int, term: str, *, by: int | None) -> bool:
@@ -76,7 +77,15 @@ class SettingsEditing:
         if not await self.store.add_term(guild_id, term, normalized, by=by):
             return False
         self._set_terms(guild_id, [*self._terms.get(guild_id, ()), term])
-        await self._settings_changed(guild_id, by, f"blocked a term ({len(term)} characters)")
+        await self._settings_changed(
+            guild_id,
+            by,
+            _n(
+                "blocked a term ({count} character)",
+                "blocked a term ({count} characters)",
+                len(term),
+            ),
+        )
         return True
 
     async def remove_term(self, guild_id: int, term: str, *, by: int | None) -> bool:
@@ -86,7 +95,7 @@ class SettingsEditing:
             return False
         kept = [t for t in self._terms.get(guild_id, ()) if normalize_term(t) != normalized]
         self._set_terms(guild_id, kept)
-        await self._settings_changed(guild_id, by, "unblocked a term")
+        await self._settings_changed(guild_id, by, _("unblocked a term"))
         return True
 
     def apply(self, guild_id: int, settings: GuildSettings | None, terms: list[str]) -> None:
@@ -101,7 +110,7 @@ class SettingsEditing:
         self._terms[guild_id] = list(terms)
         self._matchers[guild_id] = TermMatcher(self._terms[guild_id])
 
-    async def _settings_changed(self, guild_id: int, by: int | None, what: str) -> None:
+    async def _settings_changed(self, guild_id: int, by: int | None, what: Text) -> None:
         log.info("guild %s: settings changed by %s: %s", guild_id, by, what)
         await self._audit(
             AuditEntry(
@@ -110,7 +119,8 @@ class SettingsEditing:
                 day=local_day(self.clock(), self.settings(guild_id).zone),
                 at=self.clock(),
                 user_id=by,
-                detail=what,
+                detail=str(what),
+                detail_text=what,
             ),
             None,
         )

@@ -31,7 +31,11 @@ from bot.i18n.catalogs import (
 from bot.providers.profiles import SHIPPED_TEXT, load_profiles
 from cogs._catalog import code_messages, template
 from cogs._i18n import (
+    CHOICE,
+    COMMAND_HELP,
     DESCRIPTION_MAX,
+    OPTION,
+    OPTION_HELP,
     EaselTranslator,
     command_strings,
     is_valid_name,
@@ -260,3 +264,51 @@ def test_the_shipped_profiles_sentences_are_marked_for_translation() -> None:
     marked = {text.id for text in SHIPPED_TEXT}
     refusals = {p.mask_refusal for p in load_profiles(None).values() if p.mask_refusal}
     assert refusals and refusals <= marked
+
+
+#: Option and choice names that rightly read as in English. In every language: size tiers, file
+#: formats, and the commands a choice names (command names stay English). Per language: words
+#: it writes the same way (French "image", German "Format") or the loanword its Discord uses.
+SAME_EVERYWHERE = {"1K", "2K", "4K", "PNG", "JPEG", "imagine", "edit", "blend"}
+SAME_IN: dict[str, set[str]] = {
+    "de": {"format", "prompt", "threads"},
+    "es-ES": {"prompt", "spoilers", "2:1 panorama"},
+    "fr": {"format", "prompt", "spoilers", "image", "compression", "3:4 portrait", "2:1 panorama"},
+    "pt-BR": {"prompt", "spoilers", "16:9 widescreen", "2:1 panorama"},
+}
+NAMED = (OPTION, CHOICE, COMMAND_HELP, OPTION_HELP)
+
+
+def left_in_english(catalog: Catalog, locale: str) -> list[str]:
+    """Option and choice names (and descriptions) whose translation is their English source,
+    in a language that translates the others; the allow-lists above excepted."""
+    named = [m for m in catalog if m.id and m.context in NAMED]
+    if all(m.string in ("", m.id) for m in named):
+        return []  # a language just started: the completeness test reports it
+    allowed = SAME_EVERYWHERE | SAME_IN.get(locale, set())
+    return [
+        f"{m.context}|{m.id}"
+        for m in named
+        if m.string == m.id and not (m.context in (OPTION, CHOICE) and m.id in allowed)
+    ]
+
+
+@pytest.mark.parametrize("locale", TRANSLATED)
+def test_option_and_choice_names_are_translated_where_the_language_has_a_word(
+    locale: str,
+) -> None:
+    catalog = read(catalog_path(locale), catalog_dir(locale))
+    assert left_in_english(catalog, locale) == []
+    names = {m.id for m in catalog if m.context in (OPTION, CHOICE)}
+    assert SAME_IN.get(locale, set()) <= names, "an allow-listed name the commands no longer have"
+
+
+def test_an_option_name_left_in_english_is_reported() -> None:
+    """The check above cannot pass by accident."""
+    catalog = Catalog(locale="ja")
+    catalog.add("ratio", "比率", context=OPTION)
+    catalog.add("daily", "daily", context=OPTION)
+    catalog.add("PNG", "PNG", context=CHOICE)
+    catalog.add("prompt", "prompt", context=OPTION)
+    assert left_in_english(catalog, "ja") == ["option|daily", "option|prompt"]
+    assert left_in_english(catalog, "de") == ["option|daily"]

@@ -12,6 +12,7 @@ import aiohttp
 import pytest
 import pytest_asyncio
 
+from bot.i18n import Lang
 from bot.playground.entry import Playground
 from bot.playground.room import Room
 from bot.playground.world import sample_picture
@@ -108,7 +109,7 @@ async def test_a_plain_message_with_a_file_is_posted_and_served(
     ("body", "error"),
     [
         ({"as": "bob", "content": "   "}, "Write something or attach a file."),
-        ({"as": "bob", "content": "x" * 2001}, "Messages hold 2000 characters; this has 2001."),
+        ({"as": "bob", "content": "x" * 2001}, "Messages hold 2,000 characters; this has 2,001."),
         ({"as": "bob", "content": "hi", "extra": 1}, "extra: Extra inputs are not permitted"),
     ],
 )
@@ -229,11 +230,69 @@ async def test_without_the_bot_a_command_says_easel_is_not_connected() -> None:
     async with LocalDiscord() as ld:
         ld.register_commands([{"name": "imagine", "description": "Draw", "options": []}])
         room = Room(ld, [], modlog_channel_id=None, provider_label="", publish=lambda e: None)
-        from bot.playground.room import Persona, PlaygroundError
+        from bot.i18n import literal
+        from bot.playground.checks import PlaygroundError
+        from bot.playground.room import Persona
 
-        alice = Persona(ld.alice.id, "alice", "Alice", "member")
+        alice = Persona(ld.alice.id, "alice", "Alice", literal("member"))
         with pytest.raises(PlaygroundError, match="not connected") as refused:
-            await room.run_command(alice, ld.general.id, "imagine", {})
+            await room.run_command(alice, ld.general.id, "imagine", {}, lang=Lang.of("en-US"))
         assert refused.value.status == 503
         assert ld.interactions == []
         await asyncio.sleep(0)
+
+
+async def test_the_page_gets_its_words_in_the_nearest_shipped_language(
+    http: aiohttp.ClientSession,
+) -> None:
+    """The stored choice or the browser's languages, in order, mapped to what Easel ships."""
+
+    async def asked(query: str = "", **headers: str) -> dict[str, Any]:
+        async with http.get(f"/api/i18n{query}", headers=headers) as response:
+            assert response.status == 200
+            body: dict[str, Any] = await response.json()
+            return body
+
+    german = await asked("?want=de-AT,ja")
+    assert german["locale"] == "de" and german["strings"]["Send"] == "Senden"
+    assert german["strings"]["Let everyone use {command}"] == "Alle dürfen {command} verwenden"
+    assert {"code": "ja", "name": "日本語"} in german["languages"]
+    assert german["languages"][0]["code"] == "en-US"
+    assert (await asked("?want=it-IT,pt"))["locale"] == "pt-BR"  # no Italian: the next one
+    assert (await asked("?want=es-419"))["locale"] == "es-ES"
+    english = await asked("?want=it")
+    assert english["locale"] == "en-US" and english["strings"]["Send"] == "Send"
+    assert (await asked(**{"Accept-Language": "ja-JP,ja;q=0.9,en;q=0.8"}))["locale"] == "ja"
+
+
+async def test_the_pages_language_is_the_members_discord_language(
+    http: aiohttp.ClientSession, playground: Playground
+) -> None:
+    """What the page sends carries its language: refusals from the playground itself and the
+    bot's answers come back in it, and the interaction's ``locale`` is it, as Discord's is."""
+    general = str(playground.server.general_id)
+    japanese = {"Accept-Language": "ja"}
+    async with http.get("/api/state?as=mallory", headers=japanese) as response:
+        assert response.status == 404
+        assert (await response.json())["error"] == "'mallory' というメンバーはいません。"
+    async with http.get("/api/state?as=sam", headers={"Accept-Language": "de"}) as response:
+        sam = await response.json()
+    assert sam["me"]["role"] == "Admin: Server verwalten"
+    body = {
+        "as": "alice",
+        "channel": general,
+        "name": "imagine",
+        "options": {"prompt": "a pond", "ratio": "1:1", "resolution": "4K"},
+    }
+    async with http.post("/api/commands", json=body, headers=japanese) as response:
+        answer = await response.json()
+    assert answer["answered"] is True
+    handle = playground.server.ld.world.interactions[int(answer["interaction"])]
+    assert handle.payload["locale"] == "ja"
+    refusal = str((handle.callbacks[0].data or {}).get("content"))
+    assert "4K では使えません" in refusal, refusal
+    async with http.post("/api/commands", json=body) as response:  # no language: English
+        answer = await response.json()
+    handle = playground.server.ld.world.interactions[int(answer["interaction"])]
+    assert handle.payload["locale"] == "en-US"
+    assert "not available" in str((handle.callbacks[0].data or {}).get("content"))

@@ -1,5 +1,6 @@
 // The activity panel: what the bot did (Discord REST calls, 429s, gateway events, image API).
 
+import { language, t } from "./i18n.js";
 import { el } from "./render.js";
 
 const SHOWN = 400; // rows kept in the page
@@ -27,13 +28,14 @@ export class ActivityPanel {
   }
 
   totals(totals) {
-    const item = (label, value, hot = false) =>
-      el("span", { class: hot && value ? "hot" : "", "data-total": label }, el("strong", {}, String(value)), ` ${label}`);
+    // `key` names the total for scripts and tests; `label` is what the visitor reads.
+    const item = (key, label, value, hot = false) =>
+      el("span", { class: hot && value ? "hot" : "", "data-total": key }, el("strong", {}, String(value)), ` ${label}`);
     this.totalsBox.replaceChildren(
-      item("REST calls", totals.discord),
-      item("rate-limit hits", totals.rate_limited, true),
-      item("image API requests", totals.upstream),
-      item("failed", totals.upstream_failed, true));
+      item("REST calls", t("REST calls"), totals.discord),
+      item("rate-limit hits", t("rate-limit hits"), totals.rate_limited, true),
+      item("image API requests", t("image API requests"), totals.upstream),
+      item("failed", t("failed"), totals.upstream_failed, true));
   }
 
   matches(row) {
@@ -48,10 +50,10 @@ export class ActivityPanel {
     const row = el("li", {
       class: `activity-entry ${entry.source}${limited ? " limited" : failed ? " error" : ""}`,
     },
-    el("span", { class: "time" }, new Date(entry.at * 1000).toLocaleTimeString(undefined, { hour12: false })),
-    el("span", { class: "source" }, { discord: "REST", upstream: "image", gateway: "gateway" }[entry.source]),
+    el("span", { class: "time" }, new Date(entry.at * 1000).toLocaleTimeString(language(), { hour12: false })),
+    el("span", { class: "source" }, { discord: "REST", upstream: t("image"), gateway: t("gateway") }[entry.source]),
     el("span", { class: "what" }, `${entry.method === "EVENT" ? "" : `${entry.method} `}${entry.target}`),
-    el("span", { class: "status" }, [entry.status ?? (entry.source === "upstream" ? "error" : ""),
+    el("span", { class: "status" }, [entry.status ?? (entry.source === "upstream" ? t("error") : ""),
       entry.ms === null ? "" : `${Math.round(entry.ms)} ms`].filter((x) => x !== "").join(" · ")),
     entry.note ? el("span", { class: "note" }, entry.note) : null);
     row.hidden = !this.matches(row);

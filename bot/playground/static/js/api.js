@@ -1,4 +1,9 @@
-// The playground's JSON API; every error comes back as an Error with the server's message.
+// The playground's JSON API; every error comes back as an Error with the server's message (in
+// the page's language: every request says it, as the member's Discord client would).
+
+import { language } from "./i18n.js";
+
+const headers = (more = {}) => ({ Accept: "application/json", "Accept-Language": language(), ...more });
 
 async function answer(response) {
   let body = null;
@@ -15,13 +20,13 @@ async function answer(response) {
 }
 
 export function get(path) {
-  return fetch(path, { headers: { Accept: "application/json" } }).then(answer);
+  return fetch(path, { headers: headers() }).then(answer);
 }
 
 export function post(path, body) {
   return fetch(path, {
     method: "POST",
-    headers: { "Content-Type": "application/json", Accept: "application/json" },
+    headers: headers({ "Content-Type": "application/json" }),
     body: JSON.stringify(body),
   }).then(answer);
 }
@@ -31,7 +36,7 @@ export function postFiles(path, payload, files) {
   const form = new FormData();
   form.append("payload_json", JSON.stringify(payload));
   for (const [name, file] of files) form.append(name, file, file.name);
-  return fetch(path, { method: "POST", body: form, headers: { Accept: "application/json" } })
+  return fetch(path, { method: "POST", body: form, headers: headers() })
     .then(answer);
 }
 

@@ -2,31 +2,37 @@
 // (a picker of the commands you can use here, one field per option with its type, choices and
 // the bot's autocomplete, files by picker or drag-and-drop, required options enforced).
 
+import { localized, t } from "./i18n.js";
 import { el } from "./render.js";
 
 const SUB = 1, GROUP = 2, STRING = 3, INTEGER = 4, BOOLEAN = 5, USER = 6, CHANNEL = 7, ROLE = 8,
   MENTIONABLE = 9, NUMBER = 10, ATTACHMENT = 11;
 
-// Every runnable entry: "/imagine", "/easel settings", "/easel terms add".
+// Every runnable entry: "/imagine", "/easel settings", "/easel terms add". `path` is what is
+// sent; `shown` and `description` are what a Discord client in the page's language shows.
 export function flatten(commands) {
   const out = [];
   for (const command of commands) {
     const options = command.options || [];
     const subs = options.filter((o) => o.type === SUB || o.type === GROUP);
+    const name = localized(command, "name");
     if (!subs.length) {
-      out.push({ command, path: command.name, sub: null, description: command.description, options });
+      out.push({ command, path: command.name, shown: name, sub: null,
+        description: localized(command, "description"), options });
       continue;
     }
     for (const sub of subs) {
       const inner = sub.type === GROUP ? (sub.options || []) : [sub];
       for (const leaf of inner) {
         const sub_ = sub.type === GROUP ? `${sub.name} ${leaf.name}` : leaf.name;
-        out.push({ command, path: `${command.name} ${sub_}`, sub: sub_, description: leaf.description,
-          options: leaf.options || [] });
+        const shown = sub.type === GROUP ? `${localized(sub, "name")} ${localized(leaf, "name")}`
+          : localized(leaf, "name");
+        out.push({ command, path: `${command.name} ${sub_}`, shown: `${name} ${shown}`, sub: sub_,
+          description: localized(leaf, "description"), options: leaf.options || [] });
       }
     }
   }
-  return out.sort((a, b) => a.path.localeCompare(b.path));
+  return out.sort((a, b) => a.shown.localeCompare(b.shown));
 }
 
 export class Composer {
@@ -82,8 +88,8 @@ export class Composer {
       return;
     }
     const typed = text.slice(1).trim().toLowerCase();
-    this.matches = this.entries.filter(
-      (e) => e.path.startsWith(typed) || e.path.split(" ").some((word) => word.startsWith(typed)));
+    const matching = (path) => path.startsWith(typed) || path.split(" ").some((word) => word.startsWith(typed));
+    this.matches = this.entries.filter((e) => matching(e.path) || matching(e.shown.toLowerCase()));
     this.selected = 0;
     this.drawPicker();
   }
@@ -91,14 +97,14 @@ export class Composer {
   drawPicker() {
     this.picker.hidden = false;
     if (!this.matches.length) {
-      this.picker.replaceChildren(el("h3", {}, "No commands match"));
+      this.picker.replaceChildren(el("h3", {}, t("No commands match")));
       return;
     }
-    this.picker.replaceChildren(el("h3", {}, "Commands"), ...this.matches.map((entry, index) => {
+    this.picker.replaceChildren(el("h3", {}, t("Commands")), ...this.matches.map((entry, index) => {
       const item = el("button", {
         type: "button", class: `command-entry${index === this.selected ? " selected" : ""}`,
         role: "option", "data-command": entry.path,
-      }, el("span", { class: "path" }, `/${entry.path}`),
+      }, el("span", { class: "path" }, `/${entry.shown}`),
       el("span", { class: "description" }, entry.description), el("span", { class: "app" }, "Easel"));
       item.addEventListener("mousedown", (event) => event.preventDefault());
       item.addEventListener("click", () => this.choose(entry));
@@ -129,9 +135,9 @@ export class Composer {
   choose(entry) {
     this.picker.hidden = true;
     this.input.value = "";
-    this.input.placeholder = `/${entry.path}: fill in the options, then press Enter`;
+    this.input.placeholder = t("/{command}: fill in the options, then press Enter", { command: entry.shown });
     this.active = { entry, fields: new Map() };
-    document.getElementById("command-chip").textContent = `/${entry.path}`;
+    document.getElementById("command-chip").textContent = `/${entry.shown}`;
     document.getElementById("command-description").textContent = entry.description || "";
     this.commandForm.hidden = false;
     this.pendingBox.hidden = true;
@@ -147,7 +153,7 @@ export class Composer {
     this.fieldsBox.replaceChildren();
     this.moreBox.replaceChildren();
     this.input.value = "";
-    this.input.placeholder = "Message, or / for commands";
+    this.input.placeholder = t("Message, or / for commands");
     this.pendingBox.hidden = !this.files.length;
     this.showError("");
   }
@@ -155,9 +161,9 @@ export class Composer {
   drawMore() {
     const { entry, fields } = this.active;
     const optional = entry.options.filter((o) => !o.required && !fields.has(o.name));
-    this.moreBox.replaceChildren(optional.length ? "Optional:" : "", ...optional.map((option) => {
-      const add = el("button", { type: "button", "data-add-option": option.name, title: option.description },
-        `+ ${option.name}`);
+    this.moreBox.replaceChildren(optional.length ? t("Optional:") : "", ...optional.map((option) => {
+      const add = el("button", { type: "button", "data-add-option": option.name,
+        title: localized(option, "description") }, `+ ${localized(option, "name")}`);
       add.addEventListener("click", () => {
         this.addField(option).focus();
         this.drawMore();
@@ -171,25 +177,25 @@ export class Composer {
     const world = this.host.world();
     const wrap = el("label", {
       class: `option-field${option.type === STRING && !option.choices ? " wide" : ""}`,
-      "data-option": option.name, title: option.description,
-    }, el("span", { class: "option-name" }, option.name,
+      "data-option": option.name, title: localized(option, "description"),
+    }, el("span", { class: "option-name" }, localized(option, "name"),
       option.required ? el("span", { class: "required-star" }, "*") : null));
     const field = { option, wrap, value: () => "", file: null };
     let control;
     if (option.type === ATTACHMENT) {
       control = this.fileControl(field);
     } else if (option.choices?.length) {
-      control = el("select", { class: "option-input" }, el("option", { value: "" }, "choose…"),
-        option.choices.map((c) => el("option", { value: String(c.value) }, c.name)));
+      control = el("select", { class: "option-input" }, el("option", { value: "" }, t("choose…")),
+        option.choices.map((c) => el("option", { value: String(c.value) }, localized(c, "name"))));
     } else if (option.type === BOOLEAN) {
-      control = el("select", { class: "option-input" }, el("option", { value: "" }, "choose…"),
-        el("option", { value: "true" }, "True"), el("option", { value: "false" }, "False"));
+      control = el("select", { class: "option-input" }, el("option", { value: "" }, t("choose…")),
+        el("option", { value: "true" }, t("True")), el("option", { value: "false" }, t("False")));
     } else if ([USER, CHANNEL, ROLE, MENTIONABLE].includes(option.type)) {
       const items = [];
       if (option.type === USER || option.type === MENTIONABLE) items.push(...world.members.map((m) => [m.id, `@${m.name}`]));
       if (option.type === ROLE || option.type === MENTIONABLE) items.push(...world.roles.map((r) => [r.id, `@${r.name}`]));
       if (option.type === CHANNEL) items.push(...world.channels.map((c) => [c.id, `#${c.name}`]));
-      control = el("select", { class: "option-input" }, el("option", { value: "" }, "choose…"),
+      control = el("select", { class: "option-input" }, el("option", { value: "" }, t("choose…")),
         items.map(([id, name]) => el("option", { value: id }, name)));
     } else if (option.type === INTEGER || option.type === NUMBER) {
       control = el("input", { class: "option-input", type: "number", step: option.type === INTEGER ? "1" : "any",
@@ -197,7 +203,7 @@ export class Composer {
     } else {
       control = el("input", { class: "option-input", type: "text",
         maxlength: option.max_length ?? undefined, minlength: option.min_length ?? undefined,
-        placeholder: option.description });
+        placeholder: localized(option, "description") });
       if (option.autocomplete) this.suggest(field, control);
     }
     if (option.type !== ATTACHMENT) field.value = () => control.value;
@@ -214,7 +220,8 @@ export class Composer {
       wrap.querySelector(".option-error")?.remove();
     });
     if (!option.required) {
-      const remove = el("button", { type: "button", class: "option-remove", title: `Remove ${option.name}` }, "×");
+      const remove = el("button", { type: "button", class: "option-remove",
+        title: t("Remove {option}", { option: localized(option, "name") }) }, "×");
       remove.addEventListener("click", (event) => {
         event.preventDefault();
         wrap.remove();
@@ -230,7 +237,7 @@ export class Composer {
 
   fileControl(field) {
     const input = el("input", { type: "file", hidden: true, accept: "image/*" });
-    const shown = el("span", { class: "file-option", tabindex: "0", role: "button" }, "Choose a file or drop one here");
+    const shown = el("span", { class: "file-option", tabindex: "0", role: "button" }, t("Choose a file or drop one here"));
     const take = (file) => {
       field.file = file;
       const preview = file.type.startsWith("image/") ? el("img", { src: URL.createObjectURL(file), alt: "" }) : null;
@@ -276,7 +283,7 @@ export class Composer {
           pick(choice);
         });
         return item;
-      }) : [el("div", { class: "empty" }, "No suggestions")]));
+      }) : [el("div", { class: "empty" }, t("No suggestions"))]));
     };
     const close = () => {
       box.hidden = true;
@@ -339,7 +346,7 @@ export class Composer {
         if (!field) {
           const next = entry.options.find((o) => o.type === ATTACHMENT && !fields.has(o.name));
           if (!next) {
-            this.showError(`/${entry.path} takes no more files.`);
+            this.showError(t("/{command} takes no more files.", { command: entry.shown }));
             break;
           }
           this.addField(next);
@@ -357,7 +364,7 @@ export class Composer {
   drawPending() {
     this.pendingBox.hidden = !this.files.length;
     this.pendingBox.replaceChildren(...this.files.map((file, index) => {
-      const remove = el("button", { type: "button", title: "Remove" }, "×");
+      const remove = el("button", { type: "button", title: t("Remove") }, "×");
       remove.addEventListener("click", () => {
         this.files.splice(index, 1);
         this.drawPending();
@@ -375,7 +382,7 @@ export class Composer {
       field.wrap.querySelector(".option-error")?.remove();
       const control = field.wrap.querySelector(".option-input");
       let problem = null;
-      if (field.option.required && field.value() === "") problem = "This field is required";
+      if (field.option.required && field.value() === "") problem = t("This field is required.");
       else if (control && control.validity && !control.validity.valid) problem = control.validationMessage;
       field.wrap.classList.toggle("invalid", Boolean(problem));
       if (problem) {
@@ -385,7 +392,8 @@ export class Composer {
     }
     if (first) {
       (first.wrap.querySelector(".option-input, .file-option") || first.wrap).focus();
-      this.showError(`Fill in ${first.option.name}: ${first.wrap.querySelector(".option-error").textContent}.`);
+      this.showError(t("Fill in {option}: {problem}", { option: localized(first.option, "name"),
+        problem: first.wrap.querySelector(".option-error").textContent }));
     }
     return !first;
   }

@@ -4,6 +4,7 @@
 import * as api from "./api.js";
 import { ActivityPanel } from "./activity.js";
 import { Composer } from "./composer.js";
+import { language, languages, loadLanguage, t } from "./i18n.js";
 import { openModal } from "./modal.js";
 import { refreshRelativeTimes } from "./markdown.js";
 import { avatar, el, renderMessage } from "./render.js";
@@ -25,10 +26,10 @@ const list = document.getElementById("messages");
 const ctx = {
   memberName(id, author) {
     const member = page.state && byId(page.state.members, String(id));
-    return member ? member.name : author?.global_name || author?.username || "Unknown";
+    return member ? member.name : author?.global_name || author?.username || t("Unknown");
   },
-  roleName: (id) => byId(page.state?.roles || [], String(id))?.name || "deleted-role",
-  channelName: (id) => byId(page.state?.channels || [], String(id))?.name || "unknown-channel",
+  roleName: (id) => byId(page.state?.roles || [], String(id))?.name || t("deleted-role"),
+  channelName: (id) => byId(page.state?.channels || [], String(id))?.name || t("unknown-channel"),
   message: (id) => page.messages.get(String(id))?.message,
   apps: () => page.apps,
   dismiss(id) {
@@ -94,7 +95,7 @@ async function press(message, component, values, node) {
 
 function openApps(message, anchor) {
   document.querySelector(".menu")?.remove();
-  const menu = el("div", { class: "menu", role: "menu" }, el("h3", {}, "Apps"),
+  const menu = el("div", { class: "menu", role: "menu" }, el("h3", {}, t("Apps")),
     page.apps.map((app) => el("button", {
       type: "button", role: "menuitem", "data-app": app.name,
       onclick: async () => {
@@ -148,16 +149,16 @@ function update(entry, kind) {
 function drawSidebar() {
   const state = page.state;
   document.getElementById("server-name").textContent = state.guild.name;
-  document.title = `Easel playground · ${state.guild.name}`;
-  document.getElementById("provider").textContent = `Images: ${state.provider}`;
+  document.title = t("Easel playground · {server}", { server: state.guild.name });
+  document.getElementById("provider").textContent = t("Images: {provider}", { provider: state.provider });
   document.getElementById("channels").replaceChildren(...state.channels.map((channel) => el("button", {
     type: "button", "data-channel": channel.id, "data-channel-name": channel.name,
     class: `channel${channel.id === page.channelId ? " active" : ""}${page.unread.has(channel.id) ? " unread" : ""}`,
     onclick: () => selectChannel(channel.id),
   }, el("span", { class: "hash" }, "#"), channel.name,
   channel.nsfw ? el("span", { class: "badge nsfw" }, "NSFW") : null,
-  channel.modlog ? el("span", { class: "tag" }, "mod log") : null)));
-  document.getElementById("personas").replaceChildren(el("h2", { class: "sr-only" }, "Act as"),
+  channel.modlog ? el("span", { class: "tag" }, t("mod log")) : null)));
+  document.getElementById("personas").replaceChildren(el("h2", { class: "sr-only" }, t("Act as")),
     ...state.personas.map((persona) => el("button", {
       type: "button", "data-persona": persona.name,
       class: `persona${persona.id === state.me.id ? " active" : ""}`,
@@ -170,7 +171,7 @@ function drawSidebar() {
   }
   const banner = document.getElementById("banner");
   banner.hidden = state.bot.connected;
-  banner.textContent = "Easel is connecting to the local Discord…";
+  banner.textContent = t("Easel is connecting to the local Discord…");
 }
 
 function drawHeader() {
@@ -194,6 +195,28 @@ async function loadChannel() {
   }
   list.scrollTop = list.scrollHeight;
 }
+
+function drawLanguages() {
+  const picker = document.getElementById("language");
+  picker.replaceChildren(...languages().map((option) => el("option", {
+    value: option.code, selected: option.code === language(),
+  }, option.name)));
+  picker.value = language();
+}
+
+// Another language: the page's words at once; the member's next interactions carry it, so
+// Easel's answers come back in it (messages already posted stay as they were, as on Discord).
+document.getElementById("language").addEventListener("change", async (event) => {
+  document.body.dataset.ready = "false";
+  try {
+    await loadLanguage(event.target.value);
+    drawLanguages();
+    composer.reset();
+    await load();
+  } catch (error) {
+    composer.showError(error.message);
+  }
+});
 
 async function load() {
   page.state = await api.get(`/api/state?as=${encodeURIComponent(page.as)}`);
@@ -261,7 +284,7 @@ api.events(onEvent, (connected) => {
   const banner = document.getElementById("banner");
   if (!connected) {
     banner.hidden = false;
-    banner.textContent = "Lost the connection to the playground; retrying…";
+    banner.textContent = t("Lost the connection to the playground; retrying…");
   }
 });
 
@@ -305,8 +328,11 @@ chat.addEventListener("drop", (event) => {
 
 setInterval(() => refreshRelativeTimes(list), 15_000);
 
-load().catch((error) => {
+loadLanguage().then(() => {
+  drawLanguages();
+  return load();
+}).catch((error) => {
   const banner = document.getElementById("banner");
   banner.hidden = false;
-  banner.textContent = `The playground did not load: ${error.message}`;
+  banner.textContent = t("The playground did not load: {error}", { error: error.message });
 });

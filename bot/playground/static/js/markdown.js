@@ -1,6 +1,9 @@
 // Discord's markdown, the parts bots use: bold, italics, underline, strikethrough, spoilers,
 // code, quotes, headings, subtext, lists, links, mentions and timestamps. Text is escaped first;
-// only the markup below becomes HTML.
+// only the markup below becomes HTML. Timestamps are written in the page's language, as Discord
+// shows them in each reader's.
+
+import { language } from "./i18n.js";
 
 const ESCAPES = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
 
@@ -22,7 +25,7 @@ export function relativeTime(date) {
   const seconds = (date.getTime() - Date.now()) / 1000;
   const units = [["year", 31536000], ["month", 2592000], ["day", 86400], ["hour", 3600],
     ["minute", 60], ["second", 1]];
-  const rtf = new Intl.RelativeTimeFormat(undefined, { numeric: "auto" });
+  const rtf = new Intl.RelativeTimeFormat(language(), { numeric: "auto" });
   for (const [unit, size] of units) {
     if (Math.abs(seconds) >= size || unit === "second") {
       return rtf.format(Math.round(seconds / size), unit);
@@ -35,10 +38,10 @@ function timestamp(seconds, style) {
   const date = new Date(seconds * 1000);
   const text = style === "R"
     ? relativeTime(date)
-    : new Intl.DateTimeFormat(undefined, FORMATS[style] || FORMATS.f).format(date);
+    : new Intl.DateTimeFormat(language(), FORMATS[style] || FORMATS.f).format(date);
   const live = style === "R" ? " data-relative" : "";
   return `<time class="mention timestamp-mention" datetime="${date.toISOString()}"${live}
-    title="${escapeHtml(date.toLocaleString())}">${escapeHtml(text)}</time>`;
+    title="${escapeHtml(date.toLocaleString(language()))}">${escapeHtml(text)}</time>`;
 }
 
 const link = (url, label) =>

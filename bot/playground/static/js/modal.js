@@ -1,6 +1,7 @@
 // Modals (forms) the bot opens: labelled text inputs and select menus, checked as Discord's
 // client checks them (required fields, lengths, how many choices) before anything is sent.
 
+import { t } from "./i18n.js";
 import { el } from "./render.js";
 import { markdown } from "./markdown.js";
 
@@ -34,9 +35,9 @@ function textInput(input, id) {
     value: () => node.value,
     problem: (required) => {
       const length = node.value.length;
-      if (required && !length) return "This field is required.";
+      if (required && !length) return t("This field is required.");
       if (length && input.min_length && length < input.min_length) {
-        return `Must be at least ${input.min_length} characters.`;
+        return t("Too short: the minimum length is {count}.", { count: input.min_length });
       }
       return null;
     },
@@ -64,8 +65,8 @@ function choiceInput(input, id) {
     value,
     problem: (required) => {
       const count = value().length;
-      if (required && count < Math.max(min, 1)) return "Pick at least one.";
-      if (count && count < min) return `Pick at least ${min}.`;
+      if (required && count < Math.max(min, 1)) return t("Pick at least one.");
+      if (count && count < min) return t("Pick at least {count}.", { count: min });
       return null;
     },
   };
@@ -86,7 +87,7 @@ export function openModal(modal, submit, ctx) {
     const input = field.input;
     if (input.type !== 4 && input.type !== 3) {
       body.append(el("div", { class: "modal-field" }, el("label", {}, field.label || input.custom_id),
-        el("div", { class: "description" }, "This kind of field is not drawn in the playground.")));
+        el("div", { class: "description" }, t("This kind of field is not drawn in the playground."))));
       return;
     }
     const control = input.type === 4 ? textInput(input, id) : choiceInput(input, id);
@@ -104,13 +105,13 @@ export function openModal(modal, submit, ctx) {
     body.append(wrap);
   });
   const error = el("span", { class: "modal-error", role: "alert" });
-  const cancel = el("button", { type: "button", class: "cancel" }, "Cancel");
-  const send = el("button", { type: "submit", class: "submit" }, "Submit");
+  const cancel = el("button", { type: "button", class: "cancel" }, t("Cancel"));
+  const send = el("button", { type: "submit", class: "submit" }, t("Submit"));
   const close = () => overlay.remove();
   const form = el("form", { class: "modal", role: "dialog", "aria-modal": "true", "aria-label": modal.title,
     novalidate: true },
     el("header", { class: "modal-head" }, el("h2", {}, modal.title),
-      el("button", { type: "button", class: "close", "aria-label": "Close", onclick: close }, "×")),
+      el("button", { type: "button", class: "close", "aria-label": t("Close"), onclick: close }, "×")),
     body,
     el("footer", { class: "modal-foot" }, error, cancel, send));
   const overlay = el("div", { class: "overlay" }, form);

@@ -1,6 +1,7 @@
 // Messages as Discord's client draws them: author, content, embeds, attachments, components,
 // and the "Only you can see this" line under ephemeral answers.
 
+import { language, t, tNodes } from "./i18n.js";
 import { escapeHtml, markdown } from "./markdown.js";
 
 const EPHEMERAL = 1 << 6;
@@ -41,8 +42,8 @@ const colorOf = (value) => (value ? `#${value.toString(16).padStart(6, "0")}` : 
 function time(iso) {
   const date = new Date(iso);
   const today = new Date().toDateString() === date.toDateString();
-  const clock = date.toLocaleTimeString(undefined, { hour: "numeric", minute: "2-digit" });
-  return today ? `Today at ${clock}` : `${date.toLocaleDateString()} ${clock}`;
+  const clock = date.toLocaleTimeString(language(), { hour: "numeric", minute: "2-digit" });
+  return today ? t("Today at {time}", { time: clock }) : `${date.toLocaleDateString(language())} ${clock}`;
 }
 
 function renderEmbed(embed, ctx) {
@@ -133,7 +134,7 @@ export function renderSelect(component, onPick) {
     const labels = options.filter((o) => chosen.has(o.value)).map((o) => o.label);
     box.replaceChildren(labels.length
       ? el("span", {}, labels.join(", "))
-      : el("span", { class: "placeholder" }, component.placeholder || "Make a selection"), el("span", {}, "▾"));
+      : el("span", { class: "placeholder" }, component.placeholder || t("Make a selection")), el("span", {}, "▾"));
   };
   const draw = () => {
     list.replaceChildren(...options.map((option) => {
@@ -160,7 +161,7 @@ export function renderSelect(component, onPick) {
       return item;
     }));
     if (max > 1) {
-      const done = el("button", { type: "button", class: "select-done" }, `Done (${min}–${max})`);
+      const done = el("button", { type: "button", class: "select-done" }, t("Done ({min}–{max})", { min, max }));
       done.disabled = chosen.size < min;
       done.addEventListener("click", () => {
         list.hidden = true;
@@ -187,7 +188,7 @@ function renderComponents(components, message, ctx) {
       if (component.type === 3) {
         return renderSelect(component, (values, node) => ctx.onComponent(message, component, values, node));
       }
-      return el("span", { class: "button secondary", disabled: true }, "(unsupported menu)");
+      return el("span", { class: "button secondary", disabled: true }, t("(unsupported menu)"));
     }));
   });
 }
@@ -198,12 +199,13 @@ function context(message, ctx) {
   if (meta && command?.name && (message.type === 20 || message.type === 23)) {
     const name = command.command_type === 1 ? `/${command.name}` : command.name;
     return el("div", { class: "message-context" }, avatar(meta.user, "tiny"),
-      el("strong", {}, ctx.memberName(meta.user.id)), " used ", el("span", { class: "used" }, name));
+      tNodes("{member} used {command}", { member: el("strong", {}, ctx.memberName(meta.user.id)),
+        command: el("span", { class: "used" }, name) }));
   }
   const ref = message.message_reference;
   if (ref?.message_id) {
     const original = ctx.message(ref.message_id);
-    const who = original ? ctx.memberName(original.author.id) : "a message";
+    const who = original ? ctx.memberName(original.author.id) : t("a message");
     const text = original ? (original.content || (original.embeds?.[0]?.title ?? "")).slice(0, 80) : "";
     return el("div", { class: "message-context reply" }, "↱ ", el("strong", {}, who), " ", text);
   }
@@ -225,9 +227,10 @@ export function renderMessage(entry, ctx) {
     el("span", { class: "author" }, ctx.memberName(author.id, author)),
     author.bot ? el("span", { class: "badge" }, "APP") : null,
     el("span", { class: "timestamp" }, time(message.timestamp)),
-    message.edited_timestamp ? el("span", { class: "edited" }, "(edited)") : null));
+    message.edited_timestamp ? el("span", { class: "edited" }, t("(edited)")) : null));
   if (message.flags & LOADING) {
-    body.append(el("div", { class: "thinking" }, `${ctx.memberName(author.id, author)} is thinking`));
+    body.append(el("div", { class: "thinking" },
+      t("{member} is thinking…", { member: ctx.memberName(author.id, author) })));
   }
   if (message.content) body.append(el("div", { class: "content", html: markdown(message.content, ctx) }));
   for (const embed of message.embeds || []) body.append(renderEmbed(embed, ctx));
@@ -237,13 +240,13 @@ export function renderMessage(entry, ctx) {
   if (files.length) body.append(el("div", { class: "attachments" }, files.map(renderAttachment)));
   body.append(...renderComponents(message.components || [], message, ctx).filter(Boolean));
   if (message.flags & EPHEMERAL) {
-    const dismiss = el("button", { type: "button" }, "Dismiss message");
+    const dismiss = el("button", { type: "button" }, t("Dismiss message"));
     dismiss.addEventListener("click", () => ctx.dismiss(message.id));
-    body.append(el("div", { class: "ephemeral-note" }, "👁 Only you can see this • ", dismiss));
+    body.append(el("div", { class: "ephemeral-note" }, `👁 ${t("Only you can see this")} • `, dismiss));
   }
   node.append(body);
   if (!(message.flags & EPHEMERAL) && ctx.apps().length) {
-    const apps = el("button", { type: "button", class: "apps-button", title: "Apps" }, "Apps");
+    const apps = el("button", { type: "button", class: "apps-button", title: t("Apps") }, t("Apps"));
     apps.addEventListener("click", (event) => ctx.openApps(message, event.currentTarget));
     node.append(el("div", { class: "message-tools" }, apps));
     node.addEventListener("contextmenu", (event) => {
