@@ -79,7 +79,9 @@ async def job_in(page: Any, playground: Playground, tr: Lang, prompt: str) -> An
     progress = [title for title in titles if title.startswith("🎨 ")]
     allowed = {f"🎨 {tr(status)}…" for status in STATUSES}
     assert progress and set(progress) <= allowed, progress
-    assert f"> {prompt}" in await result.inner_text(), "prompts are never translated"
+    final = message.payload()["embeds"][0]
+    assert f"> {prompt}" in final["description"], "prompts are never translated"
+    assert prompt in await result.inner_text()
     return result
 
 
