@@ -233,3 +233,28 @@ async def test_budgets_defaults_and_spend_are_in_the_readers_language(harness: H
 
 def as_settings() -> dict[str, Any]:
     return as_member(slash_command_payload("settings", []))
+
+
+async def test_the_moderation_logs_details_are_in_the_servers_language(harness: Harness) -> None:
+    """Blocked terms, budget details and failure kinds are written for the log's readers."""
+    from bot.i18n import _
+    from bot.policy.records import AuditEntry
+
+    entries: list[AuditEntry] = []
+
+    def heard(entry: AuditEntry, job: object) -> None:
+        entries.append(entry)
+
+    harness.bot.policy.subscribe(heard)
+    try:
+        await harness.bot.policy.add_term(GUILD_ID, "gore", by=USER_ID)
+        await harness.bot.policy.remove_term(GUILD_ID, "gore", by=USER_ID)
+    finally:
+        harness.bot.policy.unsubscribe(heard)
+    german = Lang.of("de")
+    details = [audit_embed(e, None, german).to_dict()["fields"][-1]["value"] for e in entries]
+    assert details == ["hat einen Begriff gesperrt (4 Zeichen)", "hat einen Begriff entsperrt"]
+    failed = AuditEntry(guild_id=GUILD_ID, event="failed", day="2026-01-01", rule="timeout")
+    french = Lang.of("fr")
+    title = audit_embed(failed, None, french).to_dict()["title"]
+    assert french(_("timed out")) in title and "timed out" not in title
