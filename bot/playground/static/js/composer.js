@@ -2,7 +2,7 @@
 // (a picker of the commands you can use here, one field per option with its type, choices and
 // the bot's autocomplete, files by picker or drag-and-drop, required options enforced).
 
-import { localized, t } from "./i18n.js";
+import { language, localized, t } from "./i18n.js";
 import { el } from "./render.js";
 
 const SUB = 1, GROUP = 2, STRING = 3, INTEGER = 4, BOOLEAN = 5, USER = 6, CHANNEL = 7, ROLE = 8,
@@ -32,7 +32,7 @@ export function flatten(commands) {
       }
     }
   }
-  return out.sort((a, b) => a.shown.localeCompare(b.shown));
+  return out.sort((a, b) => a.shown.localeCompare(b.shown, language()));
 }
 
 export class Composer {
