@@ -18,7 +18,7 @@ from bot.i18n import Text, _, _n, literal
 from bot.jobs.records import JobRecord
 from bot.policy.models import DM_SCOPE, GuildSettings, local_day
 from bot.policy.ports import PolicyStore
-from bot.policy.records import AuditEntry, settings_diff
+from bot.policy.records import AuditEntry, settings_changes, settings_diff
 from bot.policy.terms import MAX_TERM_CHARS, TermMatcher, normalize_term
 from bot.text import visible_text
 
@@ -60,8 +60,8 @@ class SettingsEditing:
             return after
         await self.store.save_settings(guild_id, after, by=by)
         self._settings[guild_id] = after
-        # `setting`: old → new, the same in every language (the settings' own names and values)
-        await self._settings_changed(guild_id, by, literal(settings_diff(before, after)))
+        summary = settings_changes(before, after)
+        await self._settings_changed(guild_id, by, summary, settings_diff(before, after))
         return after
 
     async def add_term(self, guild_id: int, term: str, *, by: int | None) -> bool:
@@ -110,7 +110,11 @@ class SettingsEditing:
         self._terms[guild_id] = list(terms)
         self._matchers[guild_id] = TermMatcher(self._terms[guild_id])
 
-    async def _settings_changed(self, guild_id: int, by: int | None, what: Text) -> None:
+    async def _settings_changed(
+        self, guild_id: int, by: int | None, what: Text, detail: str | None = None
+    ) -> None:
+        """Audit a change: ``what`` for the moderation log's readers, ``detail`` (else ``what``
+        in English) for the stored audit log."""
         log.info("guild %s: settings changed by %s: %s", guild_id, by, what)
         await self._audit(
             AuditEntry(
@@ -119,7 +123,7 @@ class SettingsEditing:
                 day=local_day(self.clock(), self.settings(guild_id).zone),
                 at=self.clock(),
                 user_id=by,
-                detail=str(what),
+                detail=detail or str(what),
                 detail_text=what,
             ),
             None,

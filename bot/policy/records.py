@@ -14,7 +14,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from bot.i18n import Text
+from bot.i18n import Items, Text, _, _p, literal
 from bot.policy.models import GuildSettings
 from bot.providers.prices import Price
 
@@ -125,6 +125,62 @@ def settings_diff(before: GuildSettings, after: GuildSettings) -> str:
     """The changed settings as ``name: old → new`` lines, for the audit log."""
     old, new = json.loads(before.model_dump_json()), json.loads(after.model_dump_json())
     return "; ".join(f"`{key}`: {old[key]} → {new[key]}" for key in new if old.get(key) != new[key])
+
+
+#: What each setting is called in the moderation log (its readers are the server's staff).
+SETTING_NAMES: dict[str, Text] = {
+    "allowed_channels": _p("setting", "allowed channels"),
+    "denied_channels": _p("setting", "denied channels"),
+    "threads": _p("setting", "threads"),
+    "required_roles": _p("setting", "required roles"),
+    "banned_members": _p("setting", "blocked members"),
+    "member_daily_images": _p("setting", "images per member per day"),
+    "server_daily_images": _p("setting", "images per server per day"),
+    "cooldown_seconds": _p("setting", "cooldown (seconds)"),
+    "max_n": _p("setting", "images per job"),
+    "max_resolution": _p("setting", "largest resolution"),
+    "commands": _p("setting", "commands on"),
+    "timezone": _p("setting", "timezone"),
+    "nsfw_only": _p("setting", "NSFW channels only"),
+    "spoilers": _p("setting", "spoilers"),
+    "button_access": _p("setting", "result buttons"),
+    "moderation_channel": _p("setting", "moderation log"),
+    "defaults": _p("setting", "server defaults"),
+    "channel_defaults": _p("setting", "channel defaults"),
+    "server_budget": _p("setting", "server budget"),
+    "member_budget": _p("setting", "each member's budget"),
+    "member_budgets": _p("setting", "members' own budgets"),
+    "language": _p("setting", "language"),
+}
+
+
+def settings_changes(before: GuildSettings, after: GuildSettings) -> Text:
+    """The changed settings as ``name: old → new``, each name in the reader's language (the
+    values as Easel stores them: IDs, tiers, amounts)."""
+    old, new = json.loads(before.model_dump_json()), json.loads(after.model_dump_json())
+    changes = tuple(
+        _(
+            "{setting}: {old} → {new}",
+            setting=SETTING_NAMES.get(key, literal(f"`{key}`")),
+            old=_value(old.get(key)),
+            new=_value(new[key]),
+        )
+        for key in new
+        if old.get(key) != new[key]
+    )
+    return _("Changed: {changes}", changes=Items(items=changes, style="dots"))
+
+
+def _value(value: object) -> Text | str:
+    if value is None or value == [] or value == {}:
+        return _("none")
+    if isinstance(value, bool):
+        return _("yes") if value else _("no")
+    if isinstance(value, list):
+        return ", ".join(str(item) for item in value)
+    if isinstance(value, dict):
+        return json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
+    return str(value)
 
 
 class SpendEntry(BaseModel):

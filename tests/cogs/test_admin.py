@@ -176,7 +176,7 @@ async def test_commands_output_and_the_moderation_log(harness: Harness) -> None:
     await ask(harness, easel("limits", option("cooldown", 5, 4)))
     await moderation_log(harness.bot).drain()
     assert log.posts and log.posts[-1][0] == ART
-    assert "`cooldown_seconds`: 0 → 5" in str(log.posts[-1][1]["fields"])
+    assert "cooldown (seconds): 0 → 5" in str(log.posts[-1][1]["fields"])
     await ask(harness, easel("modlog"))
     assert harness.bot.policy.settings(GUILD_ID).moderation_channel is None
 
