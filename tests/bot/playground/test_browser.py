@@ -261,7 +261,7 @@ async def test_settings_work_for_the_admin_and_members_are_refused(
     assert "500 images" in await overview.inner_text()
     await screens.take(page, "settings")
     await page.click("[data-channel-name='mod-log']")
-    change = page.locator(".message .embed", has_text="server_daily")
+    change = page.locator(".message .embed", has_text="images per server per day: none → 500")
     await change.locator(".embed-title", has_text="Settings changed").wait_for()
     await screens.take(page, "modlog")
 
