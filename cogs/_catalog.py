@@ -106,6 +106,9 @@ async def tree_strings() -> list[CommandString]:
         )
         async with open_services(settings) as services:
             bot = EaselBot(settings, engine=services.engine, policy=services.policy)
+            # What login would do first: bind the bot to this loop, so it can close unconnected
+            # (a sharded client's close needs the queue this sets up).
+            await bot._async_setup_hook()
             try:
                 for name in bot.initial_extensions:
                     await bot.load_extension(name)
