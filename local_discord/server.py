@@ -75,6 +75,7 @@ from local_discord.waiting import Waitable
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+LISTEN_BACKLOG = 2048  # pending connections the REST side accepts (the kernel caps it at somaxconn)
 
 #: A simulated upload: ``(filename, data)`` or ``(filename, data, content_type)``.
 Upload = tuple[str, bytes] | tuple[str, bytes, str]
@@ -327,7 +328,9 @@ class LocalDiscord(Waitable):
         app.router.add_get("/gateway", self.gateway.handle)
         runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0, handle_signals=False)
         await runner.setup()
-        site = web.TCPSite(runner, self.host, port)
+        # Discord's edge never refuses a burst of new connections; aiohttp's default backlog
+        # (128) would drop the SYNs of a 200-interaction burst and add the kernel's 1 s retry.
+        site = web.TCPSite(runner, self.host, port, backlog=LISTEN_BACKLOG)
         await site.start()
         self._runner = runner
         address = runner.addresses[0]

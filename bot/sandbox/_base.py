@@ -178,7 +178,9 @@ class Emulator(Stoppable, Generic[EndpointT, EntryT, RuleT]):
             app, handler_cancellation=True, shutdown_timeout=0.5, access_log=None
         )
         await runner.setup()
-        site = web.TCPSite(runner, HOST, port)
+        # A real image API accepts a burst of new connections; aiohttp's default backlog (128)
+        # would drop the SYNs of 200 jobs starting at once and add the kernel's 1 s retry.
+        site = web.TCPSite(runner, HOST, port, backlog=2048)
         await site.start()
         self._runner = runner
         self._started = time.monotonic()
