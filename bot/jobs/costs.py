@@ -13,7 +13,8 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from bot.jobs.models import FailureKind, JobCompleted, JobFailed, ResolvedRequest
+from bot.failures import FailureKind
+from bot.jobs.models import JobCompleted, JobFailed, ResolvedRequest
 from bot.jobs.provider_set import ProviderSet
 from bot.jobs.records import JobRecord
 from bot.jobs.validation import spec_for

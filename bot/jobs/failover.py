@@ -24,9 +24,10 @@ from bot.errors import (
     TaskNotFoundError,
     TransientUpstreamError,
 )
+from bot.failures import FailureKind
 from bot.i18n import _
 from bot.jobs import costs, job_files, pipeline
-from bot.jobs.models import FailureKind, JobSubmitted, JobUploading, JobWaiting, ResolvedRequest
+from bot.jobs.models import JobSubmitted, JobUploading, JobWaiting, ResolvedRequest
 from bot.jobs.ports import JobFiles, JobStore
 from bot.jobs.provider_set import ProviderSet
 from bot.jobs.records import JobRecord, JobState

@@ -16,9 +16,10 @@ from collections.abc import Awaitable, Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Protocol
 
+from bot.failures import FailureKind
 from bot.i18n import Text, _, literal
 from bot.jobs.context import current_job
-from bot.jobs.models import FailureKind, JobCompleted, JobEvent, JobFailed, JobQueued
+from bot.jobs.models import JobCompleted, JobEvent, JobFailed, JobQueued
 from bot.jobs.ports import JobStore
 from bot.jobs.records import JobRecord, JobState, Origin
 

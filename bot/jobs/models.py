@@ -6,6 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from bot.failures import FailureKind
 from bot.i18n.text import StoredText, Text, _, _n
 from bot.options import OutputFormat, Quality, Ratio, Resolution
 
@@ -163,21 +164,6 @@ class JobCompleted(BaseModel):
             missing=self.missing,
             reason=reason,
         )
-
-
-# ``interrupted``: a synchronous call was cut off by a restart; it cannot be resumed, only retried.
-# ``undeliverable``: the images were made but the member could not be reached, however long
-# Easel tried (no permission, DMs closed); the images stay stored for ``/show``.
-FailureKind = Literal[
-    "input",
-    "refusal",
-    "upstream",
-    "timeout",
-    "cancelled",
-    "internal",
-    "interrupted",
-    "undeliverable",
-]
 
 
 class JobFailed(BaseModel):

@@ -14,8 +14,9 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from bot.errors import Audience
+from bot.failures import FailureKind
 from bot.i18n.text import StoredText
-from bot.jobs.models import AppliedDefault, FailureKind, JobRequest, ResolvedRequest
+from bot.jobs.models import AppliedDefault, JobRequest, ResolvedRequest
 from bot.options import OutputFormat, Resolution
 from bot.providers.prices import Price
 

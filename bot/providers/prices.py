@@ -23,6 +23,7 @@ from typing import Annotated, Literal, TypeAlias
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from bot.failures import FailureKind
 from bot.options import Quality, Resolution
 
 UNKNOWN: Literal["unknown"] = "unknown"
@@ -39,16 +40,7 @@ PriceRule: TypeAlias = Price | dict[Resolution, TierPrice]
 # Failures after which the API has most likely made (and billed) the images anyway: a cancelled
 # or timed-out task keeps running upstream, and a synchronous call cut off by a restart is lost
 # but billed. Failures the API reports itself (a refused prompt, a failed task) are refunded.
-BilledFailure: TypeAlias = Literal[
-    "input",
-    "refusal",
-    "upstream",
-    "timeout",
-    "cancelled",
-    "internal",
-    "interrupted",
-    "undeliverable",  # made but never posted: it costs the images made (``costs.failed``)
-]  # bot.jobs.models.FailureKind (a test keeps the two lists equal)
+BilledFailure: TypeAlias = FailureKind  # "undeliverable": made but never posted (``costs.failed``)
 BILLED_FAILURES_DEFAULT: tuple[BilledFailure, ...] = ("cancelled", "timeout", "interrupted")
 CURRENCY_PATTERN = r"^[A-Z]{3}$"  # ISO 4217: USD, EUR, CNY
 

@@ -4,16 +4,14 @@ from __future__ import annotations
 
 from decimal import Decimal
 from pathlib import Path
-from typing import get_args
 
 import pytest
 from pydantic import ValidationError
 
 from bot.errors import ConfigError
-from bot.jobs.models import FailureKind
 from bot.options import Quality, Resolution
 from bot.providers.families import model_spec
-from bot.providers.prices import UNKNOWN, BilledFailure, ModelPrices, add, plain, times
+from bot.providers.prices import UNKNOWN, ModelPrices, add, plain, times
 from bot.providers.profiles import load_profiles, shipped_profiles
 
 R1K, R2K, R4K = Resolution.R1K, Resolution.R2K, Resolution.R4K
@@ -79,10 +77,6 @@ def test_describe_names_every_tier_and_the_currency() -> None:
     text = prices({"1K": 0.02, "2K": {"low": 0.01, "high": 0.17}}, currency="EUR").describe()
     assert text == "1K 0.02 · 2K low 0.01, high 0.17 · 4K unknown; inputs unknown (EUR)"
     assert prices(0.04, input_image=0).describe() == "0.04 per image (USD)"
-
-
-def test_billed_failures_are_failure_kinds() -> None:
-    assert set(get_args(BilledFailure)) == set(get_args(FailureKind))
 
 
 def test_shipped_profiles_publish_no_price_so_every_one_says_unknown() -> None:
