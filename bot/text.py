@@ -10,6 +10,7 @@ limits, the image API and Discord all get this text, so none of them can disagre
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from dataclasses import dataclass, field
 
@@ -30,6 +31,8 @@ ZWNJ, ZWJ = "\u200c", "\u200d"
 #: they count as spaces, so a prompt of them is blank.
 _BLANK_LOOKING = frozenset("\u115f\u1160\u3164\uffa0\u2800")
 _KEPT_CONTROLS = frozenset("\t\n\r")
+#: Text made only of printable ASCII and the kept controls reads as it is written.
+_PLAIN_ASCII = re.compile(r"[\t\n\r\x20-\x7e]*")
 
 
 def _is_variation_selector(ch: str) -> bool:
@@ -117,6 +120,8 @@ def visible_text(text: str) -> str:
     or non-joiner inside a non-Latin word or emoji sequence, and one variation selector after
     a visible character (emoji presentation). Idempotent.
     """
+    if _PLAIN_ASCII.fullmatch(text):  # most prompts: nothing to resolve or remove
+        return text
     if any(ch in BIDI_CONTROLS for ch in text):
         text = _resolve_bidi(text)
     out: list[str] = []
@@ -149,4 +154,6 @@ def visible_text(text: str) -> str:
 
 def is_blank(text: str) -> bool:
     """Whether ``text`` shows nothing: only spaces, invisible characters and lone marks."""
+    if _PLAIN_ASCII.fullmatch(text):
+        return not text.strip()
     return all(unicodedata.category(ch)[0] in "ZCM" for ch in visible_text(text))

@@ -77,3 +77,23 @@ def test_text_that_shows_nothing_is_blank(text: str) -> None:
 @pytest.mark.parametrize("text", ["a", " . ", "🦊", "\u200bx"])
 def test_text_that_shows_something_is_not_blank(text: str) -> None:
     assert not is_blank(text)
+
+
+@pytest.mark.parametrize(
+    ("typed", "reads"),
+    [
+        ("a lighthouse at dusk, oil on canvas", "a lighthouse at dusk, oil on canvas"),
+        ("line one\n\ttwo\r\n", "line one\n\ttwo\r\n"),  # tab and newlines are kept
+        ("a\x00b\x07c\x7fd", "abcd"),  # other ASCII controls still go
+        ("a\x0bb\x0cc", "a b c"),  # whitespace controls read as spaces
+    ],
+)
+def test_plain_ascii_reads_as_typed_and_other_controls_still_go(typed: str, reads: str) -> None:
+    assert visible_text(typed) == reads
+
+
+@pytest.mark.parametrize(
+    ("text", "blank"), [(" \t\r\n", True), ("\x00 \x7f", True), (" x ", False)]
+)
+def test_ascii_text_is_blank_only_when_it_shows_nothing(text: str, blank: bool) -> None:
+    assert is_blank(text) is blank
