@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
@@ -74,8 +75,12 @@ def leaf_options(data: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     return list(options)
 
 
+@lru_cache(maxsize=4096)
 def option_name(parameter: app_commands.Parameter, locale: str | None) -> str:
-    """The option as the member's client names it (its localized name), in code."""
+    """The option as the member's client names it (its localized name), in code.
+
+    Cached: every option of every command is checked on every interaction, and a declared
+    option and its translations never change while the bot runs."""
     name = parameter.display_name
     where = TranslationContextLocation.parameter_name
     return f"`{(localize(name, locale, where) if locale else None) or name}`"
@@ -88,7 +93,7 @@ def problem(
     locale: str | None = None,
 ) -> Text | None:
     """What is wrong with ``value`` for ``parameter`` by its declaration; None if nothing."""
-    name = option_name(parameter, locale)
+    name = option_name(parameter, locale)  # cached: this runs for every option sent
     kind = parameter.type
     if kind in (OptionType.integer, OptionType.number):
         numeric = isinstance(value, int | float) and not isinstance(value, bool)
@@ -165,11 +170,21 @@ def bounds(low: float | None, high: float | None) -> Text:
     return _("at most {high}", high=high or 0)
 
 
+@dataclass(frozen=True, slots=True)
+class _Declared:
+    """One declared option, with what the check reads of it on every interaction."""
+
+    name: str
+    required: bool
+    parameter: app_commands.Parameter
+
+
 @lru_cache(maxsize=128)
-def _parameters(command: app_commands.Command[Any, ..., Any]) -> tuple[app_commands.Parameter, ...]:
-    """A command's declared options: discord.py builds a fresh list on every ``parameters`` read,
-    and a command's declaration never changes once it is in the tree."""
-    return tuple(command.parameters)
+def _declared(command: app_commands.Command[Any, ..., Any]) -> tuple[_Declared, ...]:
+    """A command's declared options: discord.py builds a fresh list on every ``parameters`` read
+    (and derives each name anew), and a command's declaration never changes once it is in the
+    tree."""
+    return tuple(_Declared(p.display_name, p.required, p) for p in command.parameters)
 
 
 def declared_problem(
@@ -180,14 +195,15 @@ def declared_problem(
     """The first option of ``data`` (an interaction's) that breaks ``command``'s declaration."""
     sent = {str(option.get("name")): option.get("value") for option in leaf_options(data)}
     resolved = data.get("resolved") or {}
-    for parameter in _parameters(command):
-        if parameter.display_name not in sent:
-            if parameter.required:
+    for declared in _declared(command):
+        if declared.name not in sent:
+            if declared.required:
                 return _(
-                    "{name} is required: give it a value.", name=option_name(parameter, locale)
+                    "{name} is required: give it a value.",
+                    name=option_name(declared.parameter, locale),
                 )
             continue
-        found = problem(parameter, sent[parameter.display_name], resolved, locale)
+        found = problem(declared.parameter, sent[declared.name], resolved, locale)
         if found is not None:
             return found
     return None
