@@ -148,6 +148,8 @@ class Budgets:
         self, settings: GuildSettings, ctx: JobContext, *, day: str, now: float
     ) -> PolicyRefusal | None:
         """The budget refusal for ``ctx`` now, or None when its estimate fits every budget."""
+        if ctx.cost is None or not budgets_for(settings, ctx, Spending(), self.host):
+            return None  # nothing to check: no budget applies (the usual case), no estimate
         try:
             check_budget(
                 settings,
