@@ -43,6 +43,7 @@ from bot.discord_login import (
 from bot.errors import ConfigError
 from bot.jobs.engine import Engine
 from bot.network import network_cause
+from bot.ops.heap import freeze_startup_heap
 from bot.ops.process import Ops, running_ops
 from bot.policy.service import PolicyService
 from bot.runtime import open_services
@@ -149,6 +150,7 @@ class EaselBot(commands.AutoShardedBot):
         self.initial_extensions = list(extension_names() if extensions is None else extensions)
         self._closing: asyncio.Future[None] | None = None
         self._shards_up: set[int] = set()  # this process's shards connected now
+        self._heap_frozen = False  # ``on_ready`` freezes the startup heap once
 
     @property
     def tree(self) -> EaselTree:
@@ -222,7 +224,11 @@ class EaselBot(commands.AutoShardedBot):
         await super().close()
 
     async def on_ready(self) -> None:
-        """Log once every shard of this process is ready."""
+        """Log once every shard of this process is ready; the heap built so far lives as long
+        as the process, so the collector stops walking it (``bot.ops.heap``)."""
+        if not self._heap_frozen:
+            self._heap_frozen = True
+            freeze_startup_heap()
         log.info(
             "ready as %s in %d guild(s) on %s",
             self.user,
