@@ -42,6 +42,9 @@ class BenchConfig(BaseModel):
     pin: bool = Field(
         default=False, description="bot alone on CPU 0, sandbox and driver on the others (Linux)"
     )
+    driver_loop: Literal["auto", "asyncio"] = Field(
+        default="auto", description="this driver's event loop (auto: uvloop when installed)"
+    )
     query_budget: int = Field(default=3000, gt=0, description="status queries per minute")
     timeout: float | None = Field(default=None, gt=0, description="overall seconds; None: auto")
     bot_env: dict[str, str] = Field(default_factory=dict)

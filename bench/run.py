@@ -270,6 +270,8 @@ async def _run(
     ]
     if config.bot_env:
         notes.append(f"NON-DEFAULT bot settings: {config.bot_env}")
+    loop = type(asyncio.get_running_loop())
+    notes.append(f"driver (local Discord) event loop: {loop.__module__}.{loop.__qualname__}")
     if config.store == "postgres":
         notes.append("state in PostgreSQL (its server processes share the CPUs, not measured)")
     bots: list[ProcessUse] = [

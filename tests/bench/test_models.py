@@ -52,3 +52,10 @@ def test_pinning_gives_each_bot_a_cpu_and_the_rest_what_is_left(
     bots: int, cpus: int, mine: list[set[int]], others: set[int]
 ) -> None:
     assert split_cpus(bots, cpus) == (mine, others)
+
+
+def test_the_driver_runs_on_uvloop_unless_asked_for_asyncio() -> None:
+    assert BenchConfig(source=Path()).driver_loop == "auto"
+    assert BenchConfig(source=Path(), driver_loop="asyncio").driver_loop == "asyncio"
+    with pytest.raises(ValidationError):
+        BenchConfig(source=Path(), driver_loop="trio")  # type: ignore[arg-type]
