@@ -266,8 +266,9 @@ async def _accept(
         private = bool(attachments or inputs)
 
     async def confirmed_and_recorded() -> JobRecord:
-        # Another process may have taken the member's last image since the check in memory.
-        await interaction.client.policy.confirm(ctx, job_id=job_id)
+        # Another process may have taken the member's last image since the check in memory:
+        # the policy decides again in the database as the record is written, in one
+        # transaction with the other jobs accepted meanwhile (group commit, bot.store.batch).
         return await engine.accept(
             resolved,
             origin="discord",
@@ -290,6 +291,7 @@ async def _accept(
             defaults=defaults,
             start=False,
             locale=interaction.locale.value,  # the requester's language, for later messages
+            record=interaction.client.policy.recorder(ctx, job_id=job_id),
         )
 
     recording = asyncio.ensure_future(confirmed_and_recorded())

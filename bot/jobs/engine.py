@@ -23,11 +23,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Mapping, Sequence
 
-from bot.errors import (
-    EaselError,
-    InputError,
-    InternalError,
-)
+from bot.errors import EaselError, InputError, InternalError, PolicyRefusal
 from bot.i18n import Text, _
 from bot.jobs import costs, intake, pipeline
 from bot.jobs.config import EngineConfig
@@ -54,7 +50,7 @@ from bot.jobs.models import (
     JobRequest,
     ResolvedRequest,
 )
-from bot.jobs.ports import JobFiles, JobStore, LeaseLostError, StoreUnavailableError
+from bot.jobs.ports import JobFiles, JobRecorder, JobStore, LeaseLostError, StoreUnavailableError
 from bot.jobs.provider_set import ProviderSet
 from bot.jobs.queue import FairQueue
 from bot.jobs.reading import JobReading
@@ -236,6 +232,7 @@ class Engine(JobReading):
         defaults: Sequence[AppliedDefault] = (),
         start: bool = True,
         locale: str | None = None,
+        record: JobRecorder | None = None,
     ) -> JobRecord:
         """Persist a validated job (and start it). From here on it is never silently lost.
 
@@ -244,6 +241,8 @@ class Engine(JobReading):
         them itself (``intake.receive``). ``start=False`` only records it (``launch`` starts it).
         ``locale`` is the requester's language, for the messages sent after they asked.
         ``defaults`` are the options that came from defaults, for the job's message.
+        ``record`` writes the record instead of ``store.add`` (the policy's acceptance, which
+        may refuse it: then its stored inputs go and the refusal is raised).
         """
         job_id = job_id or uuid.uuid4().hex
         job = await intake.new_record(
@@ -266,7 +265,12 @@ class Engine(JobReading):
             locale=locale,
             owner=self.leases.owner,
         )
-        await self.store.add(job, lease=self.config.lease.seconds)
+        try:
+            await (record or self.store.add)(job, lease=self.config.lease.seconds)
+        except PolicyRefusal:
+            if job.inputs:
+                await self.files.delete_job(job.id)
+            raise
         log.info(
             "job %s: accepted (%s, user %s, guild %s)",
             job.id,

@@ -128,3 +128,12 @@ class JobFiles(Protocol):
     async def delete_job(self, job_id: str) -> None:
         """Remove every file of a job."""
         ...
+
+
+class JobRecorder(Protocol):
+    """Writes a new job's record in place of ``JobStore.add``: the policy's acceptance writes
+    it in one transaction with the job's quota reservation and budget hold (or refuses it)."""
+
+    async def __call__(self, job: JobRecord, *, lease: float) -> None:
+        """Write ``job``, leased to ``job.owner`` for ``lease`` seconds; raise to refuse it."""
+        ...

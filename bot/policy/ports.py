@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Protocol
 
+from bot.policy.acceptance import AcceptanceStore
 from bot.policy.models import GuildSettings
 from bot.policy.records import (
     AuditEntry,
@@ -22,9 +23,10 @@ from bot.policy.rules import Usage
 from bot.policy.spend_ports import SpendStore
 
 
-class PolicyStore(SpendStore, Protocol):
+class PolicyStore(SpendStore, AcceptanceStore, Protocol):
     """Server settings, blocked terms, usage counters and the audit log, persisted (and the
-    spending books and members' defaults, ``SpendStore``)."""
+    spending books and members' defaults, ``SpendStore``; jobs' acceptances,
+    ``AcceptanceStore``)."""
 
     async def all_settings(self) -> dict[int, GuildSettings]:
         """Every server's stored settings."""

@@ -23,7 +23,9 @@ from typing import Any
 
 from bot.errors import PolicyRefusal
 from bot.jobs.models import JobCompleted, JobFailed
+from bot.jobs.ports import JobRecorder
 from bot.jobs.records import JobRecord
+from bot.policy.acceptance import Acceptance, QuotaClaim
 from bot.policy.editing import SettingsEditing
 from bot.policy.ledger import Counts, Ledger, utc_date
 from bot.policy.models import (
@@ -212,9 +214,26 @@ class PolicyService(SettingsEditing):
         """``admit``'s reservation and budget hold again in the store, where every process's
         usage and spending count (after the defer: it waits on the database); refused, they are
         given back and the refusal raised."""
+        await self._accept(ctx, job_id, None, 0.0)
+
+    def recorder(self, ctx: JobContext, *, job_id: str) -> JobRecorder:
+        """``confirm`` and the job's record in one write (``engine.accept(record=…)``): the
+        store decides and writes the reservation, the hold and the record together, grouped
+        with the other jobs accepted meanwhile (group commit), or refuses and writes nothing."""
+
+        async def record(job: JobRecord, *, lease: float) -> None:
+            await self._accept(ctx, job_id, job, lease)
+
+        return record
+
+    async def _accept(
+        self, ctx: JobContext, job_id: str, job: JobRecord | None, lease: float
+    ) -> None:
         reservation = self._books.reservations.get(job_id)
-        if reservation is None:
-            return  # already finished or released
+        if reservation is None:  # already finished or released: only the record, if any
+            if job is not None:
+                await self.store.accept(Acceptance(job=job, lease=lease))
+            return
         settings = self.settings(ctx.guild_id)
         at = self._books.last_job.get((ctx.scope, ctx.user_id), self.clock())
 
@@ -222,13 +241,16 @@ class PolicyService(SettingsEditing):
             resets_at = next_midnight(at, settings.zone)
             check_amount(settings, ctx, usage, now=at, resets_at=resets_at)
 
-        reserved = False
+        acceptance = Acceptance(
+            quota=QuotaClaim(reservation, at, decide),
+            spend=self.budgets.claim(settings, ctx, job_id, now=at),
+            job=job,
+            lease=lease,
+        )
         try:
-            await self.store.reserve(reservation, at=at, decide=decide)
-            reserved = True
-            await self.budgets.confirm(settings, ctx, job_id, now=at)
+            await self.store.accept(acceptance)
         except PolicyRefusal as refusal:
-            self.release(job_id, stored=reserved)
+            self.release(job_id, stored=False)  # refused: nothing of it was written
             await self.refused(ctx, refusal)
             raise
 

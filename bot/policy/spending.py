@@ -18,6 +18,7 @@ from decimal import Decimal
 from bot.errors import PolicyRefusal
 from bot.jobs.models import JobCompleted, JobFailed
 from bot.jobs.records import JobRecord
+from bot.policy.acceptance import SpendClaim
 from bot.policy.budget import NO_BUDGET, Budget, Spending, Spent, local_month, utc_day
 from bot.policy.budget_rules import budgets_for, check_budget
 from bot.policy.models import DM_SCOPE, GuildSettings, JobContext, local_day
@@ -175,19 +176,33 @@ class Budgets:
         """``hold``'s estimate again in the store, checked against what every process spent
         and holds; raises the budget's ``PolicyRefusal`` (and holds nothing) when it no longer
         fits: another process may have spent the last of it since the check in memory."""
+        claim = self.claim(settings, ctx, job_id, now=now)
+        if claim is not None:
+            hold, currency, decide, everywhere = (
+                claim.hold,
+                claim.currency,
+                claim.decide,
+                claim.everywhere,
+            )
+            await self.store.hold_spend(
+                hold, currency=currency, decide=decide, everywhere=everywhere
+            )
+
+    def claim(
+        self, settings: GuildSettings, ctx: JobContext, job_id: str, *, now: float
+    ) -> SpendClaim | None:
+        """What ``confirm`` holds in the store (None: nothing, the job has no estimate held or
+        already finished), to write with the job's other acceptance claims."""
         hold = self.book.holds.get(job_id)
         if hold is None:
-            return  # nothing to hold (no estimate), or already finished
+            return None
 
         def decide(spending: Spending) -> None:
             check_budget(settings, ctx, spending, host=self.host, currency=self.currency, now=now)
 
         checked = bool(budgets_for(settings, ctx, Spending(), self.host))
-        await self.store.hold_spend(
-            hold,
-            currency=self.currency,
-            decide=decide if checked else None,
-            everywhere=self.host.set,
+        return SpendClaim(
+            hold, self.currency, decide if checked else None, everywhere=self.host.set
         )
 
     def release(self, job_id: str) -> SpendHold | None:

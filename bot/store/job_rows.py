@@ -55,3 +55,18 @@ def _json_or_plain(value: str) -> Any:
         return json.loads(value)
     except ValueError:
         return value
+
+
+def insert_job(now: str, job: JobRecord, lease: float) -> tuple[str, tuple[Any, ...]]:
+    """The statement adding ``job`` (leased to ``job.owner`` for ``lease`` seconds; '' : to
+    nobody) and its values; ``now`` is the backend's clock expression. A job added before (a
+    retried write) is left as it is."""
+    placeholders = ", ".join("?" for _ in COLUMNS)
+    expires = f"{now} + ?" if job.owner else "0"
+    values = (*to_row(job), job.owner, *((float(lease),) if job.owner else ()))
+    sql = (
+        f"INSERT INTO jobs ({', '.join(COLUMNS)}, lease_owner, lease_expires_at,"  # noqa: S608 - fixed column names
+        f" heartbeat_at) VALUES ({placeholders}, ?, {expires}, {now})"
+        " ON CONFLICT (id) DO NOTHING"
+    )
+    return sql, values

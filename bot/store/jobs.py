@@ -10,6 +10,8 @@ import time
 
 from bot.jobs.ports import LeaseLostError
 from bot.jobs.records import JobRecord, Origin
+from bot.policy.acceptance import Acceptance
+from bot.store.batch import group_commit
 from bot.store.database import Database
 from bot.store.job_rows import COLUMNS, SELECT_JOB, job_from_row, to_row
 from bot.store.leases import SqlLeases
@@ -27,17 +29,9 @@ class SqlJobStore(SqlLeases):
         return self.database.shared
 
     async def add(self, job: JobRecord, *, lease: float = 0.0) -> None:
-        """Insert a new job, leased to ``job.owner`` for ``lease`` seconds ('' : nobody)."""
-        placeholders = ", ".join("?" for _ in COLUMNS)
-        now = self.database.now
-        expires = f"{now} + ?" if job.owner else "0"
-        values = (*to_row(job), job.owner, *((float(lease),) if job.owner else ()))
-        await self.database.execute(
-            f"INSERT INTO jobs ({', '.join(COLUMNS)}, lease_owner, lease_expires_at,"  # noqa: S608 - fixed column names
-            f" heartbeat_at) VALUES ({placeholders}, ?, {expires}, {now})"
-            " ON CONFLICT (id) DO NOTHING",
-            values,
-        )
+        """Insert a new job, leased to ``job.owner`` for ``lease`` seconds ('' : nobody); jobs
+        added together share one transaction (``bot.store.batch``)."""
+        await group_commit(self.database).accept(Acceptance(job=job, lease=lease))
 
     async def save(self, job: JobRecord) -> None:
         """Write every field of the job, if ``job.owner`` still holds its lease.

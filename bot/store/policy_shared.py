@@ -2,17 +2,21 @@
 
 A quota is reserved in one transaction locked on the server: the usage of every process is
 read, the policy decides, and the reservation is written before the lock is let go, so two
-processes cannot both grant a server's or a member's last image. Settings and blocked-term
-changes bump a per-server version that the other processes poll.
+processes cannot both grant a server's or a member's last image. Reservations arriving together
+share that transaction (``bot.store.batch``: group commit), with their jobs' budget holds and
+records. Settings and blocked-term changes bump a per-server version that the other processes
+poll.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
+from bot.policy.acceptance import Acceptance, QuotaClaim
 from bot.policy.models import GuildSettings
 from bot.policy.records import Reservation
 from bot.policy.rules import Usage
+from bot.store.batch import group_commit
 from bot.store.database import Database, Transaction
 
 FINISHED = ("delivered", "failed", "cancelled")
@@ -31,47 +35,13 @@ class SharedLimits:
         ``decide`` raises (a ``PolicyRefusal``) to refuse; then nothing is written. It may be
         called again if the transaction has to be retried, so it must only decide.
         """
-        job_id, scope, day, user_id = hold.job_id, hold.scope, hold.day, hold.user_id
-        images = hold.images
+        claim = QuotaClaim(hold, at, decide)
+        await group_commit(self.database).accept(Acceptance(quota=claim))
 
-        async def work(tx: Transaction) -> None:
-            await tx.lock(f"easel:quota:{scope}")
-            row = await tx.fetch_one(
-                "SELECT"
-                " (SELECT COALESCE(SUM(images), 0) FROM usage"
-                "  WHERE guild_id = ? AND day = ? AND user_id = ?)"
-                " + (SELECT COALESCE(SUM(images), 0) FROM reservations"
-                "  WHERE scope = ? AND day = ? AND user_id = ? AND job_id != ?) AS member,"
-                " (SELECT COALESCE(SUM(images), 0) FROM usage WHERE guild_id = ? AND day = ?)"
-                " + (SELECT COALESCE(SUM(images), 0) FROM reservations"
-                "  WHERE scope = ? AND day = ? AND job_id != ?) AS server,"
-                " (SELECT MAX(at) FROM last_jobs WHERE scope = ? AND user_id = ?) AS last_at",
-                (
-                    *(scope, day, user_id, scope, day, user_id, job_id),
-                    *(scope, day, scope, day, job_id),
-                    *(scope, user_id),
-                ),
-            )
-            assert row is not None
-            decide(
-                Usage(
-                    member_images=int(row["member"]),
-                    server_images=int(row["server"]),
-                    last_job_at=None if row["last_at"] is None else float(row["last_at"]),
-                )
-            )
-            await tx.execute(
-                "INSERT INTO reservations (job_id, scope, day, user_id, images, created_at)"
-                " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (job_id) DO NOTHING",
-                (job_id, scope, day, user_id, images, at),
-            )
-            await tx.execute(
-                "INSERT INTO last_jobs (scope, user_id, at) VALUES (?, ?, ?)"
-                " ON CONFLICT (scope, user_id) DO UPDATE SET at = excluded.at",
-                (scope, user_id, at),
-            )
-
-        await self.database.transaction(work)
+    async def accept(self, acceptance: Acceptance) -> None:
+        """Decide and write a job's reservation, budget hold and record together, grouped with
+        the acceptances arriving meanwhile (``bot.store.batch``); raise its refusal, if any."""
+        await group_commit(self.database).accept(acceptance)
 
     async def release_reservation(self, job_id: str, *, previous_job_at: float | None) -> None:
         """Let go of a job that was not accepted after all: its images, its money, its cooldown."""

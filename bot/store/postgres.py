@@ -101,6 +101,19 @@ class _Connection:
         """A transaction-scoped advisory lock on ``key`` (released at commit or rollback)."""
         await self._connection.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", key)
 
+    async def lock_all(self, keys: Iterable[str]) -> None:
+        """Advisory locks on every key in one statement, taken in the order of their hashes
+        (the lock ids), so two processes locking overlapping sets never deadlock."""
+        await self._connection.execute(
+            "SELECT pg_advisory_xact_lock(id) FROM (SELECT DISTINCT hashtextextended(key, 0) AS id"
+            " FROM unnest($1::text[]) AS key ORDER BY id) AS ids",
+            sorted(set(keys)),
+        )
+
+    async def execute_many(self, sql: str, rows: Iterable[Iterable[Any]]) -> None:
+        """One statement for every row of parameters, pipelined in one round trip."""
+        await self._connection.executemany(numbered(sql), [tuple(row) for row in rows])
+
 
 class PostgresDatabase(Database):
     """A migrated PostgreSQL database behind an asyncpg pool that survives restarts."""

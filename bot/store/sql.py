@@ -58,6 +58,14 @@ class Transaction(Statements, Protocol):
         """Hold ``key`` until the transaction ends: concurrent holders of it run one at a time."""
         ...
 
+    async def lock_all(self, keys: Iterable[str]) -> None:
+        """``lock`` every key, in one order every process shares (so two never deadlock)."""
+        ...
+
+    async def execute_many(self, sql: str, rows: Iterable[Iterable[Any]]) -> None:
+        """Run one statement once per row of parameters, in one round trip where it can."""
+        ...
+
 
 def migrations(dialect: Dialect = "sqlite") -> list[tuple[int, str, str]]:
     """The bundled migrations as (version, name, sql) for ``dialect``, in order."""

@@ -60,6 +60,13 @@ class _SqliteTransaction(_Statements):
     async def lock(self, key: str) -> None:
         """Nothing to do: an immediate transaction already excludes every other writer."""
 
+    async def lock_all(self, keys: Iterable[str]) -> None:
+        """Nothing to do either (see ``lock``)."""
+
+    async def execute_many(self, sql: str, rows: Iterable[Iterable[Any]]) -> None:
+        """Run one statement per row of parameters."""
+        await self.connection.executemany(sql, [tuple(row) for row in rows])
+
 
 class SqliteDatabase(_Statements, Database):
     """A migrated SQLite file (or ``:memory:``)."""
