@@ -240,3 +240,37 @@ async def test_a_process_started_later_never_holds_the_others_running_jobs_in_me
 
 def _failed() -> JobFailed:
     return JobFailed(reason="the image service failed", failure="upstream")
+
+
+async def accept_and_record(policy: PolicyService, job_id: str, **changes: Any) -> None:
+    """What the Discord path does: the memory check, then the confirmation and the job's record
+    in one write (``engine.accept(record=policy.recorder(…))``)."""
+    context = ctx(**changes)
+    await policy.admit(context, job_id=job_id)
+    await policy.recorder(context, job_id=job_id)(_job(job_id, n=1), lease=60.0)
+
+
+async def test_jobs_recorded_with_their_confirmation_hold_the_server_cap_across_processes(
+    processes: tuple[PolicyService, PolicyService],
+) -> None:
+    one, two = processes
+    await one.update(GUILD, by=1, server_daily_images=3)
+    await seen_everywhere(two, server_daily_images=3)
+    members = [(policy, 100 * k + n) for k, policy in enumerate((one, two)) for n in range(3)]
+    outcomes = await asyncio.gather(
+        *(accept_and_record(policy, f"job{user}", user_id=user) for policy, user in members),
+        return_exceptions=True,
+    )
+    refused = {
+        user
+        for (_, user), outcome in zip(members, outcomes, strict=True)
+        if isinstance(outcome, PolicyRefusal) and outcome.rule == Rule.SERVER_QUOTA
+    }
+    assert outcomes.count(None) == 3 and len(refused) == 3  # each process's memory said yes
+    assert (await one.current_status(GUILD, USER)).server_pending == 3
+    assert isinstance(one.store, SqlPolicyStore)
+    jobs = SqlJobStore(one.store.database)
+    for policy, user in members:
+        recorded = await jobs.get(f"job{user}") is not None
+        assert recorded == (user not in refused)  # a refused job leaves no record
+        assert policy.status(GUILD, user).pending == (0 if user in refused else 1)
