@@ -275,6 +275,19 @@ async def write_batch(
     return outcomes
 
 
+def lone_record(
+    database: Database, batch: Sequence[Acceptance]
+) -> tuple[str, tuple[Any, ...]] | None:
+    """The one statement of a batch that is a single job record with nothing to decide (a quiet
+    bot, a command-line job), which needs no transaction of its own; else None."""
+    if len(batch) != 1:
+        return None
+    (only,) = batch
+    if only.job is None or only.quota is not None or only.spend is not None:
+        return None
+    return insert_job(database.now, only.job, only.lease)
+
+
 async def _write(tx: Transaction, database: Database, granted: Sequence[Acceptance]) -> None:
     """Insert the granted acceptances' rows: one statement per table (per kind of job row)."""
     quotas = [a.quota for a in granted if a.quota is not None]

@@ -17,11 +17,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import weakref
 from dataclasses import dataclass, field
 
 from bot.policy.acceptance import Acceptance
-from bot.store.accepting import write_batch
+from bot.store.accepting import lone_record, write_batch
 from bot.store.sql import Database, Transaction
 
 log = logging.getLogger(__name__)
@@ -84,7 +83,11 @@ class GroupCommit:
             return await write_batch(tx, self.database, acceptances)
 
         try:
-            outcomes = await self.database.transaction(work)
+            if (alone := lone_record(self.database, acceptances)) is not None:
+                await self.database.execute(*alone)  # nothing to decide: one statement
+                outcomes: list[Exception | None] = [None]
+            else:
+                outcomes = await self.database.transaction(work)
         except Exception as exc:  # noqa: BLE001 - every caller of the batch is told
             log.warning("a batch of %d acceptance(s) failed: %r", len(batch), exc)
             for waiting in batch:
@@ -103,12 +106,10 @@ class GroupCommit:
                 waiting.answer.set_exception(outcome)
 
 
-_COMMITS: weakref.WeakKeyDictionary[Database, GroupCommit] = weakref.WeakKeyDictionary()
-
-
 def group_commit(database: Database) -> GroupCommit:
-    """The acceptance queue of ``database`` (one per database, shared by its stores)."""
-    commit = _COMMITS.get(database)
+    """The acceptance queue of ``database`` (one per database, shared by its stores; kept on
+    the database object, so it lives and goes with it)."""
+    commit: GroupCommit | None = vars(database).get("_group_commit")
     if commit is None:
-        commit = _COMMITS[database] = GroupCommit(database)
+        commit = vars(database)["_group_commit"] = GroupCommit(database)
     return commit

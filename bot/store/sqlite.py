@@ -65,7 +65,8 @@ class _SqliteTransaction(_Statements):
 
     async def execute_many(self, sql: str, rows: Iterable[Iterable[Any]]) -> None:
         """Run one statement per row of parameters."""
-        await self.connection.executemany(sql, [tuple(row) for row in rows])
+        async with self.connection.executemany(sql, [tuple(row) for row in rows]):
+            pass
 
 
 class SqliteDatabase(_Statements, Database):

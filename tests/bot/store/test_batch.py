@@ -282,6 +282,10 @@ async def test_a_burst_of_acceptances_costs_a_few_transactions_not_one_per_job(
     # A lone job, once the burst is written, goes at once: one transaction of its own.
     await store.accept(accepting("alone", ALICE, 1, quota(1)))
     assert counting.transactions == 2
+    # A lone record with nothing to decide (a command-line job) is one statement, as before.
+    await SqlJobStore(database).add(record("cli"), lease=60.0)
+    assert counting.transactions == 2
+    assert await SqlJobStore(database).get("cli") is not None
 
 
 async def test_acceptances_arriving_during_a_write_form_the_next_batch(
