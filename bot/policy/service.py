@@ -8,8 +8,9 @@ refused, and each reservation becomes real usage only if its job delivers images
 (including a safety refusal by the image service) gives its reservation back, so nothing that
 produced no image is counted.
 
-Across processes, ``confirm`` makes the reservation again in the shared database once the
-interaction is acknowledged; the memory check stays the fast first word.
+Across processes, ``confirm`` (or ``recorder``, with the job's record) makes the reservation
+again in the shared database while the interaction is acknowledged; the memory check stays the
+fast first word.
 """
 
 from __future__ import annotations
@@ -229,6 +230,8 @@ class PolicyService(SettingsEditing):
     async def _accept(
         self, ctx: JobContext, job_id: str, job: JobRecord | None, lease: float
     ) -> None:
+        """The store's final word on ``job_id`` (``bot.policy.acceptance``), with ``job``'s record
+        if given; a refusal gives the reservation and hold back in memory, is logged, and raised."""
         reservation = self._books.reservations.get(job_id)
         if reservation is None:  # already finished or released: only the record, if any
             if job is not None:

@@ -178,14 +178,11 @@ class Budgets:
         fits: another process may have spent the last of it since the check in memory."""
         claim = self.claim(settings, ctx, job_id, now=now)
         if claim is not None:
-            hold, currency, decide, everywhere = (
-                claim.hold,
-                claim.currency,
-                claim.decide,
-                claim.everywhere,
-            )
             await self.store.hold_spend(
-                hold, currency=currency, decide=decide, everywhere=everywhere
+                claim.hold,
+                currency=claim.currency,
+                decide=claim.decide,
+                everywhere=claim.everywhere,
             )
 
     def claim(

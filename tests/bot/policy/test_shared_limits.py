@@ -274,3 +274,22 @@ async def test_jobs_recorded_with_their_confirmation_hold_the_server_cap_across_
         recorded = await jobs.get(f"job{user}") is not None
         assert recorded == (user not in refused)  # a refused job leaves no record
         assert policy.status(GUILD, user).pending == (0 if user in refused else 1)
+
+
+async def test_a_burst_of_jobs_is_confirmed_and_recorded_in_a_few_transactions(
+    processes: tuple[PolicyService, PolicyService], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    one, _ = processes
+    assert isinstance(one.store, SqlPolicyStore)
+    database = one.store.database
+    transactions: list[int] = []
+    real = database.transaction
+
+    async def counted(work: Any) -> Any:
+        transactions.append(1)
+        return await real(work)
+
+    monkeypatch.setattr(database, "transaction", counted)
+    await asyncio.gather(*(accept_and_record(one, f"j{n}", user_id=1000 + n) for n in range(40)))
+    assert 1 <= len(transactions) <= 3  # one by one: 40 reserves, 40 records (and holds)
+    assert (await one.current_status(GUILD, 1000)).server_pending == 40
