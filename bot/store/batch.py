@@ -16,6 +16,7 @@ with the batch, like a write already sent.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 from dataclasses import dataclass, field
 
@@ -39,6 +40,8 @@ class BatchStats:
 
 @dataclass
 class _Waiting:
+    """One queued acceptance and where its caller waits for the outcome."""
+
     acceptance: Acceptance
     answer: asyncio.Future[None] = field(repr=False)
 
@@ -58,7 +61,10 @@ class GroupCommit:
         waiting = _Waiting(acceptance, asyncio.get_running_loop().create_future())
         self._queue.append(waiting)
         if self._writer is None or self._writer.done():
-            self._writer = asyncio.create_task(self._drain(), name="easel-group-commit")
+            # A context of its own: the batch is no one job's (its log lines name none).
+            self._writer = asyncio.create_task(
+                self._drain(), name="easel-group-commit", context=contextvars.Context()
+            )
         await waiting.answer
 
     async def _drain(self) -> None:
