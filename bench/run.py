@@ -153,7 +153,11 @@ async def wait_for_finals(outcomes: list[JobOutcome], deadline: float) -> None:
             return
         remaining = max(0.1, deadline - time.monotonic())
         with contextlib.suppress(TimeoutError):
-            outcome.final = await outcome.handle.wait_for_original(is_final, timeout=remaining)
+            # A job acknowledged privately (images, or a burst: ``cogs.burst``) shows its
+            # outcome in a public follow-up; the others in the original response.
+            outcome.final = await outcome.handle.wait_for_public_message(
+                is_final, timeout=remaining
+            )
             outcome.final_version = first_final_version(outcome.final)
 
     await asyncio.gather(*(one(outcome) for outcome in outcomes))

@@ -169,6 +169,28 @@ class InteractionHandle(Waitable):
         out.extend(m for m in self.followups if m is not self.original)
         return out
 
+    @property
+    def public_message(self) -> StoredMessage | None:
+        """The first of its messages everyone sees: the original response, or a public
+        follow-up posted after a private one (the private one deleted or left aside)."""
+        return next((m for m in self.messages if not m.ephemeral and not m.deleted), None)
+
+    async def wait_for_public_message(
+        self,
+        predicate: Callable[[StoredMessage], bool] | None = None,
+        timeout: float = 5.0,  # noqa: ASYNC109 - test-facing API, like asyncio.wait_for
+    ) -> StoredMessage:
+        """Wait until ``public_message`` exists (and matches ``predicate``)."""
+
+        def ready(h: InteractionHandle) -> bool:
+            message = h.public_message
+            return message is not None and (predicate is None or predicate(message))
+
+        await self._wait_until(ready, timeout, f"public message of interaction {self.id}")
+        message = self.public_message
+        assert message is not None
+        return message
+
     async def wait_for_callback(self, timeout: float = 5.0) -> CallbackRecord:  # noqa: ASYNC109 - test-facing API, like asyncio.wait_for
         """Wait for the accepted initial response and return it."""
         await self._wait_until(

@@ -322,7 +322,7 @@ def is_final(message: StoredMessage) -> bool:
 def job_message(handle: InteractionHandle) -> StoredMessage | None:
     """A job's public message: the original response, or, for a job with images (acknowledged
     privately while they are read and checked), the public follow-up posted once they passed."""
-    return next((m for m in handle.messages if not m.ephemeral and not m.deleted), None)
+    return handle.public_message
 
 
 async def wait_for_job_message(
@@ -331,15 +331,7 @@ async def wait_for_job_message(
     timeout: float = 15.0,
 ) -> StoredMessage:
     """Wait until the job's public message exists (and matches ``predicate``)."""
-
-    def ready(h: InteractionHandle) -> bool:
-        message = job_message(h)
-        return message is not None and (predicate is None or predicate(message))
-
-    await handle.wait_for(ready, timeout)
-    message = job_message(handle)
-    assert message is not None
-    return message
+    return await handle.wait_for_public_message(predicate, timeout)
 
 
 def public_messages(ld: LocalDiscord, channel: Any) -> list[StoredMessage]:
