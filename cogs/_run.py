@@ -140,6 +140,11 @@ class AckGate:
             if self._pending == 0:
                 self._quiet.set()
 
+    @property
+    def pending(self) -> int:
+        """Acknowledgements in flight now: how many interactions wait for theirs."""
+        return self._pending
+
     async def wait_until_quiet(self) -> None:
         """Return once no acknowledgement is in flight, or after ``max_wait`` seconds."""
         if self._pending:
