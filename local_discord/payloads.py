@@ -6,14 +6,30 @@ import json
 import logging
 from typing import Any, NotRequired, TypedDict
 
+import orjson
+
 log = logging.getLogger(__name__)
 
 JSON = dict[str, Any]
 
+# What the stdlib does too: int keys become strings; dataclasses and datetimes are refused
+# (passed through to the stdlib, which raises TypeError) rather than serialised.
+_ORJSON_OPTIONS = (
+    orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_PASSTHROUGH_DATETIME
+)
+
 
 def dumps(obj: Any) -> str:
-    """Compact JSON, the way Discord sends it (gateway frames and REST bodies alike)."""
-    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False)
+    """Compact JSON, the way Discord sends it (gateway frames and REST bodies alike).
+
+    orjson on every frame and answer (a few times faster: the local Discord shares the CPUs with
+    the bots it serves); the stdlib for what orjson refuses (integers beyond 64 bits, lone
+    surrogates), with the same compact, non-ASCII-escaping output.
+    """
+    try:
+        return orjson.dumps(obj, option=_ORJSON_OPTIONS).decode()
+    except TypeError:  # orjson.JSONEncodeError
+        return json.dumps(obj, separators=(",", ":"), ensure_ascii=False)
 
 
 class UserPayload(TypedDict):

@@ -5,12 +5,14 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import io
+import json
 import time
 from typing import Any
 
 import pytest
 
 from local_discord import Clock, DiscordError, LocalDiscord, Permission, RateLimitRule
+from local_discord.payloads import dumps
 from local_discord.permissions import ALL, apply_overwrites, base_permissions
 from local_discord.ratelimit import RateLimited, RateLimiter
 from local_discord.rules import check_command, check_not_empty, parse_message_body
@@ -151,6 +153,33 @@ def test_rate_limiter_windows_and_headers() -> None:
     clock.advance(5.0)
     assert limiter.check("edit", rule, "m1")["X-RateLimit-Remaining"] == "1"
     assert limiter.check("edit", RateLimitRule(5, 1.0, headers=False), "x") == {}
+
+
+def _stdlib_dumps(obj: Any) -> str:
+    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False)
+
+
+@pytest.mark.parametrize(
+    "obj",
+    [
+        {"content": "Zoë’s «café» 🎨 日本語", "flags": 64, "embeds": [], "nonce": None},
+        {"text": 'quote " backslash \\ newline \n tab \t nul \x00 del \x7f \u2028'},
+        {"ok": True, "no": False, "n": -12, "x": 0.5, "big": 2**63, "nested": [[], {}, [1, "a"]]},
+        {1234: "int keys become strings", "id": "1234567890123456789"},
+        {"beyond 64 bits": 2**70, "negative": -(2**70)},  # orjson refuses: the stdlib writes them
+    ],
+)
+def test_json_is_what_the_stdlib_writes(obj: Any) -> None:
+    """Compact, non-ASCII left as is, the same text the stdlib's compact form gives."""
+    assert dumps(obj) == _stdlib_dumps(obj)
+    assert json.loads(dumps(obj)) == json.loads(_stdlib_dumps(obj))
+
+
+def test_json_refuses_what_the_stdlib_refuses() -> None:
+    """A datetime or a set in a payload is a bug in the fake, not something to serialise."""
+    for bad in ({"when": dt.datetime.now(dt.UTC)}, {"ids": {1, 2}}):
+        with pytest.raises(TypeError):
+            dumps(bad)
 
 
 def test_clock_only_moves_forward() -> None:
