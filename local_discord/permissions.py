@@ -147,6 +147,13 @@ _TEXT_DEPENDENT = int(
 )
 
 
+# Plain ints for the hot paths: ``int & Permission.X`` goes through enum.Flag's Python-level
+# ``__rand__`` (IntFlag is an int subclass) and builds a Permission every time.
+_ADMINISTRATOR = int(Permission.ADMINISTRATOR)
+_VIEW_CHANNEL = int(Permission.VIEW_CHANNEL)
+_SEND_MESSAGES = int(Permission.SEND_MESSAGES)
+
+
 def base_permissions(*, is_owner: bool, everyone: int, role_perms: Iterable[int]) -> int:
     """Guild-level permissions: @everyone OR every role; owner and ADMINISTRATOR get all."""
     if is_owner:
@@ -154,7 +161,7 @@ def base_permissions(*, is_owner: bool, everyone: int, role_perms: Iterable[int]
     perms = everyone
     for value in role_perms:
         perms |= value
-    if perms & Permission.ADMINISTRATOR:
+    if perms & _ADMINISTRATOR:
         return ALL
     return perms
 
@@ -171,7 +178,7 @@ def apply_overwrites(
     Each overwrite is ``(allow, deny)``. Without VIEW_CHANNEL nothing else applies, and without
     SEND_MESSAGES the send-dependent bits are dropped too (Discord's implicit permissions).
     """
-    if base & Permission.ADMINISTRATOR or base == ALL:
+    if base & _ADMINISTRATOR or base == ALL:
         return ALL
     perms = base
     if everyone is not None:
@@ -183,8 +190,8 @@ def apply_overwrites(
     perms = (perms & ~deny) | allow
     if member is not None:
         perms = (perms & ~member[1]) | member[0]
-    if not perms & Permission.VIEW_CHANNEL:
+    if not perms & _VIEW_CHANNEL:
         return 0
-    if not perms & Permission.SEND_MESSAGES:
+    if not perms & _SEND_MESSAGES:
         perms &= ~_TEXT_DEPENDENT
     return perms
