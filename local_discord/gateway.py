@@ -230,6 +230,14 @@ class Gateway:
         """Active sessions whose shard owns ``guild_id``."""
         return [s for s in self.active.values() if s.owns_guild(guild_id)]
 
+    def wants(self, guild_id: int | None, intent: int = 0) -> bool:
+        """Whether ``dispatch(..., guild_id=guild_id, intent=intent)`` would reach any session
+        (lets a caller skip building an event nobody receives)."""
+        for session in self.active.values():
+            if session.owns_guild(guild_id) and (not intent or session.intents & intent):
+                return True
+        return False
+
     async def dispatch(
         self,
         event: str,

@@ -36,6 +36,7 @@ from local_discord.interactions import (
     AUTOCOMPLETE,
     MESSAGE_COMPONENT,
     MODAL_SUBMIT,
+    CallbackRecord,
     InteractionHandle,
 )
 from local_discord.models import (
@@ -62,7 +63,7 @@ from local_discord.ratelimit import Limits, RateLimiter, Throttle
 from local_discord.rest.cdn import CdnRoutes
 from local_discord.rest.channels import ChannelRoutes
 from local_discord.rest.commands import CommandRoutes
-from local_discord.rest.events import MessageEvents
+from local_discord.rest.events import ChangeKind, MessageEvents
 from local_discord.rest.guilds import GuildRoutes
 from local_discord.rest.http import BotAuth, RequestLog, RequestRecord
 from local_discord.rest.identity import IdentityRoutes
@@ -258,16 +259,32 @@ class LocalDiscord(Waitable):
         self.general = world.create_channel(self.guild, "general", topic="General chat")
 
     def _compose_rest(self) -> None:
-        """The REST side from its parts; settings tests change live are read through lambdas."""
+        """The REST side from its parts; settings tests change live are read through lambdas.
+
+        Feed events are built only while someone watches (``Feed.watched``).
+        """
         world, clock = self.world, self.clock
         auth = BotAuth(lambda: self.bot_token)
         feed = self.feed
+
+        def request_handled(record: RequestRecord) -> None:
+            if feed.watched:
+                feed.emit(RequestHandled(record))
+
+        def message_changed(kind: ChangeKind, msg: StoredMessage) -> None:
+            if feed.watched:
+                feed.emit(MessageChanged(kind, msg))
+
+        def interaction_answered(handle: InteractionHandle, record: CallbackRecord) -> None:
+            if feed.watched:
+                feed.emit(InteractionAnswered(handle, record))
+
         self.request_log = RequestLog(
             clock,
             auth,
             enabled=lambda: self.record_requests,
             on_change=self.changed,
-            on_record=lambda record: feed.emit(RequestHandled(record)),
+            on_record=request_handled,
         )
         #: Every HTTP request, in arrival order (see ``RequestRecord``).
         self.requests: list[RequestRecord] = self.request_log.requests
@@ -277,7 +294,8 @@ class LocalDiscord(Waitable):
             world,
             self.gateway.dispatch,
             enabled=lambda: self.dispatch_message_events,
-            observe=lambda kind, msg: feed.emit(MessageChanged(kind, msg)),
+            observe=message_changed,
+            wanted=self.gateway.wants,
         )
         throttle = Throttle(lambda: self.limits, self.limiter)
         self._resources = (
@@ -300,7 +318,7 @@ class LocalDiscord(Waitable):
                 throttle,
                 self.message_events,
                 on_change=self.changed,
-                on_callback=lambda handle, record: feed.emit(InteractionAnswered(handle, record)),
+                on_callback=interaction_answered,
             ),
             ChannelRoutes(
                 world,
@@ -1016,7 +1034,8 @@ class LocalDiscord(Waitable):
         world.interactions[iid] = handle
         world.interactions_by_token[token] = handle
         handle.dispatched_at = self.clock.now()
-        self.feed.emit(InteractionDispatched(handle))  # before the bot can possibly answer
+        if self.feed.watched:
+            self.feed.emit(InteractionDispatched(handle))  # before the bot can possibly answer
         if not await self.gateway.dispatch(
             "INTERACTION_CREATE", payload, guild_id=channel.guild_id
         ):

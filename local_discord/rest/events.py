@@ -21,6 +21,11 @@ def _unobserved(kind: ChangeKind, msg: StoredMessage) -> None:
     """No watcher: nothing to tell."""
 
 
+def _always_wanted(guild_id: int | None, intent: int) -> bool:
+    """Without a gateway to ask: build every event."""
+    return True
+
+
 @dataclass(frozen=True, slots=True)
 class MessageEvents:
     """Tells the bot (and waiting tests) about message changes, gated by intents like Discord."""
@@ -31,6 +36,9 @@ class MessageEvents:
     enabled: Callable[[], bool]
     #: Told of every change first, ephemeral messages included (the feed for watchers).
     observe: Callable[[ChangeKind, StoredMessage], None] = _unobserved
+    #: Whether any session would receive an event of this guild and intent (``Gateway.wants``):
+    #: without one, the event is not built at all.
+    wanted: Callable[[int | None, int], bool] = _always_wanted
 
     async def created(self, msg: StoredMessage) -> None:
         """MESSAGE_CREATE."""
@@ -45,7 +53,7 @@ class MessageEvents:
     async def deleted(self, msg: StoredMessage) -> None:
         """MESSAGE_DELETE (IDs only)."""
         self.observe("delete", msg)
-        if not self._announce(msg):
+        if not self._announce(msg) or not self.wanted(msg.guild_id, _intent(msg)):
             return
         data: JSON = {"id": str(msg.id), "channel_id": str(msg.channel_id)}
         if msg.guild_id is not None:
@@ -54,7 +62,7 @@ class MessageEvents:
 
     async def _emit(self, event: str, msg: StoredMessage) -> None:
         """The full message to sessions with MESSAGE_CONTENT, a redacted one to the others."""
-        if not self._announce(msg):
+        if not self._announce(msg) or not self.wanted(msg.guild_id, _intent(msg)):
             return
         world = self.world
         data = world.gateway_message(msg)

@@ -218,6 +218,17 @@ def test_shard_routing_follows_discord_formula() -> None:
     assert s0.owns_guild(None) and not s1.owns_guild(None)
 
 
+def test_wants_asks_the_sessions_dispatch_would_send_to(ld: LocalDiscord) -> None:
+    """An event is wanted when a session (connected or not) owns the guild and has the intent."""
+    gid = (12345 << 22) | 7  # shard 1 of 2
+    assert not ld.gateway.wants(gid)
+    ld.gateway.active[(0, 2)] = GatewaySession(id="a", shard=(0, 2), intents=1 << 9)
+    ld.gateway.active[(1, 2)] = GatewaySession(id="b", shard=(1, 2), intents=1)
+    assert ld.gateway.wants(gid) and ld.gateway.wants(gid, 1)
+    assert not ld.gateway.wants(gid, 1 << 9)  # only shard 0 asked for guild messages
+    assert ld.gateway.wants(None, 1 << 9) and not ld.gateway.wants(None, 1 << 12)
+
+
 async def test_member_queries_are_answered_with_chunks(
     ld: LocalDiscord, run_bot: Any, bot_factory: Callable[..., commands.Bot]
 ) -> None:

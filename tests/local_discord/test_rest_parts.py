@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -9,6 +10,8 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 
 from local_discord.clock import Clock
+from local_discord.gateway import INTENT_GUILD_MESSAGES
+from local_discord.interactions import InteractionHandle
 from local_discord.models import FLAG_EPHEMERAL
 from local_discord.ratelimit import Limits, RateLimiter, RateLimitRule, Throttle
 from local_discord.rest.channels import ChannelRoutes
@@ -136,3 +139,58 @@ async def test_message_events_redact_other_authors_and_skip_ephemeral() -> None:
         ("MESSAGE_CREATE", "from a member", ""),
         ("MESSAGE_CREATE", "from the bot", None),
     ]
+
+
+async def test_message_events_nobody_wants_are_not_built_but_still_wake_the_interaction() -> None:
+    world, seen = World(), Recorder()
+    owner = world.create_user("owner")
+    guild = world.create_guild("Guild", owner)
+    world.add_member(guild, world.bot_user)
+    channel = world.create_channel(guild, "general")
+    asked: list[tuple[int | None, int]] = []
+
+    def wanted(guild_id: int | None, intent: int) -> bool:
+        asked.append((guild_id, intent))
+        return False
+
+    events = MessageEvents(world, seen.dispatch, enabled=lambda: True, wanted=wanted)
+    handle = InteractionHandle(
+        id=world.ids.next(),
+        token="t",
+        type=2,
+        payload={},
+        user=owner,
+        channel_id=channel.id,
+        guild_id=guild.id,
+        attachment_size_limit=1024,
+        clock=Clock(),
+        ack_deadline=3.0,
+        token_ttl=900.0,
+    )
+    world.interactions[handle.id] = handle
+    body = MessageBody(present=frozenset({"content"}), content="thinking")
+    msg = world.create_message(
+        channel=channel,
+        author=world.bot_user,
+        body=body,
+        files=[],
+        size_limit=1024,
+        at=0.0,
+        perms=world.bot_permissions(channel),
+        interaction=handle,
+    )
+    checks = 0
+
+    def second_check(h: InteractionHandle) -> bool:
+        nonlocal checks
+        checks += 1
+        return checks > 1
+
+    waiting = asyncio.create_task(handle.wait_for(second_check, timeout=5))
+    await asyncio.sleep(0)  # checked once, now waiting for a change
+    await events.created(msg)
+    await asyncio.wait_for(waiting, 1)  # woken by the message, not by the timeout
+    await events.deleted(msg)
+
+    assert seen.events == []
+    assert asked == [(guild.id, INTENT_GUILD_MESSAGES)] * 2
