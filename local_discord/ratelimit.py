@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import math
@@ -58,6 +59,7 @@ class _Bucket:
     reset_at: float
 
 
+@functools.lru_cache(maxsize=1024)  # route templates (paths of 404s), hashed on every answer
 def bucket_hash(name: str) -> str:
     """A stable opaque hash per bucket name, like Discord's ``X-RateLimit-Bucket``."""
     return hashlib.sha1(name.encode(), usedforsecurity=False).hexdigest()[:32]
