@@ -8,7 +8,7 @@ import mimetypes
 import re
 import secrets
 import struct
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
@@ -53,6 +53,10 @@ log = logging.getLogger(__name__)
 
 _USER_MENTION = re.compile(r"<@!?(\d{1,21})>")
 _ROLE_MENTION = re.compile(r"<@&(\d{1,21})>")
+#: The author's permissions in the channel, or how to get them: they are read only when the
+#: content mentions someone (most messages mention no one).
+Perms = int | Callable[[], int]
+_MENTION_EVERYONE = int(Permission.MENTION_EVERYONE)
 # Flags a sender may set on create; edits may additionally toggle only these.
 CREATE_FLAGS = FLAG_SUPPRESS_EMBEDS | FLAG_SUPPRESS_NOTIFICATIONS | FLAG_IS_COMPONENTS_V2
 EDIT_FLAGS = FLAG_SUPPRESS_EMBEDS | FLAG_IS_COMPONENTS_V2
@@ -308,6 +312,8 @@ class World:
         if member is None:
             return 0
         base = self.guild_permissions(guild, member)
+        if not channel.overwrites:  # most channels: no list or tuple to build
+            return apply_overwrites(base, everyone=None, roles=(), member=None)
         everyone = channel.overwrites.get(guild.id)
         role_ows = [
             (ow.allow, ow.deny)
@@ -328,10 +334,11 @@ class World:
 
     def guild_permissions(self, guild: Guild, member: Member) -> int:
         """Guild-level permissions of a member."""
+        roles = guild.roles
         return base_permissions(
             is_owner=guild.owner_id == member.id,
-            everyone=guild.everyone.permissions,
-            role_perms=(guild.roles[r].permissions for r in member.roles if r in guild.roles),
+            everyone=roles[guild.id].permissions,
+            role_perms=[roles[r].permissions for r in member.roles if r in roles],
         )
 
     def set_overwrite(
@@ -436,7 +443,7 @@ class World:
 
     # ---------------------------------------------------------------- messages
     def _mentions(
-        self, channel: Channel, content: str, allowed: JSON | None, perms: int
+        self, channel: Channel, content: str, allowed: JSON | None, perms: Perms
     ) -> tuple[list[User], list[int], bool]:
         """Who a message pings, honouring ``allowed_mentions`` and MENTION_EVERYONE like Discord."""
         if not content or (
@@ -461,7 +468,9 @@ class World:
         everyone = False
         guild = self.guilds.get(channel.guild_id) if channel.guild_id is not None else None
         if guild is not None:
-            can_all = bool(perms & Permission.MENTION_EVERYONE)
+            if callable(perms):
+                perms = perms()
+            can_all = bool(perms & _MENTION_EVERYONE)
             for raw in _ROLE_MENTION.findall(content):
                 rid = int(raw)
                 role = guild.roles.get(rid)
@@ -487,7 +496,7 @@ class World:
         files: list[UploadedFile],
         size_limit: int,
         at: float,
-        perms: int,
+        perms: Perms,
         type: int = 0,
         extra_flags: int = 0,
         allow_flags: int = CREATE_FLAGS,
@@ -543,7 +552,7 @@ class World:
         *,
         size_limit: int,
         at: float,
-        perms: int,
+        perms: Perms,
         route: str | None = None,
     ) -> None:
         """Apply a PATCH (content/embeds/components/attachments/flags) and record the version."""

@@ -47,7 +47,7 @@ from local_discord.rest.http import (
     snowflake,
     uploaded,
 )
-from local_discord.rules import check_autocomplete, check_modal, parse_message_body
+from local_discord.rules import MessageBody, check_autocomplete, check_modal, parse_message_body
 from local_discord.state import CREATE_FLAGS, UploadedFile, World
 
 log = logging.getLogger(__name__)
@@ -83,7 +83,7 @@ class InteractionResponses:
     def _new_response_message(
         self,
         handle: InteractionHandle,
-        data: Any,
+        body: MessageBody,
         files: list[UploadedFile],
         *,
         loading: bool,
@@ -92,7 +92,6 @@ class InteractionResponses:
     ) -> StoredMessage:
         world = self.world
         channel = world.channels[handle.channel_id]
-        body = parse_message_body(data)
         extra = FLAG_LOADING if loading else 0
         return world.create_message(
             channel=channel,
@@ -101,7 +100,7 @@ class InteractionResponses:
             files=files,
             size_limit=handle.attachment_size_limit,
             at=self.clock.now(),
-            perms=world.bot_permissions(channel),
+            perms=lambda: world.bot_permissions(channel),
             type=_message_type(handle),
             extra_flags=extra,
             allow_flags=CREATE_FLAGS | FLAG_EPHEMERAL,
@@ -125,14 +124,15 @@ class InteractionResponses:
     ) -> None:
         """Edit a message of ``handle`` with its upload limit and the bot's permissions."""
         body = parse_message_body(data)
-        channel = self.world.channels[msg.channel_id]
-        self.world.edit_message(
+        world = self.world
+        channel = world.channels[msg.channel_id]
+        world.edit_message(
             msg,
             body,
             files,
             size_limit=handle.attachment_size_limit,
             at=at,
-            perms=self.world.bot_permissions(channel),
+            perms=lambda: world.bot_permissions(channel),
             route=route,
         )
 
@@ -196,20 +196,10 @@ class InteractionResponses:
             raise DiscordError(404, UNKNOWN_INTERACTION, "Unknown interaction")
         itype = handle.type
         src = handle.source_message
-        allowed: dict[int, tuple[int, ...]] = {
-            APPLICATION_COMMAND: (CHANNEL_MESSAGE, DEFERRED_CHANNEL_MESSAGE, MODAL),
-            MESSAGE_COMPONENT: (
-                CHANNEL_MESSAGE,
-                DEFERRED_CHANNEL_MESSAGE,
-                DEFERRED_UPDATE_MESSAGE,
-                UPDATE_MESSAGE,
-                MODAL,
-            ),
-            AUTOCOMPLETE: (AUTOCOMPLETE_RESULT,),
-            MODAL_SUBMIT: (CHANNEL_MESSAGE, DEFERRED_CHANNEL_MESSAGE)
-            + ((DEFERRED_UPDATE_MESSAGE, UPDATE_MESSAGE) if src is not None else ()),
-        }
-        if not isinstance(ctype, int) or ctype not in allowed.get(itype, ()):
+        allowed = _ALLOWED_CALLBACKS.get(itype, ())
+        if itype == MODAL_SUBMIT and src is not None:
+            allowed += (DEFERRED_UPDATE_MESSAGE, UPDATE_MESSAGE)
+        if not isinstance(ctype, int) or ctype not in allowed:
             raise form_error(
                 "type",
                 "INTERACTION_CALLBACK_TYPE_INVALID",
@@ -219,11 +209,11 @@ class InteractionResponses:
         result: StoredMessage | None = None
         if ctype in (CHANNEL_MESSAGE, DEFERRED_CHANNEL_MESSAGE):
             loading = ctype == DEFERRED_CHANNEL_MESSAGE
+            body = parse_message_body(data)
             if loading:
                 # A defer decides only visibility: keep just the EPHEMERAL bit (type-checked).
-                flags = parse_message_body(data).flags
-                data = {"flags": flags & FLAG_EPHEMERAL}
-            result = self._new_response_message(handle, data, files, loading=loading, route=route)
+                body = MessageBody(present=frozenset(("flags",)), flags=body.flags & FLAG_EPHEMERAL)
+            result = self._new_response_message(handle, body, files, loading=loading, route=route)
             handle.original = result
             handle.response_type = ctype
             await self.events.created(result)
@@ -289,7 +279,12 @@ class InteractionResponses:
             await self.events.updated(msg)
         else:
             msg = self._new_response_message(
-                handle, data, files, loading=False, route=route, followup_of=original or None
+                handle,
+                parse_message_body(data),
+                files,
+                loading=False,
+                route=route,
+                followup_of=original or None,
             )
             handle.followups.append(msg)
             await self.events.created(msg)
@@ -338,6 +333,22 @@ class InteractionResponses:
         handle.changed()
         self.on_change()
         return no_content()
+
+
+#: The callback types each interaction type may answer with (a modal submitted from a
+#: component's message may also update that message).
+_ALLOWED_CALLBACKS: dict[int, tuple[int, ...]] = {
+    APPLICATION_COMMAND: (CHANNEL_MESSAGE, DEFERRED_CHANNEL_MESSAGE, MODAL),
+    MESSAGE_COMPONENT: (
+        CHANNEL_MESSAGE,
+        DEFERRED_CHANNEL_MESSAGE,
+        DEFERRED_UPDATE_MESSAGE,
+        UPDATE_MESSAGE,
+        MODAL,
+    ),
+    AUTOCOMPLETE: (AUTOCOMPLETE_RESULT,),
+    MODAL_SUBMIT: (CHANNEL_MESSAGE, DEFERRED_CHANNEL_MESSAGE),
+}
 
 
 def _message_type(handle: InteractionHandle) -> int:
