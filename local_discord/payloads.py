@@ -32,6 +32,14 @@ def dumps(obj: Any) -> str:
         return json.dumps(obj, separators=(",", ":"), ensure_ascii=False)
 
 
+def dumps_utf8(obj: Any) -> bytes:
+    """``dumps(obj).encode()`` without the round trip through ``str`` (HTTP bodies)."""
+    try:
+        return orjson.dumps(obj, option=_ORJSON_OPTIONS)
+    except TypeError:  # orjson.JSONEncodeError
+        return json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode()
+
+
 class UserPayload(TypedDict):
     id: str
     username: str

@@ -953,7 +953,7 @@ class LocalDiscord(Waitable):
         iid = world.ids.next()
         token = "aW50ZXJhY3Rpb246" + secrets.token_urlsafe(48)
         bot_perms = world.permissions(channel, self.bot_user.id)
-        chan = dict(channel.payload())
+        chan = channel.payload()  # a fresh dict
         payload: JSON = {
             "id": str(iid),
             "application_id": str(world.application_id),

@@ -20,7 +20,7 @@ from local_discord.errors import (
     missing_permissions,
 )
 from local_discord.interactions import FileSummary
-from local_discord.payloads import dumps
+from local_discord.payloads import dumps_utf8
 from local_discord.permissions import Permission
 from local_discord.ratelimit import generic_headers
 from local_discord.state import UploadedFile
@@ -42,7 +42,7 @@ def json_response(
 ) -> web.Response:
     """``Content-Type: application/json`` exactly (discord.py compares the header literally)."""
     return web.Response(
-        body=dumps(data).encode(), status=status, content_type="application/json", headers=headers
+        body=dumps_utf8(data), status=status, content_type="application/json", headers=headers
     )
 
 

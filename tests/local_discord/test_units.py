@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from local_discord import Clock, DiscordError, LocalDiscord, Permission, RateLimitRule
-from local_discord.payloads import dumps
+from local_discord.payloads import dumps, dumps_utf8
 from local_discord.permissions import ALL, apply_overwrites, base_permissions
 from local_discord.ratelimit import RateLimited, RateLimiter
 from local_discord.rules import check_command, check_not_empty, parse_message_body
@@ -172,6 +172,7 @@ def _stdlib_dumps(obj: Any) -> str:
 def test_json_is_what_the_stdlib_writes(obj: Any) -> None:
     """Compact, non-ASCII left as is, the same text the stdlib's compact form gives."""
     assert dumps(obj) == _stdlib_dumps(obj)
+    assert dumps_utf8(obj) == _stdlib_dumps(obj).encode()
     assert json.loads(dumps(obj)) == json.loads(_stdlib_dumps(obj))
 
 
@@ -180,6 +181,8 @@ def test_json_refuses_what_the_stdlib_refuses() -> None:
     for bad in ({"when": dt.datetime.now(dt.UTC)}, {"ids": {1, 2}}):
         with pytest.raises(TypeError):
             dumps(bad)
+        with pytest.raises(TypeError):
+            dumps_utf8(bad)
 
 
 def test_clock_only_moves_forward() -> None:
