@@ -13,6 +13,7 @@ from local_discord.clock import Clock
 from local_discord.gateway import INTENT_GUILD_MESSAGES
 from local_discord.interactions import InteractionHandle
 from local_discord.models import FLAG_EPHEMERAL
+from local_discord.permissions import Permission
 from local_discord.ratelimit import Limits, RateLimiter, RateLimitRule, Throttle
 from local_discord.rest.channels import ChannelRoutes
 from local_discord.rest.commands import CommandRoutes
@@ -24,6 +25,7 @@ from local_discord.state import World
 Client = Callable[[web.Application], Awaitable[TestClient[web.Request, web.Application]]]
 TOKEN = "test-token"
 BOT = {"Authorization": f"Bot {TOKEN}"}
+MENTION_EVERYONE = int(Permission.MENTION_EVERYONE)
 
 
 class Recorder:
@@ -194,3 +196,38 @@ async def test_message_events_nobody_wants_are_not_built_but_still_wake_the_inte
 
     assert seen.events == []
     assert asked == [(guild.id, INTENT_GUILD_MESSAGES)] * 2
+
+
+def test_a_message_reads_its_authors_permissions_only_for_a_mention() -> None:
+    world = World()
+    owner = world.create_user("owner")
+    guild = world.create_guild("Guild", owner)
+    world.add_member(guild, world.bot_user)
+    channel = world.create_channel(guild, "general")
+    asked: list[int] = []
+
+    def perms(bits: int) -> Callable[[], int]:
+        def read() -> int:
+            asked.append(bits)
+            return bits
+
+        return read
+
+    def post(content: str, bits: int) -> bool:
+        body = MessageBody(present=frozenset({"content"}), content=content)
+        msg = world.create_message(
+            channel=channel,
+            author=world.bot_user,
+            body=body,
+            files=[],
+            size_limit=1024,
+            at=0.0,
+            perms=perms(bits),
+        )
+        return msg.mention_everyone
+
+    assert not post("no one pinged", MENTION_EVERYONE)
+    assert asked == []
+    assert post("@everyone look", MENTION_EVERYONE)
+    assert not post("@everyone look", 0)
+    assert asked == [MENTION_EVERYONE, 0]
