@@ -83,6 +83,10 @@ def job_figures(
     dispatches: list[float] = []
     counts = Counter[str]()
     samples: list[JobSample] = []
+    first_dispatch = min(
+        (o.handle.dispatched_at for o in outcomes if o.handle and o.handle.dispatched_at),
+        default=None,
+    )
     for index, outcome in enumerate(outcomes):
         sample = JobSample(index=index, outcome="not dispatched")
         samples.append(sample)
@@ -93,6 +97,8 @@ def job_figures(
         if outcome.sent_at is not None and handle.dispatched_at is not None:
             sample.dispatch_ms = round((outcome.sent_at - handle.dispatched_at) * 1000, 2)
             dispatches.append(sample.dispatch_ms)
+        if first_dispatch is not None and handle.dispatched_at is not None:
+            sample.dispatched_after_ms = round((handle.dispatched_at - first_dispatch) * 1000, 2)
         if handle.ack_latency is not None:
             sample.ack_ms = round(handle.ack_latency * 1000, 2)
             acks.append(sample.ack_ms)

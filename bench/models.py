@@ -185,6 +185,7 @@ class JobSample(BaseModel):
     outcome: str
     ack_ms: float | None = None
     dispatch_ms: float | None = None
+    dispatched_after_ms: float | None = None
     overhead_s: float | None = None
     end_to_end_s: float | None = None
 
