@@ -33,6 +33,7 @@ from pydantic import SecretStr
 
 from bot import eventloop
 from bot.about import log_start
+from bot.ack_gate import ACK_GATE
 from bot.client_metrics import DiscordMetrics
 from bot.discord_login import (
     DiscordUnreachableError,
@@ -40,6 +41,7 @@ from bot.discord_login import (
     backoff_delay,
     wait_for_discord,
 )
+from bot.early_ack import EarlyAcknowledger
 from bot.errors import ConfigError
 from bot.jobs.engine import Engine
 from bot.network import network_cause
@@ -151,6 +153,9 @@ class EaselBot(commands.AutoShardedBot):
         self._closing: asyncio.Future[None] | None = None
         self._shards_up: set[int] = set()  # this process's shards connected now
         self._heap_frozen = False  # ``on_ready`` freezes the startup heap once
+        # Under a burst, job commands are acknowledged as they come off the gateway.
+        self.early_acks = EarlyAcknowledger(self, ACK_GATE)
+        self.early_acks.install(self._connection.parsers)
 
     @property
     def tree(self) -> EaselTree:
@@ -221,6 +226,7 @@ class EaselBot(commands.AutoShardedBot):
         await asyncio.shield(self._closing)
 
     async def _close_once(self) -> None:
+        self.early_acks.release()  # commands acknowledged early run while still loaded
         await super().close()
 
     async def on_ready(self) -> None:

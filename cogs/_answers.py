@@ -74,6 +74,13 @@ async def defer_privately(interaction: Interaction) -> None:
     interaction.extras[PRIVATE_ACK] = True
 
 
+def deferred_privately_at_gateway(interaction: Interaction) -> None:
+    """Record what ``bot.early_ack`` already did: discord.py then follows up instead of
+    answering a second time (it has no public way to adopt an acknowledgement it did not send)."""
+    interaction.response._response_type = discord.InteractionResponseType.deferred_channel_message
+    interaction.extras[PRIVATE_ACK] = True
+
+
 def acknowledged_privately(interaction: Interaction) -> bool:
     """Whether ``defer_privately`` acknowledged this interaction."""
     return bool(interaction.extras.get(PRIVATE_ACK))

@@ -13,12 +13,13 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 import aiohttp
 import discord
 
+from bot.ack_gate import ACK_GATE
 from bot.client import Interaction
 from bot.errors import InputError
 from bot.i18n import _
@@ -112,47 +113,6 @@ async def read_attachments(attachments: Sequence[discord.Attachment]) -> tuple[I
         )
 
     return tuple(await asyncio.gather(*(read(attachment) for attachment in attachments)))
-
-
-class AckGate:
-    """Acknowledge first: work after a defer waits while other interactions await theirs.
-
-    When many members press at once, every interaction must be answered within Discord's 3 s
-    and the sooner the better; reading attachments, saving the job and the first progress edit
-    can wait a moment. The wait is capped so steady traffic never starves accepted jobs.
-    """
-
-    def __init__(self, max_wait: float = 1.0) -> None:
-        self.max_wait = max_wait
-        self._pending = 0
-        self._quiet = asyncio.Event()
-        self._quiet.set()
-
-    @contextlib.asynccontextmanager
-    async def acknowledging(self) -> AsyncIterator[None]:
-        """Mark one acknowledgement in flight."""
-        self._pending += 1
-        self._quiet.clear()
-        try:
-            yield
-        finally:
-            self._pending -= 1
-            if self._pending == 0:
-                self._quiet.set()
-
-    @property
-    def pending(self) -> int:
-        """Acknowledgements in flight now: how many interactions wait for theirs."""
-        return self._pending
-
-    async def wait_until_quiet(self) -> None:
-        """Return once no acknowledgement is in flight, or after ``max_wait`` seconds."""
-        if self._pending:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._quiet.wait(), self.max_wait)
-
-
-ACK_GATE = AckGate()
 
 
 class Acceptances:
@@ -303,7 +263,7 @@ async def _accept(
     callback = None
     try:
         if not interaction.response.is_done():
-            async with ACK_GATE.acknowledging():
+            async with ACK_GATE.acknowledging(interaction.id):
                 if private:
                     await defer_privately(interaction)
                 else:

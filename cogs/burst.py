@@ -6,10 +6,14 @@ ones before it; Easel's own checks (options, defaults, the server's rules, the j
 cost several times what discord.py spends on an interaction, so they would set the pace of the
 whole burst. From ``BURST`` interactions awaiting their acknowledgement on, a job command is
 therefore acknowledged first, privately, and checked once the burst is acknowledged (at most
-a second later, ``AckGate``): a refusal is then told in that
-private message (nothing public is left behind), and an accepted job gets its public message
-once it is recorded, exactly as a job with images does (``cogs._run``). Below the threshold
-nothing changes: the job is checked first and its "thinking…" is public at once.
+a second later, ``AckGate``): a refusal is then told in that private message (nothing public is
+left behind), and an accepted job gets its public message once it is recorded, exactly as a job
+with images does (``cogs._run``). Below the threshold nothing changes: the job is checked first
+and its "thinking…" is public at once.
+
+Most of a burst is acknowledged straight from the gateway, before discord.py builds the
+interaction (``bot.early_ack``); this check, the first of the command tree's, adopts those
+acknowledgements and defers the rest of the burst's job commands itself.
 """
 
 from __future__ import annotations
@@ -22,42 +26,42 @@ import aiohttp
 import discord
 from discord.ext import commands
 
+from bot.ack_gate import ACK_GATE
 from bot.client import Interaction
-from bot.policy.models import JobCommand
-from cogs._answers import defer_privately
-from cogs._run import ACK_GATE
+from bot.early_ack import BURST, is_job_command
+from cogs._answers import defer_privately, deferred_privately_at_gateway
 
 if TYPE_CHECKING:
     from bot.client import EaselBot
 
 log = logging.getLogger(__name__)
 
-#: Interactions awaiting their acknowledgement from which job commands are acknowledged first.
-#: The first few of a burst are answered as usual; a single member never notices the rule.
-BURST = 8
-_JOB_COMMANDS = frozenset(JobCommand)
-_CHAT_INPUT = 1  # the application command type of a slash command
+__all__ = ["BURST", "AcknowledgeInBursts", "acknowledge_in_bursts", "acknowledges_first"]
 
 
 def acknowledges_first(interaction: Interaction) -> bool:
     """Whether this interaction is a job's slash command arriving in a burst."""
     if interaction.type is not discord.InteractionType.application_command:
         return False  # autocomplete and components answer differently
-    data: Mapping[str, Any] = interaction.data or {}
+    payload: Mapping[str, Any] = {
+        "type": interaction.type.value,
+        "guild_id": interaction.guild_id,
+        "data": interaction.data or {},
+    }
     return (
-        data.get("type", _CHAT_INPUT) == _CHAT_INPUT
-        and data.get("name") in _JOB_COMMANDS
-        and not interaction.response.is_done()
-        and ACK_GATE.pending >= BURST
+        is_job_command(payload) and not interaction.response.is_done() and ACK_GATE.pending >= BURST
     )
 
 
 async def acknowledge_in_bursts(interaction: Interaction) -> bool:
     """The tree check (the first to run): in a burst, defer a job command privately now."""
+    if interaction.client.early_acks.take(interaction.id):
+        deferred_privately_at_gateway(interaction)  # and the burst is acknowledged already
+        return True
     if not acknowledges_first(interaction):
         return True
     try:
-        async with ACK_GATE.acknowledging():
+        async with ACK_GATE.acknowledging(interaction.id):
             await defer_privately(interaction)
     except discord.NotFound:
         raise  # 10062: Discord no longer knows the interaction; nothing was accepted
@@ -83,6 +87,11 @@ class AcknowledgeInBursts(commands.Cog):
         """Stop."""
         if acknowledge_in_bursts in self.bot.tree.checks:
             self.bot.tree.checks.remove(acknowledge_in_bursts)
+
+    @commands.Cog.listener()
+    async def on_app_command_completion(self, interaction: Interaction, _command: object) -> None:
+        """A command that ran to its end has answered: it no longer awaits an acknowledgement."""
+        ACK_GATE.answered(interaction.id)
 
 
 async def setup(bot: EaselBot) -> None:

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from discord import app_commands
 from discord.ext import commands
 
+from bot.ack_gate import ACK_GATE
 from bot.client import Interaction
 from cogs._answers import report_error
 
@@ -38,7 +39,10 @@ class ErrorHandler(commands.Cog):
         self, interaction: Interaction, error: app_commands.AppCommandError
     ) -> None:
         """Tell the member what went wrong (a bug is logged with a reference)."""
-        await report_error(interaction, error)
+        try:
+            await report_error(interaction, error)
+        finally:
+            ACK_GATE.answered(interaction.id)  # the refusal was its answer
 
 
 async def setup(bot: EaselBot) -> None:

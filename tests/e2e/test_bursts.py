@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from bot.early_ack import BURST
 from bot.sandbox.server import Sandbox
-from cogs.burst import BURST
 from local_discord import LocalDiscord
 from tests.e2e.conftest import final_embed, is_final, start_bot, stop_and_check
 
@@ -71,4 +71,6 @@ async def test_a_burst_is_acknowledged_first_and_every_job_still_goes_public(
         assert all(m.ephemeral for m in refused.messages if not m.deleted)
         assert refused.public_message is None
         assert sandbox.count("submit") == JOBS  # the refused one cost nothing
+        # Most of the burst was acknowledged from the gateway, before discord.py built it.
+        assert "job command(s) acknowledged as they arrived" in bot.stderr()
         await stop_and_check(bot)
