@@ -226,7 +226,7 @@ class EaselBot(commands.AutoShardedBot):
         await asyncio.shield(self._closing)
 
     async def _close_once(self) -> None:
-        self.early_acks.release()  # commands acknowledged early run while still loaded
+        self.early_acks.disable()  # commands acknowledged early run while still loaded
         await super().close()
 
     async def on_ready(self) -> None:

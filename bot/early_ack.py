@@ -59,7 +59,8 @@ class EarlyAcknowledger:
         self.gate = gate
         self._early: dict[int, bool] = {}  # interaction id → acknowledged at the gateway
         self._parked: set[asyncio.Task[None]] = set()
-        self._release = asyncio.Event()  # set at shutdown: nothing waits for the burst's end
+        self._release = asyncio.Event()  # set while disabled: nothing waits for a burst's end
+        self._release.set()
         self._acknowledged = 0  # early acknowledgements of the burst under way, for its log line
 
     def install(self, parsers: dict[str, Parser]) -> None:
@@ -77,7 +78,7 @@ class EarlyAcknowledger:
             parse(data)
             return
         interaction_id = int(data["id"])
-        in_burst = self.gate.pending >= self.gate.burst and not self._release.is_set()
+        in_burst = self.enabled and self.gate.pending >= self.gate.burst
         self.gate.arrived(interaction_id)
         if not in_burst:
             parse(data)
@@ -94,9 +95,19 @@ class EarlyAcknowledger:
         command's first check)."""
         return self._early.pop(interaction_id, False)
 
-    def release(self) -> None:
-        """Shutting down: hand every interaction waiting for the burst's end to discord.py now,
-        while the commands are still loaded, and stop acknowledging early."""
+    @property
+    def enabled(self) -> bool:
+        """Whether job commands are acknowledged early in a burst now."""
+        return not self._release.is_set()
+
+    def enable(self) -> None:
+        """Acknowledge early from now on: only while something adopts those acknowledgements
+        (the command tree's first check, ``cogs.burst``), or discord.py would answer twice."""
+        self._release.clear()
+
+    def disable(self) -> None:
+        """Stop acknowledging early, and hand every interaction waiting for its burst's end to
+        discord.py now (at shutdown: while the commands are still loaded)."""
         self._release.set()
 
     async def _acknowledge_then_parse(

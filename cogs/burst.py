@@ -80,11 +80,14 @@ class AcknowledgeInBursts(commands.Cog):
         self.bot = bot
 
     async def cog_load(self) -> None:
-        """Check before every other tree check (they cost more than the defer)."""
+        """Check before every other tree check (they cost more than the defer), and adopt the
+        acknowledgements the gateway sends early."""
         self.bot.tree.checks.insert(0, acknowledge_in_bursts)
+        self.bot.early_acks.enable()
 
     async def cog_unload(self) -> None:
-        """Stop."""
+        """Stop (what the gateway acknowledged early goes to discord.py now, still adopted)."""
+        self.bot.early_acks.disable()
         if acknowledge_in_bursts in self.bot.tree.checks:
             self.bot.tree.checks.remove(acknowledge_in_bursts)
 

@@ -52,6 +52,7 @@ class Recording(EarlyAcknowledger):
         self.answer = answer
         self.not_found = not_found
         self.deferred: list[int] = []
+        self.enable()
 
     async def _defer_privately(self, interaction_id: int, token: str) -> bool:
         assert token == f"token-{interaction_id}"
@@ -124,7 +125,7 @@ async def test_shutdown_hands_waiting_commands_to_discord_py_at_once() -> None:
         acks.arrived(payload(i), lambda data: parsed.append(int(data["id"])))
     await asyncio.sleep(0.01)
     assert parsed == [1]  # 2 waits for 1's acknowledgement
-    acks.release()
+    acks.disable()
     await asyncio.sleep(0.01)
     assert parsed == [1, 2]
     acks.arrived(payload(3), lambda data: parsed.append(int(data["id"])))
@@ -141,3 +142,14 @@ async def test_it_takes_over_discord_pys_interaction_parser() -> None:
     parsers["INTERACTION_CREATE"](payload(1))
     assert seen == [payload(1)]
     assert parsers["READY"] is print
+
+
+async def test_nothing_is_acknowledged_early_unless_something_adopts_it() -> None:
+    gate = AckGate(burst=1)
+    acks = Recording(gate, asyncio.Event())
+    acks.disable()
+    parsed: list[int] = []
+    for i in (1, 2, 3):
+        acks.arrived(payload(i), lambda data: parsed.append(int(data["id"])))
+    assert parsed == [1, 2, 3]
+    assert acks.deferred == []
