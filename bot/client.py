@@ -228,6 +228,7 @@ class EaselBot(commands.AutoShardedBot):
     async def _close_once(self) -> None:
         self.early_acks.disable()  # commands acknowledged early run while still loaded
         await super().close()
+        await self.early_acks.close()
 
     async def on_ready(self) -> None:
         """Log once every shard of this process is ready; the heap built so far lives as long

@@ -148,6 +148,7 @@ class RequestRecord:
     files: list[FileSummary] = field(default_factory=list)
     error_code: int | None = None
     authorized: bool = False
+    peer: str | None = None  # the client's address:port, one per connection
 
     @property
     def ok(self) -> bool:
@@ -216,6 +217,7 @@ class RequestLog:
                 files=uploaded(request),
                 error_code=error_code,
                 authorized=self.auth.authorized(request),
+                peer=_peer(request),
             )
             if keep:
                 self.requests.append(record)
@@ -223,3 +225,12 @@ class RequestLog:
             if self.on_record is not None:
                 self.on_record(record)
         return resp
+
+
+def _peer(request: web.Request) -> str | None:
+    """``host:port`` of the connection the request came on (which connection a client reused)."""
+    transport = request.transport
+    address = transport.get_extra_info("peername") if transport is not None else None
+    if isinstance(address, tuple) and len(address) >= 2:
+        return f"{address[0]}:{address[1]}"
+    return None
