@@ -124,7 +124,15 @@ async def _connected(bot: EaselBot, server: Server) -> AsyncIterator[None]:
     ld = server.ld
     use_discord_endpoints(ld.api_base, ld.gateway_url)
     running = asyncio.create_task(bot.start(ld.bot_token), name="easel-bot")
-    running.add_done_callback(_report_stop)
+    closing = asyncio.Event()  # set once the playground stops the bot itself
+
+    def report_stop(task: asyncio.Task[None]) -> None:
+        """The bot's task ended: say so if it was not asked to (the page would go quiet)."""
+        if closing.is_set() or task.cancelled() or task.exception() is None:
+            return
+        log.error("the bot stopped", exc_info=task.exception())
+
+    running.add_done_callback(report_stop)
 
     def ready(_: object) -> bool:
         commands = ld.usable_commands(server.admin.user_id, server.general_id, type=1)
@@ -140,15 +148,19 @@ async def _connected(bot: EaselBot, server: Server) -> AsyncIterator[None]:
         yield
     finally:
         waiting.cancel()
+        stopped_here = not running.done()
+        closing.set()
         await bot.close()
-        with contextlib.suppress(asyncio.CancelledError):
+        try:
             await running
-
-
-def _report_stop(task: asyncio.Task[None]) -> None:
-    """The bot's task ended: say so if it was not asked to (the page would go quiet)."""
-    if not task.cancelled() and task.exception() is not None:
-        log.error("the bot stopped", exc_info=task.exception())
+        except asyncio.CancelledError:
+            pass
+        except Exception:
+            if not stopped_here:
+                raise
+            # Stopped while starting (a signal during the command sync): what the start was
+            # doing fails on the closed session, as asked.
+            log.debug("the bot's start ended on its way out", exc_info=True)
 
 
 async def _use_modlog(server: Server) -> None:

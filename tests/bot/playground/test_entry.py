@@ -82,6 +82,36 @@ async def test_python_m_bot_without_a_token_serves_the_playground_and_stops_on_c
     assert not list(tmp_path.iterdir()), "the playground left files behind"
 
 
+async def test_a_signal_while_the_bot_starts_stops_it_cleanly(tmp_path: Path) -> None:
+    """SIGTERM while the bot loads its commands (before the page is announced): exit 0, no
+    traceback, no error; the start's own requests fail on the closed session, as asked."""
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        cwd=tmp_path,
+        env=newcomer_environment(PLAYGROUND_PORT="0"),
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    seen: list[str] = []
+    try:
+        while not any("loaded cogs.usage" in line for line in seen):
+            line = await asyncio.wait_for(proc.stderr.readline(), PRINTED_WITHIN)
+            assert line, f"exited early: {''.join(seen)[-3000:]}"
+            seen.append(line.decode())
+        proc.send_signal(signal.SIGTERM)
+        code = await asyncio.wait_for(proc.wait(), STOPPED_WITHIN)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            proc.kill()
+    stderr = "".join(seen) + (await proc.stderr.read()).decode()
+    assert code == 0, stderr[-3000:]
+    assert "Traceback" not in stderr and " ERROR " not in stderr, stderr[-3000:]
+
+
 async def test_a_port_in_use_is_a_setting_to_change_not_a_traceback() -> None:
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
