@@ -1,15 +1,15 @@
 """Under a burst, a job command is acknowledged before Easel checks it.
 
-Discord wants every interaction answered within 3 s, and the member sees "thinking…" only once
-it is. When a few hundred members press at once, each waits for everything the bot does for the
-ones before it; Easel's own checks (options, defaults, the server's rules, the job's record)
-cost several times what discord.py spends on an interaction, so they would set the pace of the
-whole burst. From ``BURST`` interactions awaiting their acknowledgement on, a job command is
-therefore acknowledged first, privately, and checked once the burst is acknowledged (at most
-a second later, ``AckGate``): a refusal is then told in that private message (nothing public is
-left behind), and an accepted job gets its public message once it is recorded, exactly as a job
-with images does (``cogs._run``). Below the threshold nothing changes: the job is checked first
-and its "thinking…" is public at once.
+Discord wants every interaction answered within 3 s, and the member sees "thinking…" only once it
+is. When a few hundred members press at once, each waits for everything the bot does for the ones
+before it; Easel's own checks (options, defaults, the server's rules, the job's record) cost
+several times what discord.py spends on an interaction, so they would set the pace of the whole
+burst. From ``AckGate.burst`` (eight) interactions awaiting their acknowledgement on, a job command
+is therefore acknowledged first, privately, and checked once the burst is acknowledged (at most a
+second later, ``AckGate``): a refusal is then told in that private message (nothing public is left
+behind), and an accepted job gets its public message once it is recorded, exactly as a job with
+images does (``cogs._run``). Below the threshold nothing changes: the job is checked first and its
+"thinking…" is public at once.
 
 Most of a burst is acknowledged straight from the gateway, before discord.py builds the
 interaction (``bot.early_ack``); this check, the first of the command tree's, adopts those
@@ -28,7 +28,7 @@ from discord.ext import commands
 
 from bot.ack_gate import ACK_GATE
 from bot.client import Interaction
-from bot.early_ack import BURST, is_job_command
+from bot.early_ack import is_job_command
 from cogs._answers import defer_privately, deferred_privately_at_gateway
 
 if TYPE_CHECKING:
@@ -36,7 +36,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-__all__ = ["BURST", "AcknowledgeInBursts", "acknowledge_in_bursts", "acknowledges_first"]
+__all__ = ["AcknowledgeInBursts", "acknowledge_in_bursts", "acknowledges_first"]
 
 
 def acknowledges_first(interaction: Interaction) -> bool:
@@ -49,7 +49,9 @@ def acknowledges_first(interaction: Interaction) -> bool:
         "data": interaction.data or {},
     }
     return (
-        is_job_command(payload) and not interaction.response.is_done() and ACK_GATE.pending >= BURST
+        is_job_command(payload)
+        and not interaction.response.is_done()
+        and ACK_GATE.pending >= ACK_GATE.burst
     )
 
 
